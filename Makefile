@@ -1,0 +1,36 @@
+# Every target works on a fresh clone with nothing installed beyond python3.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PKGS := spec refimpl conformance tests
+
+.PHONY: venv check lint typecheck test diagrams clean
+
+venv: $(STAMP)
+
+# Re-created only when pyproject.toml changes. pip >= 25.1 reads [dependency-groups].
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(PKGS)
+	$(BIN)/ruff format --check $(PKGS)
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict $(PKGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: lint typecheck test
+
+# Generated teaching artefacts (a test fails when the committed copies are stale).
+diagrams: $(STAMP)
+	$(BIN)/python -m spec.docs docs
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

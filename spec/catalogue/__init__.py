@@ -1,0 +1,45 @@
+"""The requirement catalogue: every numbered rule the spec states, with its source.
+
+Each area lives in a module of its own (connectivity, pick_first, ...);
+:data:`CATALOGUE` gathers them and checks that IDs are unique.
+``docs/requirements.md`` is generated from it (``make diagrams``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from spec.catalogue import connectivity
+from spec.catalogue.model import Level, Requirement
+from spec.errors import ModelError
+
+__all__ = ["AREAS", "CATALOGUE", "Level", "Requirement", "requirement"]
+
+
+def _index(groups: Iterable[tuple[Requirement, ...]]) -> dict[str, Requirement]:
+    index: dict[str, Requirement] = {}
+    for group in groups:
+        for req in group:
+            if req.id in index:
+                raise ModelError("catalogue", f"duplicate requirement ID {req.id}")
+            index[req.id] = req
+    return index
+
+
+CATALOGUE: dict[str, Requirement] = _index([connectivity.REQUIREMENTS])
+
+# Area prefix -> what it covers (also the headings of docs/requirements.md).
+AREAS: dict[str, str] = {
+    "CONN": "Subchannel connectivity",
+    "AGG": "Aggregated connectivity state",
+    "CHAN": "Channel connectivity state",
+    "MODEL": "Models crossing the balancer boundary",
+}
+
+
+def requirement(req_id: str) -> Requirement:
+    """Look up a requirement; a typed error names an unknown ID."""
+    try:
+        return CATALOGUE[req_id]
+    except KeyError:
+        raise ModelError("requirement", f"no requirement {req_id!r} in the catalogue") from None
