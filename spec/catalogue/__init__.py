@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from spec.catalogue import connectivity
+from spec.catalogue import boundary, connectivity
 from spec.catalogue.model import Level, Requirement
 from spec.errors import ModelError
 
@@ -26,7 +26,12 @@ def _index(groups: Iterable[tuple[Requirement, ...]]) -> dict[str, Requirement]:
     return index
 
 
-CATALOGUE: dict[str, Requirement] = _index([connectivity.REQUIREMENTS])
+CATALOGUE: dict[str, Requirement] = _index(
+    [
+        connectivity.REQUIREMENTS,
+        boundary.REQUIREMENTS,
+    ]
+)
 
 # Area prefix -> what it covers (also the headings of docs/requirements.md).
 AREAS: dict[str, str] = {
@@ -34,6 +39,7 @@ AREAS: dict[str, str] = {
     "AGG": "Aggregated connectivity state",
     "CHAN": "Channel connectivity state",
     "MODEL": "Models crossing the balancer boundary",
+    "LB": "Obligations of every policy at the balancer boundary",
 }
 
 
