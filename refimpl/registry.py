@@ -9,8 +9,17 @@ import threading
 
 from refimpl.balancer import Builder
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _builders: dict[str, Builder] = {}
+_builtins_loaded = False
+
+
+def _load_builtins() -> None:
+    # Deferred: the policy modules import this one to register themselves.
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        import refimpl.builtin  # noqa: F401
 
 
 def register(builder: Builder) -> None:
@@ -24,6 +33,7 @@ def register(builder: Builder) -> None:
 
 def get(name: str) -> Builder | None:
     """The builder registered as ``name`` (exact, case-sensitive match), or None."""
+    _load_builtins()
     with _lock:
         return _builders.get(name)
 
@@ -34,5 +44,6 @@ def unregister_for_testing(name: str) -> None:
 
 
 def names() -> list[str]:
+    _load_builtins()
     with _lock:
         return sorted(_builders)
