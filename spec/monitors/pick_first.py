@@ -158,7 +158,6 @@ class _Expected:
     reported_before: State | None
     picker_before: _Picker | None
     live_before: dict[int, Address]  # the policy's subchannels when the step began
-    shuffled: bool
     new: list[tuple[Address, int, str]] = attrs.field(factory=list)
     connects: list[tuple[int, str]] = attrs.field(factory=list)
     shutdowns: list[tuple[int, str]] = attrs.field(factory=list)
@@ -258,7 +257,6 @@ class _World:
             reported_before=self.reported,
             picker_before=self.picker,
             live_before={s.ident: s.address for s in self.subs.values()},
-            shuffled=self.shuffled,
         )
         return self._exp
 
@@ -511,7 +509,7 @@ def _creation_rule(
         return exp.default
     if got[0].family is not wanted.family:
         return "PF-7"
-    return "PF-5" if exp.shuffled else "PF-4"
+    return "PF-5" if world.shuffled else "PF-4"
 
 
 @attrs.frozen
@@ -848,3 +846,13 @@ def _settle(
     for ident, output in created.items():
         if ident not in known and ident not in shut and output.addresses[0] not in world.subs:
             world.subs[output.addresses[0]] = _Sub(ident, output.addresses[0])
+    # ... and about the order of its list: a subchannel created for another listed address
+    # than expected shows that address's place, so later steps are judged from there.
+    in_order = [o for o in outputs if isinstance(o, act.NewSubchannel)]
+    for (wanted, _, _), output in zip(exp.new, in_order, strict=False):
+        got = output.addresses[0]
+        if got != wanted and got in world.addresses and wanted in world.addresses:
+            listing = [a for a in world.addresses if a != got]
+            place = listing.index(wanted)
+            listing.insert(place, got)
+            world.addresses, world.cursor = tuple(listing), place
