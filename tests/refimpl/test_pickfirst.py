@@ -730,6 +730,23 @@ def test_happy_eyeballs_tf_after_end_of_list(run: MakeRun) -> None:
     assert r(sc(2, TF)) == (act.UpdateState(TF), act.RequestReresolution())
 
 
+@pytest.mark.req("PF-19", "PF-12")
+def test_happy_eyeballs_ignore_inflight_cancellations(run: MakeRun) -> None:
+    """TestPickFirstLeaf_HappyEyeballs_Ignore_Inflight_Cancellations, minus the metrics.
+
+    The second attempt wins while the first is still in flight: the first is shut down
+    mid-attempt and only the winner is ever used.
+    """
+    r = run()
+    r(update(A1, A2))
+    r(sc(1, C))
+    r(ms(250))
+    r(sc(2, C))
+    assert r(sc(2, R)) == (act.Shutdown(1), act.UpdateState(R))
+    assert r.driver.subconns[1].state is State.SHUTDOWN
+    assert [r.pick(), r.pick()] == [act.PickComplete(1, 2), act.PickComplete(2, 2)]
+
+
 def _creation_order(r: Run, *addrs: str) -> list[str]:
     r(update(*addrs))
     ident = 1
