@@ -21,6 +21,10 @@ What the driver enforces as "the channel" (inputs that break these raise
   delivers health READY itself right after registration, as grpc-go's channel
   does (gRFC A17; grpc-go balancer_wrapper.go);
 * ``Done`` names a pick that completed and is not done yet.
+
+For a builder with a config parser, the driver also plays the channel's part in
+parsing configs: an invalid one fails the channel or is ignored, as grpc-go's
+``clientconn.go`` does (SC-10, SC-11, SC-14; see ``_on_resolver_update``).
 """
 
 from __future__ import annotations

@@ -299,7 +299,8 @@ def test_wrongly_typed_fields_are_invalid(document: Any, path: str) -> None:
     [
         ('{\n  "loadBalancingConfig": [\n}', 3, 1),
         ("bad json service config", 1, 1),
-        ('{"a": NaN}', 1, 1),
+        ('{"a": NaN}', 1, 7),
+        ('{"x": "NaN \\" Infinity",\n  "b": [1, -Infinity]}', 2, 12),
     ],
 )
 def test_bad_json_text_names_line_and_column(text: str, line: int, column: int) -> None:
