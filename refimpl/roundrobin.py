@@ -61,7 +61,9 @@ class RoundRobinBuilder(Builder):
     def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
         child = registry.get(CHILD_POLICY)
         if child is None:
-            raise BalancerError(f"{NAME} needs the {CHILD_POLICY!r} policy, which is not registered")
+            raise BalancerError(
+                f"{NAME} needs the {CHILD_POLICY!r} policy, which is not registered"
+            )
         return RoundRobinBalancer(cc, options, child)
 
 

@@ -30,16 +30,17 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Client-side health checking is off unless the service config sets "
         "healthCheckConfig.serviceName, and then it covers only subchannels whose policy "
         "registered a health listener.",
-        _A17 + " (Client Behavior; Service Config Changes); "
-        + _WRAPPER + " (healthListenerRegFn)",
+        _A17 + " (Client Behavior; Service Config Changes); " + _WRAPPER + " (healthListenerRegFn)",
     ),
     Requirement(
         "HEALTH-2",
         M,
         "A health listener registered while no health checking is configured reports READY at "
         "once, so the subchannel counts as healthy as soon as it is READY.",
-        _A61 + " ('the watch will report the subchannel's raw connectivity state'); "
-        + _WRAPPER + " (noOpRegisterHealthListenerFn)",
+        _A61
+        + " ('the watch will report the subchannel's raw connectivity state'); "
+        + _WRAPPER
+        + " (noOpRegisterHealthListenerFn)",
     ),
     Requirement(
         "HEALTH-3",
@@ -61,9 +62,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         M,
         "A health-watching leaf starts the watch only once it has chosen a READY subchannel, "
         "and reports CONNECTING until the first health update arrives.",
-        _A61 + " ('Only once pick_first chooses a subchannel will it start the health watch'); "
-        + _A17 + " (Race Conditions and Subchannel Startup); "
-        + _PF + " (updateSubConnState); see PF-27",
+        _A61
+        + " ('Only once pick_first chooses a subchannel will it start the health watch'); "
+        + _A17
+        + " (Race Conditions and Subchannel Startup); "
+        + _PF
+        + " (updateSubConnState); see PF-27",
     ),
     Requirement(
         "HEALTH-6",
@@ -86,8 +90,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         M,
         "Unhealthiness costs no connection: a health update makes the leaf create, connect or "
         "shut down nothing, and a later health READY returns the endpoint to the rotation.",
-        _A61 + " (Reasons for Generic Health Reporting: no connection churn); "
-        + _A17 + " (TRANSIENT_FAILURE directly to READY)",
+        _A61
+        + " (Reasons for Generic Health Reporting: no connection churn); "
+        + _A17
+        + " (TRANSIENT_FAILURE directly to READY)",
     ),
     Requirement(
         "HEALTH-9",
@@ -95,7 +101,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "A health watch lasts only while its subchannel stays READY: once it leaves READY no "
         "more health updates arrive, and after reconnecting the leaf waits for a new first "
         "health update.",
-        _WRAPPER + " (RegisterHealthListener; updateState invalidates the health data); "
-        + _A17 + " (the Watch call is cancelled on GOAWAY)",
+        _WRAPPER
+        + " (RegisterHealthListener; updateState invalidates the health data); "
+        + _A17
+        + " (the Watch call is cancelled on GOAWAY)",
     ),
 )

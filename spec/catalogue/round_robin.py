@@ -62,8 +62,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "An update with no endpoints closes every child, is rejected as a bad resolver state, "
         "and leaves the policy in TRANSIENT_FAILURE failing picks with UNAVAILABLE 'no children "
         "to pick from'; any other update is accepted.",
-        _SPEC + " ('empty address list'); " + _ES + " (ErrBadResolverState); "
-        + _RR_TEST + " (TestRoundRobin_AddressesRemoved)",
+        _SPEC
+        + " ('empty address list'); "
+        + _ES
+        + " (ErrBadResolverState); "
+        + _RR_TEST
+        + " (TestRoundRobin_AddressesRemoved)",
     ),
     Requirement(
         "RR-5",
@@ -77,8 +81,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         M,
         "A child that reports IDLE is asked to exit IDLE at once, so every endpoint keeps "
         "trying to stay connected.",
-        _SPEC + " ('round_robin will immediately call the child's ExitIdle()'); "
-        + _ES + " (endpointState.UpdateState)",
+        _SPEC
+        + " ('round_robin will immediately call the child's ExitIdle()'); "
+        + _ES
+        + " (endpointState.UpdateState)",
     ),
     Requirement(
         "RR-7",
@@ -137,8 +143,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "RR-14",
         M,
         "A child's request for re-resolution is passed on to the policy's parent.",
-        _SPEC + " ('which round_robin forwards to its parent'); "
-        + _ES + " (endpointState embeds the parent ClientConn)",
+        _SPEC
+        + " ('which round_robin forwards to its parent'); "
+        + _ES
+        + " (endpointState embeds the parent ClientConn)",
     ),
     Requirement(
         "RR-15",
@@ -154,7 +162,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         M,
         "The picker is safe to call from many threads at once and keeps the even spread under "
         "concurrent picks.",
-        _SPEC + " ('The picker will need appropriate synchronization'); "
-        + _ES + " (atomic.AddUint32 in Pick)",
+        _SPEC
+        + " ('The picker will need appropriate synchronization'); "
+        + _ES
+        + " (atomic.AddUint32 in Pick)",
     ),
 )
