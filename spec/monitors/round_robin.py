@@ -382,7 +382,7 @@ class RoundRobinMonitor:
                 per_address[addr] = per_address.get(addr, 0) + 1
         for addr, count in sorted(per_address.items()):
             listed = sum(1 for key in self._endpoints if addr in key)
-            if count > listed:
+            if 0 < listed < count:  # an unlisted address is RR-3's
                 v("RR-2", f"{count} live subchannels for {addr}, listed by {listed} endpoint(s)")
 
     def _explain(self, reported: State, event: ev.Input) -> str:
