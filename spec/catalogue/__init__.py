@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from spec.catalogue import boundary, connectivity, service_config
+from spec.catalogue import (
+    boundary,
+    connectivity,
+    health,
+    pick_first,
+    round_robin,
+    service_config,
+)
 from spec.catalogue.model import Level, Requirement
 from spec.errors import ModelError
 
@@ -31,6 +38,9 @@ CATALOGUE: dict[str, Requirement] = _index(
         connectivity.REQUIREMENTS,
         boundary.REQUIREMENTS,
         service_config.REQUIREMENTS,
+        pick_first.REQUIREMENTS,
+        round_robin.REQUIREMENTS,
+        health.REQUIREMENTS,
     ]
 )
 
@@ -45,6 +55,9 @@ AREAS: dict[str, str] = {
     "SC": "Service config: choosing the LB policy, and invalid configs",
     "GS": "Gracefully switching LB policies",
     "BASE": "The base balancer",
+    "PF": "pick_first",
+    "RR": "round_robin",
+    "HEALTH": "Client-side health",
 }
 
 
