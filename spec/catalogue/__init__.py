@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from spec.catalogue import boundary, connectivity
+from spec.catalogue import boundary, conformance, connectivity
 from spec.catalogue.model import Level, Requirement
 from spec.errors import ModelError
 
@@ -30,6 +30,7 @@ CATALOGUE: dict[str, Requirement] = _index(
     [
         connectivity.REQUIREMENTS,
         boundary.REQUIREMENTS,
+        conformance.REQUIREMENTS,
     ]
 )
 
@@ -40,6 +41,7 @@ AREAS: dict[str, str] = {
     "CHAN": "Channel connectivity state",
     "MODEL": "Models crossing the balancer boundary",
     "LB": "Obligations of every policy at the balancer boundary",
+    "CONF": "The conformance suite: cases, adapter protocol, runner",
 }
 
 
