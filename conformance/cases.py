@@ -228,10 +228,12 @@ class Expect:
     def describe(self) -> str:
         ignoring = f" (ignoring {', '.join(sorted(self.ignore))})" if self.ignore else ""
         if self.mode == "includes":
-            text = f"outputs including {_listing(self.choices[0])}"
+            parts = []
+            if self.choices[0]:
+                parts.append(f"outputs including {_listing(self.choices[0])}")
             if self.excludes:
-                text += f" and nothing matching {_listing(self.excludes)}"
-            return text
+                parts.append(f"no output matching {_listing(self.excludes)}")
+            return " and ".join(parts) or "nothing in particular"
         if self.mode == "unordered":
             return f"exactly these outputs in any order: {_listing(self.choices[0])}{ignoring}"
         if self.mode == "any_of":
