@@ -358,16 +358,14 @@ class CaseRun:
             self.names.apply(output)
         return tuple(outputs)
 
-    def _observe(self, index: int, event: ev.Input, outputs: tuple[act.Output, ...]) -> None:
+    def _observe(
+        self, index: int, event: ev.Input, outputs: tuple[act.Output, ...]
+    ) -> list[Violation]:
         step = Step(event, outputs)
         trace_index = len(self.trace)
         self.trace.append(step)
         self.trace_step.append(index)
-        violations = [v for m in self.monitors for v in m.observe(trace_index, step)]
-        if violations:
-            raise CaseFailedError(
-                self._where(index) + ": the monitors found violations", violations
-            )
+        return [v for m in self.monitors for v in m.observe(trace_index, step)]
 
     def _where(self, index: int) -> str:
         text = describe_input(self._current.input) if self._current is not None else "?"
@@ -377,9 +375,10 @@ class CaseRun:
         self._current = step
         counts: collections.Counter[str] = collections.Counter()
         last: tuple[act.Output, ...] = ()
+        violations: list[Violation] = []
         for event in self._events(index, step):
             last = self._send(event)
-            self._observe(index, event, last)
+            violations.extend(self._observe(index, event, last))
             if isinstance(step.expect, Statistical):
                 counts[self._outcome_key(last, step.expect)] += 1
         if isinstance(step.expect, Statistical):
@@ -391,8 +390,10 @@ class CaseRun:
                 problem += f", got [{got}]"
         else:
             problem = None
+        if violations and problem is None:
+            problem = "the monitors found violations"
         if problem is not None:
-            raise CaseFailedError(f"{self._where(index)}: {problem}")
+            raise CaseFailedError(f"{self._where(index)}: {problem}", violations)
 
     def _outcome_key(self, outputs: tuple[act.Output, ...], expect: Statistical) -> str:
         for output in outputs:

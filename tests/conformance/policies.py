@@ -38,6 +38,7 @@ LEAKS_ON_CLOSE = "conformance_test_leaks_on_close"  # breaks LB-3
 PICKS_CONNECTING = "conformance_test_picks_connecting"  # breaks LB-5
 NEVER_READY = "conformance_test_never_ready"  # never reports READY: fails expectations
 CRASHES_ON_PICK = "conformance_test_crashes_on_pick"  # raises inside the picker
+DUPLICATES = "conformance_test_duplicates"  # one subchannel per endpoint, even for equal addresses
 
 
 class _FirstPicker(Picker):
@@ -74,11 +75,18 @@ class EveryAddress(Balancer):
         for addr in [a for a in self.subconns if a not in keep]:
             self._drop(addr)
         for address in wanted:
+            if self.name == DUPLICATES:
+                key = f"{address.addr}#{len(self.subconns)}"
+                sc = self.cc.new_subconn((address,), NewSubConnOptions(self._listener(key)))
+                self.subconns[key] = sc
+                self.states[key] = State.CONNECTING
+                sc.connect()
+                continue
             if address.addr in self.subconns:
                 continue
             sc = self.cc.new_subconn((address,), NewSubConnOptions(self._listener(address.addr)))
             self.subconns[address.addr] = sc
-            self.states[address.addr] = State.IDLE
+            self.states[address.addr] = State.CONNECTING  # asked to connect: counts as CONNECTING
             sc.connect()
         self._report()
 
@@ -139,5 +147,5 @@ class _Builder(Builder):
         return EveryAddress(cc, self.name)
 
 
-for _name in (CORRECT, LEAKS_ON_CLOSE, PICKS_CONNECTING, NEVER_READY, CRASHES_ON_PICK):
+for _name in (CORRECT, LEAKS_ON_CLOSE, PICKS_CONNECTING, NEVER_READY, CRASHES_ON_PICK, DUPLICATES):
     registry.register(_Builder(_name))
