@@ -13,7 +13,7 @@ SUITE = ROOT / "conformance"
 
 
 def imported_modules(source: str) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
