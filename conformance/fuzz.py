@@ -97,10 +97,11 @@ class FuzzFailure:
         return f"fuzz-{self.policy.replace('_', '-')}-{digest}"
 
     def to_case_json(self) -> dict[str, Any]:
-        first_line = self.message.splitlines()[0] if self.message else "failure"
+        lines = self.message.splitlines() or ["failure"]
+        headline = lines[1] if len(lines) > 1 else lines[0]  # the first violation, if any
         return {
             "id": self.case_id,
-            "title": f"fuzz: {self.policy}: {first_line[:80]}",
+            "title": f"fuzz: {self.policy}: {headline[:80]}",
             "description": (
                 "Found by `python -m conformance fuzz` and shrunk by Hypothesis. The steps carry "
                 "no expectations: the spec monitors judge the trace. Verdict when found: "

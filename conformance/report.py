@@ -60,8 +60,12 @@ def render_terminal(
 ) -> str:
     """The human report: per policy, each case; then per requirement, the tally."""
     lines = []
-    who = f"against {hello.implementation}" if hello is not None else "(no adapter answered)"
-    lines.append(f"conformance protocol v{protocol.PROTOCOL_VERSION}: {len(results)} cases {who}")
+    who = f"against {hello.implementation}" if hello is not None else ""
+    if results and hello is None:
+        who = "(no adapter answered)"
+    lines.append(
+        f"conformance protocol v{protocol.PROTOCOL_VERSION}: {len(results)} cases {who}".rstrip()
+    )
     by_policy: dict[str, list[CaseResult]] = collections.defaultdict(list)
     for r in results:
         by_policy[r.case.policy].append(r)
