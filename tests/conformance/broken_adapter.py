@@ -11,6 +11,7 @@ adapter (with the test policies loaded) except for one fault:
 * ``ghost-handle`` -- reports a connect on a handle it never announced;
 * ``renamed-handles`` -- correct, but names subchannels by integers counting down from 10000;
 * ``error-on-pick`` -- answers every pick step with an error message;
+* ``real-time`` -- no fault, but claims real time and sleeps through each ``advance_time``;
 * ``ok`` -- no fault.
 """
 
@@ -70,6 +71,10 @@ def main(mode: str) -> int:
             return 0
         if kind == "start" and mode == "wrong-version":
             reply["protocol"] = 2
+        if kind == "start" and mode == "real-time":
+            reply["capabilities"]["time"] = "real"
+        if kind == "step" and mode == "real-time" and message["input"]["type"] == "advance_time":
+            time.sleep(float(message["input"]["by"].rstrip("s")))
         if kind == "step" and reply.get("type") == "outputs":
             outputs = reply["outputs"]
             if mode == "drop-shutdowns":

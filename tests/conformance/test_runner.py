@@ -286,3 +286,16 @@ def test_sequence_numbers_and_sessions_are_reused_across_cases() -> None:
     results = run(list(itertools.repeat(BASIC, 5)), connect)
     assert [r.outcome for r in results] == [Outcome.PASS] * 5
     assert len(started) == 1  # one adapter process for the whole run
+
+
+@pytest.mark.req("CONF-3", "CONF-4")
+def test_a_real_time_adapter_gets_time_as_real_waits_within_a_longer_timeout() -> None:
+    wait = {"input": {"type": "advance_time", "by": "0.6s"}, "expect": {"outputs": []}}
+    real = make_case({"steps": [{"input": update(A)}, wait]})
+    exact = make_case({"capabilities": ["virtual_time"], "steps": [{"input": update(A)}, wait]})
+    began = time.monotonic()
+    first, second = run([real, exact], lambda: broken("real-time"), timeout=0.5)
+    assert first.outcome is Outcome.PASS, first.message  # 0.6 s of waiting, 0.5 s timeout
+    assert time.monotonic() - began >= 0.6
+    assert second.outcome is Outcome.SKIPPED
+    assert "capability 'virtual_time'" in second.message
