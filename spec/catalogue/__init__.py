@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from spec.catalogue import (
     boundary,
+    conformance,
     connectivity,
     health,
     pick_first,
@@ -41,6 +42,7 @@ CATALOGUE: dict[str, Requirement] = _index(
         pick_first.REQUIREMENTS,
         round_robin.REQUIREMENTS,
         health.REQUIREMENTS,
+        conformance.REQUIREMENTS,
     ]
 )
 
@@ -58,6 +60,7 @@ AREAS: dict[str, str] = {
     "PF": "pick_first",
     "RR": "round_robin",
     "HEALTH": "Client-side health",
+    "CONF": "The conformance suite: cases, adapter protocol, runner",
 }
 
 
