@@ -6,4 +6,5 @@ works without the caller importing the policy.  Add one import per policy.
 
 from __future__ import annotations
 
-import refimpl.pickfirst  # noqa: F401
+import refimpl.pickfirst
+import refimpl.roundrobin  # noqa: F401

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from spec.catalogue import boundary, connectivity, pick_first
+from spec.catalogue import (
+    boundary,
+    conformance,
+    connectivity,
+    health,
+    pick_first,
+    round_robin,
+    service_config,
+)
 from spec.catalogue.model import Level, Requirement
 from spec.errors import ModelError
 
@@ -30,7 +38,11 @@ CATALOGUE: dict[str, Requirement] = _index(
     [
         connectivity.REQUIREMENTS,
         boundary.REQUIREMENTS,
+        service_config.REQUIREMENTS,
         pick_first.REQUIREMENTS,
+        round_robin.REQUIREMENTS,
+        health.REQUIREMENTS,
+        conformance.REQUIREMENTS,
     ]
 )
 
@@ -41,7 +53,14 @@ AREAS: dict[str, str] = {
     "CHAN": "Channel connectivity state",
     "MODEL": "Models crossing the balancer boundary",
     "LB": "Obligations of every policy at the balancer boundary",
+    "REG": "The LB policy registry",
+    "SC": "Service config: choosing the LB policy, and invalid configs",
+    "GS": "Gracefully switching LB policies",
+    "BASE": "The base balancer",
     "PF": "pick_first",
+    "RR": "round_robin",
+    "HEALTH": "Client-side health",
+    "CONF": "The conformance suite: cases, adapter protocol, runner",
 }
 
 

@@ -422,7 +422,7 @@ def test_parse_config_failure(run: MakeRun) -> None:
     # Through the channel: an invalid first config fails RPCs and never reaches the policy.
     r = run()
     outputs = r(update(A1, config={"shuffleAddressList": 666}))
-    assert [type(o) for o in outputs] == [act.UpdateRejected, act.UpdateState]
+    assert [type(o) for o in outputs] == [act.UpdateState, act.UpdateRejected]
     assert is_fail_with(r.pick(), "error parsing service config")
     assert r(update(A1, config={})) == (act.UpdateState(C), new(1, A1), act.Connect(1))
 
