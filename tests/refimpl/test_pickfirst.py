@@ -427,6 +427,20 @@ def test_parse_config_failure(run: MakeRun) -> None:
     assert r(update(A1, config={})) == (act.UpdateState(C), new(1, A1), act.Connect(1))
 
 
+@pytest.mark.req("PF-1", "PF-2")
+def test_an_invalid_config_keeps_the_config_in_force(run: MakeRun) -> None:
+    """grpc-go clientconn.go: once a config is in force, a bad one is rejected, not applied."""
+    r = run()
+    r(ev.ResolverError("resolver failed"))  # the channel applies its default config here
+    outputs = r(update(A1, A2, config={"shuffleAddressList": 1}))
+    assert outputs[:3] == (act.UpdateState(C), new(1, A1), act.Connect(1))
+    assert [type(o) for o in outputs[3:]] == [act.UpdateRejected]
+    # An empty list with a bad config: the update is rejected once.
+    outputs = r(update(config={"shuffleAddressList": "no"}))
+    assert sum(isinstance(o, act.UpdateRejected) for o in outputs) == 1
+    assert is_fail_with(r.pick(), "produced zero addresses")
+
+
 def _with_attributes(addrs: Sequence[str], key: str, balancer: bool = False) -> list[Address]:
     if balancer:
         return [Address(a, balancer_attributes={key: str(i)}) for i, a in enumerate(addrs)]
