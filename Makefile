@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PKGS := spec refimpl conformance tests
+PKGS := spec refimpl conformance tests bench
 
-.PHONY: venv check lint typecheck test diagrams conformance clean
+.PHONY: venv check lint typecheck test diagrams conformance bench clean
 
 venv: $(STAMP)
 
@@ -39,6 +39,12 @@ conformance: $(STAMP)
 	$(BIN)/python -m conformance run \
 		--adapter "$(BIN)/python -m conformance.adapters.refimpl" \
 		--expectations conformance/expectations/refimpl.json $(CONFORMANCE_ARGS)
+
+# The benchmark suite (bench/, pyperf): a few minutes on two cores.  Writes
+# bench/results.json, bench/pyperf.json and the README's Benchmarks table.
+# BENCH_ARGS adds options, e.g. BENCH_ARGS="--only pick/" (prints only, writes nothing).
+bench: $(STAMP)
+	$(BIN)/python -m bench run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

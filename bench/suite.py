@@ -1,0 +1,103 @@
+"""The benchmark suite as a pyperf script: ``python -m bench.suite -o raw.json``.
+
+``make bench`` runs it through ``python -m bench run``, which then summarises
+the raw results (``bench/report.py``).  pyperf runs each benchmark in several
+fresh worker processes (each with its own randomised hash seed), calibrates the
+loop count so that one value lasts at least ``min_time``, throws away a warm-up
+value per process and keeps every other value; the report takes medians and
+quartiles over all of them.  Any pyperf option works here too (``--fast``,
+``--rigorous``, ``-b NAME`` to run a subset, ``--processes``...).
+
+Benchmark names are ``kind/subject/size``; the report relies on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from collections.abc import Callable, Sequence
+
+import pyperf  # type: ignore[import-untyped]
+
+from bench import workloads as w
+
+PICK_SIZES = (3, 10, 100, 10_000)
+SCALE_SIZES = (100, 1_000, 10_000)
+CONCURRENT_SIZE = 100
+
+# 4 processes x (1 warm-up + 5 values): enough values for a median and quartiles,
+# and the whole suite stays near four minutes on two busy cores.
+PROCESSES = 4
+VALUES = 5
+MIN_TIME = 0.05  # seconds per value: ~500k picks, or one update at 10,000 endpoints
+
+
+def register(runner: pyperf.Runner, only: Sequence[str] = ()) -> None:
+    """Every benchmark, in a fixed order (pyperf workers find theirs by position).
+
+    ``only``: keep the benchmarks whose name starts with one of these prefixes.
+    """
+
+    def bench(name: str, time_func: Callable[[int], float], inner_loops: int = 1) -> None:
+        if not only or name.startswith(tuple(only)):
+            runner.bench_time_func(name, time_func, inner_loops=inner_loops)
+
+    policies = w.available_policies()
+    bench("floor/empty_method_call", w.time_floor, w.UNROLL)
+    for policy in policies:
+        for n in PICK_SIZES:
+            bench(f"pick/{policy.name}/{n}", functools.partial(w.time_pick, policy, n), w.UNROLL)
+    for policy in policies:
+        if not policy.per_endpoint:
+            continue  # pick_first has one READY subchannel: nothing to rebuild or scale
+        for n in SCALE_SIZES:
+            # Two health changes per loop, one rebuild each.
+            bench(f"rebuild/{policy.name}/{n}", functools.partial(w.time_rebuild, policy, n), 2)
+        for n in SCALE_SIZES:
+            bench(f"update_new/{policy.name}/{n}", functools.partial(w.time_update_new, policy, n))
+        for n in SCALE_SIZES:
+            bench(
+                f"update_same/{policy.name}/{n}", functools.partial(w.time_update_same, policy, n)
+            )
+    for policy in policies:
+        if not policy.per_endpoint:
+            continue
+        for threads in (1, w.THREADS):
+            bench(
+                f"threads/{policy.name}/{threads}",
+                functools.partial(w.time_threads, policy, CONCURRENT_SIZE, threads),
+                threads * w.UNROLL,
+            )
+    cases = len(w.corpus())
+    bench("corpus/in_process", w.time_corpus_in_process, cases)
+    bench("corpus/subprocess", w.time_corpus_subprocess, cases)
+    bench("corpus/subprocess_started", w.time_corpus_subprocess_started, cases)
+
+
+def _pass_only(cmd: list[str], args: argparse.Namespace) -> None:
+    for prefix in args.only:
+        cmd.extend(("--only", prefix))
+
+
+def main() -> None:
+    runner = pyperf.Runner(
+        processes=PROCESSES,
+        values=VALUES,
+        min_time=MIN_TIME,
+        program_args=("-m", "bench.suite"),
+        add_cmdline_args=_pass_only,
+    )
+    runner.argparser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="run only the benchmarks whose name starts with PREFIX (repeatable)",
+    )
+    args = runner.parse_args()
+    runner.metadata["description"] = "grpc-lb-reference: pick, rebuild, update, corpus"
+    register(runner, args.only)
+
+
+if __name__ == "__main__":
+    main()
