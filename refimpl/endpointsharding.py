@@ -26,8 +26,10 @@ between updates (any fixed order satisfies RR-7).
 
 from __future__ import annotations
 
+import itertools
+import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
@@ -73,8 +75,35 @@ def rotate_endpoints(endpoints: Sequence[Endpoint], rng: RandomSource) -> list[E
     return [*endpoints[shift:], *endpoints[:shift]]
 
 
+# Whether next() on an itertools.cycle is atomic: under the GIL it is one C call that
+# runs no Python code, so no other thread can run in the middle of it.  A free-threaded
+# build (sys._is_gil_enabled, Python 3.13+) makes no such promise.
+_ATOMIC_CYCLE = getattr(sys, "_is_gil_enabled", lambda: True)()
+
+
+class _LockedCycle(Iterator[Picker]):
+    """``itertools.cycle`` with a lock around each step, for builds without the GIL."""
+
+    def __init__(self, items: Sequence[Picker]) -> None:
+        self._items = tuple(items)
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def __next__(self) -> Picker:
+        with self._lock:
+            index = self._next
+            self._next = (index + 1) % len(self._items)
+        return self._items[index]
+
+
 class EndpointShardingPicker(Picker):
-    """Round-robins over child pickers; the shared index is guarded by a lock (RR-16)."""
+    """Round-robins over child pickers from ``start``, safely under concurrent picks (RR-16).
+
+    The rotation is a cycle over the child pickers: one ``next()`` per pick hands each
+    caller the next child exactly once, with no lock where the interpreter makes that
+    step atomic (see ``_ATOMIC_CYCLE``).  A lock and an index cost several times an
+    empty method call per pick (README, Benchmarks).
+    """
 
     def __init__(
         self, pickers: Sequence[Picker], child_states: tuple[ChildState, ...], start: int
@@ -83,14 +112,12 @@ class EndpointShardingPicker(Picker):
             raise ValueError("EndpointShardingPicker needs at least one child picker")
         self._pickers = tuple(pickers)
         self.child_states = child_states
-        self._next = start % len(self._pickers)
-        self._lock = threading.Lock()
+        first = start % len(self._pickers)
+        order = (*self._pickers[first:], *self._pickers[:first])
+        self._next_picker = itertools.cycle(order) if _ATOMIC_CYCLE else _LockedCycle(order)
 
     def pick(self, info: PickInfo) -> PickResult:
-        with self._lock:
-            index = self._next
-            self._next = (index + 1) % len(self._pickers)
-        return self._pickers[index].pick(info)
+        return next(self._next_picker).pick(info)
 
 
 def child_states_from_picker(picker: Picker | None) -> tuple[ChildState, ...] | None:
@@ -112,11 +139,31 @@ class _Child(ClientConn):
 
     def __init__(self, parent: EndpointSharding, endpoint: Endpoint) -> None:
         self._parent = parent
-        self.endpoint = endpoint
-        # Until the child first reports, it counts as connecting.
-        self.state = BalancerState(State.CONNECTING, QueuePicker())
         self.balancer: Balancer | None = None
         self.closed = False
+        # Until the child first reports, it counts as connecting.
+        self._record(endpoint, BalancerState(State.CONNECTING, QueuePicker()))
+
+    def _record(self, endpoint: Endpoint, state: BalancerState) -> None:
+        # The picker's view of this child, rebuilt only when the child changes: a picker
+        # rebuild then copies N references instead of building N objects (README, Benchmarks).
+        self.child_state = ChildState(endpoint, state, self.exit_idle)
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self.child_state.endpoint
+
+    @endpoint.setter
+    def endpoint(self, endpoint: Endpoint) -> None:
+        self._record(endpoint, self.child_state.state)
+
+    @property
+    def state(self) -> BalancerState:
+        return self.child_state.state
+
+    @state.setter
+    def state(self, state: BalancerState) -> None:
+        self._record(self.child_state.endpoint, state)
 
     def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
         return self._parent._cc.new_subconn(addresses, options)
@@ -233,15 +280,18 @@ class EndpointSharding(Balancer):
     def _report(self) -> None:
         if self._closed:
             return
-        children = list(self._children.values())
-        child_states = tuple(ChildState(c.endpoint, c.state, c.exit_idle) for c in children)
-        if not children:  # RR-4, RR-13
+        child_states = tuple(c.child_state for c in self._children.values())
+        if not child_states:  # RR-4, RR-13
             aggregate = State.TRANSIENT_FAILURE
             pickers: list[Picker] = [FailPicker(unavailable(NO_CHILDREN))]
         else:
-            aggregate = aggregate_round_robin(c.state.state for c in children)  # RR-5
+            # RR-5.  The aggregate depends only on which states occur, so the distinct
+            # states go in: the spec's rule then runs over at most five, not N.
+            aggregate = aggregate_round_robin({c.state.state for c in child_states})
             # RR-7..RR-9: rotate over the children counted in the aggregate state.
-            pickers = [c.state.picker for c in children if _counted_as(c.state.state) is aggregate]
+            pickers = [
+                c.state.picker for c in child_states if _counted_as(c.state.state) is aggregate
+            ]
         start = self._options.random.randrange(len(pickers))
         picker = EndpointShardingPicker(pickers, child_states, start)
         self._cc.update_state(BalancerState(aggregate, picker))

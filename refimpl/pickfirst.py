@@ -126,6 +126,10 @@ def deduplicate(addresses: Iterable[Address]) -> list[Address]:
 
 def interleave_by_family(addresses: Sequence[Address]) -> list[Address]:
     """One address per family in turn, families in order of first appearance (PF-7)."""
+    if len(addresses) < 2:
+        # Nothing to interleave; the common case under endpoint sharding, where it skips
+        # parsing the address's family (the larger part of a child's update).
+        return list(addresses)
     queues: dict[AddressFamily, list[Address]] = {}
     for address in addresses:
         queues.setdefault(address.family, []).append(address)
@@ -147,9 +151,12 @@ class ReadyPicker(Picker):
 
     def __init__(self, subconn: SubConn) -> None:
         self.subconn = subconn
+        # Built once: Complete is frozen and carries no done callback, so every pick can
+        # share it (building one per pick was most of a pick's cost: README, Benchmarks).
+        self._result = Complete(subconn)
 
     def pick(self, info: PickInfo) -> PickResult:
-        return Complete(self.subconn)
+        return self._result
 
 
 class IdlePicker(Picker):

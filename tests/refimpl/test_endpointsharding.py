@@ -9,11 +9,14 @@ pick_first leaves, so it judges ``test_roundrobin.py`` instead.
 from __future__ import annotations
 
 import itertools
+import threading
+from collections import Counter
 from collections.abc import Iterator
 
 import attrs
 import pytest
 
+from refimpl import endpointsharding
 from refimpl.balancer import (
     BadResolverStateError,
     Balancer,
@@ -23,6 +26,7 @@ from refimpl.balancer import (
     ClientConn,
     ClientConnState,
     Complete,
+    Drop,
     FailPicker,
     NewSubConnOptions,
     Picker,
@@ -391,3 +395,48 @@ def test_close_closes_children_and_reports_nothing_after(runs: list[Run]) -> Non
 def test_picker_needs_a_child() -> None:
     with pytest.raises(ValueError, match="at least one child picker"):
         EndpointShardingPicker([], (), 0)
+
+
+class _Named(Picker):
+    """A child picker that answers with its own name, to read the rotation off."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def pick(self, info: PickInfo) -> PickResult:
+        return Drop(Status(StatusCode.UNAVAILABLE, self.name))
+
+
+@pytest.mark.req("RR-7", "RR-16")
+@pytest.mark.parametrize("atomic_cycle", [True, False], ids=["gil", "free-threaded"])
+def test_both_rotations_cycle_from_start_and_spread_evenly_across_threads(
+    monkeypatch: pytest.MonkeyPatch, atomic_cycle: bool
+) -> None:
+    # Under the GIL the picker steps an itertools.cycle without a lock; a build without
+    # the GIL takes the locked cycle.  Both must give the same order and never tear.
+    monkeypatch.setattr(endpointsharding, "_ATOMIC_CYCLE", atomic_cycle)
+    names = ["a", "b", "c", "d", "e"]
+    picker = EndpointShardingPicker([_Named(n) for n in names], (), start=7)
+    info = PickInfo("/s/m")
+
+    def name_of(result: PickResult) -> str:
+        assert isinstance(result, Drop)
+        return result.status.message
+
+    assert [name_of(picker.pick(info)) for _ in range(10)] == ["c", "d", "e", "a", "b"] * 2
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+    barrier = threading.Barrier(4)
+
+    def picking() -> None:
+        barrier.wait()
+        local = Counter(name_of(picker.pick(info)) for _ in range(1000))
+        with lock:
+            counts.update(local)
+
+    threads = [threading.Thread(target=picking) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert counts == dict.fromkeys(names, 800)
