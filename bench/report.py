@@ -190,6 +190,11 @@ def summarise(samples: Mapping[str, Sequence[float]]) -> Summary:
                         "ms",
                     )
                 )
+    for policy in _policies(stats, "update_new_gc"):
+        paused = stats.get(f"update_new/{policy}/{SCALE_SIZES[-1]}")
+        running = stats.get(f"update_new_gc/{policy}/{SCALE_SIZES[-1]}")
+        if paused is not None and running is not None:
+            ratios[f"update_new_gc/{policy} vs update_new at 10000"] = Ratio.of(running, paused)
     for policy in ("round_robin", *WEIGHTED):
         if f"rebuild/{policy}/{SCALE_SIZES[-1]}" not in stats:
             missing.append(f"rebuild {policy}")
@@ -320,11 +325,12 @@ def render(summary: Summary, context: Mapping[str, str]) -> str:
     out.append(
         "**Scaling** (rebuild: one endpoint's health flips, the picker is rebuilt; "
         "update_new: first resolver update, every child built; update_same: the same "
-        "endpoints again, all READY)"
+        "endpoints again, all READY; the garbage collector is paused while timing, as "
+        "timeit does, except in update_new_gc)"
     )
     out.append("")
     rows = []
-    for kind in ("rebuild", "update_new", "update_same"):
+    for kind in ("rebuild", "update_new", "update_same", "update_new_gc"):
         for policy in _policies(s, kind):
             exponent = summary.exponents.get(f"{kind}/{policy}")
             rows.append(

@@ -59,6 +59,12 @@ def register(runner: pyperf.Runner, only: Sequence[str] = ()) -> None:
             bench(
                 f"update_same/{policy.name}/{n}", functools.partial(w.time_update_same, policy, n)
             )
+        # The same first update at the largest size with the garbage collector running.
+        n = SCALE_SIZES[-1]
+        bench(
+            f"update_new_gc/{policy.name}/{n}",
+            functools.partial(w.time_update_new, policy, n, collector=True),
+        )
     for policy in policies:
         if not policy.per_endpoint:
             continue

@@ -182,7 +182,26 @@ def time_pick(policy: PolicySetup, n: int, loops: int) -> float:
     return time_calls(ready_picker(policy, n), loops)
 
 
-# --- Rebuilds: one child's state change at N endpoints ---
+# --- Scaling: rebuilds and resolver updates at N endpoints ---
+
+
+@contextlib.contextmanager
+def paused_collector(paused: bool = True) -> Iterator[None]:
+    """Pause the cyclic garbage collector while timing, as the stdlib's timeit does.
+
+    The scaling benchmarks measure the policy's own work.  Left running, CPython's
+    full collections traverse the whole heap, and their cost per object grows with
+    the heap (cache misses), so the collector alone makes a first update at 10,000
+    endpoints superlinear; ``update_new_gc`` measures that share separately.
+    """
+    was_enabled = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def time_rebuild(policy: PolicySetup, n: int, loops: int) -> float:
@@ -197,11 +216,12 @@ def time_rebuild(policy: PolicySetup, n: int, loops: int) -> float:
     down = ev.HealthStateChange(flip, State.TRANSIENT_FAILURE, Status(StatusCode.UNAVAILABLE, "x"))
     up = ev.HealthStateChange(flip, State.READY)
     step = driver.step
-    start = time.perf_counter()
-    for _ in itertools.repeat(None, loops):
-        step(down)
-        step(up)
-    elapsed = time.perf_counter() - start
+    with paused_collector():
+        start = time.perf_counter()
+        for _ in itertools.repeat(None, loops):
+            step(down)
+            step(up)
+        elapsed = time.perf_counter() - start
     _check_rebuilt(driver, n)
     return elapsed
 
@@ -215,8 +235,11 @@ def _check_rebuilt(driver: Driver, n: int) -> None:
 # --- Resolver updates at N endpoints ---
 
 
-def time_update_new(policy: PolicySetup, n: int, loops: int) -> float:
-    """A first resolver update of ``n`` endpoints on a fresh balancer (builds every child)."""
+def time_update_new(policy: PolicySetup, n: int, loops: int, *, collector: bool = False) -> float:
+    """A first resolver update of ``n`` endpoints on a fresh balancer (builds every child).
+
+    ``collector``: leave the garbage collector running while timing.
+    """
     update = ev.ResolverUpdate(endpoints(n), config=policy.config)
     elapsed = 0.0
     driver: Driver | None = None
@@ -226,9 +249,10 @@ def time_update_new(policy: PolicySetup, n: int, loops: int) -> float:
         driver = None
         gc.collect()
         driver = Driver(policy.name, seed=n)
-        start = time.perf_counter()
-        driver.step(update)
-        elapsed += time.perf_counter() - start
+        with paused_collector(not collector):
+            start = time.perf_counter()
+            driver.step(update)
+            elapsed += time.perf_counter() - start
     return elapsed
 
 
@@ -236,10 +260,11 @@ def time_update_same(policy: PolicySetup, n: int, loops: int) -> float:
     """A resolver update repeating the ``n`` endpoints of a READY balancer (re-resolution)."""
     driver = ready_driver(policy, n)
     update = ev.ResolverUpdate(endpoints(n), config=policy.config)
-    start = time.perf_counter()
-    for _ in range(loops):
-        driver.step(update)
-    elapsed = time.perf_counter() - start
+    with paused_collector():
+        start = time.perf_counter()
+        for _ in range(loops):
+            driver.step(update)
+        elapsed = time.perf_counter() - start
     if driver.state is not State.READY:
         raise RuntimeError(f"update_same: {policy.name} left READY")
     return elapsed
