@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from spec.catalogue import boundary, connectivity
+from spec.catalogue import boundary, connectivity, least_request, weighted_round_robin
 from spec.catalogue.model import Level, Requirement
 from spec.errors import ModelError
 
@@ -30,6 +30,8 @@ CATALOGUE: dict[str, Requirement] = _index(
     [
         connectivity.REQUIREMENTS,
         boundary.REQUIREMENTS,
+        weighted_round_robin.REQUIREMENTS,
+        least_request.REQUIREMENTS,
     ]
 )
 
@@ -40,6 +42,8 @@ AREAS: dict[str, str] = {
     "CHAN": "Channel connectivity state",
     "MODEL": "Models crossing the balancer boundary",
     "LB": "Obligations of every policy at the balancer boundary",
+    "WRR": "weighted_round_robin (gRFC A58)",
+    "LR": "least_request_experimental (gRFC A48)",
 }
 
 
