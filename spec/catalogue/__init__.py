@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from spec.catalogue import boundary, connectivity, least_request, weighted_round_robin
+from spec.catalogue import (
+    boundary,
+    connectivity,
+    health,
+    least_request,
+    pick_first,
+    round_robin,
+    weighted_round_robin,
+)
 from spec.catalogue.model import Level, Requirement
 from spec.errors import ModelError
 
@@ -30,6 +38,9 @@ CATALOGUE: dict[str, Requirement] = _index(
     [
         connectivity.REQUIREMENTS,
         boundary.REQUIREMENTS,
+        pick_first.REQUIREMENTS,
+        round_robin.REQUIREMENTS,
+        health.REQUIREMENTS,
         weighted_round_robin.REQUIREMENTS,
         least_request.REQUIREMENTS,
     ]
@@ -42,6 +53,9 @@ AREAS: dict[str, str] = {
     "CHAN": "Channel connectivity state",
     "MODEL": "Models crossing the balancer boundary",
     "LB": "Obligations of every policy at the balancer boundary",
+    "PF": "pick_first",
+    "RR": "round_robin",
+    "HEALTH": "Client-side health",
     "WRR": "weighted_round_robin (gRFC A58)",
     "LR": "least_request_experimental (gRFC A48)",
 }
