@@ -535,7 +535,9 @@ def test_oob_listener_runs_on_the_ready_subchannel_at_the_configured_interval(
     intervals: list[Duration] = []
     register = FakeSubConn.register_oob_listener
 
-    def spy(self: FakeSubConn, listener: Callable[[OrcaLoadReport], None], interval: Duration):  # type: ignore[no-untyped-def]
+    def spy(
+        self: FakeSubConn, listener: Callable[[OrcaLoadReport], None], interval: Duration
+    ) -> Callable[[], None]:
         intervals.append(interval)
         return register(self, listener, interval)
 
