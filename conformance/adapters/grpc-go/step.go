@@ -97,26 +97,33 @@ func (c *channel) resolverUpdate(input object) error {
 	if err != nil {
 		return err
 	}
-	raw := json.RawMessage("{}") // what the channel passes without a config (service_config.go)
-	if cfg, ok := input["config"]; ok && cfg != nil {
-		if raw, err = json.Marshal(cfg); err != nil {
-			return fmt.Errorf("input.config: %v", err)
-		}
-	}
 	// grpc-go clientconn.go updateResolverStateAndUnlock: an invalid service
 	// config is returned to the resolver as an error.  With no config in force
 	// the channel installs a picker failing RPCs with UNAVAILABLE
 	// (applyFailingLBLocked) and the policy is not called; with one in force
 	// the policy gets the new endpoints with it.  The rejection is the update's
 	// return value, so it comes after the policy's outputs, and only once.
+	//
+	// An update without a config (protocol: the service config gave none for
+	// the policy) reaches the policy with a nil BalancerConfig, as from a parent
+	// policy that passes none; grpc-go's own channel would have parsed "{}".
 	rejection := ""
-	if parser, ok := c.builder.(balancer.ConfigParser); ok {
+	c.mu.Lock()
+	config := c.goodCfg // the config in force
+	c.mu.Unlock()
+	if rawCfg, ok := input["config"]; !ok || rawCfg == nil {
+		config = nil
+	} else if parser, ok := c.builder.(balancer.ConfigParser); ok {
+		raw, err := json.Marshal(rawCfg)
+		if err != nil {
+			return fmt.Errorf("input.config: %v", err)
+		}
 		parsed, perr := parser.ParseConfig(raw)
 		c.mu.Lock()
-		if perr == nil {
-			c.goodCfg, c.hasGoodCfg = parsed, true
-		}
 		hasGood := c.hasGoodCfg
+		if perr == nil {
+			c.goodCfg, config = parsed, parsed
+		}
 		c.mu.Unlock()
 		if perr != nil {
 			rejection = fmt.Sprintf("error parsing service config: error parsing config for policy %q: %v",
@@ -133,7 +140,6 @@ func (c *channel) resolverUpdate(input object) error {
 		}
 	}
 	c.mu.Lock()
-	config := c.goodCfg // the config in force (nil for a policy without a parser)
 	c.hasGoodCfg = true
 	c.mu.Unlock()
 	var updateErr error
@@ -152,21 +158,14 @@ func (c *channel) resolverUpdate(input object) error {
 	return nil
 }
 
-// configInForce is set by a resolver error too: grpc-go applies the default
-// service config before it passes the error on (maybeApplyDefaultServiceConfig),
-// so a later invalid config leaves the default one in force.
+// applyDefaultConfig: a resolver error puts a config in force too, since
+// grpc-go applies the default service config before it passes the error on
+// (clientconn.go maybeApplyDefaultServiceConfig); a later invalid config then
+// keeps that one (nil: the policy's defaults).
 func (c *channel) applyDefaultConfig() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.hasGoodCfg {
-		return
-	}
-	if parser, ok := c.builder.(balancer.ConfigParser); ok {
-		if parsed, err := parser.ParseConfig(json.RawMessage("{}")); err == nil {
-			c.goodCfg = parsed
-		}
-	}
 	c.hasGoodCfg = true
+	c.mu.Unlock()
 }
 
 // errPicker fails every pick with one error (the channel's failing picker).
