@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from spec.catalogue import boundary, conformance, connectivity
+from spec.catalogue import (
+    boundary,
+    conformance,
+    connectivity,
+    health,
+    pick_first,
+    round_robin,
+)
 from spec.catalogue.model import Level, Requirement
 from spec.errors import ModelError
 
@@ -30,6 +37,9 @@ CATALOGUE: dict[str, Requirement] = _index(
     [
         connectivity.REQUIREMENTS,
         boundary.REQUIREMENTS,
+        pick_first.REQUIREMENTS,
+        round_robin.REQUIREMENTS,
+        health.REQUIREMENTS,
         conformance.REQUIREMENTS,
     ]
 )
@@ -41,6 +51,9 @@ AREAS: dict[str, str] = {
     "CHAN": "Channel connectivity state",
     "MODEL": "Models crossing the balancer boundary",
     "LB": "Obligations of every policy at the balancer boundary",
+    "PF": "pick_first",
+    "RR": "round_robin",
+    "HEALTH": "Client-side health",
     "CONF": "The conformance suite: cases, adapter protocol, runner",
 }
 
