@@ -23,6 +23,7 @@ replies; a Python adapter uses :func:`read_request` and the reply builders.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import attrs
@@ -54,9 +55,10 @@ REPLY_KEYS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
 _IMPLEMENTATION_KEYS = frozenset({"name"}), frozenset({"version", "language", "homepage"})
 _CAPABILITY_KEYS = (
     frozenset({"policies", "time"}),
-    frozenset({"seedable_random", "health_listener", "orca", "profiles"}),
+    frozenset({"seedable_random", "health_listener", "orca", "profiles", "spec_options"}),
 )
 TIME_MODES = ("virtual", "real")
+_SPEC_OPTION = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 
 @attrs.frozen
@@ -83,6 +85,9 @@ class Capabilities:
     health_listener: bool = False
     orca: bool = False
     profiles: frozenset[Profile] = frozenset({Profile.CURRENT})
+    # Where the sources differ, which behaviour the implementation follows:
+    # "<policy>.<option>" -> value, e.g. ("pick_first.reresolution", "grpc_go").
+    spec_options: tuple[tuple[str, str], ...] = ()
 
     @property
     def flags(self) -> frozenset[Capability]:
@@ -173,6 +178,7 @@ def started_message(
             "health_listener": capabilities.health_listener,
             "orca": capabilities.orca,
             "profiles": sorted(p.value for p in capabilities.profiles),
+            "spec_options": dict(capabilities.spec_options),
         },
     }
 
@@ -224,6 +230,13 @@ def read_started(message: wire.JsonObject) -> Hello:
         except ValueError:
             raise WireError(("capabilities", "profiles", i), f"unknown profile {name!r}") from None
 
+    options = wire.expect_object(caps.get("spec_options", {}), ("capabilities", "spec_options"))
+    for key, value in options.items():
+        path = ("capabilities", "spec_options", key)
+        if not _SPEC_OPTION.match(key):
+            raise WireError(path, "expected '<policy>.<option>'")
+        wire.expect_str(value, path)
+
     def flag(key: str) -> bool:
         return wire.expect_bool(caps.get(key, False), ("capabilities", key))
 
@@ -234,6 +247,7 @@ def read_started(message: wire.JsonObject) -> Hello:
         health_listener=flag("health_listener"),
         orca=flag("orca"),
         profiles=frozenset(profiles),
+        spec_options=tuple(sorted(options.items())),
     )
     return Hello(protocol, implementation, capabilities)
 

@@ -263,13 +263,7 @@ class CaseRun:
         self.names = SubchannelNames()
         self.trace: list[Step] = []
         self.trace_step: list[int] = []  # trace index -> case step index
-        monitor_set = monitors_for(
-            case.policy,
-            config=case.config,
-            profile=case.channel.profile,
-            health_checking=case.channel.health_checking,
-        )
-        self.monitors: list[Monitor] = [make() for make in monitor_set.factories]
+        self.monitors: list[Monitor] = []
         self.real_time = False
         self._current: CaseStep | None = None
 
@@ -279,6 +273,14 @@ class CaseRun:
         missing = hello.capabilities.missing_for(self.case)
         if not missing:
             self.real_time = hello.capabilities.time == "real"
+            monitor_set = monitors_for(
+                self.case.policy,
+                config=self.case.config,
+                profile=self.case.channel.profile,
+                health_checking=self.case.channel.health_checking,
+                spec_options=dict(hello.capabilities.spec_options),
+            )
+            self.monitors = [make() for make in monitor_set.factories]
             self.session.begin(self.case)
         return missing
 

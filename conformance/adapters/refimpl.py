@@ -64,6 +64,8 @@ class RefimplAdapter:
             health_listener=True,
             orca=True,
             profiles=frozenset(Profile),
+            # refimpl's pick_first asks for re-resolution itself, as the spec text says (PF-28).
+            spec_options=(("pick_first.reresolution", "spec_text"),),
         )
 
     def handle(self, message: wire.JsonObject) -> wire.JsonObject | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import sys
 import types
 
 import pytest
 
 from conformance import monitors
+from conformance.errors import CaseError
 from spec.connectivity import Profile
 from spec.monitors.boundary import BoundaryMonitor
 from spec.trace import Step, Violation
@@ -53,3 +55,55 @@ def test_a_missing_module_degrades_but_a_broken_one_does_not(
     monkeypatch.setitem(monitors.POLICY_MONITOR_MODULES, "broken", "spec.monitors.boundary")
     found = monitors.monitors_for("broken")  # a module with one *Monitor class: it is used
     assert found.names == ("BoundaryMonitor", "BoundaryMonitor")
+
+
+class Mode(enum.Enum):
+    STRICT = "strict"
+    LAX = "lax"
+
+
+class OptionMonitor:
+    def __init__(self, mode: Mode = Mode.STRICT, *, client_health_checking: bool = False) -> None:
+        self.mode = mode
+        self.client_health_checking = client_health_checking
+
+    def observe(self, index: int, step: Step) -> list[Violation]:
+        return []
+
+    def finish(self) -> list[Violation]:
+        return [Violation("LB-4", -1, f"{self.mode.value} {self.client_health_checking}")]
+
+
+@pytest.fixture
+def option_policy(monkeypatch: pytest.MonkeyPatch) -> str:
+    module = types.ModuleType("spec.monitors.option_policy")
+    OptionMonitor.__module__ = module.__name__
+    module.MONITOR = OptionMonitor  # type: ignore[attr-defined]
+    module.Mode = Mode  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(monitors.POLICY_MONITOR_MODULES, "option_policy", module.__name__)
+    return "option_policy"
+
+
+@pytest.mark.req("PF-28")
+def test_declared_spec_options_reach_the_policy_monitor(option_policy: str) -> None:
+    found = monitors.monitors_for(
+        option_policy,
+        health_checking=True,
+        spec_options={"option_policy.mode": "lax", "pick_first.reresolution": "grpc_go"},
+    )
+    assert found.factories[1]().finish() == [Violation("LB-4", -1, "lax True")]
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"option_policy.mode": "sloppy"}, r"mode='sloppy' \(one of strict, lax\)"),
+        ({"option_policy.colour": "red"}, "no spec option 'colour'"),
+    ],
+)
+def test_bad_spec_options_are_case_errors(
+    option_policy: str, options: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(CaseError, match=problem):
+        monitors.monitors_for(option_policy, spec_options=options)
