@@ -176,6 +176,16 @@ var policies = map[string]bool{
 	"least_request_experimental": true,
 }
 
+// specOptions: where the sources differ, which behaviour grpc-go follows.
+//
+//   - pick_first.reresolution: grpc-go's pick_first never calls ResolveNow; its
+//     subchannel (addrConn) re-resolves before it reports TRANSIENT_FAILURE
+//     (clientconn.go line 1372) and on any connection loss (line 1521), as
+//     pickfirst.go notes (line 716, grpc-go issue 7534).
+var specOptions = map[string]string{
+	"pick_first.reresolution": "grpc_go",
+}
+
 func (a *adapter) started() object {
 	names := make([]string, 0, len(policies))
 	for _, name := range []string{
@@ -201,6 +211,7 @@ func (a *adapter) started() object {
 			"health_listener": true,
 			"orca":            true,
 			"profiles":        []string{"current"},
+			"spec_options":    specOptions,
 		},
 	}
 }
