@@ -54,6 +54,7 @@ conformance-grpc-go: $(STAMP)
 	fi; \
 	set -e; \
 	echo "conformance-grpc-go: building the adapter with $$($(GO) version)"; \
+	$(GO) -C $(GRPC_GO_ADAPTER_DIR) vet -mod=readonly .; \
 	$(GO) -C $(GRPC_GO_ADAPTER_DIR) build -mod=readonly -buildvcs=false -trimpath \
 		-o bin/grpc-go-adapter .; \
 	$(BIN)/python -m conformance run --adapter "$(GRPC_GO_ADAPTER_DIR)/bin/grpc-go-adapter" \
