@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	v3orcapb "github.com/cncf/xds/go/xds/data/orca/v3"
-	v3orcaservicepb "github.com/cncf/xds/go/xds/service/orca/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
@@ -78,9 +76,8 @@ func (sc *fakeSubConn) openStreams(wait time.Duration) []*orcaStream {
 
 // orcaStream is one server-streaming StreamCoreMetrics call.
 type orcaStream struct {
-	ctx      context.Context
-	reports  chan orcaMessage
-	interval atomic.Int64 // the requested report interval, in nanoseconds
+	ctx     context.Context
+	reports chan orcaMessage
 
 	mu      sync.Mutex
 	lastAck chan struct{} // closed when the producer asks for the message after it
@@ -96,12 +93,9 @@ func (s *orcaStream) Trailer() metadata.MD         { return nil }
 func (s *orcaStream) CloseSend() error             { return nil }
 func (s *orcaStream) Context() context.Context     { return s.ctx }
 
-func (s *orcaStream) SendMsg(m any) error {
-	if req, ok := m.(*v3orcaservicepb.OrcaLoadReportRequest); ok {
-		s.interval.Store(int64(req.GetReportInterval().AsDuration()))
-	}
-	return nil
-}
+// SendMsg takes the request; its report interval is the case's business: each
+// oob_load_report input is one report, whenever the case sends it.
+func (s *orcaStream) SendMsg(any) error { return nil }
 
 // acknowledge tells deliver that the producer is done with the last message:
 // it has called every listener and come back for the next one.
