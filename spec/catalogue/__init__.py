@@ -11,11 +11,13 @@ from collections.abc import Iterable
 
 from spec.catalogue import (
     boundary,
+    conformance,
     connectivity,
     health,
     least_request,
     pick_first,
     round_robin,
+    service_config,
     weighted_round_robin,
 )
 from spec.catalogue.model import Level, Requirement
@@ -38,9 +40,11 @@ CATALOGUE: dict[str, Requirement] = _index(
     [
         connectivity.REQUIREMENTS,
         boundary.REQUIREMENTS,
+        service_config.REQUIREMENTS,
         pick_first.REQUIREMENTS,
         round_robin.REQUIREMENTS,
         health.REQUIREMENTS,
+        conformance.REQUIREMENTS,
         weighted_round_robin.REQUIREMENTS,
         least_request.REQUIREMENTS,
     ]
@@ -53,9 +57,14 @@ AREAS: dict[str, str] = {
     "CHAN": "Channel connectivity state",
     "MODEL": "Models crossing the balancer boundary",
     "LB": "Obligations of every policy at the balancer boundary",
+    "REG": "The LB policy registry",
+    "SC": "Service config: choosing the LB policy, and invalid configs",
+    "GS": "Gracefully switching LB policies",
+    "BASE": "The base balancer",
     "PF": "pick_first",
     "RR": "round_robin",
     "HEALTH": "Client-side health",
+    "CONF": "The conformance suite: cases, adapter protocol, runner",
     "WRR": "weighted_round_robin (gRFC A58)",
     "LR": "least_request_experimental (gRFC A48)",
 }
