@@ -81,7 +81,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         _A48
         + " (counters share the lifecycle of their subchannel); "
         + _GO
-        + " (UpdateState; grpc-go drops the count only at its next picker with a READY endpoint)",
+        + " (UpdateState drops it only at the next picker with a READY endpoint: spec option "
+        "least_request_experimental.count_lifetime=grpc_go)",
     ),
     Requirement(
         "LR-10",

@@ -146,7 +146,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         S,
         "A weighted scheduler clamps each non-zero weight to between 0.01 and 10 times the mean "
         "of the non-zero weights, as grpc C++ and this reference do; grpc-java clamps to 0.1 "
-        "and 10 and grpc-go does not clamp (a spec option of the monitor).",
+        "and 10 and grpc-go does not clamp (spec option weighted_round_robin.weight_caps).",
         _CPP_SCHED + " (kMaxRatio, kMinRatio); " + _JAVA + " (StaticStrideScheduler); " + _GO_SCHED,
     ),
     Requirement(

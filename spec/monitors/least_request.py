@@ -24,6 +24,11 @@ again -- and judges the picks against it:
   exactly: a policy that forgot a decrement, or let an old RPC's Done touch a
   new count, soon picks an endpoint the trace says is more loaded.
 
+Option ``count_lifetime`` (:class:`CountLifetime`): LR-9 as A48 states it (a
+count is dropped as soon as its endpoint is not READY), or as grpc-go does it
+(dropped only when a picker with some READY endpoint is next built); an adapter
+declares ``least_request_experimental.count_lifetime=grpc_go``.
+
 Once two endpoints of an update share an address the trace no longer says
 which endpoint a subchannel serves, and picks are not judged from then on
 (:mod:`spec.monitors.ready_endpoints`).
@@ -31,6 +36,7 @@ which endpoint a subchannel serves, and picks are not judged from then on
 
 from __future__ import annotations
 
+import enum
 import math
 from typing import Any, Literal
 
@@ -49,6 +55,13 @@ _UINT32_MAX = 2**32 - 1
 CONFIDENCE = 1e-9  # LR-10: chance that a correct policy is flagged, per statistic
 
 Selection = Literal["sample", "full_scan"]
+
+
+class CountLifetime(enum.Enum):
+    """LR-9, a spec option: when the count of an endpoint that left READY is dropped."""
+
+    WHILE_READY = "while_ready"  # at once (A48; this reference)
+    GRPC_GO = "grpc_go"  # when the next picker with a READY endpoint is built
 
 
 def parse_choice_count(raw: Any) -> int:
@@ -124,10 +137,19 @@ class _Picker:
 class LeastRequestMonitor:
     """Judges the least_request_experimental rules of a trace."""
 
-    def __init__(self, *, selection: Selection = "sample", health_checking: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        selection: Selection = "sample",
+        count_lifetime: CountLifetime = CountLifetime.WHILE_READY,
+        health_checking: bool = False,
+    ) -> None:
         if selection not in ("sample", "full_scan"):
             raise ModelError("LeastRequestMonitor.selection", f"unknown selection {selection!r}")
+        if not isinstance(count_lifetime, CountLifetime):
+            raise ModelError("LeastRequestMonitor.count_lifetime", f"got {count_lifetime!r}")
         self.selection = selection
+        self.count_lifetime = count_lifetime
         self.view = ReadyEndpoints(health_checking=health_checking)
         self.choice_count: int | None = None
         self.counts: dict[EndpointKey, _Count] = {}
@@ -203,8 +225,10 @@ class LeastRequestMonitor:
 
     def _new_picker(self, state: State) -> None:
         ready = self.view.ready_keys()
-        # LR-9: a count lives while its endpoint stays READY.
-        self.counts = {k: c for k, c in self.counts.items() if k in ready}
+        # LR-9: a count lives while its endpoint stays READY (grpc-go: until a picker
+        # with some READY endpoint is built without it).
+        if self.count_lifetime is CountLifetime.WHILE_READY or ready:
+            self.counts = {k: c for k, c in self.counts.items() if k in ready}
         self.picker = None
         if state is State.READY and ready and self.choice_count is not None:
             counts = [self.counts.setdefault(k, _Count()) for k in ready]
@@ -260,3 +284,6 @@ class LeastRequestMonitor:
 
 def _is_small_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2
+
+
+MONITOR = LeastRequestMonitor  # for conformance/monitors.py

@@ -22,9 +22,11 @@ the first t picks minus ``t * p_i``, a window (a, b] deviates by
 ``D(b) - D(a)``, so it is enough to keep the running minimum and maximum of
 ``D``.  Picks are judged per scheduler: a rebuild starts a new window set.
 
-Options: ``ratio_caps`` is the WRR-15 choice (grpc C++ and this reference
-``(10, 0.01)``, grpc-java ``(10, 0.1)``, grpc-go ``None``); ``health_checking``
-says whether the channel health-checks (see :mod:`spec.monitors.ready_endpoints`).
+Options: ``weight_caps`` is the WRR-15 choice (:class:`WeightCaps`: grpc C++
+and this reference clamp to 0.01..10 times the mean, grpc-java to 0.1..10,
+grpc-go not at all; an adapter declares e.g.
+``weighted_round_robin.weight_caps=grpc_go``); ``health_checking`` says whether
+the channel health-checks (see :mod:`spec.monitors.ready_endpoints`).
 
 Once two endpoints of an update share an address the trace no longer says
 which endpoint a subchannel serves, and picks are not judged from then on
@@ -33,6 +35,7 @@ which endpoint a subchannel serves, and picks are not judged from then on
 
 from __future__ import annotations
 
+import enum
 import math
 from typing import Any
 
@@ -49,7 +52,22 @@ from spec.types import Duration, OrcaLoadReport
 SCALE = 65534  # 2**16 - 1 minus one for rounding: WRR-16's quantisation term
 MIN_UPDATE_PERIOD = Duration.of(millis=100)  # WRR-2
 MAX_PROTO_SECONDS = 315_576_000_000  # google.protobuf.Duration's range
-CPP_RATIO_CAPS = (10.0, 0.01)  # WRR-15, grpc C++ static_stride_scheduler.cc
+
+
+class WeightCaps(enum.Enum):
+    """WRR-15, a spec option: how weights are clamped around the mean of the known ones."""
+
+    GRPC_CPP = "grpc_cpp"  # 0.01x..10x (static_stride_scheduler.cc); this reference too
+    GRPC_JAVA = "grpc_java"  # 0.1x..10x (WeightedRoundRobinLoadBalancer.java)
+    GRPC_GO = "grpc_go"  # no clamping (scheduler.go)
+
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """(max ratio, min ratio) to the mean, or None for no clamping."""
+        return {"grpc_cpp": (10.0, 0.01), "grpc_java": (10.0, 0.1)}.get(self.value)
+
+
+CPP_RATIO_CAPS = (10.0, 0.01)  # WeightCaps.GRPC_CPP.bounds
 _SECONDS_10 = Duration.of(seconds=10)
 _MINUTES_3 = Duration.of(seconds=180)
 _SECOND = Duration.of(seconds=1)
@@ -223,10 +241,12 @@ class WeightedRoundRobinMonitor:
     def __init__(
         self,
         *,
-        ratio_caps: tuple[float, float] | None = CPP_RATIO_CAPS,
+        weight_caps: WeightCaps = WeightCaps.GRPC_CPP,
         health_checking: bool = False,
     ) -> None:
-        self.ratio_caps = ratio_caps
+        if not isinstance(weight_caps, WeightCaps):
+            raise ModelError("WeightedRoundRobinMonitor.weight_caps", f"got {weight_caps!r}")
+        self.ratio_caps = weight_caps.bounds
         self.view = ReadyEndpoints(health_checking=health_checking)
         self.config: WrrConfig | None = None
         self.weights: dict[EndpointKey, WeightState] = {}
@@ -415,3 +435,6 @@ def _fmt(values: list[float]) -> str:
 def _tail(picks: list[int], at: int) -> str:
     start = max(0, at - 19)
     return ("..." if start else "") + str(picks[start : at + 1])
+
+
+MONITOR = WeightedRoundRobinMonitor  # for conformance/monitors.py

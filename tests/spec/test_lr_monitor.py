@@ -17,6 +17,7 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.least_request import (
+    CountLifetime,
     LeastRequestMonitor,
     Selection,
     choice_probabilities,
@@ -207,6 +208,40 @@ def test_forgetting_to_decrement_is_flagged() -> None:
 @pytest.mark.req("LR-9", "LR-10", "LR-11")
 def test_keeping_a_count_across_not_ready_is_flagged() -> None:
     assert FakeLeastRequest(2, bug="keep_counts").run(bounce_every=23).ids() == ["LR-10"]
+
+
+@pytest.mark.req("LR-9", "LR-11")
+def test_count_lifetime_option() -> None:
+    """Endpoint 1 has 5 RPCs out; both endpoints go down, then come back.
+
+    A48 (and this reference) drops endpoint 1's count when it leaves READY; grpc-go
+    keeps it, because no picker is built while nothing is READY.  A full-scan policy
+    that kept the count sends the next picks to endpoint 2 only.
+    """
+    fake = FakeLeastRequest(2, bug="full_scan")
+    fake.steps += [Step(ev.Pick(i), [act.PickComplete(i, 2 - i % 2)]) for i in range(1, 11)]
+    fake.steps += [Step(ev.Done(i)) for i in range(2, 11, 2)]  # endpoint 2's RPCs finish
+    fake.steps += [
+        Step(ev.SubchannelStateChange(2, State.IDLE), [act.UpdateState(State.READY)]),
+        Step(ev.ExitIdle(), [act.Connect(2)]),
+        Step(ev.SubchannelStateChange(1, State.IDLE), [act.UpdateState(State.CONNECTING)]),
+        Step(ev.ExitIdle(), [act.Connect(1)]),
+        Step(ev.SubchannelStateChange(1, State.CONNECTING)),
+        Step(ev.SubchannelStateChange(1, State.READY), [act.UpdateState(State.READY)]),
+        Step(ev.SubchannelStateChange(2, State.CONNECTING)),
+        Step(ev.SubchannelStateChange(2, State.READY), [act.UpdateState(State.READY)]),
+    ]
+    fake.steps += [Step(ev.Pick(i), [act.PickComplete(i, 2)]) for i in range(11, 16)]
+
+    def ids(lifetime: CountLifetime) -> list[str]:
+        make = lambda: LeastRequestMonitor(selection="full_scan", count_lifetime=lifetime)  # noqa: E731
+        return sorted({v.requirement for v in judge(make, fake.steps)})
+
+    assert ids(CountLifetime.GRPC_GO) == []
+    assert ids(CountLifetime.WHILE_READY) == ["LR-11"]
+    assert CountLifetime("grpc_go") is CountLifetime.GRPC_GO  # an adapter's spec option
+    with pytest.raises(ValueError, match="count_lifetime"):
+        LeastRequestMonitor(count_lifetime="grpc_go")  # type: ignore[arg-type]
 
 
 @pytest.mark.req("LR-9", "LR-11")

@@ -17,7 +17,7 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.weighted_round_robin import (
-    CPP_RATIO_CAPS,
+    WeightCaps,
     WeightedRoundRobinMonitor,
     parse_config,
     report_weight,
@@ -108,11 +108,11 @@ class Trace:
     def advance(self, seconds: float) -> None:
         self.steps.append(Step(ev.TimeAdvanced(Duration.of(seconds=seconds))))
 
-    def judge(self, ratio_caps: tuple[float, float] | None = CPP_RATIO_CAPS) -> list[Violation]:
-        return judge(lambda: WeightedRoundRobinMonitor(ratio_caps=ratio_caps), self.steps)
+    def judge(self, caps: WeightCaps = WeightCaps.GRPC_CPP) -> list[Violation]:
+        return judge(lambda: WeightedRoundRobinMonitor(weight_caps=caps), self.steps)
 
-    def ids(self, ratio_caps: tuple[float, float] | None = CPP_RATIO_CAPS) -> list[str]:
-        return sorted({v.requirement for v in self.judge(ratio_caps)})
+    def ids(self, caps: WeightCaps = WeightCaps.GRPC_CPP) -> list[str]:
+        return sorted({v.requirement for v in self.judge(caps)})
 
 
 # --- the spec's arithmetic ---
@@ -125,6 +125,15 @@ def test_report_weight() -> None:
     assert report_weight(load(10, 0.1, eps=10), 0.9) == pytest.approx(10)
     assert report_weight(load(0, 0.5), 1) is None
     assert report_weight(load(10, 0.0), 1) is None
+
+
+@pytest.mark.req("WRR-15")
+def test_weight_caps_option() -> None:
+    assert WeightCaps("grpc_go").bounds is None  # how an adapter's spec option arrives
+    assert WeightCaps.GRPC_CPP.bounds == (10.0, 0.01)
+    assert WeightCaps.GRPC_JAVA.bounds == (10.0, 0.1)
+    with pytest.raises(ValueError, match="weight_caps"):
+        WeightedRoundRobinMonitor(weight_caps="grpc_go")  # type: ignore[arg-type]
 
 
 @pytest.mark.req("WRR-13", "WRR-14", "WRR-15")
@@ -383,8 +392,9 @@ def test_weight_caps_are_the_option_in_force() -> None:
     t.per_call(*(load(w, 1.0) for w in weights))
     t.advance(1)
     t.weighted(weights, 1200)  # grpc-go's shares
-    assert t.ids(ratio_caps=None) == []
+    assert t.ids(WeightCaps.GRPC_GO) == []
     assert t.ids() == ["WRR-16"]  # the default: grpc C++'s caps
+    assert t.ids(WeightCaps.GRPC_JAVA) == ["WRR-16"]  # the same upper cap
 
 
 @pytest.mark.req("WRR-16")
