@@ -38,7 +38,7 @@ from refimpl.driver import Driver, FakeSubConn
 from refimpl.endpointsharding import EndpointSharding, EndpointShardingPicker
 from spec import events as ev
 from spec.connectivity import State
-from spec.types import Endpoint, Status, StatusCode
+from spec.types import Duration, Endpoint, OrcaLoadReport, Status, StatusCode
 
 PICK_INFO = PickInfo("/grpc.testing.TestService/UnaryCall")
 UNROLL = 10  # calls per loop iteration in call-cost loops, so the loop's own cost is ~1/10th
@@ -86,7 +86,7 @@ def endpoints(n: int, offset: int = 0) -> list[Endpoint]:
     ]
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)  # hashed by identity (ready_driver's cache key); config is a dict
 class PolicySetup:
     """How to bring one policy to READY: its name, its JSON config, and extra steps."""
 
@@ -98,9 +98,36 @@ class PolicySetup:
     per_endpoint: bool = True
 
 
+def weigh_by_oob_reports(driver: Driver) -> None:
+    """Give every READY endpoint an out-of-band load report, then let the weights apply.
+
+    Seven distinct weights (qps 100..400 at utilization 0.5), so the scheduler is
+    a real weighted one, not its round-robin fallback (WRR-13).
+    """
+    for sc in list(driver.live_subchannels()):
+        if sc.state is State.READY and sc.oob_listeners:
+            report = OrcaLoadReport(
+                application_utilization=0.5, rps_fractional=100.0 + sc.ident % 7 * 50
+            )
+            driver.step(ev.OobLoadReport(sc.ident, report))
+    # Past the blackout period, and one weight update period for the scheduler rebuild.
+    driver.step(ev.TimeAdvanced(Duration.of(seconds=2)))
+
+
 POLICIES: tuple[PolicySetup, ...] = (
     PolicySetup("pick_first", per_endpoint=False),
     PolicySetup("round_robin"),
+    PolicySetup(
+        "weighted_round_robin",
+        config={
+            "enableOobLoadReport": True,
+            "oobReportingPeriod": "1s",
+            "blackoutPeriod": "1s",
+            "weightUpdatePeriod": "1s",
+        },
+        warm=weigh_by_oob_reports,
+    ),
+    PolicySetup("least_request_experimental", config={"choiceCount": 2}),
 )
 
 
