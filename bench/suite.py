@@ -53,6 +53,11 @@ def register(runner: pyperf.Runner, only: Sequence[str] = ()) -> None:
         for n in SCALE_SIZES:
             # Two health changes per loop, one rebuild each.
             bench(f"rebuild/{policy.name}/{n}", functools.partial(w.time_rebuild, policy, n), 2)
+        if policy.name == "weighted_round_robin":
+            for n in SCALE_SIZES:
+                bench(
+                    f"scheduler/{policy.name}/{n}", functools.partial(w.time_scheduler, policy, n)
+                )
         for n in SCALE_SIZES:
             bench(f"update_new/{policy.name}/{n}", functools.partial(w.time_update_new, policy, n))
         for n in SCALE_SIZES:

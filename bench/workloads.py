@@ -124,6 +124,9 @@ POLICIES: tuple[PolicySetup, ...] = (
             "oobReportingPeriod": "1s",
             "blackoutPeriod": "1s",
             "weightUpdatePeriod": "1s",
+            # Weights never expire during a run: time_scheduler advances time by the
+            # second, and expired weights would fall back to plain round robin.
+            "weightExpirationPeriod": "100000000s",
         },
         warm=weigh_by_oob_reports,
     ),
@@ -250,6 +253,26 @@ def time_rebuild(policy: PolicySetup, n: int, loops: int) -> float:
             step(up)
         elapsed = time.perf_counter() - start
     _check_rebuilt(driver, n)
+    return elapsed
+
+
+WEIGHT_UPDATE_PERIOD = Duration.of(seconds=1)  # weighted_round_robin's, in POLICIES
+
+
+def time_scheduler(policy: PolicySetup, n: int, loops: int) -> float:
+    """weighted_round_robin's periodic scheduler rebuild at ``n`` READY endpoints (WRR-12).
+
+    Each step advances virtual time by the weight update period; the timer
+    rebuilds the scheduler from every endpoint's current weight.
+    """
+    driver = ready_driver(policy, n)
+    tick = ev.TimeAdvanced(WEIGHT_UPDATE_PERIOD)
+    step = driver.step
+    with paused_collector():
+        start = time.perf_counter()
+        for _ in itertools.repeat(None, loops):
+            step(tick)
+        elapsed = time.perf_counter() - start
     return elapsed
 
 

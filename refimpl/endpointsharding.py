@@ -65,6 +65,10 @@ class ChildState:
     endpoint: Endpoint
     state: BalancerState
     exit_idle: Callable[[], None] = attrs.field(eq=False)
+    # The endpoint's identity (``Endpoint.key``), kept from when the child was built:
+    # policies on top look their per-endpoint data up by it on every rebuild, and
+    # ``Endpoint.key`` builds a new frozenset on each read.  Not grpc-go's.
+    key: frozenset[str] = attrs.field(eq=False, kw_only=True)
 
 
 def rotate_endpoints(endpoints: Sequence[Endpoint], rng: RandomSource) -> list[Endpoint]:
@@ -139,6 +143,7 @@ class _Child(ClientConn):
 
     def __init__(self, parent: EndpointSharding, endpoint: Endpoint) -> None:
         self._parent = parent
+        self.key = endpoint.key  # fixed: children are keyed by it (RR-2)
         self.balancer: Balancer | None = None
         self.closed = False
         # Until the child first reports, it counts as connecting.
@@ -147,7 +152,7 @@ class _Child(ClientConn):
     def _record(self, endpoint: Endpoint, state: BalancerState) -> None:
         # The picker's view of this child, rebuilt only when the child changes: a picker
         # rebuild then copies N references instead of building N objects (README, Benchmarks).
-        self.child_state = ChildState(endpoint, state, self.exit_idle)
+        self.child_state = ChildState(endpoint, state, self.exit_idle, key=self.key)
 
     @property
     def endpoint(self) -> Endpoint:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import math
 import threading
 from collections.abc import Sequence
 
@@ -88,15 +89,10 @@ def prepare_weights(weights: Sequence[float], caps: RatioCaps | None) -> list[fl
     if len(known) < 2:
         return None
     mean = sum(known) / len(known)
-    prepared: list[float] = []
-    for w in weights:
-        if w <= 0:
-            prepared.append(mean)
-        elif caps is None:
-            prepared.append(w)
-        else:
-            prepared.append(min(max(w, caps.min_ratio * mean), caps.max_ratio * mean))
-    if all(w == prepared[0] for w in prepared):
+    # Without caps the bounds (0, inf) leave every known weight as it is.
+    low, high = (0.0, math.inf) if caps is None else (caps.min_ratio * mean, caps.max_ratio * mean)
+    prepared = [mean if w <= 0 else min(max(w, low), high) for w in weights]
+    if prepared.count(prepared[0]) == len(prepared):  # all equal
         return None
     return prepared
 

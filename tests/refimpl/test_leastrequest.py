@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Literal
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -27,6 +28,7 @@ from refimpl.balancer import (
     PickResult,
     SubConn,
 )
+from refimpl.clock import VirtualClock
 from refimpl.driver import Driver
 from refimpl.leastrequest import (
     LeastRequestBalancer,
@@ -38,13 +40,19 @@ from refimpl.leastrequest import (
     Selection,
     parse_config,
 )
+from refimpl.weightedroundrobin import (
+    EndpointWeight,
+    WeightedRoundRobinConfig,
+    WeightedRoundRobinPicker,
+    WeightedTarget,
+)
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.least_request import LeastRequestMonitor, parse_choice_count
 from spec.trace import Step, judge
-from spec.types import Address, Duration, Endpoint, Status, StatusCode
+from spec.types import Address, Duration, Endpoint, Status, StatusCode, freeze_attributes
 
 INFO = PickInfo("/grpc.testing.TestService/UnaryCall")
 
@@ -219,6 +227,32 @@ def test_count_rises_on_completion_and_falls_in_done_whatever_the_status() -> No
         result.done(DoneInfo(status))
     assert counts(picker) == [0, 0]
     assert [d.error for d in children[1].dones] == statuses  # the child's Done still runs
+
+
+class _ChildWithMetadata(ReadyChild):
+    def pick(self, info: PickInfo) -> PickResult:
+        return Complete(self.subconn, self.dones.append, freeze_attributes({"x-lb": "a"}))
+
+
+@pytest.mark.req("LR-8", "WRR-6")
+def test_wrapped_picks_keep_every_field_of_the_childs_result() -> None:
+    # Both pickers rebuild the child's Complete by hand to wrap its done callback; a
+    # field added to Complete must be carried over there too.
+    assert [f.name for f in attrs.fields(Complete)] == ["subconn", "done", "metadata"]
+    child = _ChildWithMetadata("backend-0")
+    least = LeastRequestPicker([PickTarget(child, OutstandingCounter())], 2, ScriptedRandom([0]))
+    cfg = WeightedRoundRobinConfig()  # per-call load reports: done is wrapped
+    weighted = WeightedRoundRobinPicker(
+        [WeightedTarget(child, EndpointWeight(cfg))], cfg, VirtualClock(), start=0
+    )
+    for picker in (least, weighted):
+        result = picker.pick(INFO)
+        assert isinstance(result, Complete)
+        assert result.subconn is child.subconn
+        assert result.metadata == freeze_attributes({"x-lb": "a"})
+        assert result.done is not None
+        result.done(DoneInfo())
+    assert len(child.dones) == 2  # the child's own done ran behind each wrapper
 
 
 @pytest.mark.req("LR-8")
