@@ -294,10 +294,11 @@ def time_update_new(policy: PolicySetup, n: int, loops: int, *, collector: bool 
     elapsed = 0.0
     driver: Driver | None = None
     for _ in range(loops):
-        # The previous balancer is cyclic garbage (children hold their parent): free it
-        # now, untimed, or the collector would charge its N children to this update.
         driver = None
-        gc.collect()
+        if collector:
+            # The previous balancer is cyclic garbage (children hold their parent): free
+            # it now, untimed, or the collector would charge its N children to this update.
+            gc.collect()
         driver = Driver(policy.name, seed=n)
         with paused_collector(not collector):
             start = time.perf_counter()
