@@ -11,6 +11,8 @@ bug's doing.
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
 
 import pytest
 
@@ -18,6 +20,8 @@ from conformance.adapters.broken import BUGS, CONTROLS, broken_transport
 from conformance.cases import Case, load_cases
 from conformance.results import CaseResult, Outcome
 from conformance.runner import run_cases
+from conformance.transport import SubprocessTransport
+from tests.conformance.helpers import ROOT
 
 # bug -> cases that catch it (each must FAIL).  A case that catches most bugs by accident
 # (every pick_first case catches "repeats reports") is not listed; the direct ones are.
@@ -203,3 +207,22 @@ def test_the_requirements_a_bug_breaks_are_checked_by_its_catching_cases() -> No
 
 def _requirements(case: Case) -> set[str]:
     return set(case.requirements) | {r for step in case.steps for r in step.requirements}
+
+
+@pytest.mark.req("CONF-5")
+def test_a_planted_bug_runs_as_a_subprocess_adapter() -> None:
+    command = [sys.executable, "-m", "conformance.adapters.broken", "pf-no-sticky-tf"]
+    case = corpus()["pf-sticky-transient-failure"]
+    results, hello = run_cases([case], lambda: SubprocessTransport(command, cwd=str(ROOT)))
+    assert hello is not None
+    assert "pf-no-sticky-tf" in hello.implementation.name
+    assert [r.outcome for r in results] == [Outcome.FAIL]
+    listing = subprocess.run(
+        [sys.executable, "-m", "conformance.adapters.broken", "--list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert all(name in listing.stdout for name in BUGS)
