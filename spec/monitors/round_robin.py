@@ -295,6 +295,14 @@ class RoundRobinMonitor:
             if not connected & mine:
                 v("RR-6", f"the leaf of {sorted(key)} lost its READY subchannel and stayed IDLE")
 
+        # RR-5 / AGG-7: IDLE children count as CONNECTING, so round_robin never reports
+        # IDLE -- not even briefly, in an intermediate report within one step.
+        for state in reports[:-1]:
+            if state is State.IDLE:
+                v(
+                    "RR-5",
+                    "reported IDLE (an intermediate report); IDLE children count as CONNECTING",
+                )
         empty_update = isinstance(event, ev.ResolverUpdate) and not self._endpoints
         if reports:
             last = reports[-1]

@@ -30,6 +30,8 @@ ENFORCED_AREAS = {
     "RR",
     "HEALTH",
     "CONF",
+    "WRR",
+    "LR",
 }
 
 _MARK = re.compile(r"mark\.req\(([^)]*)\)", re.S)

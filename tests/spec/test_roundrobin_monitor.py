@@ -349,3 +349,24 @@ def test_possible_aggregates() -> None:
     assert possible_aggregates([frozenset({C, TF}), frozenset({TF})]) == {C, TF}
     assert possible_aggregates([frozenset({C, R}), frozenset({TF})]) == {C, R}
     assert possible_aggregates([frozenset({I})]) == {C}
+
+
+@pytest.mark.req("RR-5", "AGG-7")
+def test_an_intermediate_idle_report_is_caught() -> None:
+    """grpc-go's endpointsharding briefly reports IDLE before its ExitIdle goroutine runs."""
+    from refimpl.driver import Driver
+
+    driver = Driver("round_robin")
+    inputs: list[ev.Input] = [
+        ev.ResolverUpdate([Endpoint(["10.0.0.1:80"])]),
+        ev.SubchannelStateChange(1, State.CONNECTING),
+        ev.SubchannelStateChange(1, State.READY),
+        ev.SubchannelStateChange(1, State.IDLE),
+    ]
+    trace = [Step(i, driver.step(i)) for i in inputs]
+    assert judge(RoundRobinMonitor, trace) == []
+    last = trace[-1]
+    assert act.UpdateState(State.IDLE) not in last.outputs
+    planted = Step(last.input, [act.UpdateState(State.IDLE), *last.outputs])
+    found = [x.requirement for x in judge(RoundRobinMonitor, [*trace[:-1], planted])]
+    assert "RR-5" in found

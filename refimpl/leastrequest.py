@@ -1,0 +1,292 @@
+"""The least_request_experimental policy (gRFC A48): power of k choices over outstanding RPCs.
+
+Requirements LR-1..LR-11 (``spec/catalogue/least_request.py``); grpc-go
+``balancer/leastrequest/leastrequest.go`` restated:
+
+* Config: ``choiceCount`` defaults to 2, below 2 is an error, above 10 counts
+  as 10 (LR-1..LR-4).  An update without a config is a bad resolver state (LR-5).
+* Children: round_robin's machinery, one pick_first child per endpoint watching
+  health (endpointsharding).  With no READY endpoint the endpointsharding state
+  and picker pass through (LR-6).
+* Picker: choiceCount samples with replacement from the READY endpoints, drawn
+  from ``BuildOptions.random``; a later sample replaces the candidate only when
+  it has strictly fewer outstanding RPCs (LR-7).  The chosen endpoint's count
+  goes up when its child's pick completes and down in that RPC's Done,
+  whatever the status (LR-8).
+* Counts are kept per endpoint across pickers while it stays READY and dropped
+  as soon as it is not (LR-9).  grpc-go drops them only when it next builds a
+  least-request picker, so an endpoint that leaves and regains READY while no
+  endpoint is READY keeps its old count there; A48 ties counters to the
+  subchannel's lifecycle, which is what this reference does.
+
+``Selection.FULL_SCAN`` is the project seed's variant (LR-11): it picks an
+endpoint with the smallest count (the first such in the picker's order) and
+keeps the same accounting.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Sequence
+
+import attrs
+
+from refimpl import registry
+from refimpl.balancer import (
+    BadResolverStateError,
+    Balancer,
+    BalancerError,
+    BalancerState,
+    Builder,
+    BuildOptions,
+    ClientConn,
+    ClientConnState,
+    Complete,
+    ConfigError,
+    ConfigParser,
+    DoneInfo,
+    JsonValue,
+    NewSubConnOptions,
+    Picker,
+    PickInfo,
+    PickResult,
+    RandomSource,
+    SubConn,
+)
+from refimpl.endpointsharding import EndpointSharding, child_states_from_picker
+from refimpl.pickfirst import enable_health_listener
+from spec.connectivity import State
+from spec.types import Address, Status
+
+NAME = "least_request_experimental"
+CHILD_POLICY = "pick_first"
+DEFAULT_CHOICE_COUNT = 2  # LR-1
+MIN_CHOICE_COUNT = 2  # LR-2
+MAX_CHOICE_COUNT = 10  # LR-3
+_UINT32_MAX = 2**32 - 1
+
+
+class Selection(enum.Enum):
+    """How a pick chooses among the READY endpoints."""
+
+    SAMPLE = "sample"  # gRFC A48: choiceCount random samples (default)
+    FULL_SCAN = "full_scan"  # the project seed: the global minimum
+
+
+def _check_choice_count(_inst: object, _a: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError("choiceCount", f"must be an integer, got {value!r}")
+    if not MIN_CHOICE_COUNT <= value <= MAX_CHOICE_COUNT:
+        raise ConfigError(
+            "choiceCount", f"must be in [{MIN_CHOICE_COUNT}, {MAX_CHOICE_COUNT}], got {value}"
+        )
+
+
+@attrs.frozen
+class LeastRequestConfig:
+    """The parsed config; ``choice_count`` is already clamped to [2, 10]."""
+
+    choice_count: int = attrs.field(default=DEFAULT_CHOICE_COUNT, validator=_check_choice_count)
+
+
+def parse_config(raw: JsonValue) -> LeastRequestConfig:
+    """Parse the JSON config (LR-1..LR-4); a bad one raises :class:`ConfigError`."""
+    if not isinstance(raw, dict):
+        raise ConfigError("", f"least_request_experimental config must be a JSON object: {raw!r}")
+    value = raw.get("choiceCount")
+    if value is None:  # absent, or JSON null: the default (LR-1)
+        return LeastRequestConfig()
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError("choiceCount", f"must be a JSON integer, got {value!r}")  # LR-4
+    if not 0 <= value <= _UINT32_MAX:
+        raise ConfigError("choiceCount", f"must fit an unsigned 32-bit integer, got {value}")
+    if value < MIN_CHOICE_COUNT:
+        raise ConfigError("choiceCount", f"must be >= {MIN_CHOICE_COUNT}, got {value}")  # LR-2
+    return LeastRequestConfig(min(value, MAX_CHOICE_COUNT))  # LR-3
+
+
+class OutstandingCounter:
+    """One endpoint's outstanding RPCs (LR-8).  Picks and Dones change it from any thread."""
+
+    __slots__ = ("_lock", "_value")
+
+    def __init__(self) -> None:
+        self._value = 0
+        self._lock = threading.Lock()
+
+    @property
+    def value(self) -> int:
+        return self._value
+
+    def add(self, delta: int) -> None:
+        with self._lock:
+            self._value += delta
+
+
+@attrs.frozen
+class PickTarget:
+    """A READY endpoint as the picker sees it: its child's picker and its counter."""
+
+    picker: Picker
+    counter: OutstandingCounter
+
+
+class LeastRequestPicker(Picker):
+    """Chooses the endpoint with the fewest outstanding RPCs among random samples (LR-7)."""
+
+    def __init__(
+        self,
+        targets: Sequence[PickTarget],
+        choice_count: int,
+        rng: RandomSource,
+        selection: Selection = Selection.SAMPLE,
+    ) -> None:
+        if not targets:
+            raise ValueError("a least-request picker needs at least one READY endpoint")
+        self.targets = tuple(targets)
+        self.choice_count = choice_count
+        self._rng = rng
+        self.selection = selection
+
+    def choose(self) -> PickTarget:
+        """The endpoint for the next pick (LR-7, or LR-11 for the full scan)."""
+        if self.selection is Selection.FULL_SCAN:
+            return min(self.targets, key=lambda t: t.counter.value)  # the first minimum
+        n = len(self.targets)
+        chosen = self.targets[self._rng.randrange(n)]
+        fewest = chosen.counter.value
+        for _ in range(self.choice_count - 1):
+            sample = self.targets[self._rng.randrange(n)]
+            outstanding = sample.counter.value
+            if outstanding < fewest:  # strictly: a tie keeps the earlier sample
+                chosen, fewest = sample, outstanding
+        return chosen
+
+    def pick(self, info: PickInfo) -> PickResult:
+        target = self.choose()
+        result = target.picker.pick(info)
+        if not isinstance(result, Complete):
+            return result  # only a completed pick counts (LR-8)
+        counter = target.counter
+        counter.add(1)
+        child_done = result.done
+
+        def done(done_info: DoneInfo) -> None:
+            counter.add(-1)  # whatever the status (LR-8)
+            if child_done is not None:
+                child_done(done_info)
+
+        return attrs.evolve(result, done=done)
+
+
+# --- The balancer: endpointsharding underneath, counts on top ---
+
+
+class _ShardingConn(ClientConn):
+    """The ClientConn endpointsharding sees: its state reports go through us."""
+
+    def __init__(self, balancer: LeastRequestBalancer) -> None:
+        self._balancer = balancer
+
+    def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
+        return self._balancer._cc.new_subconn(addresses, options)
+
+    def update_state(self, state: BalancerState) -> None:
+        self._balancer._on_sharding_state(state)
+
+    def resolve_now(self) -> None:
+        self._balancer._cc.resolve_now()
+
+
+class LeastRequestBalancer(Balancer):
+    """least_request_experimental over endpointsharding (grpc-go leastRequestBalancer)."""
+
+    def __init__(
+        self,
+        cc: ClientConn,
+        options: BuildOptions,
+        child_builder: Builder,
+        selection: Selection = Selection.SAMPLE,
+    ) -> None:
+        self._cc = cc
+        self._options = options
+        self._selection = selection
+        self._choice_count = DEFAULT_CHOICE_COUNT
+        self._counts: dict[frozenset[str], OutstandingCounter] = {}  # LR-9
+        self._closed = False
+        self._sharding = EndpointSharding(_ShardingConn(self), options, child_builder)
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        config = state.config
+        if not isinstance(config, LeastRequestConfig):  # LR-5
+            raise BadResolverStateError(f"{NAME}: no config (or not one of ours): {config!r}")
+        self._choice_count = config.choice_count
+        # The leaves watch health (grpc-go pickfirst.EnableHealthListener); no child config.
+        self._sharding.update_client_conn_state(
+            ClientConnState(enable_health_listener(state.resolver_state), None)
+        )
+
+    def resolver_error(self, error: Status) -> None:
+        self._sharding.resolver_error(error)
+
+    def exit_idle(self) -> None:
+        self._sharding.exit_idle()
+
+    def close(self) -> None:
+        self._closed = True
+        self._sharding.close()
+        self._counts = {}
+
+    def outstanding(self) -> dict[frozenset[str], int]:
+        """Each READY endpoint's count, by endpoint identity (for tests and debugging)."""
+        return {key: counter.value for key, counter in self._counts.items()}
+
+    def _on_sharding_state(self, state: BalancerState) -> None:
+        if self._closed:
+            return
+        ready = [
+            child
+            for child in child_states_from_picker(state.picker) or ()
+            if child.state.state is State.READY
+        ]
+        # LR-9: a count lives exactly while its endpoint stays READY.
+        keys = {child.endpoint.key for child in ready}
+        self._counts = {key: c for key, c in self._counts.items() if key in keys}
+        if not ready:
+            self._cc.update_state(state)  # LR-6: round_robin passes through
+            return
+        targets = [
+            PickTarget(
+                child.state.picker,
+                self._counts.setdefault(child.endpoint.key, OutstandingCounter()),
+            )
+            for child in ready
+        ]
+        picker = LeastRequestPicker(
+            targets, self._choice_count, self._options.random, self._selection
+        )
+        self._cc.update_state(BalancerState(State.READY, picker))
+
+
+class LeastRequestBuilder(Builder, ConfigParser):
+    """Builds least_request_experimental; ``selection`` is the LR-11 spec option."""
+
+    name = NAME
+
+    def __init__(self, selection: Selection = Selection.SAMPLE) -> None:
+        self.selection = selection
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        child = registry.get(CHILD_POLICY)
+        if child is None:
+            raise BalancerError(
+                f"{NAME} needs the {CHILD_POLICY!r} policy, which is not registered"
+            )
+        return LeastRequestBalancer(cc, options, child, self.selection)
+
+    def parse_config(self, config: JsonValue) -> LeastRequestConfig:
+        return parse_config(config)
+
+
+registry.register(LeastRequestBuilder())
