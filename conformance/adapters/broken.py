@@ -34,12 +34,16 @@ from refimpl.balancer import (
     BuildOptions,
     ClientConn,
     ClientConnState,
+    Complete,
+    DoneInfo,
     FailPicker,
     JsonValue,
+    NewSubConnOptions,
     Picker,
     PickInfo,
     PickResult,
     QueuePicker,
+    SubConn,
     SubConnState,
     unavailable,
 )
@@ -49,6 +53,12 @@ from refimpl.endpointsharding import (
     EndpointSharding,
     EndpointShardingPicker,
     _Child,
+)
+from refimpl.leastrequest import (
+    LeastRequestBalancer,
+    LeastRequestBuilder,
+    LeastRequestPicker,
+    PickTarget,
 )
 from refimpl.pickfirst import (
     PickFirstBalancer,
@@ -62,8 +72,9 @@ from refimpl.pickfirst import (
     shuffle_endpoints,
 )
 from refimpl.roundrobin import RoundRobinBalancer, RoundRobinBuilder
+from refimpl.weightedroundrobin import WeightedRoundRobinBuilder, WeightedRoundRobinConfig
 from spec.connectivity import State, aggregate, aggregate_round_robin
-from spec.types import Address, Endpoint, Status
+from spec.types import Address, Duration, Endpoint, Status
 
 # --- pick_first ---
 
@@ -478,6 +489,138 @@ class _PlantedRoundRobinBuilder(RoundRobinBuilder):
         return balancer
 
 
+# --- weighted_round_robin: a config field misread ---
+
+
+class _MisreadWrrConfig(WeightedRoundRobinBuilder):
+    """weighted_round_robin whose config parsing gets one field wrong."""
+
+    def misread(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return config
+
+    def parse_config(self, config: JsonValue) -> WeightedRoundRobinConfig:
+        return self.misread(super().parse_config(config))
+
+
+class WrrIgnoresBlackout(_MisreadWrrConfig):
+    """Never applies blackoutPeriod, so a fresh backend's first, misleading report counts at
+    once (breaks WRR-8)."""
+
+    def misread(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return attrs.evolve(config, blackout_period=Duration.of())
+
+
+class WrrWeightsNeverExpire(_MisreadWrrConfig):
+    """Ignores weightExpirationPeriod, so a backend that stopped reporting keeps its old
+    weight forever (breaks WRR-9)."""
+
+    def misread(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return attrs.evolve(config, weight_expiration_period=Duration.of(seconds=10**9))
+
+
+class WrrIgnoresErrorPenalty(_MisreadWrrConfig):
+    """Drops errorUtilizationPenalty, so a backend failing fast looks cheap and attracts more
+    RPCs (breaks WRR-5)."""
+
+    def misread(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return attrs.evolve(config, error_utilization_penalty=0.0)
+
+
+class WrrNeverRebuildsSchedule(_MisreadWrrConfig):
+    """Builds the schedule once per picker and never again, so weights reported after the
+    picker was made are never used (breaks WRR-12)."""
+
+    def misread(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return attrs.evolve(config, weight_update_period=Duration.of(seconds=10**9))
+
+
+class WrrNeverListensOutOfBand(_MisreadWrrConfig):
+    """Ignores enableOobLoadReport: never opens the out-of-band stream and keeps reading
+    per-call reports (breaks WRR-6, WRR-7)."""
+
+    def misread(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return attrs.evolve(config, enable_oob_load_report=False)
+
+
+# --- least_request_experimental: the outstanding-request accounting ---
+
+
+class _PickerSwap(ClientConn):
+    """Passes everything up, replacing each least-request picker with a planted one."""
+
+    def __init__(self, cc: ClientConn, picker_type: type[LeastRequestPicker]) -> None:
+        self._cc = cc
+        self._picker_type = picker_type
+
+    def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
+        return self._cc.new_subconn(addresses, options)
+
+    def update_state(self, state: BalancerState) -> None:
+        picker = state.picker
+        if isinstance(picker, LeastRequestPicker):
+            picker = self._picker_type(
+                picker.targets, picker.choice_count, picker._rng, picker.selection
+            )
+        self._cc.update_state(BalancerState(state.state, picker))
+
+    def resolve_now(self) -> None:
+        self._cc.resolve_now()
+
+
+class LrNoDecrementOnError(LeastRequestPicker):
+    """Counts an RPC down only when it succeeds, so an endpoint whose RPCs fail looks ever
+    busier and is starved (breaks LR-8)."""
+
+    def pick(self, info: PickInfo) -> PickResult:
+        target = self.choose()
+        result = target.picker.pick(info)
+        if not isinstance(result, Complete):
+            return result
+        counter = target.counter
+        counter.add(1)
+
+        def done(done_info: DoneInfo) -> None:
+            if done_info.error is None:
+                counter.add(-1)
+
+        return attrs.evolve(result, done=done)
+
+
+class LrIgnoresOutstandingCounts(LeastRequestPicker):
+    """Picks one random endpoint without comparing outstanding requests: random balancing,
+    not least request (breaks LR-7, LR-10)."""
+
+    def choose(self) -> PickTarget:
+        return self.targets[self._rng.randrange(len(self.targets))]
+
+
+class LrCountsSurviveReconnect(LeastRequestBalancer):
+    """Keeps an endpoint's outstanding count when it leaves READY, so after a reconnect it
+    still carries the RPCs of the old connection (breaks LR-9)."""
+
+    def _on_sharding_state(self, state: BalancerState) -> None:
+        kept = dict(self._counts)
+        super()._on_sharding_state(state)
+        self._counts = {**kept, **self._counts}
+
+
+class _PlantedLrBuilder(LeastRequestBuilder):
+    def __init__(
+        self,
+        balancer_type: type[LeastRequestBalancer] = LeastRequestBalancer,
+        picker_type: type[LeastRequestPicker] | None = None,
+    ) -> None:
+        super().__init__()
+        self._balancer_type = balancer_type
+        self._picker_type = picker_type
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        if self._picker_type is not None:
+            cc = _PickerSwap(cc, self._picker_type)
+        leaf = _PlantedPickFirstBuilder(PickFirstBalancer)
+        return self._balancer_type(cc, options, leaf, self.selection)
+
+
 # --- the catalogue of planted bugs ---
 
 
@@ -501,6 +644,14 @@ def _doc(cls: type) -> str:
 
 def _pf(name: str, cls: type[PickFirstBalancer], *breaks: str) -> Bug:
     return Bug(name, "pick_first", breaks, lambda: _PlantedPickFirstBuilder(cls), _doc(cls))
+
+
+def _wrr(name: str, cls: type[_MisreadWrrConfig], *breaks: str) -> Bug:
+    return Bug(name, "weighted_round_robin", breaks, cls, _doc(cls))
+
+
+def _lr(name: str, make: Callable[[], Builder], cls: type, *breaks: str) -> Bug:
+    return Bug(name, "least_request_experimental", breaks, make, _doc(cls))
 
 
 def _rr(name: str, cls: type[EndpointSharding], *breaks: str) -> Bug:
@@ -554,6 +705,30 @@ BUGS: dict[str, Bug] = {
             lambda: _PlantedRoundRobinBuilder(leaf=HealthFailureIgnored),
             _doc(HealthFailureIgnored),
         ),
+        _wrr("wrr-ignores-blackout", WrrIgnoresBlackout, "WRR-8"),
+        _wrr("wrr-weights-never-expire", WrrWeightsNeverExpire, "WRR-9"),
+        _wrr("wrr-ignores-error-penalty", WrrIgnoresErrorPenalty, "WRR-5"),
+        _wrr("wrr-never-rebuilds-schedule", WrrNeverRebuildsSchedule, "WRR-12"),
+        _wrr("wrr-never-listens-out-of-band", WrrNeverListensOutOfBand, "WRR-6", "WRR-7"),
+        _lr(
+            "lr-no-decrement-on-error",
+            lambda: _PlantedLrBuilder(picker_type=LrNoDecrementOnError),
+            LrNoDecrementOnError,
+            "LR-8",
+        ),
+        _lr(
+            "lr-ignores-outstanding-counts",
+            lambda: _PlantedLrBuilder(picker_type=LrIgnoresOutstandingCounts),
+            LrIgnoresOutstandingCounts,
+            "LR-7",
+            "LR-10",
+        ),
+        _lr(
+            "lr-counts-survive-reconnect",
+            lambda: _PlantedLrBuilder(balancer_type=LrCountsSurviveReconnect),
+            LrCountsSurviveReconnect,
+            "LR-9",
+        ),
     )
 }
 
@@ -567,6 +742,20 @@ CONTROLS: dict[str, Bug] = {
         (),
         lambda: _PlantedPickFirstBuilder(PickFirstBalancer),
         "pick_first built through the planted-bug scaffolding, unchanged",
+    ),
+    "wrr-control": Bug(
+        "wrr-control",
+        "weighted_round_robin",
+        (),
+        _MisreadWrrConfig,
+        "weighted_round_robin built through the planted-bug scaffolding, unchanged",
+    ),
+    "lr-control": Bug(
+        "lr-control",
+        "least_request_experimental",
+        (),
+        lambda: _PlantedLrBuilder(picker_type=LeastRequestPicker),
+        "least_request_experimental built through the planted-bug scaffolding, unchanged",
     ),
     "rr-control": Bug(
         "rr-control",

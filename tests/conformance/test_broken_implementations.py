@@ -143,6 +143,20 @@ CATCHES: dict[str, tuple[str, ...]] = {
         "rr-update-reports-once",
         "rr-connects-every-endpoint",
     ),
+    "wrr-ignores-blackout": ("wrr-blackout-delays-weights",),
+    "wrr-weights-never-expire": ("wrr-weights-expire-without-reports",),
+    "wrr-ignores-error-penalty": ("wrr-error-rate-penalises-weight",),
+    "wrr-never-rebuilds-schedule": (
+        "wrr-out-of-band-weights-split-picks",
+        "wrr-short-update-period-raised",
+    ),
+    "wrr-never-listens-out-of-band": (
+        "wrr-out-of-band-weights-split-picks",
+        "wrr-per-call-reports-ignored-with-out-of-band",
+    ),
+    "lr-no-decrement-on-error": ("lr-failed-requests-release-their-count",),
+    "lr-ignores-outstanding-counts": ("lr-busy-endpoint-gets-no-picks",),
+    "lr-counts-survive-reconnect": ("lr-reconnected-endpoint-starts-from-zero",),
     "rr-health-failure-ignored": (
         "health-unhealthy-endpoint-gets-no-picks",
         "health-all-unhealthy-fails-with-health-error",
