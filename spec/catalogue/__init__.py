@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from spec.catalogue import boundary, connectivity
+from spec.catalogue import boundary, connectivity, service_config
 from spec.catalogue.model import Level, Requirement
 from spec.errors import ModelError
 
@@ -30,6 +30,7 @@ CATALOGUE: dict[str, Requirement] = _index(
     [
         connectivity.REQUIREMENTS,
         boundary.REQUIREMENTS,
+        service_config.REQUIREMENTS,
     ]
 )
 
@@ -40,6 +41,10 @@ AREAS: dict[str, str] = {
     "CHAN": "Channel connectivity state",
     "MODEL": "Models crossing the balancer boundary",
     "LB": "Obligations of every policy at the balancer boundary",
+    "REG": "The LB policy registry",
+    "SC": "Service config: choosing the LB policy, and invalid configs",
+    "GS": "Gracefully switching LB policies",
+    "BASE": "The base balancer",
 }
 
 
