@@ -21,6 +21,10 @@ What the driver enforces as "the channel" (inputs that break these raise
   delivers health READY itself right after registration, as grpc-go's channel
   does (gRFC A17; grpc-go balancer_wrapper.go);
 * ``Done`` names a pick that completed and is not done yet.
+
+For a builder with a config parser, the driver also plays the channel's part in
+parsing configs: an invalid one fails the channel or is ignored, as grpc-go's
+``clientconn.go`` does (SC-10, SC-11, SC-14; see ``_on_resolver_update``).
 """
 
 from __future__ import annotations
@@ -240,37 +244,50 @@ class Driver:
             raise DriverError(f"{what}: subchannel {ident} is shut down (CONN-8)")
         return sc
 
+    # The channel's handling of a resolver result follows grpc-go clientconn.go
+    # (updateResolverStateAndUnlock, applyFailingLBLocked, maybeApplyDefaultServiceConfig):
+    # * an invalid config while no config is in force: TRANSIENT_FAILURE with a picker
+    #   failing UNAVAILABLE "error parsing service config: ...", then the update is
+    #   rejected; the balancer is not called (SC-10);
+    # * an invalid config while one is in force: the balancer gets the new endpoints
+    #   with the config in force, then the update is rejected, once (SC-11);
+    # * "a config is in force" once any update reached the balancer (grpc-go applies
+    #   the default config when the resolver sends none) or a resolver error arrived
+    #   (grpc-go applies the default config there too).
+    # The rejection is the update's return value, so it comes after the balancer's outputs.
+
     def _on_resolver_update(self, event: ev.ResolverUpdate) -> None:
         config: Any = None
+        rejection: str | None = None
         if isinstance(self.builder, ConfigParser) and event.config is not None:
             try:
                 config = self.builder.parse_config(event.config)
             except ConfigError as err:
-                self._on_bad_config(err)
+                rejection = f"error parsing service config: {err}"
                 if not self._has_good_config:
+                    self._apply_failing_picker(rejection)
                     return
                 config = self._good_config
             else:
-                self._good_config, self._has_good_config = config, True
+                self._good_config = config
         elif event.config is not None:
             config = event.config
+        self._has_good_config = True
         resolver_state = ResolverState(tuple(event.endpoints), event.resolution_note)
         try:
             self.balancer.update_client_conn_state(ClientConnState(resolver_state, config))
         except BadResolverStateError as err:
-            self._emit(act.UpdateRejected(str(err) or "bad resolver state"))
+            if rejection is None:
+                rejection = str(err) or "bad resolver state"
+        if rejection is not None:
+            self._emit(act.UpdateRejected(rejection))
 
-    def _on_bad_config(self, err: ConfigError) -> None:
-        # grpc-go clientconn.go: an invalid config with no good one before puts the
-        # channel in TRANSIENT_FAILURE, failing picks; after a good one it is kept.
-        reason = f"error parsing service config: {err}"
+    def _apply_failing_picker(self, reason: str) -> None:
+        self._update_state(BalancerState(State.TRANSIENT_FAILURE, FailPicker(unavailable(reason))))
         self._emit(act.UpdateRejected(reason))
-        if not self._has_good_config:
-            self._update_state(
-                BalancerState(State.TRANSIENT_FAILURE, FailPicker(unavailable(reason)))
-            )
 
     def _on_resolver_error(self, event: ev.ResolverError) -> None:
+        self._has_good_config = True  # grpc-go: maybeApplyDefaultServiceConfig comes first
         self.balancer.resolver_error(unavailable(event.message))
 
     def _on_subchannel_state(self, event: ev.SubchannelStateChange) -> None:

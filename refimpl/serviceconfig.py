@@ -26,12 +26,21 @@ Every problem raises a :class:`ServiceConfigError` whose ``path`` names the
 place in the JSON (``loadBalancingConfig[1].weighted_round_robin.blackoutPeriod``),
 never an exception from deep inside a parser (SC-9).
 
-Where grpc-go differs from other implementations, this module follows grpc-go and
-says so: grpc-go hands the value under a policy name to that policy's parser
-whatever its JSON type (C-core insists on an object, ``lb_policy_registry.cc``);
-grpc-go matches top-level field names case-insensitively (Go's ``encoding/json``)
-while this parser, like C-core, wants the exact names.  Fields other than the
-three above (``methodConfig``, ``retryThrottling``...) are not validated here.
+Where implementations differ, this module picks one and says so:
+
+* The value under a policy name goes to that policy's parser whatever its JSON
+  type, as in grpc-go; C-core wants an object (``lb_policy_registry.cc``).
+* Entries after the winner are not examined (SC-2), as in C-core; grpc-go
+  decodes the whole list first, so a non-object entry anywhere fails there.
+* ``healthCheckConfig: {}`` means no health checking (gRFC A17); grpc-go checks
+  whenever ``healthCheckConfig`` is present.  ``ServiceConfig.health_check``
+  keeps the difference visible (None vs. an object without a service name).
+* Field names must match exactly, as in C-core; Go's ``encoding/json`` also
+  accepts other capitalisations of the top-level names.
+
+Fields other than the three above (``methodConfig``, ``retryThrottling``...)
+are not validated here; grpc-go also rejects a service config when those are
+invalid.
 """
 
 from __future__ import annotations
@@ -173,8 +182,32 @@ def _json_type(value: object) -> str:
     return type(value).__name__
 
 
+class _NonJsonConstantError(ValueError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"{name} is not valid JSON")
+
+
 def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not valid JSON")
+    raise _NonJsonConstantError(name)
+
+
+def _line_column(text: str, name: str) -> tuple[int, int]:
+    """Where the bare token ``name`` first occurs outside a string (1-based)."""
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif text.startswith(name, index):
+            return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+    return 1, 1  # not reached: the decoder only asks about tokens it found
 
 
 def load_json(text: str) -> JsonValue:
@@ -185,8 +218,9 @@ def load_json(text: str) -> JsonValue:
         raise ServiceConfigSyntaxError(
             f"not valid JSON: {err.msg}", err.lineno, err.colno
         ) from None
-    except ValueError as err:  # the NaN/Infinity rejection above
-        raise ServiceConfigSyntaxError(f"not valid JSON: {err}", 1, 1) from None
+    except _NonJsonConstantError as err:
+        line, column = _line_column(text, err.name)
+        raise ServiceConfigSyntaxError(f"not valid JSON: {err}", line, column) from None
 
 
 def _run_parser(builder: Builder, name: str, value: JsonValue, path: str) -> Any:
@@ -245,8 +279,8 @@ def _select_by_name(name: str, source: SelectionSource, lookup: Lookup) -> LbPol
     if builder is None:
         # grpc-go reaches "no supported policies" here too: the default is not registered.
         raise NoSupportedPolicyError("loadBalancingPolicy", (name,))
-    path = join_path("loadBalancingPolicy", name)
-    return LbPolicySelection(name, builder, _run_parser(builder, name, {}, path), source)
+    config = _run_parser(builder, name, {}, "loadBalancingPolicy")
+    return LbPolicySelection(name, builder, config, source)
 
 
 def _parse_health_check(value: JsonValue) -> HealthCheckConfig | None:

@@ -22,6 +22,7 @@ from refimpl.balancer import (
     BuildOptions,
     ClientConn,
     ClientConnState,
+    Complete,
     ConfigError,
     ConfigParser,
     Fail,
@@ -152,12 +153,29 @@ class ParsingBuilder(ScriptedBuilder, ConfigParser):
         return ScriptedConfig(value)
 
 
+class FirstReadyPicker(Picker):
+    """Completes every pick on one SubConn."""
+
+    def __init__(self, subconn: SubConn) -> None:
+        self.subconn = subconn
+
+    def pick(self, info: PickInfo) -> PickResult:
+        return Complete(self.subconn)
+
+
 def report_aggregate(balancer: ScriptedBalancer, _sc: SubConn, _state: SubConnState) -> None:
-    """A hook that reports the normal aggregate of the SubConns' latest states."""
+    """A hook that reports the normal aggregate of the SubConns' latest states.
+
+    READY comes with a picker that completes on the first READY SubConn.
+    """
     latest: dict[SubConn, State] = {}
     for sc, state in balancer.subconn_states:
         latest[sc] = state.state
-    balancer.report(aggregate(latest.values()))
+    ready = [sc for sc, state in latest.items() if state is State.READY]
+    if ready:
+        balancer.cc.update_state(BalancerState(State.READY, FirstReadyPicker(ready[0])))
+    else:
+        balancer.report(aggregate(latest.values()))
 
 
 @contextmanager

@@ -1,0 +1,140 @@
+"""The graceful switch monitor catches each rule being broken (one planted bug each).
+
+The traces are what a channel with that bug would produce.  Runs of the reference
+channel against the monitor are in tests/refimpl/test_channel.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from spec import actions as act
+from spec import events as ev
+from spec.connectivity import State
+from spec.monitors.graceful_switch import GracefulSwitchMonitor
+from spec.trace import Step, judge
+from spec.types import Duration, Endpoint, Status, StatusCode
+
+A, B, C = "10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"
+KNOWN = ("pol_a", "pol_b", "pol_c")
+ERR = Status(StatusCode.UNAVAILABLE, "refused")
+
+
+def _cfg(name: str) -> str:
+    return json.dumps({"loadBalancingConfig": [{"unknown_first": {}}, {name: {}}]})
+
+
+def _update(addr: str, name: str) -> ev.ResolverUpdate:
+    return ev.ResolverUpdate([Endpoint([addr])], config=_cfg(name))
+
+
+def _sc(sc: int, state: State) -> ev.SubchannelStateChange:
+    return ev.SubchannelStateChange(sc, state, ERR if state is State.TRANSIENT_FAILURE else None)
+
+
+def _ids(trace: list[Step]) -> list[str]:
+    return [v.requirement for v in judge(lambda: GracefulSwitchMonitor(KNOWN), trace)]
+
+
+# pol_a is READY on subchannel 1; the update switches to pol_b, which creates subchannel 2.
+READY_ON_A = [
+    Step(_update(A, "pol_a"), [act.NewSubchannel(1, [A]), act.Connect(1)]),
+    Step(_sc(1, State.CONNECTING), [act.UpdateState(State.CONNECTING)]),
+    Step(_sc(1, State.READY), [act.UpdateState(State.READY)]),
+]
+SWITCH_TO_B = Step(_update(B, "pol_b"), [act.NewSubchannel(2, [B]), act.Connect(2)])
+
+
+def test_a_correct_switch_has_no_violation() -> None:
+    trace = [
+        *READY_ON_A,
+        SWITCH_TO_B,
+        Step(_sc(2, State.CONNECTING), []),
+        Step(_sc(2, State.READY), [act.UpdateState(State.READY), act.Shutdown(1)]),
+        Step(_sc(2, State.IDLE), [act.UpdateState(State.IDLE)]),
+    ]
+    assert _ids(trace) == []
+
+
+@pytest.mark.req("GS-6")
+def test_pending_connecting_reaching_a_ready_channel_is_caught() -> None:
+    trace = [
+        *READY_ON_A,
+        SWITCH_TO_B,
+        Step(_sc(2, State.CONNECTING), [act.UpdateState(State.CONNECTING), act.Shutdown(1)]),
+    ]
+    assert _ids(trace) == ["GS-6"]
+
+
+@pytest.mark.req("GS-2")
+def test_switch_that_closes_the_old_policy_at_once_is_caught() -> None:
+    trace = [
+        *READY_ON_A,
+        Step(_update(B, "pol_b"), [act.Shutdown(1), act.NewSubchannel(2, [B]), act.Connect(2)]),
+    ]
+    assert _ids(trace) == ["GS-2"]
+
+
+@pytest.mark.req("GS-7", "GS-8")
+def test_swap_that_leaves_the_old_policy_running_is_caught() -> None:
+    trace = [
+        *READY_ON_A,
+        SWITCH_TO_B,
+        Step(_sc(2, State.CONNECTING), []),
+        Step(_sc(2, State.READY), [act.UpdateState(State.READY)]),
+        Step(_sc(1, State.IDLE), [act.UpdateState(State.IDLE)]),  # the old policy still reports
+    ]
+    assert _ids(trace) == ["GS-7", "GS-8"]
+
+
+@pytest.mark.req("GS-3")
+def test_replaced_pending_policy_left_running_is_caught() -> None:
+    trace = [
+        *READY_ON_A,
+        SWITCH_TO_B,
+        Step(_update(C, "pol_c"), [act.NewSubchannel(3, [C]), act.Connect(3)]),
+    ]
+    assert _ids(trace) == ["GS-3"]
+    trace[-1] = Step(
+        _update(C, "pol_c"), [act.Shutdown(2), act.NewSubchannel(3, [C]), act.Connect(3)]
+    )
+    assert _ids(trace) == []
+
+
+@pytest.mark.req("GS-5")
+def test_old_policy_leaving_ready_must_hand_over_connecting() -> None:
+    trace = [*READY_ON_A, SWITCH_TO_B, Step(_sc(1, State.IDLE), [act.UpdateState(State.IDLE)])]
+    assert _ids(trace) == ["GS-5", "GS-7"]
+    trace[-1] = Step(_sc(1, State.IDLE), [act.UpdateState(State.CONNECTING), act.Shutdown(1)])
+    assert _ids(trace) == []
+
+
+@pytest.mark.req("GS-4")
+def test_resolver_error_with_no_policy_must_report_transient_failure() -> None:
+    assert _ids([Step(ev.ResolverError("dns"), [act.UpdateState(State.CONNECTING)])]) == ["GS-4"]
+    assert _ids([Step(ev.ResolverError("dns"), [act.UpdateState(State.TRANSIENT_FAILURE)])]) == []
+
+
+def test_monitor_stops_judging_when_it_cannot_tell_whose_work_ran() -> None:
+    trace = [
+        *READY_ON_A,
+        SWITCH_TO_B,
+        # A timer fired and a state was reported: a swap may or may not have happened.
+        Step(ev.TimeAdvanced(Duration.of(seconds=1)), [act.UpdateState(State.CONNECTING)]),
+        Step(_sc(2, State.CONNECTING), [act.UpdateState(State.CONNECTING)]),
+    ]
+    assert _ids(trace) == []
+
+
+def test_rejected_config_keeps_the_policy_in_force() -> None:
+    rejected = act.UpdateRejected("error parsing service config: loadBalancingConfig: ...")
+    trace = [
+        *READY_ON_A,
+        Step(
+            _update(B, "pol_b"), [act.NewSubchannel(2, [B]), act.Connect(2), rejected]
+        ),  # pol_b's config was invalid: pol_a got the update
+        Step(_sc(2, State.CONNECTING), [act.UpdateState(State.READY)]),
+    ]
+    assert _ids(trace) == []
