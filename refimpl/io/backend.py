@@ -6,10 +6,15 @@ it can be steered while running:
 * :meth:`Backend.stop` and :meth:`Backend.start` (again) -- down and back up on
   the same port;
 * :meth:`Backend.set_serving` -- flip its ``grpc.health.v1`` status;
-* :meth:`Backend.set_load` -- attach an ORCA report to every response (trailer
-  ``endpoint-load-metrics-bin``) and serve it out of band
+* :meth:`Backend.set_load` -- attach an ORCA report to every response (trailers
+  ``endpoint-load-metrics-bin`` and ``endpoint-load-metrics``) and serve it out of band
   (``OpenRcaService/StreamCoreMetrics``);
 * :meth:`Backend.set_delay` -- hold every call for a while before answering.
+
+Its health service is ``health="standard"`` (grpcio-health-checking's servicer),
+``"absent"`` (none: Watch answers UNIMPLEMENTED), ``"flaky"`` (Watch sends the
+current status, then fails UNAVAILABLE) or ``"failing"`` (Watch fails
+UNAVAILABLE at once); :attr:`Backend.health_watches` counts the Watch calls of the last two.
 
 Methods of service ``lbtest.Backend`` (raw bytes, no generated code needed):
 ``Whoami`` (unary), ``WhoamiStream`` (unary-stream: the request is the number
@@ -29,7 +34,8 @@ from concurrent import futures
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health as health_servicer
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from refimpl.io import orca
 from spec.types import OrcaLoadReport
@@ -46,18 +52,27 @@ BIND_ATTEMPTS = 20
 BIND_RETRY_SECONDS = 0.05
 STOP_TIMEOUT_SECONDS = 5.0
 MIN_OOB_INTERVAL_SECONDS = 0.01
+HEALTH_MODES = ("standard", "absent", "flaky", "failing")
+FLAKY_HOLD_SECONDS = 0.05  # how long a flaky Watch stays open after its one answer
+HEALTH_WATCH = "/grpc.health.v1.Health/Watch"
 
 
 class Backend:
     """One backend server; see the module docstring.  Use as a context manager or stop it."""
 
-    def __init__(self, name: str, *, port: int = 0, workers: int = 16) -> None:
+    def __init__(
+        self, name: str, *, port: int = 0, workers: int = 16, health: str = "standard"
+    ) -> None:
+        if health not in HEALTH_MODES:
+            raise ValueError(f"health must be one of {HEALTH_MODES}, got {health!r}")
         self.name = name
+        self.health_mode = health
+        self.health_watches = 0
         self.port = port
         self._workers = workers
         self._lock = threading.Lock()
         self._server: grpc.Server | None = None
-        self._health: health.HealthServicer | None = None
+        self._health: health_servicer.HealthServicer | None = None
         self._stopped = threading.Event()
         self._serving: dict[str, bool] = {"": True}
         self._load: OrcaLoadReport | None = None
@@ -85,8 +100,9 @@ class Backend:
                 return self
             server = grpc.server(futures.ThreadPoolExecutor(max_workers=self._workers))
             server.add_generic_rpc_handlers((self._handlers(),))
-            servicer = health.HealthServicer()
-            health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+            servicer = health_servicer.HealthServicer()
+            if self.health_mode == "standard":
+                health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
             for service, serving in self._serving.items():
                 servicer.set(service, _health_status(serving))
             self.port = _bind(server, self.port)
@@ -143,7 +159,14 @@ class Backend:
         if delay:
             stopped.wait(delay)  # a stop ends the wait early
         if load is not None:
-            context.set_trailing_metadata(((orca.TRAILER_KEY, orca.encode(load)),))
+            # The binary trailer is what grpcio's own policies read; the text one is what
+            # a Python client can see (refimpl/io/orca.py explains why both).
+            context.set_trailing_metadata(
+                (
+                    (orca.TRAILER_KEY, orca.encode(load)),
+                    (orca.TEXT_TRAILER_KEY, orca.encode_text(load)),
+                )
+            )
 
     def _end(self) -> None:
         with self._lock:
@@ -181,6 +204,17 @@ class Backend:
         finally:
             self._end()
 
+    def _broken_watch(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        """Health/Watch of the "flaky" and "failing" modes."""
+        with self._lock:
+            self.health_watches += 1
+            serving = self._serving.get(request.service)
+            stopped = self._stopped
+        if self.health_mode == "flaky" and serving is not None:
+            yield health_pb2.HealthCheckResponse(status=_health_status(serving))
+            stopped.wait(FLAKY_HOLD_SECONDS)
+        context.abort(grpc.StatusCode.UNAVAILABLE, f"{self.name}: health service broken")
+
     def _orca_stream(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         """OpenRcaService/StreamCoreMetrics: the current load every requested interval."""
         interval = max(MIN_OOB_INTERVAL_SECONDS, orca.oob_interval_from_request(request))
@@ -209,6 +243,13 @@ class _Handlers(grpc.GenericRpcHandler):
                 response_serializer=orca.serialize_message,
             ),
         }
+
+        if backend.health_mode in ("flaky", "failing"):
+            self._handlers[HEALTH_WATCH] = grpc.unary_stream_rpc_method_handler(
+                backend._broken_watch,
+                request_deserializer=health_pb2.HealthCheckRequest.FromString,
+                response_serializer=orca.serialize_message,
+            )
 
     def service(
         self, handler_call_details: grpc.HandlerCallDetails

@@ -46,7 +46,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import grpc
@@ -104,9 +104,6 @@ else:  # grpcio's runtime classes are not generic
     _StreamStreamBase = grpc.StreamStreamMultiCallable
 
 _LOG = logging.getLogger(__name__)
-
-Req = TypeVar("Req")
-Resp = TypeVar("Resp")
 
 # RPC-7 re-picks a wait_for_ready unary RPC at most this many times (besides its deadline).
 MAX_ATTEMPTS = 16
@@ -563,37 +560,37 @@ class BalancedChannel(grpc.Channel):
     def unary_unary(
         self,
         method: str,
-        request_serializer: Callable[[Req], bytes] | None = None,
-        response_deserializer: Callable[[bytes], Resp] | None = None,
+        request_serializer: Callable[[Any], bytes] | None = None,
+        response_deserializer: Callable[[bytes], Any] | None = None,
         _registered_method: bool | None = False,
-    ) -> grpc.UnaryUnaryMultiCallable[Req, Resp]:
+    ) -> grpc.UnaryUnaryMultiCallable[Any, Any]:
         return _UnaryUnary(self, method, request_serializer, response_deserializer)
 
     def unary_stream(
         self,
         method: str,
-        request_serializer: Callable[[Req], bytes] | None = None,
-        response_deserializer: Callable[[bytes], Resp] | None = None,
+        request_serializer: Callable[[Any], bytes] | None = None,
+        response_deserializer: Callable[[bytes], Any] | None = None,
         _registered_method: bool | None = False,
-    ) -> grpc.UnaryStreamMultiCallable[Req, Resp]:
+    ) -> grpc.UnaryStreamMultiCallable[Any, Any]:
         return _UnaryStream(self, method, request_serializer, response_deserializer)
 
     def stream_unary(
         self,
         method: str,
-        request_serializer: Callable[[Req], bytes] | None = None,
-        response_deserializer: Callable[[bytes], Resp] | None = None,
+        request_serializer: Callable[[Any], bytes] | None = None,
+        response_deserializer: Callable[[bytes], Any] | None = None,
         _registered_method: bool | None = False,
-    ) -> grpc.StreamUnaryMultiCallable[Req, Resp]:
+    ) -> grpc.StreamUnaryMultiCallable[Any, Any]:
         return _StreamUnary(self, method, request_serializer, response_deserializer)
 
     def stream_stream(
         self,
         method: str,
-        request_serializer: Callable[[Req], bytes] | None = None,
-        response_deserializer: Callable[[bytes], Resp] | None = None,
+        request_serializer: Callable[[Any], bytes] | None = None,
+        response_deserializer: Callable[[bytes], Any] | None = None,
         _registered_method: bool | None = False,
-    ) -> grpc.StreamStreamMultiCallable[Req, Resp]:
+    ) -> grpc.StreamStreamMultiCallable[Any, Any]:
         return _StreamStream(self, method, request_serializer, response_deserializer)
 
     def subscribe(

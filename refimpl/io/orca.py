@@ -10,6 +10,16 @@
   ``orca/producer.go``).  A server that answers UNIMPLEMENTED is not asked again
   on that connection; other failures are retried with backoff.
 
+grpcio (C core) parses ``endpoint-load-metrics-bin`` for its own policies and
+never hands it to the application: its metadata trait for that key is marked
+not-for-app, so ``trailing_metadata()`` lacks it even when the server sent it
+(seen with grpcio 1.85: any other ``-bin`` trailer comes through).  The
+balanced channel therefore also reads the text trailer ``endpoint-load-metrics``
+in the three forms Envoy defines for ORCA headers (``source/common/orca/
+orca_parser.h``): ``BIN <base64 of the proto>``, ``TEXT name=value, ...`` and
+``JSON {...}``; the binary trailer wins when both are visible (RPC-8).  The test
+backend sends both.
+
 The xds protobuf classes come from the ``xds-protos`` package, which ships no
 type information: they are typed ``Any`` here and converted at once into the
 spec's validated :class:`~spec.types.OrcaLoadReport`.
@@ -17,6 +27,8 @@ spec's validated :class:`~spec.types.OrcaLoadReport`.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import math
 from collections.abc import Iterable, Iterator
@@ -31,6 +43,7 @@ from spec.types import Duration, OrcaLoadReport
 _LOG = logging.getLogger(__name__)
 
 TRAILER_KEY = "endpoint-load-metrics-bin"
+TEXT_TRAILER_KEY = "endpoint-load-metrics"
 OOB_METHOD = "/xds.service.orca.v3.OpenRcaService/StreamCoreMetrics"
 
 _FIELDS = (
@@ -75,14 +88,59 @@ def decode(data: bytes) -> OrcaLoadReport | None:
 def load_report_from_trailers(
     trailers: Iterable[tuple[str, str | bytes]] | None,
 ) -> OrcaLoadReport | None:
-    """The per-call report in ``trailers``: exactly one valid trailer, else None (RPC-6)."""
-    values = [v for k, v in trailers or () if k.lower() == TRAILER_KEY]
+    """The per-call report in ``trailers``: exactly one valid trailer, else None (RPC-6).
+
+    Without a binary trailer, the text trailer is read instead (RPC-8).
+    """
+    pairs = list(trailers or ())
+    values = [v for k, v in pairs if k.lower() == TRAILER_KEY]
+    if not values:
+        texts = [v for k, v in pairs if k.lower() == TEXT_TRAILER_KEY]
+        if len(texts) > 1:
+            _LOG.warning("ignoring %d %s trailers: one is allowed", len(texts), TEXT_TRAILER_KEY)
+        if len(texts) != 1:
+            return None
+        text = texts[0]
+        return decode_text(text.decode("latin-1") if isinstance(text, bytes) else text)
     if len(values) != 1:
-        if values:
-            _LOG.warning("ignoring %d %s trailers: one is allowed", len(values), TRAILER_KEY)
+        _LOG.warning("ignoring %d %s trailers: one is allowed", len(values), TRAILER_KEY)
         return None
     value = values[0]
     return decode(value if isinstance(value, bytes) else value.encode("latin-1"))
+
+
+def encode_text(report: OrcaLoadReport) -> str:
+    """The ``endpoint-load-metrics`` trailer value for ``report``, in the BIN form."""
+    return "BIN " + base64.b64encode(encode(report)).decode("ascii")
+
+
+def decode_text(value: str) -> OrcaLoadReport | None:
+    """Parse an ``endpoint-load-metrics`` value: ``BIN ...``, ``TEXT ...`` or ``JSON ...``."""
+    form, _, body = value.strip().partition(" ")
+    try:
+        if form == "BIN":
+            return decode(base64.b64decode(body, validate=True))
+        if form == "TEXT":
+            fields = dict(_text_field(item) for item in body.split(",") if item.strip())
+        elif form == "JSON":
+            document = json.loads(body)
+            if not isinstance(document, dict):
+                raise ValueError("not a JSON object")
+            fields = {str(k): v for k, v in document.items()}
+        else:
+            raise ValueError(f"unknown form {form!r}")
+        known = {name: float(fields[name]) for name in _FIELDS if name in fields}
+    except (ValueError, TypeError) as err:
+        _LOG.warning("ignoring an unparsable %s trailer: %s", TEXT_TRAILER_KEY, err)
+        return None
+    return from_proto(orca_load_report_pb2.OrcaLoadReport(**known))
+
+
+def _text_field(item: str) -> tuple[str, str]:
+    name, sep, value = item.strip().partition("=")
+    if not sep:
+        raise ValueError(f"expected name=value, got {item.strip()!r}")
+    return name.strip(), value.strip()
 
 
 def oob_request(interval: Duration) -> Any:

@@ -236,9 +236,8 @@ class RealSubConn(SubConn):
         self._set_state(SubConnState(State.CONNECTING))  # CONN-2
         if not self._subscribed:
             self._subscribed = True
-            self.channel.subscribe(self._on_grpc_connectivity, try_to_connect=True)
-        else:
-            self._kick()
+            self.channel.subscribe(self._on_grpc_connectivity)
+        self._kick()
         self._queue_reconcile()
 
     def _on_grpc_connectivity(self, connectivity: grpc.ChannelConnectivity) -> None:
@@ -285,9 +284,20 @@ class RealSubConn(SubConn):
         )
 
     def _kick(self) -> None:
-        """Ask grpcio to connect (public API: a subscription with try_to_connect)."""
-        self.channel.subscribe(_ignore, try_to_connect=True)
-        self.channel.unsubscribe(_ignore)
+        """Ask grpcio's channel to connect now.
+
+        grpcio's public way is a subscription with ``try_to_connect``, but that leaves a
+        flag its polling thread acts on up to 0.2 s later -- also after the channel was
+        closed, which makes that thread raise.  The cython channel underneath answers
+        at once, so it is used when present.
+        """
+        core = getattr(self.channel, "_channel", None)
+        if core is None:
+            self.channel.subscribe(_ignore, try_to_connect=True)
+            self.channel.unsubscribe(_ignore)
+            return
+        with contextlib.suppress(ValueError):  # closed meanwhile
+            core.check_connectivity_state(True)
 
     def _set_state(self, new: SubConnState) -> None:
         old = self.state

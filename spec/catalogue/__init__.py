@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from spec.catalogue import boundary, connectivity, service_config
+from spec.catalogue import boundary, connectivity, health, rpc, service_config
 from spec.catalogue.model import Level, Requirement
 from spec.errors import ModelError
 
@@ -31,6 +31,8 @@ CATALOGUE: dict[str, Requirement] = _index(
         connectivity.REQUIREMENTS,
         boundary.REQUIREMENTS,
         service_config.REQUIREMENTS,
+        rpc.REQUIREMENTS,
+        health.REQUIREMENTS,
     ]
 )
 
@@ -45,6 +47,8 @@ AREAS: dict[str, str] = {
     "SC": "Service config: choosing the LB policy, and invalid configs",
     "GS": "Gracefully switching LB policies",
     "BASE": "The base balancer",
+    "RPC": "How the channel carries an RPC through its picker",
+    "HC": "Client-side health checking (gRFC A17)",
 }
 
 
