@@ -292,3 +292,23 @@ def test_subscribers_see_states_and_close_cancels_waiting_rpcs(
     closing = [s for s in ch.trace if isinstance(s.input, ev.Close)]
     assert len(closing) == 1
     assert ch.errors == []
+
+
+@pytest.mark.req("RPC-8")
+def test_orca_text_trailer_is_read_when_the_binary_one_is_hidden() -> None:
+    report = OrcaLoadReport(application_utilization=0.5, rps_fractional=10.0, eps=1.0)
+    text = orca.TEXT_TRAILER_KEY
+    assert orca.load_report_from_trailers([(text, orca.encode_text(report))]) == report
+    as_text = "TEXT application_utilization=0.5, rps_fractional=10,eps=1, named_metrics.x=3"
+    assert orca.load_report_from_trailers([(text, as_text)]) == report
+    as_json = 'JSON {"application_utilization": 0.5, "rps_fractional": 10, "eps": 1}'
+    assert orca.load_report_from_trailers([(text, as_json)]) == report
+    other = OrcaLoadReport(cpu_utilization=0.9)
+    both: list[tuple[str, str | bytes]] = [
+        (orca.TRAILER_KEY, orca.encode(other)),
+        (text, orca.encode_text(report)),
+    ]
+    assert orca.load_report_from_trailers(both) == other  # the binary trailer wins
+    for bad in ("TEXT cpu_utilization", "JSON [1]", "BIN !!!", "XML <x/>", "TEXT eps=-1"):
+        assert orca.load_report_from_trailers([(text, bad)]) is None, bad
+    assert orca.load_report_from_trailers([(text, "TEXT eps=1"), (text, "TEXT eps=2")]) is None
