@@ -128,7 +128,9 @@ def test_no_health_report_while_a_subchannel_is_not_ready(
         tracker.apply_input(step.input)
         for output in step.outputs:
             tracker.apply_output(output)
-    # a's subchannel was watched twice: once per connection.
-    starts = [h for h in _health_inputs(ch) if h.subchannel == 1 and h.state is State.CONNECTING]
-    assert len(starts) == 2
+    # a's subchannel was watched on both connections (the stream may also have failed and
+    # restarted once before the lost connection was reported: HC-5).
+    states = [h.state for h in _health_inputs(ch) if h.subchannel == 1]
+    assert states.count(State.CONNECTING) >= 2
+    assert states[-2:] == [State.CONNECTING, State.READY]
     assert_clean(ch)
