@@ -5,16 +5,16 @@ the service config names ``healthCheckConfig.serviceName``, a
 ``grpc.health.v1.Health/Watch`` stream runs on the subchannel's connection:
 
 * each attempt first reports CONNECTING: A17 keeps the subchannel out of READY
-  until the first answer (HC-2);
+  until the first answer (HC-1);
 * SERVING reports READY; any other serving status reports TRANSIENT_FAILURE
-  (HC-3);
+  (HC-2);
 * UNIMPLEMENTED means the server has no health service: report READY and stop
-  checking on this connection (HC-4);
+  checking on this connection (HC-3);
 * any other failure reports TRANSIENT_FAILURE and retries with exponential
-  backoff, at once after a stream that delivered a message (HC-5).
+  backoff, at once after a stream that delivered a message (HC-4).
 
 Consecutive identical reports are sent once: the listener hears changes.
-The watch is cancelled when the subchannel leaves READY or shuts down (HC-6).
+The watch is cancelled when the subchannel leaves READY or shuts down (HC-5).
 grpc-go's implementation is ``health/producer.go`` and ``health/client.go``.
 """
 
@@ -45,7 +45,7 @@ def open_watch(channel: grpc.Channel, service: str) -> Iterator[Any]:
 
 
 def state_for_response(response: Any) -> SubConnState:
-    """HC-3: SERVING is READY; every other serving status is TRANSIENT_FAILURE."""
+    """HC-2: SERVING is READY; every other serving status is TRANSIENT_FAILURE."""
     status = response.status
     if status == health_pb2.HealthCheckResponse.SERVING:
         return SubConnState(State.READY)
@@ -77,7 +77,7 @@ class HealthWatch:
         self._watch = StreamWatch(
             name,
             lambda: open_watch(channel, service),
-            on_attempt=lambda: self._send(SubConnState(State.CONNECTING)),  # HC-2
+            on_attempt=lambda: self._send(SubConnState(State.CONNECTING)),  # HC-1
             on_message=lambda response: self._send(state_for_response(response)),
             on_failure=self._on_failure,
             backoff=backoff,
@@ -99,10 +99,10 @@ class HealthWatch:
         return watch is not None and watch.stopped
 
     def _on_failure(self, code: grpc.StatusCode, details: str) -> bool:
-        if code is grpc.StatusCode.UNIMPLEMENTED:  # HC-4: no health service; stop checking
+        if code is grpc.StatusCode.UNIMPLEMENTED:  # HC-3: no health service; stop checking
             self._send(SubConnState(State.READY))
             return False
-        self._send(  # HC-5: fail, then retry with backoff
+        self._send(  # HC-4: fail, then retry with backoff
             SubConnState(
                 State.TRANSIENT_FAILURE,
                 Status(StatusCode.UNAVAILABLE, f"health check RPC failed: {code.name}: {details}"),

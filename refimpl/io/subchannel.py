@@ -195,7 +195,7 @@ class RealSubConn(SubConn):
         self._health_listener = listener
         service = self._host.health_service
         if service is None:
-            # HC-1: no health checking configured; the channel reports READY at once
+            # HEALTH-1, HEALTH-2: no health checking configured; READY at once
             # (grpc-go balancer_wrapper.go), after the current call returns.
             self._host.serialiser.run_soon(
                 lambda: self._deliver_health(SubConnState(State.READY), listener)
@@ -301,7 +301,7 @@ class RealSubConn(SubConn):
 
     def _set_state(self, new: SubConnState) -> None:
         old = self.state
-        if old is State.READY:  # watches end when READY is lost (HC-6)
+        if old is State.READY:  # watches end when READY is lost (HC-5)
             self._stop_watches()
             self._health_listener = None
         self.state = new.state

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from spec.catalogue import boundary, connectivity, health, rpc, service_config
+from spec.catalogue import boundary, connectivity, health_check, rpc, service_config
 from spec.catalogue.model import Level, Requirement
 from spec.errors import ModelError
 
@@ -32,7 +32,7 @@ CATALOGUE: dict[str, Requirement] = _index(
         boundary.REQUIREMENTS,
         service_config.REQUIREMENTS,
         rpc.REQUIREMENTS,
-        health.REQUIREMENTS,
+        health_check.REQUIREMENTS,
     ]
 )
 
@@ -48,7 +48,7 @@ AREAS: dict[str, str] = {
     "GS": "Gracefully switching LB policies",
     "BASE": "The base balancer",
     "RPC": "How the channel carries an RPC through its picker",
-    "HC": "Client-side health checking (gRFC A17)",
+    "HC": "The health-checking client: the Health/Watch stream (gRFC A17)",
 }
 
 

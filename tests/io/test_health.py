@@ -25,7 +25,7 @@ def _health_inputs(ch: BalancedChannel) -> list[ev.HealthStateChange]:
     return [s.input for s in ch.trace if isinstance(s.input, ev.HealthStateChange)]
 
 
-@pytest.mark.req("HC-1")
+@pytest.mark.req("HEALTH-1", "HEALTH-2")
 def test_without_health_check_config_the_listener_hears_ready_at_once(
     backends: MakeBackends, channel: MakeChannel
 ) -> None:
@@ -37,7 +37,7 @@ def test_without_health_check_config_the_listener_hears_ready_at_once(
     assert_clean(ch)
 
 
-@pytest.mark.req("HC-2", "HC-3", "HC-6")
+@pytest.mark.req("HC-1", "HC-2", "HC-5")
 def test_not_serving_takes_a_backend_out_and_serving_brings_it_back(
     backends: MakeBackends, channel: MakeChannel
 ) -> None:
@@ -50,7 +50,7 @@ def test_not_serving_takes_a_backend_out_and_serving_brings_it_back(
     a.set_serving(True)
     assert eventually(lambda: who(ch, 2) == {"a": 1, "b": 1})
     states = [h.state for h in _health_inputs(ch) if h.subchannel == 1]
-    # HC-2: CONNECTING first; HC-3: SERVING -> READY, NOT_SERVING -> TF, and back.
+    # HC-1: CONNECTING first; HC-2: SERVING -> READY, NOT_SERVING -> TF, and back.
     assert states == [State.CONNECTING, State.READY, State.TRANSIENT_FAILURE, State.READY]
     failure = next(h for h in _health_inputs(ch) if h.state is State.TRANSIENT_FAILURE)
     assert failure.error is not None
@@ -58,7 +58,7 @@ def test_not_serving_takes_a_backend_out_and_serving_brings_it_back(
     assert_clean(ch)
 
 
-@pytest.mark.req("HC-4")
+@pytest.mark.req("HC-3")
 def test_a_backend_without_health_service_counts_as_healthy(
     backends: MakeBackends, channel: MakeChannel
 ) -> None:
@@ -85,7 +85,7 @@ def _watch(address: str, backoff: Backoff) -> tuple[HealthWatch, list[SubConnSta
     return watch, reports, grpc_channel
 
 
-@pytest.mark.req("HC-5")
+@pytest.mark.req("HC-4")
 def test_failed_watches_back_off_but_one_that_answered_retries_at_once(
     backends: MakeBackends,
 ) -> None:
@@ -107,7 +107,7 @@ def test_failed_watches_back_off_but_one_that_answered_retries_at_once(
     assert all(r.error is not None for r in failing_reports if r.state is State.TRANSIENT_FAILURE)
 
 
-@pytest.mark.req("HC-6")
+@pytest.mark.req("HC-5")
 def test_no_health_report_while_a_subchannel_is_not_ready(
     backends: MakeBackends, channel: MakeChannel
 ) -> None:
@@ -129,7 +129,7 @@ def test_no_health_report_while_a_subchannel_is_not_ready(
         for output in step.outputs:
             tracker.apply_output(output)
     # a's subchannel was watched on both connections (the stream may also have failed and
-    # restarted once before the lost connection was reported: HC-5).
+    # restarted once before the lost connection was reported: HC-4).
     states = [h.state for h in _health_inputs(ch) if h.subchannel == 1]
     assert states.count(State.CONNECTING) >= 2
     assert states[-2:] == [State.CONNECTING, State.READY]
