@@ -133,6 +133,7 @@ class _Chosen:
     done: Callable[[DoneInfo], None] | None
     metadata: Metadata
     pick_id: int
+    picker_gen: int  # which picker chose it: a re-pick after a failure waits for a newer one
 
 
 class TraceRecorder:
@@ -402,11 +403,19 @@ class BalancedChannel(grpc.Channel):
         return act.PickQueue(pick_id)
 
     def _pick(
-        self, method: str, wait_for_ready: bool, deadline: float | None, metadata: Metadata
+        self,
+        method: str,
+        wait_for_ready: bool,
+        deadline: float | None,
+        metadata: Metadata,
+        seen: int = -1,
     ) -> _Chosen:
-        """Pick until an RPC can go out (grpc-go pickerWrapper.pick); raises PickFailedError."""
+        """Pick until an RPC can go out (grpc-go pickerWrapper.pick); raises PickFailedError.
+
+        ``seen``: a picker generation already tried; the first pick waits for a newer one.
+        """
         info = PickInfo(method, wait_for_ready, {k: v for k, v in metadata if isinstance(v, str)})
-        seen, last_error = -1, None
+        last_error: Status | None = None
         while True:
             picker, gen = self._next_picker(seen, deadline, last_error)
             result, seen, pick_id = self._run_pick(picker, gen, info)
@@ -418,7 +427,7 @@ class BalancedChannel(grpc.Channel):
                     and subconn.state is State.READY
                 ):
                     extra = tuple((k, str(v)) for k, v in result.metadata)
-                    return _Chosen(subconn, result.done, extra, pick_id)
+                    return _Chosen(subconn, result.done, extra, pick_id, seen)
                 if result.done is not None:  # LB-5: not READY; done, then wait for a new picker
                     self._call_done(pick_id, result.done, DoneInfo())
             elif isinstance(result, Queue):  # RPC-1
@@ -478,18 +487,22 @@ class BalancedChannel(grpc.Channel):
         wfr = bool(wait_for_ready)
         md = metadata_pairs(metadata)
         attempts = MAX_ATTEMPTS if wfr and kind == "unary_unary" else 1
+        tried = -1  # the picker generation of the last failed attempt
         for attempt in range(1, attempts + 1):
             try:
-                chosen = self._pick(method, wfr, deadline, md)
+                chosen = self._pick(method, wfr, deadline, md, tried)
             except PickFailedError as failed:
                 raise RpcFailure(failed.status) from None
             if cancelled is not None and cancelled():
                 status = Status(StatusCode.CANCELLED, "cancelled before it was sent")
                 self._finish(chosen, RpcFailure(status))
                 raise RpcFailure(status)
+            if not chosen.subconn.call_started():
+                self._shut_meanwhile(chosen)  # LB-5
+                tried = chosen.picker_gen
+                continue
             remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
             callable_ = chosen.subconn.multicallable(kind, method, serializer, deserializer)
-            chosen.subconn.call_started()
             try:
                 response, call = callable_.with_call(
                     request,
@@ -502,13 +515,21 @@ class BalancedChannel(grpc.Channel):
             except grpc.RpcError as err:
                 self._finish(chosen, err)
                 if attempt < attempts and _never_answered(err):
-                    continue  # RPC-7
+                    tried = chosen.picker_gen  # RPC-7: pick again, from a newer picker
+                    continue
                 raise
             finally:
                 chosen.subconn.call_finished()
             self._finish(chosen, call)
             return response, call
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        raise RpcFailure(
+            Status(StatusCode.UNAVAILABLE, f"no attempt could start in {attempts} picks")
+        )
+
+    def _shut_meanwhile(self, chosen: _Chosen) -> None:
+        """The picked SubConn was shut down between the pick and the call: as not READY."""
+        if chosen.done is not None:
+            self._call_done(chosen.pick_id, chosen.done, DoneInfo())
 
     def _streaming(
         self,
@@ -526,13 +547,22 @@ class BalancedChannel(grpc.Channel):
         """Pick (waiting if told to), then start grpcio's streaming call on the subchannel."""
         deadline = None if timeout is None else time.monotonic() + timeout
         md = metadata_pairs(metadata)
-        try:
-            chosen = self._pick(method, bool(wait_for_ready), deadline, md)
-        except PickFailedError as failed:
-            return RpcFailure(failed.status)
+        tried = -1
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                chosen = self._pick(method, bool(wait_for_ready), deadline, md, tried)
+            except PickFailedError as failed:
+                return RpcFailure(failed.status)
+            if chosen.subconn.call_started():
+                break
+            self._shut_meanwhile(chosen)  # LB-5
+            tried = chosen.picker_gen
+        else:
+            return RpcFailure(
+                Status(StatusCode.UNAVAILABLE, f"no attempt could start in {MAX_ATTEMPTS} picks")
+            )
         remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
         callable_ = chosen.subconn.multicallable(kind, method, serializer, deserializer)
-        chosen.subconn.call_started()
         try:
             call = callable_(
                 request,

@@ -155,6 +155,7 @@ class RealSubConn(SubConn):
         self._calls = 0
         self._close_when_drained = False
         self._channel_closed = False
+        self._retired = False
         self._callables: dict[tuple[str, str, int, int], Any] = {}
 
     # --- SubConn API (called by the balancer, inside a step) ---
@@ -181,6 +182,7 @@ class RealSubConn(SubConn):
             self.channel.unsubscribe(self._on_grpc_connectivity)
             self._subscribed = False
         with self._calls_lock:
+            self._retired = True  # no new RPC may start on it (call_started says no)
             drained = self._calls == 0
             self._close_when_drained = not drained
         if drained:
@@ -381,9 +383,13 @@ class RealSubConn(SubConn):
             self._callables[key] = found
         return found
 
-    def call_started(self) -> None:
+    def call_started(self) -> bool:
+        """Count an RPC starting here; False when the SubConn was shut down meanwhile."""
         with self._calls_lock:
+            if self._retired or self._channel_closed:
+                return False
             self._calls += 1
+            return True
 
     def call_finished(self) -> None:
         with self._calls_lock:
