@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PKGS := spec refimpl conformance tests
 
-.PHONY: venv check lint typecheck test diagrams clean
+.PHONY: venv check lint typecheck test diagrams demo clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,11 @@ check: lint typecheck test
 # Generated teaching artefacts (a test fails when the committed copies are stale).
 diagrams: $(STAMP)
 	$(BIN)/python -m spec.docs docs
+
+# Three local servers (127.0.0.1) and each reference policy's traffic split;
+# `$(BIN)/python -m refimpl.demo --compare` puts grpcio's own policies beside them.
+demo: $(STAMP)
+	$(BIN)/python -m refimpl.demo
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
