@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PKGS := spec refimpl conformance tests
 
-.PHONY: venv check lint typecheck test diagrams demo clean
+.PHONY: venv check lint typecheck test diagrams conformance demo clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,14 @@ check: lint typecheck test
 # Generated teaching artefacts (a test fails when the committed copies are stale).
 diagrams: $(STAMP)
 	$(BIN)/python -m spec.docs docs
+
+# The conformance suite against the reference implementation, attached as a subprocess
+# speaking adapter protocol v1 (conformance/PROTOCOL.md); exits non-zero on any
+# unexpected result. CONFORMANCE_ARGS adds runner options (--json FILE, --junit FILE...).
+conformance: $(STAMP)
+	$(BIN)/python -m conformance run \
+		--adapter "$(BIN)/python -m conformance.adapters.refimpl" \
+		--expectations conformance/expectations/refimpl.json $(CONFORMANCE_ARGS)
 
 # Three local servers (127.0.0.1) and each reference policy's traffic split;
 # `$(BIN)/python -m refimpl.demo --compare` puts grpcio's own policies beside them.

@@ -5,3 +5,6 @@ works without the caller importing the policy.  Add one import per policy.
 """
 
 from __future__ import annotations
+
+import refimpl.pickfirst
+import refimpl.roundrobin  # noqa: F401

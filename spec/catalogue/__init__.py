@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from spec.catalogue import boundary, connectivity, health_check, rpc, service_config
+from spec.catalogue import (
+    boundary,
+    conformance,
+    connectivity,
+    health,
+    health_check,
+    pick_first,
+    round_robin,
+    rpc,
+    service_config,
+)
 from spec.catalogue.model import Level, Requirement
 from spec.errors import ModelError
 
@@ -33,6 +43,10 @@ CATALOGUE: dict[str, Requirement] = _index(
         service_config.REQUIREMENTS,
         rpc.REQUIREMENTS,
         health_check.REQUIREMENTS,
+        pick_first.REQUIREMENTS,
+        round_robin.REQUIREMENTS,
+        health.REQUIREMENTS,
+        conformance.REQUIREMENTS,
     ]
 )
 
@@ -49,6 +63,10 @@ AREAS: dict[str, str] = {
     "BASE": "The base balancer",
     "RPC": "How the channel carries an RPC through its picker",
     "HC": "The health-checking client: the Health/Watch stream (gRFC A17)",
+    "PF": "pick_first",
+    "RR": "round_robin",
+    "HEALTH": "Client-side health",
+    "CONF": "The conformance suite: cases, adapter protocol, runner",
 }
 
 

@@ -1,0 +1,145 @@
+"""The reference implementation as a protocol-v1 adapter: the worked example.
+
+Run it as ``python -m conformance.adapters.refimpl``; it reads one JSON
+message per line on stdin and writes one reply per line on stdout, as
+``conformance/PROTOCOL.md`` specifies.  Another implementation's adapter does
+the same four things:
+
+1. answer ``start`` with its protocol version, name and capabilities;
+2. on ``begin``, build a fresh channel with the named policy (here a
+   :class:`refimpl.driver.Driver`) with the case's profile, health option and seed;
+3. on ``step``, decode the input (the runner names subchannels by the handles
+   this adapter gave them), deliver it, run everything it triggers until quiet,
+   and answer with every output, naming new subchannels with fresh handles;
+4. on ``end`` drop the channel; on ``stop`` exit.
+
+``--load MODULE`` imports extra modules first, so that policies under
+development (or test policies) register themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+
+from conformance import protocol, wire
+from conformance.errors import JsonPath, WireError
+from refimpl import registry
+from refimpl.balancer import BalancerError
+from refimpl.driver import Driver
+from spec.connectivity import Profile
+
+IMPLEMENTATION = protocol.Implementation(
+    "grpc-lb-reference refimpl", version="0.1.0", language="python"
+)
+
+
+def _handle(ident: int) -> wire.JsonValue:
+    # Deliberately not the bare spec ID: the runner must map handles itself.
+    return f"sc-{ident}"
+
+
+def _ident(value: wire.JsonValue, path: JsonPath) -> int:
+    text = wire.expect_str(value, path)
+    if not text.startswith("sc-") or not text[3:].isdigit():
+        raise WireError(path, f"not a handle this adapter gave out: {text!r}")
+    return int(text[3:])
+
+
+class RefimplAdapter:
+    """Answers protocol messages by driving the reference implementation."""
+
+    def __init__(self) -> None:
+        self.driver: Driver | None = None
+
+    def capabilities(self) -> protocol.Capabilities:
+        return protocol.Capabilities(
+            policies=frozenset(registry.names()),
+            time="virtual",
+            seedable_random=True,
+            health_listener=True,
+            orca=True,
+            profiles=frozenset(Profile),
+            # refimpl's pick_first asks for re-resolution itself, as the spec text says (PF-28).
+            spec_options=(("pick_first.reresolution", "spec_text"),),
+        )
+
+    def handle(self, message: wire.JsonObject) -> wire.JsonObject | None:
+        """One reply per message; ``None`` for ``stop``."""
+        try:
+            kind, msg = protocol.read_request(message)
+        except WireError as err:
+            return protocol.error_message(f"bad request: {err}")
+        if kind == "start":
+            # A runner speaking another version sees ours and reports the mismatch.
+            return protocol.started_message(IMPLEMENTATION, self.capabilities())
+        if kind == "begin":
+            try:
+                self.driver = Driver(
+                    str(msg["policy"]),
+                    seed=int(msg["seed"]),
+                    health_checking=bool(msg["health_checking"]),
+                    profile=Profile(msg["profile"]),
+                )
+            except (BalancerError, ValueError) as err:
+                return protocol.error_message(f"cannot begin case {msg['case']!r}: {err}")
+            return protocol.begun_message()
+        if kind == "step":
+            return self._step(int(msg["seq"]), msg["input"])
+        if kind == "end":
+            self.driver = None
+            return protocol.ended_message()
+        return None  # stop
+
+    def _step(self, seq: int, raw_input: wire.JsonValue) -> wire.JsonObject:
+        if self.driver is None:
+            return protocol.error_message("step before begin", seq)
+        try:
+            event = wire.input_from_json(raw_input, ("input",), _ident)
+            outputs = self.driver.step(event)
+        except (WireError, BalancerError) as err:
+            return protocol.error_message(f"{type(err).__name__}: {err}", seq)
+        return protocol.outputs_message(seq, [wire.output_to_json(o, _handle) for o in outputs])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.adapters.refimpl",
+        description="The reference implementation as a conformance adapter (protocol v1).",
+    )
+    parser.add_argument(
+        "--load",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first (it registers extra policies); repeatable",
+    )
+    args = parser.parse_args(argv)
+    for module in args.load:
+        importlib.import_module(module)
+    adapter = RefimplAdapter()
+    out = sys.stdout
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            message = json.loads(line)
+            reply = adapter.handle(message)
+        except Exception:
+            # Print the traceback for the runner's stderr tail, then report the error.
+            traceback.print_exc(file=sys.stderr)
+            sys.stderr.flush()
+            reply = protocol.error_message("the adapter failed; see its stderr")
+        if reply is None:
+            return 0
+        out.write(json.dumps(reply, separators=(",", ":")) + "\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

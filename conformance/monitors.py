@@ -1,0 +1,140 @@
+"""Which spec monitors judge a case: BoundaryMonitor always, plus the policy's own if it has one.
+
+Per-policy monitors live in ``spec/monitors/<module>.py``, written from the spec
+alone.  :data:`POLICY_MONITOR_MODULES` maps a policy name to that module; the
+monitor class is the module's ``MONITOR`` attribute if it has one, else the one
+class defined there whose name ends in ``Monitor``.  A policy with no module yet
+is judged by BoundaryMonitor alone, and :func:`monitors_for` says so.
+
+A monitor class is built with no arguments, or with any of the keyword
+arguments ``config``, ``profile`` and ``health_checking`` (also offered as
+``client_health_checking``) it declares: the case's policy config,
+:class:`~spec.connectivity.Profile` and channel option.
+
+Where the sources differ, the spec makes the behaviour an option and an
+implementation says which one it follows: the adapter's handshake lists
+``spec_options`` such as ``{"pick_first.reresolution": "grpc_go"}``, and the
+value goes to the ``reresolution`` parameter of the pick_first monitor,
+converted to the parameter's type (an enum by value, or bool, int, str).
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from conformance.errors import CaseError
+from spec.connectivity import Profile
+from spec.monitors.boundary import BoundaryMonitor
+from spec.trace import Monitor
+
+POLICY_MONITOR_MODULES: dict[str, str] = {
+    "pick_first": "spec.monitors.pick_first",
+    "round_robin": "spec.monitors.round_robin",
+    "weighted_round_robin": "spec.monitors.weighted_round_robin",
+    "least_request_experimental": "spec.monitors.least_request",
+}
+
+MonitorFactory = Callable[[], Monitor]
+
+
+@attrs.frozen
+class MonitorSet:
+    """The monitor factories for one policy, and their names for reports."""
+
+    factories: tuple[MonitorFactory, ...]
+    names: tuple[str, ...]
+    note: str = ""  # why a policy monitor is missing, when it is
+
+
+def find_policy_monitor(policy: str) -> tuple[type[Any] | None, str]:
+    """The policy's monitor class, or None and the reason there is none."""
+    module_name = POLICY_MONITOR_MODULES.get(policy)
+    if module_name is None:
+        return None, f"no monitor module is registered for policy {policy!r}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name != module_name:
+            raise  # the module exists but its own import failed: a real bug
+        return None, f"{module_name} does not exist yet"
+    explicit = getattr(module, "MONITOR", None)
+    if isinstance(explicit, type):
+        return explicit, ""
+    found = [
+        cls
+        for name, cls in vars(module).items()
+        if inspect.isclass(cls)
+        and cls.__module__ == module_name
+        and name.endswith("Monitor")
+        and callable(getattr(cls, "observe", None))
+        and callable(getattr(cls, "finish", None))
+    ]
+    if len(found) != 1:
+        names = sorted(c.__name__ for c in found)
+        return None, f"{module_name} defines {names or 'no'} monitor classes; set MONITOR"
+    return found[0], ""
+
+
+def _convert(value: str, hint: Any, key: str) -> Any:
+    """A declared spec option's text, as the monitor parameter's type."""
+    try:
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            return hint(value)
+        if hint is bool:
+            if value not in ("true", "false"):
+                raise ValueError(value)
+            return value == "true"
+        if hint is int:
+            return int(value)
+    except ValueError:
+        allowed = ""
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            allowed = " (one of " + ", ".join(str(m.value) for m in hint) + ")"
+        raise CaseError(f"the adapter declares spec option {key}={value!r}{allowed}") from None
+    return value
+
+
+def monitors_for(
+    policy: str,
+    *,
+    config: Any = None,
+    profile: Profile = Profile.CURRENT,
+    health_checking: bool = False,
+    spec_options: Mapping[str, str] | None = None,
+) -> MonitorSet:
+    """BoundaryMonitor, plus the policy's monitor when there is one."""
+    factories: list[MonitorFactory] = [BoundaryMonitor]
+    names = ["BoundaryMonitor"]
+    cls, note = find_policy_monitor(policy)
+    if cls is not None:
+        offered: dict[str, Any] = {
+            "config": config,
+            "profile": profile,
+            "health_checking": health_checking,
+            "client_health_checking": health_checking,
+        }
+        params = inspect.signature(cls).parameters
+        hints = typing.get_type_hints(cls.__init__)
+        for key, value in (spec_options or {}).items():
+            owner, _, name = key.partition(".")
+            if owner != policy:
+                continue
+            if name not in params:
+                raise CaseError(f"the {cls.__name__} has no spec option {name!r} (from {key!r})")
+            offered[name] = _convert(value, hints.get(name), key)
+        kwargs = {k: v for k, v in offered.items() if k in params}
+
+        def make(cls: type[Any] = cls, kwargs: dict[str, Any] = kwargs) -> Monitor:
+            monitor: Monitor = cls(**kwargs)
+            return monitor
+
+        factories.append(make)
+        names.append(cls.__name__)
+    return MonitorSet(tuple(factories), tuple(names), note)

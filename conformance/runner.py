@@ -1,0 +1,439 @@
+"""Runs cases against an adapter and classifies each as PASS, FAIL, ERROR or SKIPPED.
+
+For each case the runner
+
+1. makes sure an adapter is running and has shaken hands (a fresh process after
+   any adapter failure, CONF-3), and SKIPS the case when the adapter lacks its
+   policy, profile or a capability (CONF-4);
+2. sends ``begin``, then each step's input.  Subchannels named by address in the
+   case become the adapter's handles on the wire, and the adapter's handles
+   become spec IDs in creation order in the trace (:class:`SubchannelNames`,
+   CONF-1, LB-6);
+3. checks the step's expectation and feeds the step to the monitors (BoundaryMonitor
+   and the policy's own); the case FAILS at the first step that misses its
+   expectation or breaks a rule, and PASSES otherwise (CONF-5);
+4. turns any adapter failure into ERROR with the adapter's stderr tail.
+
+The runner never imports ``refimpl``: it knows an implementation only through
+a :class:`~conformance.transport.Transport`.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import itertools
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import attrs
+
+from conformance import protocol, wire
+from conformance.cases import (
+    DROP,
+    FAIL,
+    QUEUE,
+    Case,
+    CaseStep,
+    Expect,
+    Statistical,
+    describe_output,
+)
+from conformance.errors import (
+    AdapterError,
+    AdapterFault,
+    CaseError,
+    JsonPath,
+    WireError,
+    render_path,
+)
+from conformance.monitors import monitors_for
+from conformance.results import CaseResult, Outcome
+from conformance.transport import Transport
+from spec import actions as act
+from spec import events as ev
+from spec.trace import Monitor, Step, Violation
+
+DEFAULT_STEP_TIMEOUT = 5.0  # seconds; generous for a real-time adapter, and configurable
+UNKNOWN_HANDLE_BASE = 1_000_000  # spec IDs for handles the adapter never announced (LB-1)
+
+Handle = str | int
+
+
+@attrs.define
+class SubchannelRecord:
+    ident: int
+    handle: Handle
+    addresses: tuple[str, ...]
+    shut_down: bool = False
+
+
+class SubchannelNames:
+    """The three names of each subchannel of one case: address, adapter handle, spec ID."""
+
+    def __init__(self) -> None:
+        self.records: dict[int, SubchannelRecord] = {}
+        self._by_handle: dict[Handle, int] = {}
+        self._unknown = itertools.count(UNKNOWN_HANDLE_BASE)
+
+    @staticmethod
+    def _handle(value: wire.JsonValue, path: JsonPath) -> Handle:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise WireError(path, f"a subchannel handle is a string or integer, got {value!r}")
+        return value
+
+    def create(self, value: wire.JsonValue, addresses: tuple[str, ...], path: JsonPath) -> int:
+        """The adapter announced a new subchannel: give it the next spec ID (LB-6)."""
+        handle = self._handle(value, path)
+        if handle in self._by_handle:
+            raise WireError(path, f"the adapter reused subchannel handle {handle!r}")
+        real = [r for r in self.records.values() if r.ident < UNKNOWN_HANDLE_BASE]
+        ident = len(real) + 1
+        self._by_handle[handle] = ident
+        self.records[ident] = SubchannelRecord(ident, handle, addresses)
+        return ident
+
+    def from_handle(self, value: wire.JsonValue, path: JsonPath) -> int:
+        """Decode hook: a handle becomes a spec ID.  An unknown handle gets an ID no
+        subchannel has, so that the boundary monitor reports it (LB-1)."""
+        handle = self._handle(value, path)
+        if handle not in self._by_handle:
+            ident = next(self._unknown)
+            self._by_handle[handle] = ident
+            self.records[ident] = SubchannelRecord(ident, handle, (), shut_down=True)
+        return self._by_handle[handle]
+
+    def to_handle(self, ident: int) -> wire.JsonValue:
+        """Encode hook: a spec ID becomes the adapter's handle."""
+        return self.records[ident].handle
+
+    def by_address(self, value: wire.JsonValue, path: JsonPath) -> int:
+        """Decode hook for case inputs: the one live subchannel with this address (CONF-1)."""
+        addr = wire.expect_str(value, path)
+        live = [r for r in self.records.values() if not r.shut_down and addr in r.addresses]
+        if len(live) == 1:
+            return live[0].ident
+        if not live:
+            known = sorted(
+                {a for r in self.records.values() if not r.shut_down for a in r.addresses}
+            )
+            raise CaseError(
+                f"{render_path(path)}: no live subchannel has address {addr!r} "
+                f"(live addresses: {', '.join(known) or 'none'})"
+            )
+        raise CaseError(
+            f"{render_path(path)}: address {addr!r} names {len(live)} live subchannels "
+            f"(handles {', '.join(repr(r.handle) for r in live)}); a case address must name one"
+        )
+
+    def addresses_of(self, ident: int) -> tuple[str, ...]:
+        record = self.records.get(ident)
+        return record.addresses if record is not None else ()
+
+    def apply(self, output: act.Output) -> None:
+        if isinstance(output, act.Shutdown) and output.subchannel in self.records:
+            self.records[output.subchannel].shut_down = True
+
+
+class AdapterSession:
+    """A transport plus its handshake; replaced by a fresh one after any failure."""
+
+    def __init__(self, connect: Callable[[], Transport], step_timeout: float) -> None:
+        self._connect = connect
+        self.step_timeout = step_timeout
+        self._transport: Transport | None = None
+        self.hello: protocol.Hello | None = None
+        self._seq = itertools.count(1)
+
+    def ensure_started(self) -> protocol.Hello:
+        if self._transport is not None and self.hello is not None:
+            return self.hello
+        self._transport = self._connect()
+        reply = self._ask(protocol.start_message(), "started")
+        try:
+            hello = protocol.read_started(reply)
+        except WireError as err:
+            raise self.broken(AdapterFault.MALFORMED, f"bad 'started' reply: {err}") from None
+        if hello.protocol != protocol.PROTOCOL_VERSION:
+            raise self.broken(
+                AdapterFault.VERSION,
+                f"the adapter speaks protocol {hello.protocol}, "
+                f"the runner speaks {protocol.PROTOCOL_VERSION}",
+            )
+        self.hello = hello
+        return hello
+
+    def broken(self, fault: AdapterFault, detail: str) -> AdapterError:
+        """Give up on this adapter process: close it, keep its stderr tail for the report."""
+        transport = self._transport
+        self.discard()
+        return AdapterError(fault, detail, transport.stderr_tail() if transport else "")
+
+    def _ask(self, message: wire.JsonObject, want: str, timeout: float | None = None) -> Any:
+        assert self._transport is not None
+        try:
+            reply = self._transport.request(message, timeout or self.step_timeout)
+        except AdapterError:
+            self.discard()
+            raise
+        try:
+            kind, body = protocol.read_reply(reply)
+        except WireError as err:
+            raise self.broken(
+                AdapterFault.MALFORMED, f"bad reply to {message['type']!r}: {err}"
+            ) from None
+        if kind == "error":
+            raise self.broken(AdapterFault.REFUSED, str(body["message"]))
+        if kind != want:
+            raise self.broken(
+                AdapterFault.MALFORMED,
+                f"expected {want!r} in reply to {message['type']!r}, got {kind!r}",
+            )
+        return body
+
+    def begin(self, case: Case) -> None:
+        self._ask(protocol.begin_message(case), "begun")
+
+    def step(self, event_json: wire.JsonObject, extra_wait: float = 0.0) -> list[Any]:
+        seq = next(self._seq)
+        body = self._ask(
+            protocol.step_message(seq, event_json), "outputs", self.step_timeout + extra_wait
+        )
+        if body["seq"] != seq:
+            raise self.broken(AdapterFault.MALFORMED, f"reply seq {body['seq']} to step {seq}")
+        try:
+            return wire.expect_list(body["outputs"], ("outputs",))
+        except WireError as err:
+            raise self.broken(AdapterFault.MALFORMED, str(err)) from None
+
+    def end(self) -> None:
+        self._ask(protocol.end_message(), "ended")
+
+    def stderr_tail(self) -> str:
+        return self._transport.stderr_tail() if self._transport is not None else ""
+
+    def discard(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+        self._transport = None
+        self.hello = None
+
+    close = discard
+
+
+class CaseFailedError(Exception):
+    """A step missed its expectation or the monitors found violations."""
+
+    def __init__(self, message: str, violations: Iterable[Violation] = ()) -> None:
+        super().__init__(message)
+        self.violations = tuple(violations)
+
+
+def describe_input(obj: wire.JsonObject) -> str:
+    """A case input in one line (subchannels by address)."""
+    kind = str(obj["type"])
+    if kind == "resolver_update":
+        endpoints = []
+        for e in obj["endpoints"]:
+            addrs = e["addresses"] if isinstance(e, dict) else e
+            endpoints.append(
+                "[" + ", ".join(a if isinstance(a, str) else a["addr"] for a in addrs) + "]"
+            )
+        return f"resolver_update [{', '.join(endpoints)}]"
+    if kind in ("subchannel_state", "health_state"):
+        return f"{kind} {obj['subchannel']} -> {obj['state']}"
+    if kind in ("pick", "done"):
+        return f"{kind} {obj['pick_id']}"
+    if kind == "advance_time":
+        return f"advance_time {obj['by']}"
+    if kind == "resolver_error":
+        return f"resolver_error {obj['message']!r}"
+    if kind == "oob_load_report":
+        return f"oob_load_report {obj['subchannel']}"
+    return kind
+
+
+class CaseRun:
+    """One case against one session."""
+
+    def __init__(self, case: Case, session: AdapterSession) -> None:
+        self.case = case
+        self.session = session
+        self.names = SubchannelNames()
+        self.trace: list[Step] = []
+        self.trace_step: list[int] = []  # trace index -> case step index
+        self.monitors: list[Monitor] = []
+        self.real_time = False
+        self._current: CaseStep | None = None
+
+    def start(self) -> list[str]:
+        """Handshake if needed and begin the case; returns what the adapter lacks (SKIP)."""
+        hello = self.session.ensure_started()
+        missing = hello.capabilities.missing_for(self.case)
+        if not missing:
+            self.real_time = hello.capabilities.time == "real"
+            monitor_set = monitors_for(
+                self.case.policy,
+                config=self.case.config,
+                profile=self.case.channel.profile,
+                health_checking=self.case.channel.health_checking,
+                spec_options=dict(hello.capabilities.spec_options),
+            )
+            self.monitors = [make() for make in monitor_set.factories]
+            self.session.begin(self.case)
+        return missing
+
+    def feed(self, index: int, step: CaseStep) -> None:
+        """Run one step; raises CaseFailedError, CaseError or AdapterError."""
+        self._run_step(index, step)
+
+    def finish(self) -> None:
+        final = [v for m in self.monitors for v in m.finish()]
+        if final:
+            raise CaseFailedError("the monitors found violations at the end of the trace", final)
+        self.session.end()
+
+    def run(self) -> CaseResult:
+        started = time.monotonic()
+        step_index: int | None = None
+
+        def result(outcome: Outcome, message: str = "", **kw: Any) -> CaseResult:
+            return CaseResult(
+                self.case,
+                outcome,
+                message,
+                step=step_index,
+                duration=time.monotonic() - started,
+                trace=tuple(self.trace),
+                **kw,
+            )
+
+        try:
+            missing = self.start()
+            if missing:
+                return result(Outcome.SKIPPED, "the adapter lacks " + ", ".join(missing))
+            for step_index, step in enumerate(self.case.steps):
+                self.feed(step_index, step)
+            step_index = None
+            self.finish()
+        except CaseFailedError as failure:
+            self.end_quietly()
+            return result(Outcome.FAIL, str(failure), violations=failure.violations)
+        except CaseError as err:
+            self.end_quietly()
+            return result(Outcome.ERROR, f"case error: {err}")
+        except AdapterError as err:
+            return result(Outcome.ERROR, str(err), stderr_tail=err.stderr_tail)
+        return result(Outcome.PASS)
+
+    def end_quietly(self) -> None:
+        with contextlib.suppress(AdapterError):  # already discarded: the next case starts afresh
+            self.session.end()
+
+    def _events(self, index: int, step: CaseStep) -> Iterator[ev.Input]:
+        path: JsonPath = ("steps", index, "input")
+        if isinstance(step.expect, Statistical):
+            first = int(step.input["pick_id"])
+            for pick_id in range(first, first + step.expect.samples):
+                yield wire.input_from_json(
+                    {**step.input, "pick_id": pick_id}, path, self.names.by_address
+                )
+        else:
+            yield wire.input_from_json(step.input, path, self.names.by_address)
+
+    def _send(self, event: ev.Input) -> tuple[act.Output, ...]:
+        extra = event.by.seconds if isinstance(event, ev.TimeAdvanced) and self.real_time else 0.0
+        raw_outputs = self.session.step(wire.input_to_json(event, self.names.to_handle), extra)
+        outputs = []
+        for i, raw in enumerate(raw_outputs):
+            path: JsonPath = ("outputs", i)
+            try:
+                if isinstance(raw, dict) and raw.get("type") == "new_subchannel":
+                    addresses = wire.addresses_from_json(raw.get("addresses"), (*path, "addresses"))
+                    self.names.create(raw.get("subchannel"), tuple(a.addr for a in addresses), path)
+                output = wire.output_from_json(raw, path, self.names.from_handle)
+            except WireError as err:
+                raise self.session.broken(AdapterFault.MALFORMED, f"bad output: {err}") from None
+            outputs.append(output)
+        for output in outputs:
+            self.names.apply(output)
+        return tuple(outputs)
+
+    def _observe(
+        self, index: int, event: ev.Input, outputs: tuple[act.Output, ...]
+    ) -> list[Violation]:
+        step = Step(event, outputs)
+        trace_index = len(self.trace)
+        self.trace.append(step)
+        self.trace_step.append(index)
+        return [v for m in self.monitors for v in m.observe(trace_index, step)]
+
+    def _where(self, index: int) -> str:
+        text = describe_input(self._current.input) if self._current is not None else "?"
+        return f"step {index + 1} ({text})"
+
+    def _run_step(self, index: int, step: CaseStep) -> None:
+        self._current = step
+        counts: collections.Counter[str] = collections.Counter()
+        last: tuple[act.Output, ...] = ()
+        violations: list[Violation] = []
+        for event in self._events(index, step):
+            last = self._send(event)
+            violations.extend(self._observe(index, event, last))
+            if isinstance(step.expect, Statistical):
+                counts[self._outcome_key(last, step.expect)] += 1
+        if isinstance(step.expect, Statistical):
+            problem = step.expect.check(counts)
+        elif isinstance(step.expect, Expect):
+            problem = step.expect.check(last, self.names.addresses_of)
+            if problem is not None:
+                got = "; ".join(describe_output(o, self.names.addresses_of) for o in last)
+                problem += f", got [{got}]"
+        else:
+            problem = None
+        if violations and problem is None:
+            problem = "the monitors found violations"
+        if problem is not None:
+            raise CaseFailedError(f"{self._where(index)}: {problem}", violations)
+
+    def _outcome_key(self, outputs: tuple[act.Output, ...], expect: Statistical) -> str:
+        for output in outputs:
+            if isinstance(output, act.PickComplete):
+                addresses = self.names.addresses_of(output.subchannel)
+                listed = [a for a in addresses if a in dict(expect.fractions)]
+                return listed[0] if listed else (addresses[0] if addresses else "?")
+            if isinstance(output, act.PickQueue):
+                return QUEUE
+            if isinstance(output, act.PickFail):
+                return FAIL
+            if isinstance(output, act.PickDrop):
+                return DROP
+        return "no outcome"
+
+
+ProgressCallback = Callable[[int, int, CaseResult], None]
+
+
+def run_cases(
+    cases: Iterable[Case],
+    connect: Callable[[], Transport],
+    *,
+    step_timeout: float = DEFAULT_STEP_TIMEOUT,
+    progress: ProgressCallback | None = None,
+) -> tuple[list[CaseResult], protocol.Hello | None]:
+    """Run every case, reusing one adapter until it fails; returns results and the handshake."""
+    todo = list(cases)
+    session = AdapterSession(connect, step_timeout)
+    results: list[CaseResult] = []
+    hello: protocol.Hello | None = None
+    try:
+        for number, case in enumerate(todo, start=1):
+            result = CaseRun(case, session).run()
+            hello = session.hello or hello
+            results.append(result)
+            if progress is not None:
+                progress(number, len(todo), result)
+    finally:
+        session.close()
+    return results, hello

@@ -1,0 +1,247 @@
+"""Endpoint sharding: one child balancer per endpoint, aggregated round-robin style.
+
+The machinery under round_robin (and the other "petiole" policies of gRFC A61),
+after grpc-go ``balancer/endpointsharding/endpointsharding.go``:
+
+* An update rotates the endpoint list by a random amount (RR-12), skips
+  endpoints whose address *set* it has already seen (RR-2), keeps the child of
+  an endpoint it already has and sends it the endpoint's new address order,
+  builds a child for each new endpoint (RR-1) and closes the children of
+  endpoints that are gone (RR-3).  Each child sees one endpoint and the
+  parent's resolver attributes.
+* While it calls into its children (update, resolver error, ExitIdle) their
+  reports are held back, and one aggregated report follows (RR-10).  Outside
+  those calls, each child report causes one aggregated report (RR-11).
+* The aggregate counts IDLE as CONNECTING (RR-5, AGG-7); a child reporting
+  IDLE is asked to exit IDLE through ``run_soon`` (RR-6).
+* The picker round-robins over the pickers of the children counted in the
+  aggregate state, from a random start (RR-7..RR-9); with no children it fails
+  with "no children to pick from" (RR-4, RR-13).
+* Re-resolution requests of children go straight to the parent (RR-14).
+
+One departure from grpc-go: the picker holds the children in the order of the
+last update rather than Go's random map order, so the cyclic order is stable
+between updates (any fixed order satisfies RR-7).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from refimpl.balancer import (
+    BadResolverStateError,
+    Balancer,
+    BalancerState,
+    Builder,
+    BuildOptions,
+    ClientConn,
+    ClientConnState,
+    FailPicker,
+    NewSubConnOptions,
+    Picker,
+    PickInfo,
+    PickResult,
+    QueuePicker,
+    RandomSource,
+    ResolverState,
+    SubConn,
+    unavailable,
+)
+from spec.connectivity import State, aggregate_round_robin
+from spec.types import Address, Endpoint, Status
+
+NO_CHILDREN = "no children to pick from"  # grpc-go's wording (RR-4)
+
+
+@attrs.frozen
+class ChildState:
+    """One child as the picker saw it (grpc-go ``endpointsharding.ChildState``)."""
+
+    endpoint: Endpoint
+    state: BalancerState
+    exit_idle: Callable[[], None] = attrs.field(eq=False)
+
+
+def rotate_endpoints(endpoints: Sequence[Endpoint], rng: RandomSource) -> list[Endpoint]:
+    """The list rotated left by a uniformly random amount (RR-12; grpc-go rotateEndpoints)."""
+    if not endpoints:
+        return []
+    shift = rng.randrange(len(endpoints))
+    return [*endpoints[shift:], *endpoints[:shift]]
+
+
+class EndpointShardingPicker(Picker):
+    """Round-robins over child pickers; the shared index is guarded by a lock (RR-16)."""
+
+    def __init__(
+        self, pickers: Sequence[Picker], child_states: tuple[ChildState, ...], start: int
+    ) -> None:
+        if not pickers:
+            raise ValueError("EndpointShardingPicker needs at least one child picker")
+        self._pickers = tuple(pickers)
+        self.child_states = child_states
+        self._next = start % len(self._pickers)
+        self._lock = threading.Lock()
+
+    def pick(self, info: PickInfo) -> PickResult:
+        with self._lock:
+            index = self._next
+            self._next = (index + 1) % len(self._pickers)
+        return self._pickers[index].pick(info)
+
+
+def child_states_from_picker(picker: Picker | None) -> tuple[ChildState, ...] | None:
+    """Every child's endpoint and state behind ``picker``, or None for another picker.
+
+    For policies built on top (weighted_round_robin, least_request) that pick
+    their own way (grpc-go ``endpointsharding.ChildStatesFromPicker``).
+    """
+    return picker.child_states if isinstance(picker, EndpointShardingPicker) else None
+
+
+def _counted_as(state: State) -> State:
+    # AGG-7: an IDLE child is about to be told to exit IDLE, so it counts as CONNECTING.
+    return State.CONNECTING if state is State.IDLE else state
+
+
+class _Child(ClientConn):
+    """The ClientConn one child sees: it intercepts update_state, passes the rest up."""
+
+    def __init__(self, parent: EndpointSharding, endpoint: Endpoint) -> None:
+        self._parent = parent
+        self.endpoint = endpoint
+        # Until the child first reports, it counts as connecting.
+        self.state = BalancerState(State.CONNECTING, QueuePicker())
+        self.balancer: Balancer | None = None
+        self.closed = False
+
+    def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
+        return self._parent._cc.new_subconn(addresses, options)
+
+    def update_state(self, state: BalancerState) -> None:
+        self._parent._on_child_state(self, state)
+
+    def resolve_now(self) -> None:
+        if not self.closed:
+            self._parent._cc.resolve_now()  # RR-14
+
+    def exit_idle(self) -> None:
+        if not self.closed and self.balancer is not None:
+            self.balancer.exit_idle()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.balancer is not None:
+                self.balancer.close()
+
+
+class EndpointSharding(Balancer):
+    """One ``child_builder`` balancer per distinct endpoint, reported as one policy."""
+
+    def __init__(self, cc: ClientConn, options: BuildOptions, child_builder: Builder) -> None:
+        self._cc = cc
+        self._options = options
+        self._child_builder = child_builder
+        # Endpoint key -> child, in the (rotated) order of the last update.
+        self._children: dict[frozenset[str], _Child] = {}
+        self._holding_reports = False
+        self._closed = False
+
+    # --- Balancer API ---
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        resolver_state = state.resolver_state
+        first_error: BadResolverStateError | None = None
+        children: dict[frozenset[str], _Child] = {}
+        self._holding_reports = True  # RR-10
+        try:
+            for endpoint in rotate_endpoints(resolver_state.endpoints, self._options.random):
+                key = endpoint.key
+                if key in children:
+                    continue  # RR-2: a repeat of an endpoint already in this update
+                child = self._children.get(key)
+                if child is None:
+                    child = self._build_child(endpoint)  # RR-1
+                else:
+                    child.endpoint = endpoint  # RR-2: same child, new address order
+                children[key] = child
+                child_state = ClientConnState(
+                    ResolverState(
+                        (endpoint,), resolver_state.resolution_note, resolver_state.attributes
+                    ),
+                    state.config,
+                )
+                try:
+                    assert child.balancer is not None
+                    child.balancer.update_client_conn_state(child_state)
+                except BadResolverStateError as err:
+                    first_error = first_error or err  # grpc-go keeps the first child error
+            for key, old in self._children.items():
+                if key not in children:
+                    old.close()  # RR-3
+            self._children = children
+        finally:
+            self._holding_reports = False
+        self._report()
+        if not children:  # RR-4
+            raise BadResolverStateError(f"the resolver produced zero endpoints: {NO_CHILDREN}")
+        if first_error is not None:
+            raise first_error
+
+    def resolver_error(self, error: Status) -> None:
+        self._to_every_child(lambda child: child.resolver_error(error))  # RR-13
+
+    def exit_idle(self) -> None:
+        self._to_every_child(lambda child: child.exit_idle())
+
+    def close(self) -> None:
+        self._closed = True  # nothing is reported after Close (LB-3)
+        for child in self._children.values():
+            child.close()
+        self._children = {}
+
+    # --- children ---
+
+    def _build_child(self, endpoint: Endpoint) -> _Child:
+        child = _Child(self, endpoint)
+        child.balancer = self._child_builder.build(child, self._options)
+        return child
+
+    def _to_every_child(self, call: Callable[[Balancer], None]) -> None:
+        self._holding_reports = True  # RR-10
+        try:
+            for child in list(self._children.values()):
+                if not child.closed and child.balancer is not None:
+                    call(child.balancer)
+        finally:
+            self._holding_reports = False
+        self._report()
+
+    def _on_child_state(self, child: _Child, state: BalancerState) -> None:
+        if self._closed or child.closed:
+            return  # a closed child's late report changes nothing
+        child.state = state
+        if not self._holding_reports:
+            self._report()  # RR-11
+        if state.state is State.IDLE:
+            self._options.run_soon(child.exit_idle)  # RR-6
+
+    def _report(self) -> None:
+        if self._closed:
+            return
+        children = list(self._children.values())
+        child_states = tuple(ChildState(c.endpoint, c.state, c.exit_idle) for c in children)
+        if not children:  # RR-4, RR-13
+            aggregate = State.TRANSIENT_FAILURE
+            pickers: list[Picker] = [FailPicker(unavailable(NO_CHILDREN))]
+        else:
+            aggregate = aggregate_round_robin(c.state.state for c in children)  # RR-5
+            # RR-7..RR-9: rotate over the children counted in the aggregate state.
+            pickers = [c.state.picker for c in children if _counted_as(c.state.state) is aggregate]
+        start = self._options.random.randrange(len(pickers))
+        picker = EndpointShardingPicker(pickers, child_states, start)
+        self._cc.update_state(BalancerState(aggregate, picker))

@@ -1,0 +1,70 @@
+"""The round_robin policy: endpoint sharding over pick_first leaves that watch health.
+
+grpc-go ``balancer/roundrobin/roundrobin.go``: the builder takes no config
+(RR-15), builds :class:`refimpl.endpointsharding.EndpointSharding` with the
+registered pick_first as the child policy (RR-1), and turns on the children's
+health listener through the resolver attributes before every update
+(HEALTH-4; grpc-go ``pickfirst.EnableHealthListener``).  Everything else
+(rotation, duplicates, aggregation, the picker) is endpoint sharding's.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from refimpl import registry
+from refimpl.balancer import (
+    Balancer,
+    BalancerError,
+    Builder,
+    BuildOptions,
+    ClientConn,
+    ClientConnState,
+)
+from refimpl.endpointsharding import EndpointSharding
+from refimpl.pickfirst import enable_health_listener
+from spec.types import Status
+
+NAME = "round_robin"
+CHILD_POLICY = "pick_first"
+
+
+class RoundRobinBalancer(Balancer):
+    """One health-watching pick_first child per endpoint, picked in turn."""
+
+    def __init__(self, cc: ClientConn, options: BuildOptions, child_builder: Builder) -> None:
+        self._sharding = EndpointSharding(cc, options, child_builder)
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        # RR-15: whatever config arrived is dropped; HEALTH-4: the leaves watch health.
+        self._sharding.update_client_conn_state(
+            attrs.evolve(
+                state, resolver_state=enable_health_listener(state.resolver_state), config=None
+            )
+        )
+
+    def resolver_error(self, error: Status) -> None:
+        self._sharding.resolver_error(error)
+
+    def exit_idle(self) -> None:
+        self._sharding.exit_idle()
+
+    def close(self) -> None:
+        self._sharding.close()
+
+
+class RoundRobinBuilder(Builder):
+    """Builds round_robin; no ConfigParser, as in grpc-go (RR-15)."""
+
+    name = NAME
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        child = registry.get(CHILD_POLICY)
+        if child is None:
+            raise BalancerError(
+                f"{NAME} needs the {CHILD_POLICY!r} policy, which is not registered"
+            )
+        return RoundRobinBalancer(cc, options, child)
+
+
+registry.register(RoundRobinBuilder())

@@ -1,0 +1,858 @@
+"""Judges traces of pick_first, top-level or leaf, against the PF requirements.
+
+How it judges
+-------------
+The monitor runs a small model of pick_first beside the trace.  For each step it
+works out what the policy must do in answer to the input (an *expectation*: the
+subchannels it must create, connect and shut down, the states it must report,
+the re-resolution requests, the pick outcome), each item tagged with the
+requirement that demands it.  It then compares the expectation with the step's
+outputs and reports every difference under a requirement ID:
+
+* something expected but missing: the ID the item was tagged with;
+* something present but not expected: the ID of the rule that governs the
+  policy's reaction to this input (a repeated report is PF-24, an extra
+  shutdown PF-9, a wrong health flag PF-26, a subchannel for the wrong address
+  PF-4/5/6/7 depending on how it is wrong).
+
+The model is written from the catalogue text (``spec/catalogue/pick_first.py``);
+its state is the policy's address list, the position of the current pass, the
+subchannels it holds (keyed by address), the connection-attempt timer, and the
+last state it reported.  The state it reports is taken from the trace itself, so
+one missed report is one violation, not a cascade.
+
+Legal nondeterminism
+--------------------
+* ``shuffleAddressList``: the random order is unknown, so the monitor keeps one
+  model ("world") per address list any order of the endpoints could give (weighted
+  shuffling can give every order, PF-5) and drops the worlds the trace
+  contradicts.  A step is a violation only when no world explains it.
+* Optional reports: PF-17 (CONNECTING while a restarted pass is sticky) and PF-18
+  (CONNECTING repeated on a resolver update) are accepted but not required.
+* The channel's side: with a valid config that follows a bad one, or health
+  READY delivered by the channel right after the listener is registered
+  (``client_health_checking=False``), the outputs the channel adds are expected too.
+
+Happy Eyeballs timing is deterministic: ``TimeAdvanced`` moves a virtual clock,
+and the timer set at ``t`` fires at ``t + attempt_delay``.
+
+Limits: with shuffling the monitor enumerates endpoint orders, so it refuses
+(:class:`MonitorLimitError`) updates of more than :data:`MAX_SHUFFLED_ENDPOINTS`
+endpoints rather than judge them partly.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from itertools import permutations
+from typing import Any
+
+import attrs
+
+from spec import actions as act
+from spec import events as ev
+from spec.catalogue.pick_first import CONNECTION_ATTEMPT_DELAY, ReresolutionMode
+from spec.connectivity import State
+from spec.errors import SpecError
+from spec.trace import Step, Violation
+from spec.types import Address, AddressFamily, Duration, Endpoint, Status, StatusCode
+
+MAX_SHUFFLED_ENDPOINTS = 8  # 8! = 40320 orders; more would make judging slow
+
+TF = State.TRANSIENT_FAILURE
+
+
+class MonitorLimitError(SpecError):
+    """The trace is legal input but beyond what this monitor can judge exactly."""
+
+
+# --- The address list, from the catalogue text (PF-4..PF-7) ---
+
+
+def _family_order_interleave(addresses: Sequence[Address]) -> tuple[Address, ...]:
+    """PF-7: take one address per family in turn, families in order of first appearance."""
+    families: list[AddressFamily] = []
+    members: dict[AddressFamily, list[Address]] = {}
+    for address in addresses:
+        if address.family not in members:
+            families.append(address.family)
+            members[address.family] = []
+        members[address.family].append(address)
+    iterators = [iter(members[f]) for f in families]
+    out: list[Address] = []
+    while iterators:
+        still_going = []
+        for it in iterators:
+            nxt = next(it, None)
+            if nxt is not None:
+                out.append(nxt)
+                still_going.append(it)
+        iterators = still_going
+    return tuple(out)
+
+
+def address_list(endpoint_order: Iterable[Endpoint]) -> tuple[Address, ...]:
+    """The list pick_first walks for endpoints in this order (PF-4, PF-6, PF-7)."""
+    flat: list[Address] = []
+    for endpoint in endpoint_order:  # PF-4: endpoint order, then address order
+        for address in endpoint.addresses:
+            if address not in flat:  # PF-6: first occurrence wins
+                flat.append(address)
+    return _family_order_interleave(flat)
+
+
+def candidate_lists(endpoints: Sequence[Endpoint], shuffle: bool) -> list[tuple[Address, ...]]:
+    """Every list the policy may walk: one, or one per endpoint order when shuffling (PF-5)."""
+    if not shuffle or len(endpoints) < 2:
+        return [address_list(endpoints)]
+    if len(endpoints) > MAX_SHUFFLED_ENDPOINTS:
+        raise MonitorLimitError(
+            f"a shuffled update of {len(endpoints)} endpoints: this monitor judges at most "
+            f"{MAX_SHUFFLED_ENDPOINTS}"
+        )
+    return list(dict.fromkeys(address_list(order) for order in permutations(endpoints)))
+
+
+def parse_config(config: Any) -> bool | None:
+    """PF-1: the shuffle flag of a valid config, or None when the config is invalid."""
+    if config is None:
+        return False
+    if not isinstance(config, dict):
+        return None
+    flag = config.get("shuffleAddressList")
+    if flag is None:
+        return False
+    return flag if isinstance(flag, bool) else None
+
+
+# --- What the policy must do in one step ---
+
+
+@attrs.frozen
+class _Picker:
+    """What the installed picker does, and the requirement that says so."""
+
+    kind: str  # "queue", "ready", "idle", "fail", "any" (unknown after a violation)
+    requirement: str
+    subchannel: int = 0  # for "ready"
+    messages: frozenset[str] = frozenset()  # for "fail": the message contains one of these
+
+
+_ANY_PICKER = _Picker("any", "PF-24")
+
+
+@attrs.frozen
+class _Report:
+    state: State
+    picker: _Picker
+    requirement: str
+    optional: bool = False
+    by_channel: bool = False  # the channel's own report (a bad first config)
+
+
+@attrs.define
+class _Expected:
+    default: str  # the rule for outputs nothing asked for
+    report_default: str
+    reported_before: State | None
+    picker_before: _Picker | None
+    live_before: dict[int, Address]  # the policy's subchannels when the step began
+    new: list[tuple[Address, int, str]] = attrs.field(factory=list)
+    connects: list[tuple[int, str]] = attrs.field(factory=list)
+    shutdowns: list[tuple[int, str]] = attrs.field(factory=list)
+    reports: list[_Report] = attrs.field(factory=list)
+    reresolutions: int = 0
+    rejections: list[str] = attrs.field(factory=list)
+    pick: _Picker | None = None
+    is_pick: bool = False
+
+
+@attrs.frozen
+class _Options:
+    reresolution: ReresolutionMode
+    health_listener: bool
+    client_health_checking: bool
+    attempt_delay: int  # nanoseconds
+
+
+@attrs.define
+class _Sub:
+    ident: int
+    address: Address
+    raw: State = State.IDLE
+    failed_this_pass: bool = False
+    last_error: Status | None = None
+    failed_since_ready: bool = False  # for PF-17
+
+    def key(self) -> tuple[Any, ...]:
+        return (
+            self.ident,
+            self.address,
+            self.raw,
+            self.failed_this_pass,
+            self.last_error,
+            self.failed_since_ready,
+        )
+
+
+class _World:
+    """One model of the policy: what it holds if its address list is ``addresses``."""
+
+    def __init__(self, options: _Options) -> None:
+        self.options = options
+        self.addresses: tuple[Address, ...] = ()
+        self.shuffled = False
+        self.cursor = 0
+        self.subs: dict[Address, _Sub] = {}
+        self.first_pass = False
+        self.failures = 0
+        self.timer_at: int | None = None
+        self.reported: State | None = None
+        self.picker: _Picker | None = None
+        self.now = 0
+        self.next_id = 1
+        self._exp: _Expected | None = None
+
+    def fork(self) -> _World:
+        clone = _World(self.options)
+        clone.addresses = self.addresses
+        clone.shuffled = self.shuffled
+        clone.cursor = self.cursor
+        clone.subs = {a: attrs.evolve(s) for a, s in self.subs.items()}
+        clone.first_pass = self.first_pass
+        clone.failures = self.failures
+        clone.timer_at = self.timer_at
+        clone.reported = self.reported
+        clone.picker = self.picker
+        clone.now = self.now
+        clone.next_id = self.next_id
+        return clone
+
+    def key(self) -> tuple[Any, ...]:
+        return (
+            self.addresses,
+            self.shuffled,
+            self.cursor,
+            tuple(s.key() for s in self.subs.values()),
+            self.first_pass,
+            self.failures,
+            self.timer_at,
+            self.reported,
+            self.picker,
+            self.now,
+        )
+
+    # --- expectation bookkeeping ---
+
+    @property
+    def exp(self) -> _Expected:
+        assert self._exp is not None
+        return self._exp
+
+    def begin(self, default: str, report_default: str | None = None) -> _Expected:
+        self._exp = _Expected(
+            default=default,
+            report_default=report_default or default,
+            reported_before=self.reported,
+            picker_before=self.picker,
+            live_before={s.ident: s.address for s in self.subs.values()},
+        )
+        return self._exp
+
+    def report(self, state: State, picker: _Picker, requirement: str) -> None:
+        if state is self.reported and state is not TF:
+            return  # PF-24: never repeated
+        self.exp.reports.append(_Report(state, picker, requirement))
+        self.reported, self.picker = state, picker
+
+    def may_report(self, state: State, picker: _Picker, requirement: str) -> None:
+        self.exp.reports.append(_Report(state, picker, requirement, optional=True))
+
+    def create(self, address: Address, requirement: str) -> _Sub:
+        sub = _Sub(self.next_id, address)
+        self.next_id += 1
+        self.subs[address] = sub
+        self.exp.new.append((address, sub.ident, requirement))
+        return sub
+
+    def connect(self, sub: _Sub, requirement: str) -> None:
+        self.exp.connects.append((sub.ident, requirement))
+
+    def shut_down(self, address: Address, requirement: str) -> None:
+        sub = self.subs.pop(address)
+        self.exp.shutdowns.append((sub.ident, requirement))
+
+    def reresolve(self) -> None:
+        if self.options.reresolution is ReresolutionMode.SPEC_TEXT:
+            self.exp.reresolutions += 1  # PF-28
+
+    def fail_picker(self, messages: Iterable[str], requirement: str) -> _Picker:
+        return _Picker("fail", requirement, messages=frozenset(messages))
+
+    def active(self, ident: int) -> _Sub | None:
+        for sub in self.subs.values():
+            if sub.ident == ident:
+                return sub
+        return None
+
+    # --- inputs ---
+
+    def on_update(
+        self, event: ev.ResolverUpdate, listing: tuple[Address, ...], shuffled: bool
+    ) -> None:
+        self.timer_at = None
+        if not event.endpoints:  # PF-2
+            for address in list(self.subs):
+                self.shut_down(address, "PF-2")
+            self.addresses, self.cursor = (), 0
+            picker = self.fail_picker(["produced zero addresses"], "PF-2")
+            self.report(TF, picker, "PF-2")
+            self.exp.rejections.append("PF-2")
+            return
+        previous = self.current()
+        was_ready = previous is not None and previous.raw is State.READY
+        had_list = bool(self.addresses)
+        self.addresses, self.cursor, self.shuffled = listing, 0, shuffled
+        if previous is not None and was_ready and previous.address in listing:
+            self.cursor = listing.index(previous.address)  # PF-8
+            return
+        for address in list(self.subs):
+            if address not in listing:
+                self.shut_down(address, "PF-9")
+        if was_ready or self.reported is State.CONNECTING or not had_list:
+            rule = "PF-3" if not had_list and self.reported is TF else "PF-10"
+            if self.reported is State.CONNECTING:
+                self.may_report(State.CONNECTING, _Picker("queue", rule), "PF-18")
+            else:
+                self.report(State.CONNECTING, _Picker("queue", rule), rule)
+            self.start_pass(rule)
+        elif self.reported is TF:
+            self.start_pass("PF-10")  # sticky: no report
+
+    def on_resolver_error(self, event: ev.ResolverError) -> None:
+        if self.reported is not TF and self.addresses:
+            return  # PF-22
+        self.report(TF, self.fail_picker([event.message], "PF-22"), "PF-22")
+
+    def on_exit_idle(self, requirement: str) -> None:
+        if self.reported is not State.IDLE:
+            return
+        self.report(State.CONNECTING, _Picker("queue", requirement), requirement)
+        self.start_pass(requirement)
+
+    def on_close(self) -> None:
+        for address in list(self.subs):
+            self.shut_down(address, "PF-23")
+        self.timer_at = None
+
+    def on_time(self, by: Duration) -> None:
+        target = self.now + by.nanos
+        while self.timer_at is not None and self.timer_at <= target:
+            self.now, self.timer_at = self.timer_at, None
+            if self.cursor < len(self.addresses):
+                self.cursor += 1  # PF-12: the next address starts too
+                if self.cursor < len(self.addresses):
+                    self.request_connection("PF-12")
+        self.now = target
+
+    def on_state(self, sub: _Sub, event: ev.SubchannelStateChange) -> None:
+        old, new = sub.raw, event.state
+        sub.raw = new
+        if new is TF:
+            sub.failed_this_pass = True
+            sub.last_error = event.error
+            sub.failed_since_ready = True
+        if new is State.READY:
+            self.choose(sub)
+        elif old is State.READY or (old is State.CONNECTING and new is State.IDLE):
+            self.lose(sub)
+        elif self.first_pass:
+            self._in_first_pass(sub, event)
+        elif new is TF:  # sticky (PF-16)
+            self.failures = (self.failures + 1) % len(self.subs)
+            if self.failures == 0:
+                assert event.error is not None
+                self.report(TF, self.fail_picker([event.error.message], "PF-16"), "PF-16")
+                self.reresolve()
+        elif new is State.IDLE:
+            self.connect(sub, "PF-16")
+
+    def _in_first_pass(self, sub: _Sub, event: ev.SubchannelStateChange) -> None:
+        if event.state is State.CONNECTING:
+            if self.reported is not TF:
+                self.report(State.CONNECTING, _Picker("queue", "PF-11"), "PF-11")
+            elif not sub.failed_since_ready:
+                self.may_report(State.CONNECTING, _Picker("queue", "PF-17"), "PF-17")
+        elif event.state is TF:
+            assert event.error is not None
+            if self.cursor < len(self.addresses) and self.addresses[self.cursor] == sub.address:
+                self.timer_at = None  # PF-13
+                self.cursor += 1
+                if self.cursor < len(self.addresses):
+                    self.request_connection("PF-13")
+                    return
+            self.end_pass_if_done([event.error.message])
+
+    def on_health(self, sub: _Sub, event: ev.HealthStateChange) -> None:
+        if event.state is State.READY:
+            self.report(State.READY, _Picker("ready", "PF-27", sub.ident), "PF-27")
+        elif event.state is TF:
+            assert event.error is not None
+            self.report(TF, self.fail_picker([event.error.message], "PF-27"), "PF-27")
+        else:
+            self.report(State.CONNECTING, _Picker("queue", "PF-27"), "PF-27")
+
+    # --- the pass ---
+
+    def current(self) -> _Sub | None:
+        if self.cursor >= len(self.addresses):
+            return None
+        return self.subs.get(self.addresses[self.cursor])
+
+    def start_pass(self, requirement: str) -> None:
+        self.first_pass = True
+        self.failures = 0
+        for sub in self.subs.values():
+            sub.failed_this_pass = False
+        self.request_connection(requirement)
+
+    def request_connection(self, requirement: str) -> None:
+        """PF-11: walk to the first address that needs a connection or a wait."""
+        rule = requirement
+        while self.cursor < len(self.addresses):
+            address = self.addresses[self.cursor]
+            sub = self.subs.get(address) or self.create(address, rule)
+            if sub.raw is State.IDLE:
+                self.connect(sub, rule)
+                self.arm_timer()
+                return
+            if sub.raw is State.CONNECTING:
+                self.arm_timer()
+                return
+            if sub.raw is not TF:
+                return
+            sub.failed_this_pass = True  # in backoff: counts as tried
+            self.cursor += 1
+            rule = "PF-11"
+        errors = [s.last_error.message for s in self.subs.values() if s.last_error is not None]
+        self.end_pass_if_done(errors)
+
+    def arm_timer(self) -> None:
+        has_next = self.cursor + 1 < len(self.addresses)
+        self.timer_at = self.now + self.options.attempt_delay if has_next else None
+
+    def end_pass_if_done(self, messages: list[str]) -> None:
+        if self.cursor < len(self.addresses):
+            return
+        if not all(s.failed_this_pass for s in self.subs.values()):
+            return
+        self.first_pass = False
+        self.report(TF, self.fail_picker(messages, "PF-15"), "PF-15")
+        self.reresolve()
+        for sub in self.subs.values():
+            if sub.raw is State.IDLE:
+                self.connect(sub, "PF-15")
+
+    def choose(self, chosen: _Sub) -> None:
+        self.timer_at = None
+        for address in list(self.subs):
+            if self.subs[address] is not chosen:
+                self.shut_down(address, "PF-19")
+        self.cursor = self.addresses.index(chosen.address)
+        chosen.failed_since_ready = False
+        if not self.options.health_listener:
+            self.report(State.READY, _Picker("ready", "PF-19", chosen.ident), "PF-19")
+            return
+        self.report(State.CONNECTING, _Picker("queue", "PF-27"), "PF-27")
+        if not self.options.client_health_checking:
+            # The channel delivers health READY at once when nothing checks health.
+            self.report(State.READY, _Picker("ready", "PF-27", chosen.ident), "PF-27")
+
+    def lose(self, lost: _Sub) -> None:
+        self.timer_at = None
+        for address in list(self.subs):
+            if self.subs[address] is not lost:
+                self.shut_down(address, "PF-20")
+        self.cursor = 0
+        self.report(State.IDLE, _Picker("idle", "PF-20"), "PF-20")
+        self.reresolve()
+
+
+# --- Comparing an expectation with what the trace shows ---
+
+
+def _describe(addresses: Sequence[Address]) -> str:
+    return "[" + ", ".join(a.addr for a in addresses) + "]"
+
+
+# Steps whose rule starts a pass: a subchannel the pass did not reach yet is PF-11's business.
+_PASS_STARTS = frozenset({"PF-10", "PF-20", "PF-21"})
+
+
+def _creation_rule(
+    world: _World,
+    exp: _Expected,
+    got: tuple[Address, ...],
+    wanted: Address | None,
+    live: set[Address],
+) -> str:
+    """Which rule a subchannel created for the wrong address (or not at all expected) breaks."""
+    if len(got) != 1:
+        return "PF-11"  # one address per subchannel
+    if got[0] in live:
+        return "PF-6"  # a second subchannel for one address
+    if wanted is None:
+        eager = (exp.new or exp.connects) and exp.default in _PASS_STARTS
+        return "PF-11" if eager else exp.default
+    if got[0] not in world.addresses:
+        return exp.default
+    if got[0].family is not wanted.family:
+        return "PF-7"
+    return "PF-5" if world.shuffled else "PF-4"
+
+
+@attrs.frozen
+class _Verdict:
+    problems: tuple[tuple[str, str], ...]
+    consumed: tuple[_Report, ...]  # expected reports the trace showed, in order
+    last_report_consumed: bool
+
+
+def _judge(world: _World, exp: _Expected, outputs: Sequence[act.Output]) -> _Verdict:
+    problems: list[tuple[str, str]] = []
+
+    def problem(req: str, msg: str) -> None:
+        problems.append((req, msg))
+
+    got_shutdowns = {o.subchannel for o in outputs if isinstance(o, act.Shutdown)}
+    live = {a for ident, a in exp.live_before.items() if ident not in got_shutdowns}
+    # New subchannels, in creation order.
+    created = [o for o in outputs if isinstance(o, act.NewSubchannel)]
+    for i in range(max(len(created), len(exp.new))):
+        wanted = exp.new[i] if i < len(exp.new) else None
+        if i >= len(created):
+            assert wanted is not None
+            problem(wanted[2], f"expected a subchannel for {wanted[0].addr}; none was created")
+            continue
+        got = created[i]
+        if got.health_listener is not world.options.health_listener:
+            problem("PF-26", f"subchannel {got.subchannel} health_listener={got.health_listener}")
+        if wanted is None or got.addresses != (wanted[0],):
+            wanted_address = wanted[0] if wanted is not None else None
+            rule = _creation_rule(world, exp, got.addresses, wanted_address, live)
+            want = f"one for {wanted[0].addr}" if wanted else "none"
+            problem(rule, f"created a subchannel for {_describe(got.addresses)}; expected {want}")
+        live.update(got.addresses)
+    # Connects, shutdowns: as multisets of subchannel IDs.
+    got_connects = Counter(o.subchannel for o in outputs if isinstance(o, act.Connect))
+    want_connects = Counter(ident for ident, _ in exp.connects)
+    for ident, req in exp.connects:
+        if got_connects[ident] < want_connects[ident]:
+            problem(req, f"expected Connect on subchannel {ident}")
+            want_connects[ident] -= 1
+    for ident, count in got_connects.items():
+        if count > want_connects[ident]:
+            problem(exp.default, f"unexpected Connect on subchannel {ident}")
+    want_shutdowns = {ident for ident, _ in exp.shutdowns}
+    for ident, req in exp.shutdowns:
+        if ident not in got_shutdowns:
+            problem(req, f"expected subchannel {ident} to be shut down")
+    extra_shutdown_rule = "PF-8" if exp.default == "PF-8" else "PF-9"
+    for ident in sorted(got_shutdowns - want_shutdowns):
+        problem(extra_shutdown_rule, f"unexpected Shutdown of subchannel {ident}")
+    # Reports, in order; optional ones may be absent.
+    got_reports = [o.state for o in outputs if isinstance(o, act.UpdateState)]
+    consumed: list[_Report] = []
+    position = 0
+    for wanted_report in exp.reports:
+        if position < len(got_reports) and got_reports[position] is wanted_report.state:
+            consumed.append(wanted_report)
+            position += 1
+        elif not wanted_report.optional:
+            shown = [s.name for s in got_reports[position:]]
+            problem(
+                wanted_report.requirement,
+                f"expected a {wanted_report.state.name} report; the trace shows {shown}",
+            )
+    previous = consumed[-1].state if consumed else exp.reported_before
+    for extra in got_reports[position:]:
+        repeated = extra is previous and extra is not TF
+        rule = "PF-24" if repeated else exp.report_default
+        problem(rule, f"unexpected {extra.name} report (previous report: {_name(previous)})")
+        previous = extra
+    # Re-resolution and rejections.
+    got_reresolutions = sum(isinstance(o, act.RequestReresolution) for o in outputs)
+    if got_reresolutions != exp.reresolutions:
+        mode = world.options.reresolution.name
+        problem(
+            "PF-28",
+            f"{got_reresolutions} re-resolution request(s), expected {exp.reresolutions} "
+            f"under {mode}",
+        )
+    got_rejections = sum(isinstance(o, act.UpdateRejected) for o in outputs)
+    if got_rejections < len(exp.rejections):
+        problem(exp.rejections[got_rejections], "expected the update to be rejected")
+    elif got_rejections > len(exp.rejections):
+        problem(exp.default, "unexpected rejection of the update")
+    # The pick.
+    if exp.is_pick:
+        problem_text = _pick_problem(exp.pick, outputs)
+        if problem_text is not None:
+            rule = exp.pick.requirement if exp.pick is not None else "PF-10"
+            problems.append((rule, problem_text))
+    last_consumed = bool(consumed) and position == len(got_reports)
+    return _Verdict(tuple(problems), tuple(consumed), last_consumed)
+
+
+def _name(state: State | None) -> str:
+    return "none" if state is None else state.name
+
+
+def _pick_problem(picker: _Picker | None, outputs: Sequence[act.Output]) -> str | None:
+    outcomes = [
+        o
+        for o in outputs
+        if isinstance(o, act.PickComplete | act.PickQueue | act.PickFail | act.PickDrop)
+    ]
+    if len(outcomes) != 1:
+        return None  # LB-4 (the boundary monitor) reports it
+    outcome = outcomes[0]
+    if picker is None or picker.kind in ("queue", "idle"):
+        ok = isinstance(outcome, act.PickQueue)
+        want = "Queue"
+    elif picker.kind == "ready":
+        ok = isinstance(outcome, act.PickComplete) and outcome.subchannel == picker.subchannel
+        want = f"Complete on subchannel {picker.subchannel}"
+    elif picker.kind == "fail":
+        ok = (
+            isinstance(outcome, act.PickFail)
+            and outcome.status.code is StatusCode.UNAVAILABLE
+            and (not picker.messages or any(m in outcome.status.message for m in picker.messages))
+        )
+        want = f"Fail(UNAVAILABLE) mentioning one of {sorted(picker.messages)}"
+    elif picker.kind == "channel":
+        ok = isinstance(outcome, act.PickFail)
+        want = "Fail (the channel's bad-config picker)"
+    else:
+        return None  # unknown after an earlier violation
+    return None if ok else f"pick gave {outcome!r}; expected {want}"
+
+
+# --- The monitor ---
+
+
+class PickFirstMonitor:
+    """Judges a pick_first trace; see the module docstring.
+
+    ``health_listener``: the parent enabled health watching (pick_first as a leaf).
+    ``client_health_checking``: health states arrive as ``HealthStateChange`` inputs;
+    when False the channel delivers health READY itself at registration.
+    """
+
+    def __init__(
+        self,
+        reresolution: ReresolutionMode = ReresolutionMode.SPEC_TEXT,
+        *,
+        health_listener: bool = False,
+        client_health_checking: bool = False,
+        attempt_delay: Duration = CONNECTION_ATTEMPT_DELAY,
+    ) -> None:
+        if not isinstance(reresolution, ReresolutionMode):
+            raise TypeError(f"reresolution must be a ReresolutionMode, got {reresolution!r}")
+        options = _Options(
+            reresolution, health_listener, client_health_checking, attempt_delay.nanos
+        )
+        self._worlds = [_World(options)]
+        self._created = 0  # subchannels the trace has created so far
+        self._closed = False
+        self._good_shuffle: bool | None = None  # the last valid non-empty config's flag
+
+    @property
+    def worlds(self) -> int:
+        """How many address lists are still consistent with the trace."""
+        return len(self._worlds)
+
+    def observe(self, index: int, step: Step) -> list[Violation]:
+        if self._closed:
+            return []  # LB-3 (the boundary monitor) covers outputs after Close
+        event = step.input
+        react = self._update_reaction(event) if isinstance(event, ev.ResolverUpdate) else None
+        results: list[tuple[_World, _Expected, _Verdict]] = []
+        for world in self._worlds:
+            if react is not None:
+                pairs = react(world)
+            else:
+                forked = self._fork(world)
+                pairs = [(forked, self._dispatch(forked, event))]
+            for forked, exp in pairs:
+                results.append((forked, exp, _judge(forked, exp, step.outputs)))
+        fitting = [r for r in results if not r[2].problems]
+        violations: list[Violation] = []
+        if not fitting:
+            best = min(results, key=lambda r: len(r[2].problems))
+            fitting = [best]
+            violations = [Violation(req, index, msg) for req, msg in best[2].problems]
+        survivors: dict[tuple[Any, ...], _World] = {}
+        for world, exp, verdict in fitting:
+            _settle(world, exp, verdict, step.outputs)
+            survivors.setdefault(world.key(), world)
+        self._worlds = list(survivors.values())
+        self._created += sum(isinstance(o, act.NewSubchannel) for o in step.outputs)
+        if isinstance(event, ev.Close):
+            self._closed = True
+        return violations
+
+    def finish(self) -> list[Violation]:
+        return []
+
+    # --- one input, in every world ---
+
+    def _fork(self, world: _World) -> _World:
+        forked = world.fork()
+        forked.next_id = self._created + 1  # the trace numbers subchannels 1, 2, 3... (LB-6)
+        return forked
+
+    def _update_reaction(
+        self, event: ev.ResolverUpdate
+    ) -> Callable[[_World], list[tuple[_World, _Expected]]]:
+        """How every world takes this update; the config and lists are worked out once."""
+        shuffle = parse_config(event.config)
+        rejected_config = shuffle is None
+        if shuffle is None and self._good_shuffle is None:
+            # PF-1: an invalid first config never reaches the policy; the channel fails RPCs.
+            def channel_only(world: _World) -> list[tuple[_World, _Expected]]:
+                forked = self._fork(world)
+                exp = forked.begin("PF-1")
+                exp.rejections.append("PF-1")
+                channel = _Picker("channel", "PF-1")
+                exp.reports.append(_Report(TF, channel, "PF-1", by_channel=True))
+                return [(forked, exp)]
+
+            return channel_only
+        if shuffle is None:
+            shuffle = bool(self._good_shuffle)  # the channel keeps the last valid config
+        elif event.config is not None:
+            self._good_shuffle = shuffle
+        listings = candidate_lists(event.endpoints, shuffle) if event.endpoints else [()]
+        shuffled = shuffle and len(event.endpoints) > 1
+
+        def per_listing(world: _World) -> list[tuple[_World, _Expected]]:
+            pairs = []
+            for listing in listings:
+                forked = self._fork(world)
+                exp = forked.begin(self._update_rule(forked, event, listing))
+                if rejected_config:
+                    exp.rejections.append("PF-1")
+                forked.on_update(event, listing, shuffled)
+                pairs.append((forked, exp))
+            return pairs
+
+        return per_listing
+
+    @staticmethod
+    def _update_rule(world: _World, event: ev.ResolverUpdate, listing: tuple[Address, ...]) -> str:
+        if not event.endpoints:
+            return "PF-2"
+        current = world.current()
+        if current is not None and current.raw is State.READY and current.address in listing:
+            return "PF-8"
+        return "PF-10"
+
+    @staticmethod
+    def _dispatch(world: _World, event: ev.Input) -> _Expected:
+        if isinstance(event, ev.SubchannelStateChange):
+            sub = world.active(event.subchannel)
+            if sub is None:
+                return world.begin("PF-25")
+            exp = world.begin(*_state_rules(world, sub, event.state))
+            world.on_state(sub, event)
+            return exp
+        if isinstance(event, ev.HealthStateChange):
+            sub = world.active(event.subchannel)
+            if sub is None:
+                return world.begin("PF-25")
+            exp = world.begin("PF-27")
+            world.on_health(sub, event)
+            return exp
+        if isinstance(event, ev.ResolverError):
+            exp = world.begin("PF-22")
+            world.on_resolver_error(event)
+            return exp
+        if isinstance(event, ev.ExitIdle):
+            exp = world.begin("PF-21")
+            world.on_exit_idle("PF-21")
+            return exp
+        if isinstance(event, ev.Close):
+            exp = world.begin("PF-23")
+            world.on_close()
+            return exp
+        if isinstance(event, ev.TimeAdvanced):
+            exp = world.begin("PF-12")
+            world.on_time(event.by)
+            return exp
+        if isinstance(event, ev.Pick):
+            picker = world.picker
+            exp = world.begin(picker.requirement if picker is not None else "PF-10")
+            exp.is_pick, exp.pick = True, picker
+            if picker is not None and picker.kind == "idle":
+                world.on_exit_idle("PF-20")  # the IDLE picker's first pick calls ExitIdle
+            return exp
+        return world.begin("PF-29")  # Done, OobLoadReport
+
+
+def _state_rules(world: _World, sub: _Sub, new: State) -> tuple[str, str]:
+    """(rule for unexpected outputs, rule for unexpected reports) on a state change."""
+    if new is State.READY:
+        rule = "PF-27" if world.options.health_listener else "PF-19"
+        return rule, rule
+    if sub.raw is State.READY or (sub.raw is State.CONNECTING and new is State.IDLE):
+        return "PF-20", "PF-20"
+    if world.reported is TF or not world.first_pass:
+        return "PF-16", "PF-16"
+    if new is TF:
+        return "PF-13", "PF-14"
+    if new is State.IDLE:
+        return "PF-14", "PF-14"
+    return "PF-11", "PF-11"
+
+
+def _settle(
+    world: _World, exp: _Expected, verdict: _Verdict, outputs: Sequence[act.Output]
+) -> None:
+    """Make the world's view of reports and subchannels match what the trace showed."""
+    reported, picker = exp.reported_before, exp.picker_before
+    for report in verdict.consumed:
+        picker = report.picker
+        if not report.by_channel:
+            reported = report.state
+    got_reports = [o.state for o in outputs if isinstance(o, act.UpdateState)]
+    if got_reports and not verdict.last_report_consumed:
+        reported, picker = got_reports[-1], _ANY_PICKER  # resynchronise after a violation
+    world.reported, world.picker = reported, picker
+    if not verdict.problems:
+        return
+    # After a violation, believe the trace about which subchannels exist.
+    shut = {o.subchannel for o in outputs if isinstance(o, act.Shutdown)}
+    created = {o.subchannel: o for o in outputs if isinstance(o, act.NewSubchannel)}
+    for address, sub in list(world.subs.items()):
+        expected_new = any(ident == sub.ident for _, ident, _ in exp.new)
+        actual = created.get(sub.ident)
+        if sub.ident in shut or (
+            expected_new and (actual is None or actual.addresses[0] != address)
+        ):
+            del world.subs[address]
+    known = {s.ident for s in world.subs.values()}
+    for ident, output in created.items():
+        if ident not in known and ident not in shut and output.addresses[0] not in world.subs:
+            world.subs[output.addresses[0]] = _Sub(ident, output.addresses[0])
+    # ... and about the order of its list: a subchannel created for another listed address
+    # than expected shows that address's place, so later steps are judged from there.
+    in_order = [o for o in outputs if isinstance(o, act.NewSubchannel)]
+    for (wanted, _, _), output in zip(exp.new, in_order, strict=False):
+        got = output.addresses[0]
+        if got != wanted and got in world.addresses and wanted in world.addresses:
+            listing = [a for a in world.addresses if a != got]
+            place = listing.index(wanted)
+            listing.insert(place, got)
+            world.addresses, world.cursor = tuple(listing), place

@@ -1,0 +1,448 @@
+"""Judges traces of round_robin against the RR and HEALTH requirements.
+
+How it judges
+-------------
+round_robin's children (pick_first leaves, one per endpoint) report to
+round_robin, not to the trace, so the monitor works out from the trace which
+states each leaf *can* be in after every step, and accepts a report only if it
+is the round_robin aggregate (RR-5) of some choice of those states:
+
+* a leaf whose endpoint has a live READY subchannel is in that subchannel's
+  health state: READY when it has no health listener or health checking is
+  off and no update said otherwise (HEALTH-1, HEALTH-2); with health checking
+  on it is CONNECTING until the first health update (HEALTH-5), then the
+  health state (HEALTH-6);
+* a leaf with no READY subchannel is CONNECTING, or TRANSIENT_FAILURE once every
+  address of its endpoint has failed since the leaf last started afresh (it was
+  built, its subchannel became READY, or its READY subchannel was lost); once
+  every address has a live subchannel in TRANSIENT_FAILURE the leaf is
+  TRANSIENT_FAILURE for sure and stays so (sticky, gRFC A62) until a
+  subchannel becomes READY or drops from CONNECTING to IDLE (which makes
+  grpc-go's pick_first start afresh; other leaves may stay, so both are
+  accepted);
+* an IDLE leaf is told to exit IDLE within the same step (RR-6), so no leaf is
+  IDLE between steps (and round_robin would count IDLE as CONNECTING anyway).
+
+Subchannels are attributed to endpoints by address.  When two current endpoints
+share an address, a subchannel for it cannot be attributed from the trace
+alone, so both endpoints are judged loosely (CONNECTING or TRANSIENT_FAILURE, or
+READY if a subchannel of theirs is healthy) until the sharing ends.
+
+Checked per step:
+
+* RR-1: a new subchannel serves addresses of one current endpoint; each new
+  endpoint gets a subchannel that is connected in the update's step.
+* RR-2: no address has more live subchannels than current endpoints list it
+  (so a repeated endpoint gets no second child).
+* RR-3: after the step, no live subchannel belongs to an endpoint that is gone.
+* RR-4: an update without endpoints is rejected and ends in TRANSIENT_FAILURE;
+  no other update is rejected; with no endpoints, picks fail UNAVAILABLE.
+* RR-5 (or HEALTH-5/7/9 when a health rule explains it): the last report of a
+  step is a possible aggregate.
+* RR-6: when a leaf's READY subchannel goes IDLE, the leaf connects again in
+  the same step.
+* RR-7: under a READY picker every pick completes on a READY, healthy
+  subchannel; the first n picks (n = READY leaves) are distinct and pick i
+  repeats pick i-n, whatever the start and the cyclic order.
+* RR-8 / RR-9: under CONNECTING picks queue; under TRANSIENT_FAILURE picks fail
+  (not drop) with a message containing an error the trace gave a child
+  (connection error, health error or resolver error).
+* RR-10: an update, resolver error or ExitIdle step reports exactly once.
+* RR-11: a step that changes the set of READY leaves, or makes the last
+  report impossible, reports again.
+* HEALTH-4: every subchannel is created with the health listener flag.
+* HEALTH-7: no pick goes to a READY subchannel whose health is not READY.
+* HEALTH-8: a health update causes no subchannel to be created, connected or
+  shut down.
+
+The monitor is configured with ``health_checking``: whether the channel runs
+client-side health checks (the service config's healthCheckConfig); without
+it the channel itself reports health READY at registration (HEALTH-2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import attrs
+
+from spec import actions as act
+from spec import events as ev
+from spec.connectivity import State
+from spec.monitors.tracker import SubchannelTracker, SubchannelView
+from spec.trace import Step, Violation
+from spec.types import StatusCode
+
+TF = State.TRANSIENT_FAILURE
+
+_Report = Callable[[str, str], None]  # records one violation: (requirement, message)
+
+# Steps after which round_robin reports exactly once (RR-10).
+_BATCHED_INPUTS = (ev.ResolverUpdate, ev.ResolverError, ev.ExitIdle)
+
+
+def _addrs(view: SubchannelView) -> frozenset[str]:
+    return frozenset(a.addr for a in view.addresses)
+
+
+@attrs.define
+class _Endpoint:
+    """What the monitor knows of one endpoint's leaf."""
+
+    key: frozenset[str]
+    # Addresses whose subchannel failed since the leaf last started afresh.
+    failed: set[str] = attrs.field(factory=set)
+    sticky_failure: bool = False  # certainly TRANSIENT_FAILURE (every address failed)
+    errors: set[str] = attrs.field(factory=set)  # error texts its subchannels delivered
+
+
+@attrs.define
+class _Picker:
+    """The picker installed by the last report, and the picks it has made."""
+
+    state: State
+    ready: frozenset[int]  # READY, healthy subchannels: one per READY leaf
+    no_children: bool
+    picks: list[int] = attrs.field(factory=list)
+
+
+def possible_aggregates(leaf_states: Iterable[frozenset[State]]) -> frozenset[State]:
+    """Every round_robin aggregate (RR-5) of some choice of one state per leaf."""
+    options = list(leaf_states)
+    if not options:
+        return frozenset({TF})  # RR-5: no children
+    result: set[State] = set()
+    if any(State.READY in s for s in options):
+        result.add(State.READY)
+    not_ready = [s - {State.READY} for s in options]
+    if all(not_ready):  # every leaf can be something other than READY
+        if any(State.CONNECTING in s or State.IDLE in s for s in not_ready):
+            result.add(State.CONNECTING)
+        if all(TF in s for s in not_ready):
+            result.add(TF)
+    return frozenset(result)
+
+
+class RoundRobinMonitor:
+    """Judges one round_robin trace; ``health_checking`` says whether the channel checks health."""
+
+    def __init__(self, *, health_checking: bool = False) -> None:
+        self.health_checking = health_checking
+        self.tracker = SubchannelTracker()
+        self._endpoints: dict[frozenset[str], _Endpoint] = {}
+        self._owner: dict[int, frozenset[str] | None] = {}  # None: shared address, unknown
+        self._had_health: set[int] = set()  # subchannels that got health in some READY spell
+        self._resolver_errors: set[str] = set()
+        self._picker: _Picker | None = None
+        self._last_report: State | None = None
+        self._possible: frozenset[State] = frozenset({TF})
+
+    # --- what the trace implies ---
+
+    def _shared(self, key: frozenset[str]) -> bool:
+        return any(other != key and other & key for other in self._endpoints)
+
+    def _subchannels_of(self, key: frozenset[str]) -> list[SubchannelView]:
+        return [s for s in self.tracker.live() if _addrs(s) <= key]
+
+    def _health(self, view: SubchannelView) -> State:
+        """The leaf state a READY subchannel gives (HEALTH-1, -2, -5, -6)."""
+        if view.health is not None:
+            return view.health
+        if not view.health_listener or not self.health_checking:
+            return State.READY  # HEALTH-1/2: the channel reports READY at registration
+        return State.CONNECTING  # HEALTH-5: waiting for the first health update
+
+    def _healthy(self, view: SubchannelView) -> bool:
+        return view.state is State.READY and self._health(view) is State.READY
+
+    def ready_subchannels(self) -> frozenset[int]:
+        """Live subchannels that are READY and healthy: one per READY leaf."""
+        return frozenset(s.ident for s in self.tracker.live() if self._healthy(s))
+
+    def leaf_states(self, key: frozenset[str]) -> frozenset[State]:
+        """The states the leaf of endpoint ``key`` can be in now."""
+        endpoint = self._endpoints[key]
+        subchannels = self._subchannels_of(key)
+        ready = [s for s in subchannels if s.state is State.READY]
+        if self._shared(key):
+            loose = {State.CONNECTING, TF}
+            if any(self._healthy(s) for s in ready):
+                loose.add(State.READY)
+            return frozenset(loose)
+        if ready:
+            return frozenset(self._health(s) for s in ready)
+        if endpoint.sticky_failure:
+            return frozenset({TF})
+        if endpoint.failed >= key:
+            return frozenset({State.CONNECTING, TF})
+        return frozenset({State.CONNECTING})
+
+    def _known_errors(self) -> set[str]:
+        errors = set(self._resolver_errors)
+        for endpoint in self._endpoints.values():
+            errors |= endpoint.errors
+        return errors
+
+    # --- input bookkeeping ---
+
+    def _apply_update(self, update: ev.ResolverUpdate) -> list[frozenset[str]]:
+        """Install the new endpoint set; return the keys that are new (RR-1, RR-2)."""
+        endpoints: dict[frozenset[str], _Endpoint] = {}
+        for endpoint in update.endpoints:
+            key = endpoint.key
+            if key not in endpoints:
+                endpoints[key] = self._endpoints.get(key) or _Endpoint(key)
+        added = [k for k in endpoints if k not in self._endpoints]
+        self._endpoints = endpoints
+        return added
+
+    def _apply_subchannel_change(self, change: ev.SubchannelStateChange) -> set[frozenset[str]]:
+        """Update the leaves' histories; return the endpoints whose READY subchannel was lost."""
+        view = self.tracker.subchannels.get(change.subchannel)
+        lost: set[frozenset[str]] = set()
+        if view is None or view.shut_down:
+            return lost
+        old, new = view.state, change.state
+        for key, endpoint in self._endpoints.items():
+            if not _addrs(view) <= key:
+                continue
+            shared = self._shared(key)
+            if new is TF:
+                endpoint.failed |= _addrs(view)
+                if change.error is not None:
+                    endpoint.errors.add(change.error.message)
+            fresh_start = new is State.READY or (old is State.READY and new is State.IDLE)
+            if fresh_start:
+                # The leaf starts afresh; when the subchannel may be another leaf's, keep
+                # every outcome possible instead.
+                endpoint.failed = set(key) if shared else set()
+                endpoint.sticky_failure = False
+                if old is State.READY and not shared:
+                    lost.add(key)
+            elif old is State.CONNECTING and new is State.IDLE:
+                endpoint.sticky_failure = False  # grpc-go's pick_first starts afresh (PF-20)
+        return lost
+
+    def _settle_sticky_failures(self) -> None:
+        """A leaf whose every address has a failed live subchannel is in TRANSIENT_FAILURE."""
+        for key, endpoint in self._endpoints.items():
+            if self._shared(key):
+                continue
+            subchannels = self._subchannels_of(key)
+            covered: set[str] = set()
+            for s in subchannels:
+                covered |= _addrs(s)
+            if subchannels and all(s.state is TF for s in subchannels) and covered >= key:
+                endpoint.sticky_failure = True
+
+    # --- the monitor interface ---
+
+    def observe(self, index: int, step: Step) -> list[Violation]:
+        out: list[Violation] = []
+
+        def v(req: str, msg: str) -> None:
+            out.append(Violation(req, index, msg))
+
+        event = step.input
+        ready_before = self.ready_subchannels()
+        possible_before = self._possible
+        added: list[frozenset[str]] = []
+        lost: set[frozenset[str]] = set()
+        if isinstance(event, ev.ResolverUpdate):
+            added = self._apply_update(event)
+        elif isinstance(event, ev.SubchannelStateChange):
+            lost = self._apply_subchannel_change(event)
+        elif isinstance(event, ev.HealthStateChange):
+            self._note_health(event)
+        elif isinstance(event, ev.ResolverError):
+            self._resolver_errors.add(event.message)
+        self.tracker.apply_input(event)
+
+        reports: list[State] = []
+        rejected = False
+        connected: set[int] = set()
+        for output in step.outputs:
+            if isinstance(output, act.PickComplete | act.PickQueue | act.PickFail | act.PickDrop):
+                self._judge_pick(output, v)
+            elif isinstance(output, act.NewSubchannel):
+                self._judge_new_subchannel(output, v)
+            elif isinstance(output, act.Connect):
+                connected.add(output.subchannel)
+            elif isinstance(output, act.UpdateState):
+                reports.append(output.state)
+            elif isinstance(output, act.UpdateRejected):
+                rejected = True
+            if isinstance(event, ev.HealthStateChange) and isinstance(
+                output, act.NewSubchannel | act.Connect | act.Shutdown
+            ):
+                v("HEALTH-8", f"health update on subchannel {event.subchannel} caused {output}")
+            self.tracker.apply_output(output)
+
+        if self.tracker.closed:
+            return out  # LB-3 (the boundary monitor) covers what follows Close
+        self._settle_sticky_failures()
+        self._possible = possible_aggregates(self.leaf_states(k) for k in self._endpoints)
+        ready_after = self.ready_subchannels()
+
+        if isinstance(event, _BATCHED_INPUTS) and len(reports) != 1:
+            v("RR-10", f"{type(event).__name__} was followed by {len(reports)} reports, not one")
+        if isinstance(event, ev.ResolverUpdate):
+            self._judge_update(event, added, rejected, reports, connected, v)
+        self._judge_ownership(v)
+        for key in sorted(lost, key=sorted):
+            mine = {s.ident for s in self._subchannels_of(key)}
+            if not connected & mine:
+                v("RR-6", f"the leaf of {sorted(key)} lost its READY subchannel and stayed IDLE")
+
+        empty_update = isinstance(event, ev.ResolverUpdate) and not self._endpoints
+        if reports:
+            last = reports[-1]
+            if last not in self._possible and not empty_update:
+                v(
+                    self._explain(last, event),
+                    f"reported {last.name}; possible: {_names(self._possible)}",
+                )
+            self._last_report = last
+            self._picker = _Picker(last, ready_after, not self._endpoints)
+        elif self._last_report is not None:
+            if ready_after != ready_before:
+                v(
+                    "RR-11",
+                    f"READY leaves changed from {sorted(ready_before)} to {sorted(ready_after)} "
+                    "with no new report",
+                )
+            elif self._last_report not in self._possible and self._last_report in possible_before:
+                v(
+                    "RR-11",
+                    f"still reporting {self._last_report.name}; possible now: "
+                    f"{_names(self._possible)}",
+                )
+        return out
+
+    def finish(self) -> list[Violation]:
+        return []
+
+    # --- judgements ---
+
+    def _note_health(self, change: ev.HealthStateChange) -> None:
+        view = self.tracker.subchannels.get(change.subchannel)
+        if view is None:
+            return
+        self._had_health.add(change.subchannel)
+        if change.error is not None:
+            for key, endpoint in self._endpoints.items():
+                if _addrs(view) <= key:
+                    endpoint.errors.add(change.error.message)
+
+    def _judge_new_subchannel(self, output: act.NewSubchannel, v: _Report) -> None:
+        if not output.health_listener:
+            v("HEALTH-4", f"subchannel {output.subchannel} was created without a health listener")
+        addresses = frozenset(a.addr for a in output.addresses)
+        owners = [k for k in self._endpoints if addresses <= k]
+        if not owners:
+            v(
+                "RR-1",
+                f"subchannel {output.subchannel} for {sorted(addresses)} serves no single "
+                "current endpoint",
+            )
+        self._owner[output.subchannel] = owners[0] if len(owners) == 1 else None
+
+    def _judge_update(
+        self,
+        update: ev.ResolverUpdate,
+        added: list[frozenset[str]],
+        rejected: bool,
+        reports: list[State],
+        connected: set[int],
+        v: _Report,
+    ) -> None:
+        if not update.endpoints:
+            if not rejected:
+                v("RR-4", "an update with no endpoints was not rejected")
+            if reports and reports[-1] is not TF:
+                v("RR-4", f"an update with no endpoints ended in {reports[-1].name}")
+            return
+        if rejected:
+            v("RR-4", f"an update with {len(self._endpoints)} endpoint(s) was rejected")
+        for key in added:
+            mine = {s.ident for s in self._subchannels_of(key)}
+            if not connected & mine:
+                v("RR-1", f"the new endpoint {sorted(key)} got no connecting subchannel")
+
+    def _judge_ownership(self, v: _Report) -> None:
+        per_address: dict[str, int] = {}
+        for view in self.tracker.live():
+            owner = self._owner.get(view.ident)
+            if owner is not None and owner not in self._endpoints:
+                v("RR-3", f"subchannel {view.ident} of the removed endpoint {sorted(owner)} lives")
+            elif not any(_addrs(view) <= key for key in self._endpoints):
+                v("RR-3", f"subchannel {view.ident} serves no current endpoint but lives")
+            for addr in _addrs(view):
+                per_address[addr] = per_address.get(addr, 0) + 1
+        for addr, count in sorted(per_address.items()):
+            listed = sum(1 for key in self._endpoints if addr in key)
+            if 0 < listed < count:  # an unlisted address is RR-3's
+                v("RR-2", f"{count} live subchannels for {addr}, listed by {listed} endpoint(s)")
+
+    def _explain(self, reported: State, event: ev.Input) -> str:
+        """The requirement a wrong report breaks: a health rule when one explains it."""
+        if not self._endpoints and isinstance(event, ev.ResolverError):
+            return "RR-13"
+        if reported is State.READY:
+            watched = [
+                s
+                for s in self.tracker.live()
+                if s.state is State.READY and s.health_listener and self.health_checking
+            ]
+            if any(s.health is None and s.ident in self._had_health for s in watched):
+                return "HEALTH-9"
+            if any(s.health is None for s in watched):
+                return "HEALTH-5"
+            if any(s.health is not State.READY for s in watched):
+                return "HEALTH-7"
+        return "RR-5"
+
+    def _judge_pick(self, outcome: act.PickOutcome, v: _Report) -> None:
+        picker = self._picker
+        if picker is None:
+            return  # no report yet: the channel queues, which is not round_robin's doing
+        pick = outcome.pick_id
+        if picker.state is State.READY:
+            if not isinstance(outcome, act.PickComplete):
+                v("RR-7", f"pick {pick} under a READY picker got {type(outcome).__name__}")
+                return
+            chosen = outcome.subchannel
+            if chosen not in picker.ready:
+                view = self.tracker.subchannels.get(chosen)
+                unhealthy = view is not None and view.state is State.READY
+                v(
+                    "HEALTH-7" if unhealthy else "RR-7",
+                    f"pick {pick} chose subchannel {chosen}, not a READY healthy leaf's "
+                    f"({sorted(picker.ready)})",
+                )
+                return
+            n, i = len(picker.ready), len(picker.picks)
+            if i < n and chosen in picker.picks:
+                v("RR-7", f"pick {pick} repeated subchannel {chosen} before all {n} had a turn")
+            elif i >= n and chosen != picker.picks[i - n]:
+                v(
+                    "RR-7",
+                    f"pick {pick} chose {chosen}; the cycle {picker.picks[:n]} wants "
+                    f"{picker.picks[i - n]}",
+                )
+            picker.picks.append(chosen)
+        elif picker.state is TF:
+            if not isinstance(outcome, act.PickFail):
+                v("RR-9", f"pick {pick} under TRANSIENT_FAILURE got {type(outcome).__name__}")
+            elif picker.no_children:
+                if outcome.status.code is not StatusCode.UNAVAILABLE:
+                    v("RR-4", f"pick {pick} with no children failed {outcome.status.code.name}")
+            elif not any(e in outcome.status.message for e in self._known_errors()):
+                v("RR-9", f"pick {pick} failed with {outcome.status}, no child's error")
+        elif not isinstance(outcome, act.PickQueue):  # CONNECTING (or an illegal IDLE)
+            v("RR-8", f"pick {pick} under {picker.state.name} got {type(outcome).__name__}")
+
+
+def _names(states: Iterable[State]) -> str:
+    return "{" + ", ".join(sorted(s.name for s in states)) + "}"

@@ -1,0 +1,51 @@
+"""The runner knows implementations only through adapters: outside conformance/adapters/ no
+module of the suite imports refimpl."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+from tests.conformance.helpers import ROOT
+
+SUITE = ROOT / "conformance"
+
+
+def imported_modules(source: str) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            found.add(node.module)
+    return found
+
+
+def test_only_the_adapters_import_refimpl() -> None:
+    offenders = []
+    for path in SUITE.rglob("*.py"):
+        if "adapters" in path.relative_to(SUITE).parts:
+            continue
+        modules = imported_modules(path.read_text(encoding="utf-8"))
+        if any(m == "refimpl" or m.startswith("refimpl.") for m in modules):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_running_against_a_subprocess_adapter_never_loads_refimpl() -> None:
+    probe = (
+        "import sys\n"
+        "from conformance import cli, runner, report, explain, fuzz\n"
+        "cli.main(['list'])\n"
+        "assert not any(m.split('.')[0] == 'refimpl' for m in sys.modules), sorted(sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr

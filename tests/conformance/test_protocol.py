@@ -1,0 +1,82 @@
+"""Every protocol message both sides write matches its JSON Schema, and the handshake is read
+back as written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance import protocol
+from conformance.adapters.refimpl import RefimplAdapter
+from conformance.cases import load_case
+from conformance.errors import WireError
+from spec.connectivity import Profile
+from tests.conformance.helpers import TEST_CASES, A, schema_errors, state, update
+
+BASIC = load_case(TEST_CASES / "selftest" / "selftest-basic.json")
+
+
+def exchange() -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    adapter = RefimplAdapter()
+    requests: list[dict[str, Any]] = [
+        protocol.start_message(),
+        protocol.begin_message(BASIC),
+        protocol.step_message(1, update(A)),
+        protocol.step_message(2, {"type": "pick", "pick_id": 1}),
+        protocol.step_message(3, {**state(A, "CONNECTING"), "subchannel": "sc-1"}),
+        protocol.step_message(4, {**state(A, "READY"), "subchannel": "sc-1"}),
+        protocol.step_message(5, {"type": "pick", "pick_id": 2}),
+        protocol.step_message(6, {"type": "advance_time", "by": "1s"}),
+        protocol.step_message(
+            7, {"type": "subchannel_state", "subchannel": "sc-9", "state": "IDLE"}
+        ),
+        protocol.end_message(),
+        protocol.stop_message(),
+    ]
+    return [(r, adapter.handle(r)) for r in requests]
+
+
+@pytest.mark.req("CONF-9")
+def test_every_message_of_a_session_matches_its_schema() -> None:
+    replies = []
+    for request, reply in exchange():
+        assert schema_errors(f"protocol/{request['type']}", request) == []
+        if reply is not None:
+            assert schema_errors(f"protocol/{reply['type']}", reply) == [], reply
+            replies.append(reply["type"])
+    assert replies == ["started", "begun", *["outputs"] * 6, "error", "ended"]
+
+
+@pytest.mark.req("CONF-2", "CONF-4")
+def test_the_handshake_reads_back_what_the_adapter_declared() -> None:
+    started = RefimplAdapter().handle(protocol.start_message())
+    assert started is not None
+    kind, body = protocol.read_reply(started)
+    hello = protocol.read_started(body)
+    assert kind == "started"
+    assert hello.protocol == protocol.PROTOCOL_VERSION
+    assert {"pick_first", "round_robin"} <= hello.capabilities.policies
+    assert hello.capabilities.profiles == frozenset(Profile)
+    assert dict(hello.capabilities.spec_options) == {"pick_first.reresolution": "spec_text"}
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"capabilities": {"policies": [], "time": "sometimes"}}, "$.capabilities.time"),
+        (
+            {"capabilities": {"policies": [], "time": "real", "spec_options": {"x": "y"}}},
+            "$.capabilities.spec_options.x",
+        ),
+        ({"implementation": {"name": "x", "vendor": "y"}}, "$.implementation.vendor"),
+    ],
+)
+def test_a_bad_handshake_names_the_path(change: dict[str, Any], path: str) -> None:
+    started = protocol.started_message(
+        protocol.Implementation("x"), protocol.Capabilities(frozenset({"p"}))
+    )
+    started.update(change)
+    with pytest.raises(WireError, match=rf"^{path.replace('$', '[$]')}: "):
+        protocol.read_started(started)
+    assert schema_errors("protocol/started", started) != []

@@ -1,0 +1,89 @@
+"""Reports: the JSON report matches its schema, JUnit XML is well-formed and agrees with the
+results, and the terminal report groups by policy and requirement."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import attrs
+import pytest
+
+from conformance.cases import load_case
+from conformance.protocol import Hello
+from conformance.report import render_terminal, to_json, to_junit
+from conformance.results import CaseResult, Expectations, KnownFailure, Outcome
+from conformance.runner import run_cases
+from tests.conformance import policies
+from tests.conformance.helpers import TEST_CASES, in_process_refimpl, schema_errors
+
+BASIC = load_case(TEST_CASES / "selftest" / "selftest-basic.json")
+
+
+def mixed_results() -> tuple[list[CaseResult], Hello | None]:
+    cases = [
+        BASIC,
+        attrs.evolve(BASIC, id="selftest-never-ready", policy=policies.NEVER_READY),
+        attrs.evolve(BASIC, id="selftest-leaky", policy=policies.LEAKS_ON_CLOSE),
+        attrs.evolve(BASIC, id="selftest-absent", policy="absent_policy"),
+        attrs.evolve(BASIC, id="selftest-known", policy=policies.NEVER_READY),
+    ]
+    results, hello = run_cases(cases, in_process_refimpl)
+    known = KnownFailure(
+        "selftest-known", Outcome.FAIL, "never reports READY", "https://example.org/1"
+    )
+    return Expectations(known={"selftest-known": known}).apply(results), hello
+
+
+@pytest.mark.req("CONF-6")
+def test_json_report_matches_its_schema_and_the_results() -> None:
+    results, hello = mixed_results()
+    report = to_json(results, hello, 1.5)
+    assert schema_errors("report", report) == []
+    assert report["summary"] == {
+        "total": 5,
+        "passed": 1,
+        "failed": 3,
+        "errored": 0,
+        "skipped": 1,
+        "known_failures": 1,
+        "unexpected": 2,
+    }
+    leaky = next(r for r in report["results"] if r["id"] == "selftest-leaky")
+    assert leaky["violations"][0]["requirement"] == "LB-3"
+    assert report["implementation"]["language"] == "python"
+
+
+@pytest.mark.req("CONF-6")
+def test_junit_is_well_formed_and_counts_agree() -> None:
+    results, _ = mixed_results()
+    root = ET.fromstring(to_junit(results, 2.0).split("\n", 1)[1])
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == (
+        "5",
+        "2",
+        "0",
+        "2",
+    )
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert cases["selftest-basic"].find("failure") is None
+    assert cases["selftest-never-ready"].find("failure") is not None
+    assert "LB-3" in (cases["selftest-leaky"].find("failure").text or "")  # type: ignore[union-attr]
+    assert cases["selftest-absent"].find("skipped") is not None
+    known = cases["selftest-known"].find("skipped")
+    assert known is not None
+    assert "https://example.org/1" in (known.get("message") or "")
+
+
+def test_terminal_report_groups_by_policy_and_requirement() -> None:
+    results, hello = mixed_results()
+    text = render_terminal(results, hello, 0.5)
+    assert text.index(policies.CORRECT) < text.index(policies.LEAKS_ON_CLOSE)
+    assert " !FAIL         selftest-leaky" in text
+    assert "  FAIL (known) selftest-known" in text
+    assert "by requirement" in text
+    assert "  LB-3      " in text
+    assert (
+        text.rstrip()
+        .splitlines()[-1]
+        .startswith("1 passed, 3 failed, 0 errored, 1 skipped (1 known failures, 2 unexpected)")
+    )

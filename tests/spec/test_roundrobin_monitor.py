@@ -1,0 +1,351 @@
+"""The round_robin monitor: one planted bug per rule is caught, legal variation is accepted.
+
+Traces are written by hand, so the monitor is tested without any implementation.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from spec import actions as act
+from spec import events as ev
+from spec.connectivity import State
+from spec.monitors.round_robin import RoundRobinMonitor, possible_aggregates
+from spec.trace import Step, judge
+from spec.types import Endpoint, Status, StatusCode
+
+I, C, R, TF = State.IDLE, State.CONNECTING, State.READY, State.TRANSIENT_FAILURE
+A, B, D, E = "10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80", "10.0.0.4:80"
+
+
+def err(text: str) -> Status:
+    return Status(StatusCode.UNAVAILABLE, text)
+
+
+def ids(trace: list[Step], *, health_checking: bool = False) -> list[str]:
+    def monitor() -> RoundRobinMonitor:
+        return RoundRobinMonitor(health_checking=health_checking)
+
+    return [v.requirement for v in judge(monitor, trace)]
+
+
+def up(*endpoints: str | list[str]) -> ev.ResolverUpdate:
+    return ev.ResolverUpdate([Endpoint([e] if isinstance(e, str) else e) for e in endpoints])
+
+
+def new(ident: int, addr: str, health: bool = True) -> act.NewSubchannel:
+    return act.NewSubchannel(ident, [addr], health_listener=health)
+
+
+def created(*addrs: str, first: int = 1) -> list[act.Output]:
+    """New subchannels, each connected, then one CONNECTING report."""
+    outputs: list[act.Output] = []
+    for offset, addr in enumerate(addrs):
+        outputs += [new(first + offset, addr), act.Connect(first + offset)]
+    return [*outputs, act.UpdateState(C)]
+
+
+def sc(ident: int, state: State, text: str = "refused") -> ev.SubchannelStateChange:
+    return ev.SubchannelStateChange(ident, state, err(text) if state is TF else None)
+
+
+def report(state: State) -> act.UpdateState:
+    return act.UpdateState(state)
+
+
+def ready(*addrs: str) -> list[Step]:
+    """An update for ``addrs``, then every subchannel connects in turn."""
+    steps = [Step(up(*addrs), created(*addrs))]
+    for ident in range(1, len(addrs) + 1):
+        steps += [Step(sc(ident, C)), Step(sc(ident, R), [report(R)])]
+    return steps
+
+
+def picks(first_id: int, *subchannels: int) -> list[Step]:
+    return [
+        Step(ev.Pick(first_id + i), [act.PickComplete(first_id + i, s)])
+        for i, s in enumerate(subchannels)
+    ]
+
+
+def failed(ident: int, text: str, outputs: list[act.Output]) -> list[Step]:
+    return [Step(sc(ident, C)), Step(sc(ident, TF, text), outputs)]
+
+
+# --- legal traces, with the variation the rules allow ---
+
+
+def test_a_correct_trace_has_no_violations() -> None:
+    trace = [*ready(A, B, D), *picks(1, 2, 3, 1, 2, 3, 1), Step(ev.Close(), [])]
+    assert ids(trace) == []
+
+
+@pytest.mark.req("RR-7", "RR-12")
+def test_any_start_and_any_cyclic_order_is_accepted() -> None:
+    for cycle in ([1, 2, 3], [3, 1, 2], [2, 1, 3], [3, 2, 1]):
+        assert ids([*ready(A, B, D), *picks(1, *(cycle * 3))]) == []
+    # Creation in a rotated order is fine too.
+    rotated = Step(up(A, B, D), [new(1, D), act.Connect(1), *created(A, B, first=2)])
+    assert ids([rotated]) == []
+
+
+@pytest.mark.req("RR-7")
+def test_each_new_picker_may_start_a_new_cycle() -> None:
+    trace = [
+        *ready(A, B, D),
+        *picks(1, 1, 2, 3, 1),
+        Step(ev.ExitIdle(), [report(R)]),  # a new picker
+        *picks(5, 3, 2, 1, 3, 2, 1),
+    ]
+    assert ids(trace) == []
+
+
+@pytest.mark.req("RR-9")
+def test_any_failing_childs_error_is_accepted() -> None:
+    trace = [Step(up(A, B), created(A, B))]
+    trace += failed(1, "refused by a", [])
+    trace += failed(2, "refused by b", [report(TF)])
+    for pick_id, text in enumerate(["refused by b", "refused by a", "refused by a"], start=1):
+        trace.append(Step(ev.Pick(pick_id), [act.PickFail(pick_id, err(f"wrapped: {text}"))]))
+    trace.append(Step(ev.ResolverError("no dns"), [report(TF)]))
+    trace.append(Step(ev.Pick(9), [act.PickFail(9, err("name resolver error: no dns"))]))
+    assert ids(trace) == []
+
+
+@pytest.mark.req("RR-5")
+def test_sticky_failure_and_either_reaction_to_an_early_close() -> None:
+    base = [Step(up(A), created(A)), *failed(1, "refused", [report(TF)])]
+    # Backoff over: the leaf reconnects and stays in TRANSIENT_FAILURE.
+    sticky = [*base, Step(sc(1, I), [act.Connect(1)]), Step(sc(1, C))]
+    assert ids(sticky) == []
+    # The transport closes before READY: grpc-go's leaf starts afresh, others may stay.
+    afresh = Step(sc(1, I), [report(C), report(C), act.Connect(1)])
+    assert ids([*sticky, afresh]) == []
+    assert ids([*sticky, Step(sc(1, I), [act.Connect(1)])]) == []
+
+
+@pytest.mark.req("RR-5")
+def test_a_leaf_with_untried_addresses_may_not_fail_yet() -> None:
+    trace = [Step(up([A, B]), created(A)), *failed(1, "refused", [])]
+    assert ids(trace) == []
+    assert ids([*trace[:-1], Step(sc(1, TF), [report(TF)])]) == ["RR-5"]
+
+
+def test_endpoints_sharing_an_address_are_judged_loosely() -> None:
+    trace = [
+        Step(up([A], [A, B]), [new(1, A), act.Connect(1), new(2, A), act.Connect(2), report(C)]),
+        Step(sc(1, C)),
+        Step(sc(1, R), [report(R)]),
+        *picks(1, 1, 1),
+        Step(sc(2, C)),
+        Step(sc(2, TF), []),
+    ]
+    assert ids(trace) == []
+
+
+@pytest.mark.req("HEALTH-2")
+def test_without_health_checking_a_ready_leaf_is_healthy() -> None:
+    trace = [Step(up(A), created(A)), Step(sc(1, C)), Step(sc(1, R), [report(C), report(R)])]
+    assert ids(trace) == []
+    assert ids(trace, health_checking=True) == ["HEALTH-5"]
+
+
+# --- one planted bug per rule ---
+
+
+@pytest.mark.req("RR-1")
+def test_subchannel_outside_the_endpoints() -> None:
+    trace = [Step(up(A), [new(1, A), act.Connect(1), new(2, B), act.Connect(2), report(C)])]
+    assert ids(trace) == ["RR-1", "RR-3"]
+
+
+@pytest.mark.req("RR-1")
+def test_new_endpoint_not_connecting() -> None:
+    assert ids([Step(up(A), [new(1, A), report(C)])]) == ["RR-1"]
+
+
+@pytest.mark.req("RR-2")
+def test_duplicates_not_skipped() -> None:
+    trace = [Step(up(A, A), [*created(A)[:-1], *created(A, first=2)])]
+    assert ids(trace) == ["RR-2"]
+    assert ids([Step(up(A, A), created(A))]) == []
+
+
+@pytest.mark.req("RR-3")
+def test_removed_endpoint_left_running() -> None:
+    trace = [*ready(A, B), Step(up(B), [report(R)])]
+    assert ids(trace) == ["RR-3"]
+    assert ids([*ready(A, B), Step(up(B), [act.Shutdown(1), report(R)])]) == []
+
+
+@pytest.mark.req("RR-4")
+def test_empty_update_ignored() -> None:
+    assert ids([*ready(A), Step(up(), [act.Shutdown(1), report(TF)])]) == ["RR-4"]
+    kept = Step(up(), [act.Shutdown(1), report(R), act.UpdateRejected("empty")])
+    assert ids([*ready(A), kept]) == ["RR-4"]
+    good = Step(up(), [act.Shutdown(1), report(TF), act.UpdateRejected("empty")])
+    assert ids([*ready(A), good]) == []
+
+
+@pytest.mark.req("RR-4")
+def test_non_empty_update_rejected_and_bad_no_children_status() -> None:
+    rejected = Step(up(A), [*created(A), act.UpdateRejected("nope")])
+    assert ids([rejected]) == ["RR-4"]
+    empty = Step(up(), [report(TF), act.UpdateRejected("empty")])
+    internal = Status(StatusCode.INTERNAL, "no children to pick from")
+    assert ids([empty, Step(ev.Pick(1), [act.PickFail(1, internal)])]) == ["RR-4"]
+
+
+@pytest.mark.req("RR-5")
+def test_wrong_aggregation() -> None:
+    trace = [Step(up(A, B), created(A, B)), Step(sc(1, C)), Step(sc(1, R), [report(C)])]
+    assert ids(trace) == ["RR-5"]
+    idle = [Step(up(A), created(A)), Step(sc(1, C), [report(I)])]
+    assert ids(idle) == ["RR-5"]
+
+
+@pytest.mark.req("RR-5")
+def test_connecting_reported_while_sticky() -> None:
+    trace = [
+        Step(up(A), created(A)),
+        *failed(1, "refused", [report(TF)]),
+        Step(sc(1, I), [act.Connect(1)]),
+        Step(sc(1, C), [report(C)]),
+    ]
+    assert ids(trace) == ["RR-5"]
+
+
+@pytest.mark.req("RR-6")
+def test_idle_child_not_woken() -> None:
+    trace = [*ready(A, B), Step(sc(1, I), [report(R)])]
+    assert ids(trace) == ["RR-6"]
+    assert ids([*ready(A, B), Step(sc(1, I), [report(R), act.Connect(1)])]) == []
+
+
+@pytest.mark.req("RR-7")
+def test_picker_includes_a_connecting_child() -> None:
+    trace = [Step(up(A, B), created(A, B)), Step(sc(1, C)), Step(sc(1, R), [report(R)])]
+    assert ids([*trace, *picks(1, 1, 2)]) == ["RR-7"]
+
+
+@pytest.mark.req("RR-7")
+def test_off_by_one_rotation_skips_an_endpoint() -> None:
+    trace = [*ready(A, B, D, E), *picks(1, 1, 3, 1, 3)]
+    assert ids(trace) == ["RR-7", "RR-7"]  # picks 3 and 4 come round too early
+
+
+@pytest.mark.req("RR-7")
+def test_cycle_order_changes_within_one_picker() -> None:
+    trace = [*ready(A, B, D), *picks(1, 1, 2, 3, 2, 1, 3)]
+    assert ids(trace) == ["RR-7", "RR-7"]
+
+
+@pytest.mark.req("RR-7")
+def test_ready_picker_queues() -> None:
+    trace = [*ready(A), Step(ev.Pick(1), [act.PickQueue(1)])]
+    assert ids(trace) == ["RR-7"]
+
+
+@pytest.mark.req("RR-8")
+def test_connecting_picker_fails() -> None:
+    trace = [Step(up(A), created(A)), Step(ev.Pick(1), [act.PickFail(1, err("x"))])]
+    assert ids(trace) == ["RR-8"]
+
+
+@pytest.mark.req("RR-9")
+def test_failing_picker_drops_or_invents_an_error() -> None:
+    base = [Step(up(A), created(A)), *failed(1, "refused by a", [report(TF)])]
+    assert ids([*base, Step(ev.Pick(1), [act.PickDrop(1, err("refused by a"))])]) == ["RR-9"]
+    assert ids([*base, Step(ev.Pick(1), [act.PickFail(1, err("all failed"))])]) == ["RR-9"]
+    assert ids([*base, Step(ev.Pick(1), [act.PickQueue(1)])]) == ["RR-9"]
+
+
+@pytest.mark.req("RR-10")
+def test_update_not_batched() -> None:
+    trace = [Step(up(A, B), [*created(A)[:-1], report(C), *created(B, first=2)])]
+    assert ids(trace) == ["RR-10"]
+    assert ids([*ready(A), Step(ev.ExitIdle(), [])]) == ["RR-10"]
+    assert ids([*ready(A), Step(ev.ResolverError("x"), [report(R), report(R)])]) == ["RR-10"]
+
+
+@pytest.mark.req("RR-11")
+def test_child_change_not_reported() -> None:
+    # One of two READY leaves loses its connection; the old picker stays.
+    trace = [*ready(A, B), Step(sc(1, I), [act.Connect(1)])]
+    assert ids(trace) == ["RR-11"]
+    # The last leaf fails for good; CONNECTING stays reported.
+    stale = [Step(up(A), created(A)), *failed(1, "refused", [])]
+    assert ids(stale) == ["RR-11"]
+
+
+@pytest.mark.req("RR-13")
+def test_resolver_error_without_children() -> None:
+    assert ids([Step(ev.ResolverError("x"), [report(C)])]) == ["RR-13"]
+    assert ids([Step(ev.ResolverError("x"), [report(TF)])]) == []
+
+
+@pytest.mark.req("HEALTH-4")
+def test_leaf_without_health_listener() -> None:
+    trace = [Step(up(A), [new(1, A, health=False), act.Connect(1), report(C)])]
+    assert ids(trace) == ["HEALTH-4"]
+
+
+@pytest.mark.req("HEALTH-5")
+def test_ready_before_the_first_health_update() -> None:
+    trace = [Step(up(A), created(A)), Step(sc(1, C)), Step(sc(1, R), [report(R)])]
+    assert ids(trace, health_checking=True) == ["HEALTH-5"]
+    waiting = [*trace[:-1], Step(sc(1, R)), Step(ev.HealthStateChange(1, R), [report(R)])]
+    assert ids(waiting, health_checking=True) == []
+
+
+@pytest.mark.req("HEALTH-7", "HEALTH-6")
+def test_unhealthy_endpoint_still_picked() -> None:
+    trace = [
+        Step(up(A, B), created(A, B)),
+        Step(sc(1, C)),
+        Step(sc(1, R)),
+        Step(ev.HealthStateChange(1, R), [report(R)]),
+        Step(sc(2, C)),
+        Step(sc(2, R)),
+        Step(ev.HealthStateChange(2, R), [report(R)]),
+        Step(ev.HealthStateChange(1, TF, err("NOT_SERVING")), [report(R)]),
+    ]
+    assert ids([*trace, *picks(1, 2, 2)], health_checking=True) == []
+    assert ids([*trace, *picks(1, 2, 1)], health_checking=True) == ["HEALTH-7"]
+    both = Step(ev.HealthStateChange(2, TF, err("NOT_SERVING")), [report(R)])
+    assert ids([*trace, both], health_checking=True) == ["HEALTH-7"]
+
+
+@pytest.mark.req("HEALTH-8")
+def test_unhealthy_subchannel_dropped() -> None:
+    trace = [
+        Step(up(A, B), created(A, B)),
+        Step(sc(1, C)),
+        Step(sc(1, R)),
+        Step(ev.HealthStateChange(1, R), [report(R)]),
+        Step(ev.HealthStateChange(1, TF, err("NOT_SERVING")), [act.Shutdown(1), report(C)]),
+    ]
+    assert "HEALTH-8" in ids(trace, health_checking=True)
+
+
+@pytest.mark.req("HEALTH-9")
+def test_old_health_carried_over_a_reconnection() -> None:
+    trace = [
+        Step(up(A), created(A)),
+        Step(sc(1, C)),
+        Step(sc(1, R)),
+        Step(ev.HealthStateChange(1, R), [report(R)]),
+        Step(sc(1, I), [report(C), act.Connect(1)]),
+        Step(sc(1, C)),
+        Step(sc(1, R), [report(R)]),
+    ]
+    assert ids(trace, health_checking=True) == ["HEALTH-9"]
+
+
+@pytest.mark.req("RR-5", "AGG-7")
+def test_possible_aggregates() -> None:
+    assert possible_aggregates([]) == {TF}
+    assert possible_aggregates([frozenset({R}), frozenset({TF})]) == {R}
+    assert possible_aggregates([frozenset({C, TF}), frozenset({TF})]) == {C, TF}
+    assert possible_aggregates([frozenset({C, R}), frozenset({TF})]) == {C, R}
+    assert possible_aggregates([frozenset({I})]) == {C}

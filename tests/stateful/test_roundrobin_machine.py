@@ -1,0 +1,193 @@
+"""round_robin under random inputs, judged after every step by the boundary and RR monitors.
+
+The machine feeds the Driver resolver updates (repeats, reordered repeats,
+endpoints sharing an address, empty lists), legal subchannel transitions,
+health updates where a health listener is registered (in runs with client-side
+health checking), picks and their completions, time, resolver errors and
+ExitIdle; every run ends with Close.  Any violation fails the run with the trace's tail.
+"""
+
+from __future__ import annotations
+
+import hypothesis.strategies as st
+from hypothesis import event, settings
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from refimpl.driver import Driver, FakeSubConn
+from spec import events as ev
+from spec.connectivity import State, is_legal
+from spec.monitors.boundary import BoundaryMonitor
+from spec.monitors.round_robin import RoundRobinMonitor
+from spec.trace import Monitor, Step, Violation
+from spec.types import Duration, Endpoint, Status, StatusCode
+
+I, C, R, TF = State.IDLE, State.CONNECTING, State.READY, State.TRANSIENT_FAILURE
+
+# Endpoints to build updates from: single and multi-address, a reordered repeat
+# (same endpoint) and one that shares an address with another.
+MENU = [
+    Endpoint(["10.0.0.1:80"]),
+    Endpoint(["10.0.0.2:80"]),
+    Endpoint(["10.0.0.3:80", "[2001:db8::3]:80"]),
+    Endpoint(["[2001:db8::3]:80", "10.0.0.3:80"]),
+    Endpoint(["10.0.0.4:80"]),
+    Endpoint(["10.0.0.5:80", "10.0.0.6:80", "10.0.0.7:80"]),
+    Endpoint(["10.0.0.1:80", "10.0.0.8:80"]),
+]
+TARGETS = (I, C, R, TF)
+
+
+class RoundRobinMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.driver: Driver | None = None
+        self.monitors: list[Monitor] = []
+        self.trace: list[Step] = []
+        self.violations: list[Violation] = []
+        self.next_pick = 1
+        self.completed: list[int] = []
+        self.errors = 0
+
+    @initialize(seed=st.integers(0, 2**32 - 1), health_checking=st.booleans())
+    def start(self, seed: int, health_checking: bool) -> None:
+        self.driver = Driver("round_robin", seed=seed, health_checking=health_checking)
+        self.monitors = [BoundaryMonitor(), RoundRobinMonitor(health_checking=health_checking)]
+
+    # --- helpers ---
+
+    @property
+    def d(self) -> Driver:
+        assert self.driver is not None
+        return self.driver
+
+    def feed(self, event: ev.Input) -> None:
+        outputs = self.d.step(event)
+        step = Step(event, outputs)
+        index = len(self.trace)
+        self.trace.append(step)
+        for monitor in self.monitors:
+            self.violations.extend(monitor.observe(index, step))
+        for o in outputs:
+            if type(o).__name__ == "PickComplete":
+                self.completed.append(o.pick_id)  # type: ignore[union-attr]
+
+    def error(self, what: str) -> Status:
+        self.errors += 1
+        return Status(StatusCode.UNAVAILABLE, f"{what} #{self.errors}")
+
+    def movable(self) -> list[tuple[FakeSubConn, State]]:
+        moves = []
+        for sub in self.d.live_subchannels():
+            for target in TARGETS:
+                if not is_legal(sub.state, target, self.d.profile):
+                    continue
+                if sub.state is I and target is C and not sub.connect_requested:
+                    continue  # CONN-2: only after connect()
+                moves.append((sub, target))
+        return moves
+
+    def open(self) -> bool:
+        return self.driver is not None and not self.d.closed
+
+    # --- rules ---
+
+    @precondition(lambda self: self.open())
+    @rule(endpoints=st.lists(st.sampled_from(MENU), max_size=5))
+    def resolver_update(self, endpoints: list[Endpoint]) -> None:
+        self.feed(ev.ResolverUpdate(endpoints))
+
+    @precondition(lambda self: self.open() and bool(self.movable()))
+    @rule(data=st.data())
+    def subchannel_moves(self, data: st.DataObject) -> None:
+        sub, target = data.draw(st.sampled_from(self.movable()))
+        error = self.error("connection refused") if target is TF else None
+        self.feed(ev.SubchannelStateChange(sub.ident, target, error))
+
+    @precondition(lambda self: self.open() and bool(self.movable()))
+    @rule(data=st.data())
+    def subchannel_connects(self, data: st.DataObject) -> None:
+        """Biased towards READY, so rotation over several READY endpoints gets exercised."""
+        ready_moves = [(s, t) for s, t in self.movable() if t in (C, R) and s.state is not I]
+        starts = [(s, t) for s, t in self.movable() if t is C]
+        choices = ready_moves or starts
+        if choices:
+            sub, target = data.draw(st.sampled_from(choices))
+            self.feed(ev.SubchannelStateChange(sub.ident, target))
+
+    @precondition(lambda self: self.open() and bool(self.movable()))
+    @rule()
+    def every_backend_comes_up(self) -> None:
+        """Every subchannel that is trying, or may try, connects: many READY endpoints at once."""
+        for sub in list(self.d.live_subchannels()):
+            if sub.state is I and sub.connect_requested:
+                self.feed(ev.SubchannelStateChange(sub.ident, C))
+            if sub.state is C:
+                self.feed(ev.SubchannelStateChange(sub.ident, R))
+        if self.d.health_checking:
+            for sub in list(self.d.live_subchannels()):
+                if sub.health_listener is not None:
+                    self.feed(ev.HealthStateChange(sub.ident, R))
+
+    @precondition(
+        lambda self: (
+            self.open()
+            and self.d.health_checking
+            and any(s.health_listener is not None for s in self.d.live_subchannels())
+        )
+    )
+    @rule(data=st.data(), state=st.sampled_from([C, R, R, TF]))
+    def health_changes(self, data: st.DataObject, state: State) -> None:
+        watched = [s for s in self.d.live_subchannels() if s.health_listener is not None]
+        sub = data.draw(st.sampled_from(watched))
+        error = self.error("NOT_SERVING") if state is TF else None
+        self.feed(ev.HealthStateChange(sub.ident, state, error))
+
+    @precondition(lambda self: self.open() and bool(self.trace))
+    @rule(count=st.integers(1, 8), wait_for_ready=st.booleans())
+    def picks(self, count: int, wait_for_ready: bool) -> None:
+        ready = sum(s.state is R for s in self.d.live_subchannels())
+        event(f"pick under {self.d.state.name} with {min(ready, 3)}+ READY subchannels")
+        for _ in range(count):
+            self.feed(ev.Pick(self.next_pick, wait_for_ready=wait_for_ready))
+            self.next_pick += 1
+
+    @precondition(lambda self: self.open() and bool(self.completed))
+    @rule(data=st.data())
+    def done(self, data: st.DataObject) -> None:
+        pick_id = data.draw(st.sampled_from(self.completed))
+        self.completed.remove(pick_id)
+        self.feed(ev.Done(pick_id))
+
+    @precondition(lambda self: self.open())
+    @rule(millis=st.sampled_from([100, 250, 1000]))
+    def time_passes(self, millis: int) -> None:
+        self.feed(ev.TimeAdvanced(Duration.of(millis=millis)))
+
+    @precondition(lambda self: self.open())
+    @rule()
+    def resolver_error(self) -> None:
+        self.feed(ev.ResolverError(self.error("dns lookup failed").message))
+
+    @precondition(lambda self: self.open())
+    @rule()
+    def exit_idle(self) -> None:
+        self.feed(ev.ExitIdle())
+
+    @invariant()
+    def monitors_agree(self) -> None:
+        if self.violations:
+            tail = "\n".join(f"{i}: {s}" for i, s in enumerate(self.trace))
+            raise AssertionError(f"{self.violations}\ntrace:\n{tail}")
+
+    def teardown(self) -> None:
+        """Every run ends with Close: everything is shut down and nothing follows (LB-3)."""
+        if self.open():
+            self.feed(ev.Close())
+            assert all(s.state is State.SHUTDOWN for s in self.d.subconns.values())
+            self.monitors_agree()
+
+
+RoundRobinMachine.TestCase.settings = settings(
+    settings.default, deadline=None, stateful_step_count=60
+)
+test_round_robin_machine = RoundRobinMachine.TestCase
