@@ -15,10 +15,12 @@ from spec.catalogue import (
     connectivity,
     health,
     health_check,
+    least_request,
     pick_first,
     round_robin,
     rpc,
     service_config,
+    weighted_round_robin,
 )
 from spec.catalogue.model import Level, Requirement
 from spec.errors import ModelError
@@ -47,6 +49,8 @@ CATALOGUE: dict[str, Requirement] = _index(
         round_robin.REQUIREMENTS,
         health.REQUIREMENTS,
         conformance.REQUIREMENTS,
+        weighted_round_robin.REQUIREMENTS,
+        least_request.REQUIREMENTS,
     ]
 )
 
@@ -67,6 +71,8 @@ AREAS: dict[str, str] = {
     "RR": "round_robin",
     "HEALTH": "Client-side health",
     "CONF": "The conformance suite: cases, adapter protocol, runner",
+    "WRR": "weighted_round_robin (gRFC A58)",
+    "LR": "least_request_experimental (gRFC A48)",
 }
 
 
