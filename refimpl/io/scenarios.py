@@ -31,7 +31,7 @@ from spec.types import OrcaLoadReport
 RPC_TIMEOUT = 5.0
 SETTLE_TIMEOUT = 5.0
 # Waiting for every backend to answer: pick_first never spreads, so this wait is short.
-WARM_UP_TIMEOUT = 1.0
+WARM_UP_TIMEOUT = 0.5
 POLL_SECONDS = 0.02
 
 # grpcio's own reconnect backoff, shortened like the BalancedChannel's in tests.
