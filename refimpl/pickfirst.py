@@ -161,7 +161,7 @@ class IdlePicker(Picker):
 
     def __init__(
         self, run_soon: Callable[[Callable[[], None]], None], exit_idle: Callable[[], None]
-    ):
+    ) -> None:
         self._run_soon = run_soon
         self._exit_idle = exit_idle
         self._lock = threading.Lock()  # picks may run concurrently

@@ -55,8 +55,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "PF-1",
         M,
-        "The config is a JSON object whose optional field shuffleAddressList must be a boolean; "
-        "any other type makes the config invalid, and unknown fields are ignored.",
+        "The config is a JSON object whose optional field shuffleAddressList must be a boolean "
+        "(null counts as absent); any other type makes the config invalid, and unknown fields "
+        "are ignored.",
         _A62 + "; " + _GO + " (ParseConfig, pfConfig)",
     ),
     Requirement(
@@ -129,10 +130,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "PF-10",
         M,
-        "After an update that PF-8 does not cover, a policy that was READY, CONNECTING or had "
-        "no address list reports CONNECTING with a queueing picker and starts a pass at the "
-        "first address; in sticky TRANSIENT_FAILURE it starts a pass without reporting; in "
-        "IDLE it starts nothing.",
+        "After an update that PF-8 does not cover, a policy whose chosen subchannel was READY, "
+        "or that was CONNECTING or had no address list, reports CONNECTING with a queueing "
+        "picker and starts a pass at the first address; in TRANSIENT_FAILURE it starts a pass "
+        "without reporting; in IDLE it starts nothing.",
         _GO + " (UpdateClientConnState). The text instead says losing the selected address "
         "reports IDLE: " + _SPEC,
     ),
@@ -149,7 +150,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "PF-12",
         M,
         "When a pass starts or waits on an attempt and a next address exists, it sets the "
-        "Connection Attempt Delay timer (250 ms); when the timer fires the pass moves to the "
+        "Connection Attempt Delay timer (250 ms by default); when it fires the pass moves to the "
         "next address while the earlier attempt continues.",
         _A61_HE + "; RFC 8305 section 5; " + _GO + " (scheduleNextConnectionLocked)",
     ),
@@ -210,8 +211,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "PF-19",
         M,
         "When a subchannel of the policy becomes READY, the policy cancels the timer, shuts "
-        "down every other subchannel and reports READY with a picker that completes every "
-        "pick on that subchannel.",
+        "down every other subchannel and (unless it watches health, PF-27) reports READY with "
+        "a picker that completes every pick on that subchannel.",
         _SPEC + "; " + _A61_HE + "; " + _GO + " (shutdownRemainingLocked)",
     ),
     Requirement(

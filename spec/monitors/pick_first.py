@@ -29,9 +29,11 @@ Legal nondeterminism
   contradicts.  A step is a violation only when no world explains it.
 * Optional reports: PF-17 (CONNECTING while a restarted pass is sticky) and PF-18
   (CONNECTING repeated on a resolver update) are accepted but not required.
-* The channel's side: with a valid config that follows a bad one, or health
-  READY delivered by the channel right after the listener is registered
-  (``client_health_checking=False``), the outputs the channel adds are expected too.
+* The channel's side is expected too: for an invalid config the channel reports
+  TRANSIENT_FAILURE itself while no config is in force, else keeps the config in
+  force, and rejects the update once (grpc-go clientconn.go); with
+  ``client_health_checking=False`` it delivers health READY right after the
+  listener is registered.
 
 Happy Eyeballs timing is deterministic: ``TimeAdvanced`` moves a virtual clock,
 and the timer set at ``t`` fires at ``t + attempt_delay``.
@@ -666,7 +668,11 @@ class PickFirstMonitor:
         self._worlds = [_World(options)]
         self._created = 0  # subchannels the trace has created so far
         self._closed = False
-        self._good_shuffle: bool | None = None  # the last valid non-empty config's flag
+        # The channel's config handling (grpc-go clientconn.go, as the driver plays it):
+        # once any update reached the policy or a resolver error arrived, a config is
+        # in force, and an invalid config leaves the last valid one in force.
+        self._config_in_force = False
+        self._last_valid_shuffle = False
 
     @property
     def worlds(self) -> int:
@@ -678,6 +684,8 @@ class PickFirstMonitor:
             return []  # LB-3 (the boundary monitor) covers outputs after Close
         event = step.input
         react = self._update_reaction(event) if isinstance(event, ev.ResolverUpdate) else None
+        if isinstance(event, ev.ResolverError):
+            self._config_in_force = True
         results: list[tuple[_World, _Expected, _Verdict]] = []
         for world in self._worlds:
             if react is not None:
@@ -719,7 +727,7 @@ class PickFirstMonitor:
         """How every world takes this update; the config and lists are worked out once."""
         shuffle = parse_config(event.config)
         rejected_config = shuffle is None
-        if shuffle is None and self._good_shuffle is None:
+        if shuffle is None and not self._config_in_force:
             # PF-1: an invalid first config never reaches the policy; the channel fails RPCs.
             def channel_only(world: _World) -> list[tuple[_World, _Expected]]:
                 forked = self._fork(world)
@@ -731,9 +739,10 @@ class PickFirstMonitor:
 
             return channel_only
         if shuffle is None:
-            shuffle = bool(self._good_shuffle)  # the channel keeps the last valid config
+            shuffle = self._last_valid_shuffle  # PF-1: the config in force stays
         elif event.config is not None:
-            self._good_shuffle = shuffle
+            self._last_valid_shuffle = shuffle
+        self._config_in_force = True
         listings = candidate_lists(event.endpoints, shuffle) if event.endpoints else [()]
         shuffled = shuffle and len(event.endpoints) > 1
 
@@ -742,9 +751,9 @@ class PickFirstMonitor:
             for listing in listings:
                 forked = self._fork(world)
                 exp = forked.begin(self._update_rule(forked, event, listing))
-                if rejected_config:
-                    exp.rejections.append("PF-1")
                 forked.on_update(event, listing, shuffled)
+                if rejected_config:
+                    exp.rejections = ["PF-1"]  # one rejection, for the config, even if empty
                 pairs.append((forked, exp))
             return pairs
 
@@ -856,3 +865,6 @@ def _settle(
             place = listing.index(wanted)
             listing.insert(place, got)
             world.addresses, world.cursor = tuple(listing), place
+
+
+MONITOR = PickFirstMonitor  # what conformance/monitors.py looks up for "pick_first"

@@ -427,6 +427,20 @@ def test_parse_config_failure(run: MakeRun) -> None:
     assert r(update(A1, config={})) == (act.UpdateState(C), new(1, A1), act.Connect(1))
 
 
+@pytest.mark.req("PF-1", "PF-2")
+def test_an_invalid_config_keeps_the_config_in_force(run: MakeRun) -> None:
+    """grpc-go clientconn.go: once a config is in force, a bad one is rejected, not applied."""
+    r = run()
+    r(ev.ResolverError("resolver failed"))  # the channel applies its default config here
+    outputs = r(update(A1, A2, config={"shuffleAddressList": 1}))
+    assert outputs[:3] == (act.UpdateState(C), new(1, A1), act.Connect(1))
+    assert [type(o) for o in outputs[3:]] == [act.UpdateRejected]
+    # An empty list with a bad config: the update is rejected once.
+    outputs = r(update(config={"shuffleAddressList": "no"}))
+    assert sum(isinstance(o, act.UpdateRejected) for o in outputs) == 1
+    assert is_fail_with(r.pick(), "produced zero addresses")
+
+
 def _with_attributes(addrs: Sequence[str], key: str, balancer: bool = False) -> list[Address]:
     if balancer:
         return [Address(a, balancer_attributes={key: str(i)}) for i, a in enumerate(addrs)]
@@ -728,6 +742,23 @@ def test_happy_eyeballs_tf_after_end_of_list(run: MakeRun) -> None:
     assert r(sc(1, TF)) == ()
     assert r(sc(3, TF)) == ()
     assert r(sc(2, TF)) == (act.UpdateState(TF), act.RequestReresolution())
+
+
+@pytest.mark.req("PF-19", "PF-12")
+def test_happy_eyeballs_ignore_inflight_cancellations(run: MakeRun) -> None:
+    """TestPickFirstLeaf_HappyEyeballs_Ignore_Inflight_Cancellations, minus the metrics.
+
+    The second attempt wins while the first is still in flight: the first is shut down
+    mid-attempt and only the winner is ever used.
+    """
+    r = run()
+    r(update(A1, A2))
+    r(sc(1, C))
+    r(ms(250))
+    r(sc(2, C))
+    assert r(sc(2, R)) == (act.Shutdown(1), act.UpdateState(R))
+    assert r.driver.subconns[1].state is State.SHUTDOWN
+    assert [r.pick(), r.pick()] == [act.PickComplete(1, 2), act.PickComplete(2, 2)]
 
 
 def _creation_order(r: Run, *addrs: str) -> list[str]:
