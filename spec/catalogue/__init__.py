@@ -65,7 +65,7 @@ AREAS: dict[str, str] = {
     "SC": "Service config: choosing the LB policy, and invalid configs",
     "GS": "Gracefully switching LB policies",
     "BASE": "The base balancer",
-    "RPC": "How the channel carries an RPC through its picker",
+    "RPC": "How the channel carries RPCs through its picker, and their load reports",
     "HC": "The health-checking client: the Health/Watch stream (gRFC A17)",
     "PF": "pick_first",
     "RR": "round_robin",

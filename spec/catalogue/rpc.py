@@ -1,4 +1,4 @@
-"""How a channel carries an RPC through its picker (area RPC).
+"""How a channel carries RPCs through its picker, and their load reports (area RPC).
 
 These are the channel's duties around ``Picker.pick``; the real-I/O channel
 (``refimpl/io/channel.py``) implements them and ``tests/io`` checks them with
@@ -65,6 +65,14 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "'JSON {...}', the binary trailer winning when both are present.",
         "envoy source/common/orca/orca_parser.h (kEndpointLoadMetricsHeader and its format "
         "prefixes); grpcio 1.85 does not publish endpoint-load-metrics-bin to the application",
+    ),
+    Requirement(
+        "RPC-9",
+        M,
+        "A registered out-of-band listener gets the reports of an OpenRcaService "
+        "StreamCoreMetrics stream run at its interval while its subchannel is READY, and no "
+        "report once the subchannel has left READY.",
+        "gRFC A51 (out-of-band reporting); grpc-go orca/producer.go",
     ),
     Requirement(
         "RPC-7",

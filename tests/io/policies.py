@@ -3,8 +3,10 @@
 * ``io_test_every_ready`` -- one SubConn per address, all connected; picks go
   round robin over the READY ones; a SubConn that drops to IDLE reconnects.
   With ``{"healthChecked": true}`` it registers a health listener and picks only
-  healthy SubConns.  With no READY SubConn it queues, or fails with the last
-  connection error once every SubConn is in TRANSIENT_FAILURE.
+  healthy SubConns; with ``{"oobInterval": seconds}`` it listens for out-of-band
+  ORCA reports on every READY SubConn and keeps them in ``oob``.  With no READY
+  SubConn it queues, or fails with the last connection error once every SubConn
+  is in TRANSIENT_FAILURE.
 * ``io_test_verdict`` -- its picker answers every pick with one verdict from its
   config: ``{"verdict": "fail" | "drop" | "queue", "code": <int>}``.
 
@@ -14,6 +16,7 @@ Both are registered on import (tests only: the built-in registry never sees them
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from typing import Any
 
@@ -41,7 +44,7 @@ from refimpl.balancer import (
     SubConnState,
 )
 from spec.connectivity import State
-from spec.types import Address, Status, StatusCode
+from spec.types import Address, Duration, OrcaLoadReport, Status, StatusCode
 
 EVERY_READY = "io_test_every_ready"
 VERDICT = "io_test_verdict"
@@ -78,9 +81,12 @@ class EveryReady(Balancer):
         self.health_checked = False
         self.dones: list[DoneInfo] = []  # every DoneInfo of every pick, in order
         self.reported: list[State] = []
+        self.oob_interval: float | None = None
+        self.oob: list[tuple[str, OrcaLoadReport]] = []  # (address, report), in arrival order
 
     def update_client_conn_state(self, state: ClientConnState) -> None:
         self.health_checked = bool((state.config or {}).get("healthChecked"))
+        self.oob_interval = (state.config or {}).get("oobInterval")
         wanted = [a for e in state.resolver_state.endpoints for a in e.addresses]
         for addr in set(self.subconns) - {a.addr for a in wanted}:
             self.subconns.pop(addr).shutdown()
@@ -104,6 +110,9 @@ class EveryReady(Balancer):
                 box[0].connect()
             if state.state is State.READY and self.health_checked:
                 box[0].register_health_listener(health_listener)
+            if state.state is State.READY and self.oob_interval is not None:
+                interval = Duration(round(self.oob_interval * 1e9))
+                box[0].register_oob_listener(lambda r: self.oob.append((addr, r)), interval)
             self._report()
 
         def health_listener(state: SubConnState) -> None:
@@ -223,8 +232,6 @@ registry.register(VerdictBuilder())
 
 def service_config(policy: str, config: Any = None, health_service: str | None = None) -> str:
     """A service config JSON text selecting ``policy`` (and health checking, if named)."""
-    import json
-
     document: dict[str, Any] = {"loadBalancingConfig": [{policy: config or {}}]}
     if health_service is not None:
         document["healthCheckConfig"] = {"serviceName": health_service}

@@ -312,3 +312,26 @@ def test_orca_text_trailer_is_read_when_the_binary_one_is_hidden() -> None:
     for bad in ("TEXT cpu_utilization", "JSON [1]", "BIN !!!", "XML <x/>", "TEXT eps=-1"):
         assert orca.load_report_from_trailers([(text, bad)]) is None, bad
     assert orca.load_report_from_trailers([(text, "TEXT eps=1"), (text, "TEXT eps=2")]) is None
+
+
+@pytest.mark.req("RPC-9")
+def test_out_of_band_reports_arrive_while_ready_and_stop_after(
+    backends: MakeBackends, channel: MakeChannel
+) -> None:
+    (server,) = backends(1)
+    report = OrcaLoadReport(cpu_utilization=0.3, rps_fractional=12.0)
+    server.set_load(report)
+    ch = channel([server.address], service_config(EVERY_READY, {"oobInterval": 0.05}))
+    assert who(ch, 1) == {"a": 1}
+    policy = EVERY_READY_BUILDER.built[-1]
+    assert eventually(lambda: len(policy.oob) >= 3)  # a report every 50 ms
+    assert {r for _, r in policy.oob} == {report}
+    server.stop()
+    assert eventually(lambda: ch.subchannels[0].state is not State.READY)
+    time.sleep(0.2)
+    seen = len(policy.oob)
+    time.sleep(0.3)
+    assert len(policy.oob) == seen  # none once the subchannel left READY
+    oob_inputs = [s.input for s in ch.trace if isinstance(s.input, ev.OobLoadReport)]
+    assert len(oob_inputs) == seen
+    assert_clean(ch)
