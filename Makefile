@@ -40,6 +40,26 @@ conformance: $(STAMP)
 		--adapter "$(BIN)/python -m conformance.adapters.refimpl" \
 		--expectations conformance/expectations/refimpl.json $(CONFORMANCE_ARGS)
 
+# The whole suite against grpc-go's real balancers (conformance/adapters/grpc-go, pinned in
+# its go.mod). Needs Go; the grpc module comes from the Go module proxy on first use.
+# Without Go it says so and succeeds: `make check` never needs Go.
+GO ?= go
+GRPC_GO_ADAPTER_DIR := conformance/adapters/grpc-go
+.PHONY: conformance-grpc-go
+conformance-grpc-go: $(STAMP)
+	@if ! command -v $(GO) >/dev/null 2>&1; then \
+		echo "conformance-grpc-go: SKIPPED: Go is not installed ('$(GO)' is not on PATH);"; \
+		echo "conformance-grpc-go: install Go to run the suite against grpc-go."; \
+		exit 0; \
+	fi; \
+	set -e; \
+	echo "conformance-grpc-go: building the adapter with $$($(GO) version)"; \
+	$(GO) -C $(GRPC_GO_ADAPTER_DIR) vet -mod=readonly .; \
+	$(GO) -C $(GRPC_GO_ADAPTER_DIR) build -mod=readonly -buildvcs=false -trimpath \
+		-o bin/grpc-go-adapter .; \
+	$(BIN)/python -m conformance run --adapter "$(GRPC_GO_ADAPTER_DIR)/bin/grpc-go-adapter" \
+		--expectations conformance/expectations/grpc-go.json $(CONFORMANCE_ARGS)
+
 # Three local servers (127.0.0.1) and each reference policy's traffic split;
 # `$(BIN)/python -m refimpl.demo --compare` puts grpcio's own policies beside them.
 demo: $(STAMP)

@@ -1,0 +1,245 @@
+// Command grpc-go-adapter attaches grpc-go's real load-balancing policies to the
+// grpc-lb-reference conformance suite, speaking adapter protocol v1 (JSON lines
+// on stdin/stdout; conformance/PROTOCOL.md and conformance/adapters/refimpl.py).
+//
+// It builds pick_first, round_robin, weighted_round_robin and
+// least_request_experimental through grpc-go's balancer registry and plays the
+// channel's part itself: a fake ClientConn and fake SubConns (channel.go) whose
+// states come from the case's inputs, a serializer like grpc-go's
+// ccBalancerWrapper, and a fake ORCA stream for out-of-band load reports
+// (orca.go).  grpc-go's timers and random sources are internal, so the adapter
+// runs in real time and cannot be seeded; see README.md beside this file.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"google.golang.org/grpc"
+)
+
+// protocolVersion is the adapter protocol this program speaks.
+const protocolVersion = 1
+
+// maxLine bounds one protocol message; case inputs are small.
+const maxLine = 16 << 20
+
+type options struct {
+	settle      time.Duration // quiet window after a step that made the policy act
+	shortSettle time.Duration // quiet window after a pick or done that caused nothing else
+	maxWait     time.Duration // give up waiting for quiescence after this long
+}
+
+func main() {
+	var opts options
+	flag.DurationVar(&opts.settle, "settle", envDuration("GRPC_GO_ADAPTER_SETTLE", 10*time.Millisecond),
+		"a step is over when the policy has been quiet this long (env GRPC_GO_ADAPTER_SETTLE)")
+	flag.DurationVar(&opts.shortSettle, "short-settle", 2*time.Millisecond,
+		"the quiet window after a pick or done whose only output was the pick outcome")
+	flag.DurationVar(&opts.maxWait, "max-wait", 2*time.Second,
+		"the longest a step waits for quiescence before it reports what it has")
+	flag.Parse()
+	if err := serve(os.Stdin, os.Stdout, opts); err != nil {
+		fmt.Fprintf(os.Stderr, "grpc-go adapter: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func envDuration(name string, fallback time.Duration) time.Duration {
+	if text := os.Getenv(name); text != "" {
+		if d, err := time.ParseDuration(text); err == nil {
+			return d
+		}
+		fmt.Fprintf(os.Stderr, "grpc-go adapter: ignoring %s=%q (not a Go duration)\n", name, text)
+	}
+	return fallback
+}
+
+// serve answers runner messages until "stop" or the end of input.
+func serve(in io.Reader, out io.Writer, opts options) error {
+	scanner := bufio.NewScanner(in)
+	scanner.Buffer(make([]byte, 64<<10), maxLine)
+	writer := bufio.NewWriter(out)
+	a := &adapter{opts: opts}
+	defer a.endCase()
+	for scanner.Scan() {
+		line := scanner.Bytes()
+		if len(trimSpace(line)) == 0 {
+			continue
+		}
+		reply, stop := a.handleLine(line)
+		if stop {
+			return nil
+		}
+		data, err := json.Marshal(reply)
+		if err != nil {
+			data, _ = json.Marshal(errorReply(fmt.Sprintf("cannot encode the reply: %v", err), nil))
+		}
+		if _, err := writer.Write(append(data, '\n')); err != nil {
+			return err
+		}
+		if err := writer.Flush(); err != nil {
+			return err
+		}
+	}
+	return scanner.Err()
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	return b
+}
+
+type object = map[string]any
+
+func errorReply(message string, seq *int64) object {
+	reply := object{"type": "error", "message": message}
+	if seq != nil {
+		reply["seq"] = *seq
+	}
+	return reply
+}
+
+// adapter holds at most one case's channel at a time.
+type adapter struct {
+	opts    options
+	channel *channel
+}
+
+func (a *adapter) handleLine(line []byte) (reply object, stop bool) {
+	var msg object
+	if err := json.Unmarshal(line, &msg); err != nil {
+		return errorReply(fmt.Sprintf("bad request: not a JSON object: %v", err), nil), false
+	}
+	kind, _ := msg["type"].(string)
+	var seq *int64
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug here or in grpc-go: say so on stderr (the runner keeps its tail).
+			fmt.Fprintf(os.Stderr, "grpc-go adapter: panic handling %q: %v\n%s", kind, r, debug.Stack())
+			reply, stop = errorReply(fmt.Sprintf("the adapter panicked: %v", r), seq), false
+		}
+	}()
+	switch kind {
+	case "start":
+		return a.started(), false
+	case "begin":
+		return a.begin(msg), false
+	case "step":
+		n, err := intField(msg, "seq")
+		if err != nil {
+			return errorReply("bad request: "+err.Error(), nil), false
+		}
+		seq = &n
+		input, ok := msg["input"].(map[string]any)
+		if !ok {
+			return errorReply("bad request: input: expected an object", seq), false
+		}
+		if a.channel == nil {
+			return errorReply("step before begin", seq), false
+		}
+		outputs, err := a.channel.step(input)
+		if err != nil {
+			return errorReply(err.Error(), seq), false
+		}
+		return object{"type": "outputs", "seq": n, "outputs": outputs}, false
+	case "end":
+		a.endCase()
+		return object{"type": "ended"}, false
+	case "stop":
+		return nil, true
+	default:
+		return errorReply(fmt.Sprintf("bad request: unknown message type %q", kind), nil), false
+	}
+}
+
+// The policies this adapter builds, and whether each one's leaves register a
+// health listener on their SubConns (NewSubchannel.health_listener): grpc-go's
+// pick_first does so only when its resolver state carries
+// pickfirst.EnableHealthListener, which round_robin (balancer/roundrobin
+// UpdateClientConnState), weighted_round_robin (balancer/weightedroundrobin
+// UpdateClientConnState) and least_request (balancer/leastrequest
+// UpdateClientConnState) add for their pick_first children, and which a
+// top-level pick_first never gets (balancer/pickfirst UpdateClientConnState).
+var policies = map[string]bool{
+	"pick_first":                 false,
+	"round_robin":                true,
+	"weighted_round_robin":       true,
+	"least_request_experimental": true,
+}
+
+// specOptions: where the sources differ, which behaviour grpc-go follows.
+//
+//   - pick_first.reresolution: grpc-go's pick_first never calls ResolveNow; its
+//     subchannel (addrConn) re-resolves before it reports TRANSIENT_FAILURE
+//     (clientconn.go line 1372) and on any connection loss (line 1521), as
+//     pickfirst.go notes (line 716, grpc-go issue 7534).
+var specOptions = map[string]string{
+	"pick_first.reresolution": "grpc_go",
+}
+
+func (a *adapter) started() object {
+	names := make([]string, 0, len(policies))
+	for _, name := range []string{
+		"least_request_experimental", "pick_first", "round_robin", "weighted_round_robin",
+	} {
+		if _, ok := policies[name]; ok {
+			names = append(names, name)
+		}
+	}
+	return object{
+		"type":     "started",
+		"protocol": protocolVersion,
+		"implementation": object{
+			"name":     "grpc-go",
+			"version":  grpc.Version,
+			"language": "go",
+			"homepage": "https://github.com/grpc/grpc-go",
+		},
+		"capabilities": object{
+			"policies":        names,
+			"time":            "real",
+			"seedable_random": false,
+			"health_listener": true,
+			"orca":            true,
+			"profiles":        []string{"current"},
+			"spec_options":    specOptions,
+		},
+	}
+}
+
+func (a *adapter) begin(msg object) object {
+	a.endCase()
+	caseID, _ := msg["case"].(string)
+	policy, _ := msg["policy"].(string)
+	if _, ok := policies[policy]; !ok {
+		return errorReply(fmt.Sprintf("cannot begin case %q: no policy %q here", caseID, policy), nil)
+	}
+	if profile, _ := msg["profile"].(string); profile != "current" {
+		return errorReply(fmt.Sprintf(
+			"cannot begin case %q: grpc-go follows the 'current' subchannel profile, not %q",
+			caseID, profile), nil)
+	}
+	healthChecking, _ := msg["health_checking"].(bool)
+	ch, err := newChannel(policy, policies[policy], healthChecking, a.opts)
+	if err != nil {
+		return errorReply(fmt.Sprintf("cannot begin case %q: %v", caseID, err), nil)
+	}
+	a.channel = ch
+	return object{"type": "begun"}
+}
+
+func (a *adapter) endCase() {
+	if a.channel != nil {
+		a.channel.shutdown()
+		a.channel = nil
+	}
+}
