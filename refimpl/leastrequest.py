@@ -32,18 +32,35 @@ from collections.abc import Sequence
 
 import attrs
 
+from refimpl import registry
 from refimpl.balancer import (
+    BadResolverStateError,
+    Balancer,
+    BalancerError,
+    BalancerState,
+    Builder,
+    BuildOptions,
+    ClientConn,
+    ClientConnState,
     Complete,
     ConfigError,
+    ConfigParser,
     DoneInfo,
     JsonValue,
+    NewSubConnOptions,
     Picker,
     PickInfo,
     PickResult,
     RandomSource,
+    SubConn,
 )
+from refimpl.endpointsharding import EndpointSharding, child_states_from_picker
+from refimpl.pickfirst import enable_health_listener
+from spec.connectivity import State
+from spec.types import Address, Status
 
 NAME = "least_request_experimental"
+CHILD_POLICY = "pick_first"
 DEFAULT_CHOICE_COUNT = 2  # LR-1
 MIN_CHOICE_COUNT = 2  # LR-2
 MAX_CHOICE_COUNT = 10  # LR-3
@@ -161,3 +178,115 @@ class LeastRequestPicker(Picker):
                 child_done(done_info)
 
         return attrs.evolve(result, done=done)
+
+
+# --- The balancer: endpointsharding underneath, counts on top ---
+
+
+class _ShardingConn(ClientConn):
+    """The ClientConn endpointsharding sees: its state reports go through us."""
+
+    def __init__(self, balancer: LeastRequestBalancer) -> None:
+        self._balancer = balancer
+
+    def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
+        return self._balancer._cc.new_subconn(addresses, options)
+
+    def update_state(self, state: BalancerState) -> None:
+        self._balancer._on_sharding_state(state)
+
+    def resolve_now(self) -> None:
+        self._balancer._cc.resolve_now()
+
+
+class LeastRequestBalancer(Balancer):
+    """least_request_experimental over endpointsharding (grpc-go leastRequestBalancer)."""
+
+    def __init__(
+        self,
+        cc: ClientConn,
+        options: BuildOptions,
+        child_builder: Builder,
+        selection: Selection = Selection.SAMPLE,
+    ) -> None:
+        self._cc = cc
+        self._options = options
+        self._selection = selection
+        self._choice_count = DEFAULT_CHOICE_COUNT
+        self._counts: dict[frozenset[str], OutstandingCounter] = {}  # LR-9
+        self._closed = False
+        self._sharding = EndpointSharding(_ShardingConn(self), options, child_builder)
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        config = state.config
+        if not isinstance(config, LeastRequestConfig):  # LR-5
+            raise BadResolverStateError(f"{NAME}: no config (or not one of ours): {config!r}")
+        self._choice_count = config.choice_count
+        # The leaves watch health (grpc-go pickfirst.EnableHealthListener); no child config.
+        self._sharding.update_client_conn_state(
+            ClientConnState(enable_health_listener(state.resolver_state), None)
+        )
+
+    def resolver_error(self, error: Status) -> None:
+        self._sharding.resolver_error(error)
+
+    def exit_idle(self) -> None:
+        self._sharding.exit_idle()
+
+    def close(self) -> None:
+        self._closed = True
+        self._sharding.close()
+        self._counts = {}
+
+    def outstanding(self) -> dict[frozenset[str], int]:
+        """Each READY endpoint's count, by endpoint identity (for tests and debugging)."""
+        return {key: counter.value for key, counter in self._counts.items()}
+
+    def _on_sharding_state(self, state: BalancerState) -> None:
+        if self._closed:
+            return
+        ready = [
+            child
+            for child in child_states_from_picker(state.picker) or ()
+            if child.state.state is State.READY
+        ]
+        # LR-9: a count lives exactly while its endpoint stays READY.
+        keys = {child.endpoint.key for child in ready}
+        self._counts = {key: c for key, c in self._counts.items() if key in keys}
+        if not ready:
+            self._cc.update_state(state)  # LR-6: round_robin passes through
+            return
+        targets = [
+            PickTarget(
+                child.state.picker,
+                self._counts.setdefault(child.endpoint.key, OutstandingCounter()),
+            )
+            for child in ready
+        ]
+        picker = LeastRequestPicker(
+            targets, self._choice_count, self._options.random, self._selection
+        )
+        self._cc.update_state(BalancerState(State.READY, picker))
+
+
+class LeastRequestBuilder(Builder, ConfigParser):
+    """Builds least_request_experimental; ``selection`` is the LR-11 spec option."""
+
+    name = NAME
+
+    def __init__(self, selection: Selection = Selection.SAMPLE) -> None:
+        self.selection = selection
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        child = registry.get(CHILD_POLICY)
+        if child is None:
+            raise BalancerError(
+                f"{NAME} needs the {CHILD_POLICY!r} policy, which is not registered"
+            )
+        return LeastRequestBalancer(cc, options, child, self.selection)
+
+    def parse_config(self, config: JsonValue) -> LeastRequestConfig:
+        return parse_config(config)
+
+
+registry.register(LeastRequestBuilder())

@@ -31,20 +31,35 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
+from refimpl import registry
 from refimpl.balancer import (
+    BadResolverStateError,
+    Balancer,
+    BalancerError,
+    BalancerState,
+    Builder,
+    BuildOptions,
+    ClientConn,
+    ClientConnState,
     Complete,
     ConfigError,
+    ConfigParser,
     DoneInfo,
     JsonValue,
+    NewSubConnOptions,
     Picker,
     PickInfo,
     PickResult,
+    SubConn,
+    SubConnState,
 )
 from refimpl.clock import Clock, Timer
+from refimpl.endpointsharding import EndpointSharding, child_states_from_picker
+from refimpl.pickfirst import enable_health_listener
 from refimpl.wrr_scheduler import (
     CPP_RATIO_CAPS,
     RatioCaps,
@@ -53,10 +68,12 @@ from refimpl.wrr_scheduler import (
     SequenceCounter,
     build_scheduler,
 )
+from spec.connectivity import State
 from spec.errors import ModelError
-from spec.types import Duration, OrcaLoadReport
+from spec.types import Address, Duration, Endpoint, OrcaLoadReport, Status
 
 NAME = "weighted_round_robin"
+CHILD_POLICY = "pick_first"
 MIN_WEIGHT_UPDATE_PERIOD = Duration.of(millis=100)  # WRR-2
 # google.protobuf.Duration's range (grpc-go internal/serviceconfig/duration.go, maxProtoSeconds).
 _MAX_DURATION = Duration.of(seconds=315_576_000_000)
@@ -150,14 +167,19 @@ def parse_config(raw: JsonValue) -> WeightedRoundRobinConfig:
 
 
 def load_report_weight(report: OrcaLoadReport, penalty: float) -> float | None:
-    """WRR-5: the weight a report gives, or None when it must be ignored."""
+    """WRR-5: the weight a report gives, or None when it must be ignored.
+
+    Besides A58's zero utilization or qps, a weight that float arithmetic turns
+    into 0, infinity or NaN (``eps / qps`` overflowing, say) is ignored too.
+    """
     utilization = report.application_utilization
     if utilization == 0:
         utilization = report.cpu_utilization
     qps = report.rps_fractional
     if utilization == 0 or qps == 0:
         return None
-    return qps / (utilization + report.eps / qps * penalty)
+    weight = qps / (utilization + report.eps / qps * penalty)
+    return weight if 0 < weight < math.inf else None
 
 
 class EndpointWeight:
@@ -289,3 +311,227 @@ class WeightedRoundRobinPicker(Picker):
                 child_done(done_info)
 
         return attrs.evolve(result, done=done)
+
+
+# --- The balancer: endpointsharding underneath, weights on top ---
+
+
+class _Endpoint:
+    """What the policy keeps per endpoint: its weight, its READY subchannel, its OOB stream."""
+
+    def __init__(self, config: WeightedRoundRobinConfig) -> None:
+        self.weight = EndpointWeight(config)
+        self.picked: SubConn | None = None  # the subchannel pick_first went READY on
+        self.stop_oob: Callable[[], None] | None = None
+        self.oob_setting: tuple[bool, Duration] | None = None  # (enabled, period) applied
+
+
+class _ShardingConn(ClientConn):
+    """The ClientConn endpointsharding sees: new SubConns and state reports go through us."""
+
+    def __init__(self, balancer: WeightedRoundRobinBalancer) -> None:
+        self._balancer = balancer
+
+    def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
+        return self._balancer._new_subconn(addresses, options)
+
+    def update_state(self, state: BalancerState) -> None:
+        self._balancer._on_sharding_state(state)
+
+    def resolve_now(self) -> None:
+        self._balancer._cc.resolve_now()
+
+
+class WeightedRoundRobinBalancer(Balancer):
+    """weighted_round_robin over endpointsharding with pick_first leaves (grpc-go wrrBalancer)."""
+
+    def __init__(
+        self,
+        cc: ClientConn,
+        options: BuildOptions,
+        child_builder: Builder,
+        scheduler: SchedulerKind = SchedulerKind.STATIC_STRIDE,
+        ratio_caps: RatioCaps | None = CPP_RATIO_CAPS,
+    ) -> None:
+        self._cc = cc
+        self._options = options
+        self._scheduler = scheduler
+        self._ratio_caps = ratio_caps
+        self._config: WeightedRoundRobinConfig | None = None
+        self._endpoints: dict[frozenset[str], _Endpoint] = {}  # WRR-11
+        self._by_address: dict[Address, _Endpoint] = {}
+        self._by_subconn: dict[SubConn, _Endpoint] = {}
+        self._picker: WeightedRoundRobinPicker | None = None
+        self._closed = False
+        self._sharding = EndpointSharding(_ShardingConn(self), options, child_builder)
+
+    # --- Balancer API ---
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        config = state.config
+        if not isinstance(config, WeightedRoundRobinConfig):
+            raise BadResolverStateError(f"{NAME}: no config (or not one of ours): {config!r}")
+        self._config = config
+        self._update_endpoints(state.resolver_state.endpoints, config)
+        # The leaves watch health (grpc-go pickfirst.EnableHealthListener); no child config.
+        self._sharding.update_client_conn_state(
+            ClientConnState(enable_health_listener(state.resolver_state), None)
+        )
+
+    def resolver_error(self, error: Status) -> None:
+        self._sharding.resolver_error(error)
+
+    def exit_idle(self) -> None:
+        self._sharding.exit_idle()
+
+    def close(self) -> None:
+        """WRR-19: no timer, no OOB stream outlives the policy."""
+        self._closed = True
+        self._stop_picker()
+        for endpoint in self._endpoints.values():
+            self._stop_oob(endpoint)
+        self._sharding.close()
+
+    # --- endpoints and their weights (WRR-7, WRR-10, WRR-11) ---
+
+    def _update_endpoints(
+        self, endpoints: Sequence[Endpoint], config: WeightedRoundRobinConfig
+    ) -> None:
+        kept: dict[frozenset[str], _Endpoint] = {}
+        for endpoint in endpoints:
+            if endpoint.key in kept:
+                continue
+            entry = self._endpoints.get(endpoint.key)
+            if entry is None:
+                entry = _Endpoint(config)
+                for address in endpoint.addresses:
+                    self._by_address[address] = entry
+            kept[endpoint.key] = entry
+            entry.weight.update_config(config)
+            self._apply_oob(entry, config)
+        addresses = {a for e in endpoints for a in e.addresses}
+        for key, gone in self._endpoints.items():
+            if key in kept:
+                continue
+            self._stop_oob(gone)
+            for address in [a for a, e in self._by_address.items() if e is gone]:
+                if address not in addresses:  # an address may now belong to a new endpoint
+                    del self._by_address[address]
+            for subconn in [s for s, e in self._by_subconn.items() if e is gone]:
+                del self._by_subconn[subconn]
+        self._endpoints = kept
+
+    def _new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
+        entry = self._by_address.get(addresses[0])
+        box: list[SubConn] = []
+        child_listener = options.state_listener
+
+        def listener(update: SubConnState) -> None:
+            self._on_subconn_state(box[0], update)
+            child_listener(update)
+
+        subconn = self._cc.new_subconn(addresses, attrs.evolve(options, state_listener=listener))
+        box.append(subconn)
+        if entry is not None:
+            self._by_subconn[subconn] = entry
+        return subconn
+
+    def _on_subconn_state(self, subconn: SubConn, update: SubConnState) -> None:
+        entry = self._by_subconn.get(subconn)
+        if entry is None:
+            return
+        if update.state is State.SHUTDOWN:
+            del self._by_subconn[subconn]
+        if update.state is State.READY and entry.picked is None:
+            entry.picked = subconn
+            entry.weight.on_ready()  # WRR-10
+            entry.oob_setting = None
+            if self._config is not None:
+                self._apply_oob(entry, self._config)
+        elif update.state is not State.READY and entry.picked is subconn:
+            self._stop_oob(entry)
+            entry.picked = None
+
+    def _apply_oob(self, entry: _Endpoint, config: WeightedRoundRobinConfig) -> None:
+        """WRR-7: (re)start or stop the endpoint's OOB stream when its setting changed."""
+        setting = (config.enable_oob_load_report, config.oob_reporting_period)
+        if not config.enable_oob_load_report:
+            self._stop_oob(entry)
+            entry.oob_setting = setting
+            return
+        if entry.picked is None or setting == entry.oob_setting:
+            return
+        self._stop_oob(entry)
+        weight, clock = entry.weight, self._options.clock
+        entry.stop_oob = entry.picked.register_oob_listener(
+            lambda report: weight.on_load_report(report, clock.now()),
+            config.oob_reporting_period,
+        )
+        entry.oob_setting = setting
+
+    @staticmethod
+    def _stop_oob(entry: _Endpoint) -> None:
+        if entry.stop_oob is not None:
+            entry.stop_oob()
+            entry.stop_oob = None
+        entry.oob_setting = None
+
+    # --- pickers (WRR-12) ---
+
+    def _stop_picker(self) -> None:
+        if self._picker is not None:
+            self._picker.stop()
+            self._picker = None
+
+    def _on_sharding_state(self, state: BalancerState) -> None:
+        if self._closed:
+            return
+        self._stop_picker()
+        config = self._config
+        targets = []
+        for child in child_states_from_picker(state.picker) or ():
+            entry = self._endpoints.get(child.endpoint.key)
+            if child.state.state is State.READY and entry is not None:
+                targets.append(WeightedTarget(child.state.picker, entry.weight))
+        if not targets or config is None:
+            self._cc.update_state(state)  # no READY endpoint: round_robin passes through
+            return
+        picker = WeightedRoundRobinPicker(
+            targets,
+            config,
+            self._options.clock,
+            start=self._options.random.randrange(2**32),  # grpc-go: a random start
+            kind=self._scheduler,
+            caps=self._ratio_caps,
+        )
+        picker.start()
+        self._picker = picker
+        self._cc.update_state(BalancerState(state.state, picker))
+
+
+class WeightedRoundRobinBuilder(Builder, ConfigParser):
+    """Builds weighted_round_robin; ``scheduler`` and ``ratio_caps`` are spec options."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        scheduler: SchedulerKind = SchedulerKind.STATIC_STRIDE,
+        ratio_caps: RatioCaps | None = CPP_RATIO_CAPS,
+    ) -> None:
+        self.scheduler = scheduler
+        self.ratio_caps = ratio_caps
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        child = registry.get(CHILD_POLICY)
+        if child is None:
+            raise BalancerError(
+                f"{NAME} needs the {CHILD_POLICY!r} policy, which is not registered"
+            )
+        return WeightedRoundRobinBalancer(cc, options, child, self.scheduler, self.ratio_caps)
+
+    def parse_config(self, config: JsonValue) -> WeightedRoundRobinConfig:
+        return parse_config(config)
+
+
+registry.register(WeightedRoundRobinBuilder())

@@ -78,8 +78,12 @@ def prepare_weights(weights: Sequence[float], caps: RatioCaps | None) -> list[fl
     WRR-13: fewer than two known (non-zero) weights -> None.  WRR-14: a zero
     weight means "unknown" and takes the mean of the known weights.  WRR-15:
     with ``caps``, known weights are clamped to ``[min_ratio, max_ratio]`` times
-    that mean.  All-equal results also return None (WRR-13).
+    that mean.  All-equal results also return None (WRR-13).  The result is
+    relative to the largest input weight, which keeps every sum finite.
     """
+    largest = max(weights, default=0.0)
+    if largest > 0:
+        weights = [w / largest for w in weights]  # scale-free, and sums cannot overflow
     known = [w for w in weights if w > 0]
     if len(known) < 2:
         return None

@@ -58,7 +58,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "A load report's utilization is application_utilization when non-zero, else "
         "cpu_utilization; a report whose utilization or qps is zero is ignored, and any other "
         "report sets the endpoint's weight to qps / (utilization + eps / qps * "
-        "errorUtilizationPenalty).",
+        "errorUtilizationPenalty) unless that is not a positive finite number.",
         _A58 + " (Subchannel Weights); " + _GO + " (endpointWeight.OnLoadReport)",
     ),
     Requirement(

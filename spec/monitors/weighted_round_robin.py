@@ -106,7 +106,8 @@ def report_weight(report: OrcaLoadReport, penalty: float) -> float | None:
     qps = report.rps_fractional
     if utilization == 0 or qps == 0:
         return None
-    return qps / (utilization + report.eps / qps * penalty)
+    weight = qps / (utilization + report.eps / qps * penalty)
+    return weight if 0 < weight < math.inf else None  # not 0, inf or NaN
 
 
 @attrs.define
@@ -153,6 +154,9 @@ def scheduler_shares(
     WRR-14: zero weights take the mean of the others.  WRR-15: caps.
     """
     n = len(weights)
+    largest = max(weights)
+    if largest > 0:
+        weights = [w / largest for w in weights]  # shares are scale-free; sums stay finite
     known = [w for w in weights if w > 0]
     if len(known) < 2:
         return [1 / n] * n, True

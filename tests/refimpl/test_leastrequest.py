@@ -7,8 +7,11 @@ stubs its random source; here the injected ``BuildOptions.random`` is scripted.
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import Literal
 
 import pytest
 from hypothesis import given
@@ -24,7 +27,10 @@ from refimpl.balancer import (
     PickResult,
     SubConn,
 )
+from refimpl.driver import Driver
 from refimpl.leastrequest import (
+    LeastRequestBalancer,
+    LeastRequestBuilder,
     LeastRequestConfig,
     LeastRequestPicker,
     OutstandingCounter,
@@ -32,8 +38,13 @@ from refimpl.leastrequest import (
     Selection,
     parse_config,
 )
-from spec.monitors.least_request import parse_choice_count
-from spec.types import Address, Duration, Status, StatusCode
+from spec import actions as act
+from spec import events as ev
+from spec.connectivity import State
+from spec.monitors.boundary import BoundaryMonitor
+from spec.monitors.least_request import LeastRequestMonitor, parse_choice_count
+from spec.trace import Step, judge
+from spec.types import Address, Duration, Endpoint, Status, StatusCode
 
 INFO = PickInfo("/grpc.testing.TestService/UnaryCall")
 
@@ -234,3 +245,209 @@ def test_full_scan_takes_the_first_global_minimum() -> None:
 def test_a_picker_needs_an_endpoint() -> None:
     with pytest.raises(ValueError, match="at least one READY endpoint"):
         LeastRequestPicker([], 2, ScriptedRandom([0]))
+
+
+# --- grpc-go's scripted cases, through the driver ---
+
+
+class Channel:
+    """A driver running least_request, recording the trace for the monitors."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, endpoints: list[Endpoint], config: object):
+        self.driver = Driver("least_request_experimental", seed=7)
+        self.monkeypatch = monkeypatch
+        self.trace: list[Step] = []
+        self.next_pick = 1
+        self.step(ev.ResolverUpdate(endpoints, config=config))
+
+    def step(self, event: ev.Input) -> tuple[act.Output, ...]:
+        outputs = self.driver.step(event)
+        self.trace.append(Step(event, outputs))
+        return outputs
+
+    def subchannel(self, addr: str) -> int:
+        (sc,) = [s.ident for s in self.driver.live_subchannels() if s.addresses[0].addr == addr]
+        return sc
+
+    def ready(self, addr: str) -> None:
+        sc = self.subchannel(addr)
+        self.step(ev.SubchannelStateChange(sc, State.CONNECTING))
+        self.step(ev.SubchannelStateChange(sc, State.READY))
+
+    def fail(self, addr: str) -> None:
+        sc = self.subchannel(addr)
+        self.step(ev.SubchannelStateChange(sc, State.CONNECTING))
+        self.step(ev.SubchannelStateChange(sc, State.TRANSIENT_FAILURE, ERROR))
+
+    def script(self, indices: list[int]) -> ScriptedRandom:
+        """From now on the policy's random source returns these (grpc-go stubs randuint32)."""
+        scripted = ScriptedRandom(indices)
+        self.monkeypatch.setattr(self.driver.random, "randrange", scripted.randrange)
+        return scripted
+
+    def pick(self) -> tuple[int, str]:
+        """One pick; returns its id and the address it went to."""
+        pick_id = self.next_pick
+        self.next_pick += 1
+        (outcome,) = self.step(ev.Pick(pick_id))
+        assert isinstance(outcome, act.PickComplete), outcome
+        return pick_id, self.driver.subconns[outcome.subchannel].addresses[0].addr
+
+    def call(self) -> str:
+        """A unary RPC: picked and done at once."""
+        pick_id, addr = self.pick()
+        self.step(ev.Done(pick_id))
+        return addr
+
+    def judged(self, selection: Literal["sample", "full_scan"] = "sample") -> list[str]:
+        trace = [*self.trace, Step(ev.Close(), self.driver.step(ev.Close()))]
+        return [
+            str(v)
+            for make in (BoundaryMonitor, lambda: LeastRequestMonitor(selection=selection))
+            for v in judge(make, trace)
+        ]
+
+
+ERROR = Status(StatusCode.UNAVAILABLE, "connection refused")
+ADDRS = [f"10.0.0.{i}:80" for i in range(1, 7)]
+
+
+@pytest.mark.req("LR-6", "LR-7", "LR-8")
+def test_least_request_e2e(monkeypatch: pytest.MonkeyPatch) -> None:
+    """grpc-go TestLeastRequestE2E: strictly fewer wins, ties keep the first sample."""
+    lr = Channel(monkeypatch, [Endpoint([a]) for a in ADDRS[:3]], {"choiceCount": 2})
+    for addr in ADDRS[:3]:
+        lr.ready(addr)
+    scripted = lr.script([0, 0, 1, 1, 2, 2])
+    at_index = [lr.call() for _ in range(3)]  # learn which endpoint each index names
+    assert sorted(at_index) == ADDRS[:3]
+    scripted.values = [0, 0, 0, 1, 1, 2, 0, 3, 1, 0, 2, 0, 0, 0, 2, 2, 2, 1]
+    scripted.drawn = 0
+    streams = [lr.pick()[1] for _ in range(9)]  # never done: each one stays outstanding
+    assert streams == [at_index[i] for i in [0, 1, 2, 0, 1, 2, 0, 2, 1]]
+    assert lr.judged() == []
+
+
+@pytest.mark.req("LR-3", "LR-9")
+def test_least_request_persists_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """grpc-go TestLeastRequestPersistsCounts: counts survive a new picker and config."""
+    lr = Channel(monkeypatch, [Endpoint([a]) for a in ADDRS[:2]], {"choiceCount": 2})
+    for addr in ADDRS[:2]:
+        lr.ready(addr)
+    lr.script([0, 0, 1, 1])
+    first = Counter(lr.pick()[1] for _ in range(50))
+    assert first == {ADDRS[0]: 25, ADDRS[1]: 25}
+    everything = [Endpoint([a]) for a in ADDRS[:3]]
+    lr.step(ev.ResolverUpdate(everything, config={"choiceCount": 3}))
+    lr.ready(ADDRS[2])
+    lr.script([0, 1, 2, 3, 4, 5])  # every pick samples all three endpoints
+    assert {lr.pick()[1] for _ in range(25)} == {ADDRS[2]}
+    assert Counter(lr.pick()[1] for _ in range(3)) == dict.fromkeys(ADDRS[:3], 1)
+    balancer = lr.driver.balancer
+    assert isinstance(balancer, LeastRequestBalancer)
+    assert sorted(balancer.outstanding().values()) == [26, 26, 26]
+    assert lr.judged() == []
+
+
+@pytest.mark.req("LR-9")
+def test_least_request_endpoints_multiple_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """grpc-go TestLeastRequestEndpoints_MultipleAddresses: counts follow the endpoint."""
+    endpoints = [Endpoint(ADDRS[i : i + 2]) for i in (0, 2, 4)]
+    lr = Channel(monkeypatch, endpoints[:2], {"choiceCount": 2})
+    lr.ready(ADDRS[0])
+    lr.ready(ADDRS[2])
+    # The first backend of endpoint 0 stops: its pick_first moves to the second address.
+    lr.step(ev.SubchannelStateChange(lr.subchannel(ADDRS[0]), State.IDLE))
+    lr.fail(ADDRS[0])
+    lr.ready(ADDRS[1])
+    lr.script([0, 0, 1, 1])
+    assert Counter(lr.pick()[1] for _ in range(50)) == {ADDRS[1]: 25, ADDRS[2]: 25}
+    lr.step(ev.ResolverUpdate(endpoints, config={"choiceCount": 3}))
+    lr.ready(ADDRS[4])
+    lr.script([0, 1, 2, 3, 4, 5])
+    assert {lr.pick()[1] for _ in range(25)} == {ADDRS[4]}
+    assert Counter(lr.pick()[1] for _ in range(3)) == {ADDRS[1]: 1, ADDRS[2]: 1, ADDRS[4]: 1}
+    # The active backends of endpoints 1 and 2 stop; both move to their second address
+    # with fresh counts (LR-9), so unary calls alternate between them, never endpoint 0.
+    for active, standby in ((ADDRS[2], ADDRS[3]), (ADDRS[4], ADDRS[5])):
+        lr.step(ev.SubchannelStateChange(lr.subchannel(active), State.IDLE))
+        lr.fail(active)
+        lr.ready(standby)
+    balancer = lr.driver.balancer
+    assert isinstance(balancer, LeastRequestBalancer)
+    assert sorted(balancer.outstanding().values()) == [0, 0, 26]
+    lr.script([0, 1, 2, 2, 1, 0])
+    calls = [lr.call() for _ in range(6)]
+    assert Counter(calls) == {ADDRS[3]: 3, ADDRS[5]: 3}
+    assert all(a != b for a, b in itertools.pairwise(calls))
+    assert lr.judged() == []
+
+
+@pytest.mark.req("LR-6")
+def test_least_request_endpoints_resolver_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """grpc-go TestLeastRequestEndpoints_ResolverError: the error reaches failing picks."""
+    lr = Channel(monkeypatch, [Endpoint([ADDRS[0]])], {})
+    lr.fail(ADDRS[0])
+    assert lr.driver.state is State.TRANSIENT_FAILURE
+    lr.step(ev.ResolverError("simulated resolver error"))
+    (outcome,) = lr.step(ev.Pick(1))
+    assert isinstance(outcome, act.PickFail)
+    assert "simulated resolver error" in outcome.status.message
+    assert lr.judged() == []
+
+
+@pytest.mark.req("LR-9")
+def test_counts_are_dropped_when_an_endpoint_leaves_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An endpoint that reconnects starts from zero; Done of an older RPC leaves it alone."""
+    lr = Channel(monkeypatch, [Endpoint([a]) for a in ADDRS[:2]], {})
+    for addr in ADDRS[:2]:
+        lr.ready(addr)
+    lr.script([0, 0, 1, 1])
+    old = [lr.pick() for _ in range(4)]
+    balancer = lr.driver.balancer
+    assert isinstance(balancer, LeastRequestBalancer)
+    assert sorted(balancer.outstanding().values()) == [2, 2]
+    lost = old[0][1]
+    lr.step(ev.SubchannelStateChange(lr.subchannel(lost), State.IDLE))
+    assert sorted(balancer.outstanding().values()) == [2]  # dropped with READY
+    lr.ready(lost)
+    assert sorted(balancer.outstanding().values()) == [0, 2]
+    for pick_id, addr in old:
+        if addr == lost:
+            lr.step(ev.Done(pick_id))  # an RPC picked before the reconnection
+    assert sorted(balancer.outstanding().values()) == [0, 2]
+    assert lr.judged() == []
+
+
+@pytest.mark.req("LR-5")
+def test_missing_config_is_a_bad_resolver_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    lr = Channel(monkeypatch, [Endpoint([ADDRS[0]])], None)
+    (rejected,) = lr.trace[0].outputs
+    assert isinstance(rejected, act.UpdateRejected)
+    assert "no config" in rejected.reason
+    assert lr.judged() == []
+
+
+@pytest.mark.req("LR-2")
+def test_bad_first_config_fails_the_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    lr = Channel(monkeypatch, [Endpoint([ADDRS[0]])], {"choiceCount": 1})
+    rejected, failing = lr.trace[0].outputs
+    assert isinstance(rejected, act.UpdateRejected)
+    assert "choiceCount: must be >= 2" in rejected.reason
+    assert failing == act.UpdateState(State.TRANSIENT_FAILURE)
+    assert lr.judged() == []
+
+
+@pytest.mark.req("LR-11")
+def test_full_scan_option_through_the_driver() -> None:
+    driver = Driver(LeastRequestBuilder(Selection.FULL_SCAN), seed=1)
+    driver.step(ev.ResolverUpdate([Endpoint([a]) for a in ADDRS[:3]], config={}))
+    for sc in (1, 2, 3):
+        driver.step(ev.SubchannelStateChange(sc, State.CONNECTING))
+        driver.step(ev.SubchannelStateChange(sc, State.READY))
+    chosen = []
+    for pick_id in range(1, 10):
+        (outcome,) = driver.step(ev.Pick(pick_id))
+        assert isinstance(outcome, act.PickComplete)
+        chosen.append(outcome.subchannel)
+    assert Counter(chosen) == {1: 3, 2: 3, 3: 3}  # always a least-loaded one

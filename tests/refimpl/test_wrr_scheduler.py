@@ -78,8 +78,10 @@ def test_round_robin_counter_wraps_at_32_bits() -> None:
 
 @pytest.mark.req("WRR-14")
 def test_unknown_weights_take_the_mean_of_known_ones() -> None:
-    assert prepare_weights([0.0, 2.0, 4.0], None) == [3.0, 2.0, 4.0]
-    assert prepare_weights([0.0, 2.0, 4.0], CPP_RATIO_CAPS) == [3.0, 2.0, 4.0]
+    # Results are relative to the largest weight: 3, 2, 4 become 0.75, 0.5, 1.
+    assert prepare_weights([0.0, 2.0, 4.0], None) == [0.75, 0.5, 1.0]
+    assert prepare_weights([0.0, 2.0, 4.0], CPP_RATIO_CAPS) == [0.75, 0.5, 1.0]
+    assert prepare_weights([0.0, 1e308, 1e308 / 2], None) == [0.75, 1.0, 0.5]  # no overflow
 
 
 @pytest.mark.req("WRR-15")
@@ -88,12 +90,13 @@ def test_ratio_caps_clamp_known_weights_around_the_mean() -> None:
     prepared = prepare_weights(weights, CPP_RATIO_CAPS)
     assert prepared is not None
     mean = sum(weights) / len(weights)
-    assert prepared[0] == pytest.approx(10 * mean)
-    assert prepared[1:] == [1.0] * 19  # above 0.01x the mean: untouched
+    # Relative to the largest (1000): the heavy one is capped at 10x the mean.
+    assert prepared[0] == pytest.approx(10 * mean / 1000)
+    assert prepared[1:] == [1 / 1000] * 19  # above 0.01x the mean: untouched
     tiny = prepare_weights([1e-6, 1.0, 1.0], CPP_RATIO_CAPS)
     assert tiny is not None
     assert tiny[0] == pytest.approx(0.01 * (2 + 1e-6) / 3)
-    assert prepare_weights(weights, None) == weights  # grpc-go: no caps
+    assert prepare_weights(weights, None) == [w / 1000 for w in weights]  # grpc-go: no caps
     java = prepare_weights([1e-6, 1.0, 1.0], RatioCaps(10, 0.1))
     assert java is not None
     assert java[0] == pytest.approx(0.1 * (2 + 1e-6) / 3)
