@@ -164,5 +164,7 @@ def test_least_request_avoids_a_backend_with_slow_calls(backends: MakeBackends) 
     even = scenarios.slow_backend_share(
         scenarios.balanced_channel, servers, scenarios.service_config("round_robin")
     )
-    assert slow < 0.15, slow
+    # Measured about 14% for least_request against 33% for round_robin; the bounds are loose.
     assert even > 0.25, even
+    assert slow < 0.24, slow
+    assert slow < even - 0.08, (slow, even)
