@@ -23,6 +23,10 @@ again -- and judges the picks against it:
   a least-loaded endpoint.  This is where the accounting of LR-8/LR-9 is judged
   exactly: a policy that forgot a decrement, or let an old RPC's Done touch a
   new count, soon picks an endpoint the trace says is more loaded.
+
+Once two endpoints of an update share an address the trace no longer says
+which endpoint a subchannel serves, and picks are not judged from then on
+(:mod:`spec.monitors.ready_endpoints`).
 """
 
 from __future__ import annotations
@@ -208,8 +212,8 @@ class LeastRequestMonitor:
 
     def _pick(self, index: int, outcome: act.PickOutcome) -> None:
         picker = self.picker
-        if picker is None:
-            return  # the round_robin picker passes through: not this monitor's business
+        if picker is None or self.view.ambiguous:
+            return  # the round_robin picker passes through, or the trace cannot tell
         if not isinstance(outcome, act.PickComplete):
             self.violations.append(
                 Violation(

@@ -16,6 +16,12 @@ rebuilds that set from the trace alone:
 Without client-side health checking the channel reports health READY itself as
 soon as the leaf registers its listener, within the same step, so the monitor
 counts a READY subchannel as serving at once.
+
+When two distinct endpoints of an update share an address, the trace cannot
+say which endpoint's child created a subchannel for it (grpc-go calls the
+policies' behaviour undefined there).  :attr:`ReadyEndpoints.ambiguous` then
+stays True for the rest of the trace, and the policy monitors stop judging
+picks rather than guess.
 """
 
 from __future__ import annotations
@@ -50,9 +56,13 @@ class ReadyEndpoints:
         self.tracker = SubchannelTracker()
         self.endpoints: list[Endpoint] = []
         self.endpoint_of: dict[int, EndpointKey] = {}  # subchannel id -> endpoint key
+        self.ambiguous = False  # two endpoints shared an address at some point
 
     def set_endpoints(self, endpoints: Iterable[Endpoint]) -> None:
         self.endpoints = dedupe_endpoints(endpoints)
+        addresses = [addr for e in self.endpoints for addr in e.key]
+        if len(set(addresses)) != len(addresses):
+            self.ambiguous = True
 
     def apply_input(self, event: ev.Input) -> None:
         self.tracker.apply_input(event)

@@ -25,6 +25,10 @@ the first t picks minus ``t * p_i``, a window (a, b] deviates by
 Options: ``ratio_caps`` is the WRR-15 choice (grpc C++ and this reference
 ``(10, 0.01)``, grpc-java ``(10, 0.1)``, grpc-go ``None``); ``health_checking``
 says whether the channel health-checks (see :mod:`spec.monitors.ready_endpoints`).
+
+Once two endpoints of an update share an address the trace no longer says
+which endpoint a subchannel serves, and picks are not judged from then on
+(:mod:`spec.monitors.ready_endpoints`).
 """
 
 from __future__ import annotations
@@ -339,8 +343,8 @@ class WeightedRoundRobinMonitor:
 
     def _pick(self, index: int, outcome: act.PickOutcome) -> None:
         picker, epoch = self.picker, self.epoch
-        if picker is None or epoch is None:
-            return  # the round_robin picker passes through: not this monitor's business
+        if picker is None or epoch is None or self.view.ambiguous:
+            return  # the round_robin picker passes through, or the trace cannot tell
         if not isinstance(outcome, act.PickComplete):
             self._flag(
                 "WRR-12",
@@ -375,7 +379,7 @@ class WeightedRoundRobinMonitor:
 
     def _end_epoch(self) -> None:
         epoch, self.epoch = self.epoch, None
-        if epoch is None or not epoch.picks:
+        if epoch is None or not epoch.picks or self.view.ambiguous:
             return
         n = len(epoch.keys)
         shares, fallback = scheduler_shares(epoch.weights, self.ratio_caps)

@@ -431,10 +431,11 @@ def test_missing_config_is_a_bad_resolver_state(monkeypatch: pytest.MonkeyPatch)
 @pytest.mark.req("LR-2")
 def test_bad_first_config_fails_the_channel(monkeypatch: pytest.MonkeyPatch) -> None:
     lr = Channel(monkeypatch, [Endpoint([ADDRS[0]])], {"choiceCount": 1})
-    rejected, failing = lr.trace[0].outputs
-    assert isinstance(rejected, act.UpdateRejected)
+    outputs = lr.trace[0].outputs
+    (rejected,) = [o for o in outputs if isinstance(o, act.UpdateRejected)]
     assert "choiceCount: must be >= 2" in rejected.reason
-    assert failing == act.UpdateState(State.TRANSIENT_FAILURE)
+    assert act.UpdateState(State.TRANSIENT_FAILURE) in outputs
+    assert not any(isinstance(o, act.NewSubchannel) for o in outputs)  # the policy never ran
     assert lr.judged() == []
 
 

@@ -267,3 +267,16 @@ def test_wrongly_typed_choice_count_must_be_rejected() -> None:
 def test_missing_config_must_be_rejected() -> None:
     assert with_update(None, []).ids() == ["LR-5"]
     assert with_update(None, [act.UpdateRejected("bad resolver state")]).ids() == []
+
+
+@pytest.mark.req("LR-6")
+def test_endpoints_sharing_an_address_are_not_judged() -> None:
+    """Which child owns a subchannel of a shared address is not in the trace: no guessing."""
+    shared = [Endpoint(["10.0.0.1:80", "10.0.0.9:80"]), Endpoint(["10.0.0.2:80", "10.0.0.9:80"])]
+    cases: list[tuple[Bug, Selection]] = [("none", "sample"), ("full_scan", "full_scan")]
+    for bug, selection in cases:
+        fake = FakeLeastRequest(2, bug=bug).run(20)
+        update = ev.ResolverUpdate(shared, config={})
+        fake.steps.append(Step(update, [act.UpdateState(State.READY)]))
+        fake.steps += [Step(ev.Pick(900 + i), [act.PickComplete(900 + i, 1)]) for i in range(300)]
+        assert fake.ids(selection) == []

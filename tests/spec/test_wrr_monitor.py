@@ -17,6 +17,7 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.weighted_round_robin import (
+    CPP_RATIO_CAPS,
     WeightedRoundRobinMonitor,
     parse_config,
     report_weight,
@@ -107,11 +108,11 @@ class Trace:
     def advance(self, seconds: float) -> None:
         self.steps.append(Step(ev.TimeAdvanced(Duration.of(seconds=seconds))))
 
-    def judge(self, **options: object) -> list[Violation]:
-        return judge(lambda: WeightedRoundRobinMonitor(**options), self.steps)  # type: ignore[arg-type]
+    def judge(self, ratio_caps: tuple[float, float] | None = CPP_RATIO_CAPS) -> list[Violation]:
+        return judge(lambda: WeightedRoundRobinMonitor(ratio_caps=ratio_caps), self.steps)
 
-    def ids(self, **options: object) -> list[str]:
-        return sorted({v.requirement for v in self.judge(**options)})
+    def ids(self, ratio_caps: tuple[float, float] | None = CPP_RATIO_CAPS) -> list[str]:
+        return sorted({v.requirement for v in self.judge(ratio_caps)})
 
 
 # --- the spec's arithmetic ---
@@ -397,3 +398,17 @@ def test_violation_names_the_window() -> None:
     assert "shares [0.09091, 0.9091]" in violation.message
     # The fifth pick of endpoint 0 in a row is 5 * 10/11 = 4.5 > 4 picks over its share.
     assert violation.step == len(t.steps) - 10 + 4
+
+
+@pytest.mark.req("WRR-12")
+def test_endpoints_sharing_an_address_are_not_judged() -> None:
+    """Which child owns a subchannel of a shared address is not in the trace: no guessing."""
+    shared = [Endpoint(["10.0.0.1:80", "10.0.0.9:80"]), Endpoint(["10.0.0.2:80", "10.0.0.9:80"])]
+    t = Trace()
+    t.per_call(load(10, 1.0), load(10, 0.1))
+    t.advance(1)
+    t.steps.append(
+        Step(ev.ResolverUpdate(shared, config=NO_BLACKOUT), [act.UpdateState(State.READY)])
+    )
+    t.picks([0] * 30)  # would break WRR-16 if the monitor judged it
+    assert t.ids() == []
