@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PKGS := spec refimpl conformance tests bench
 
-.PHONY: venv check lint typecheck test diagrams conformance bench clean
+.PHONY: venv check lint typecheck test diagrams conformance bench demo clean
 
 venv: $(STAMP)
 
@@ -65,6 +65,11 @@ conformance-grpc-go: $(STAMP)
 		-o bin/grpc-go-adapter .; \
 	$(BIN)/python -m conformance run --adapter "$(GRPC_GO_ADAPTER_DIR)/bin/grpc-go-adapter" \
 		--expectations conformance/expectations/grpc-go.json $(CONFORMANCE_ARGS)
+
+# Three local servers (127.0.0.1) and each reference policy's traffic split;
+# `$(BIN)/python -m refimpl.demo --compare` puts grpcio's own policies beside them.
+demo: $(STAMP)
+	$(BIN)/python -m refimpl.demo
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -308,6 +308,9 @@ class Case:
     capabilities: frozenset[Capability] = frozenset()
     description: str = ""
     path: Path | None = attrs.field(default=None, eq=False)
+    # Where the sources allow several behaviours, the one this case is written for:
+    # "<policy>.<option>" -> value; adapters declaring another value (or none) skip it.
+    spec_options: tuple[tuple[str, str], ...] = ()
 
     @property
     def location(self) -> str:
@@ -317,7 +320,8 @@ class Case:
 # --- loading ---
 
 _CASE_REQUIRED = frozenset({"id", "title", "requirements", "policy", "steps"})
-_CASE_OPTIONAL = frozenset({"description", "config", "channel", "capabilities"})
+_CASE_OPTIONAL = frozenset({"description", "config", "channel", "capabilities", "spec_options"})
+_SPEC_OPTION = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 _STEP_OPTIONAL = frozenset({"expect", "note", "requirements"})
 _EXPECT_MODES = ("outputs", "any_of", "unordered", "includes", "statistical")
 
@@ -450,6 +454,18 @@ def _channel(value: wire.JsonValue, path: JsonPath) -> ChannelOptions:
     return ChannelOptions(profile, checking, seed)
 
 
+def _spec_options(value: wire.JsonValue, path: JsonPath) -> tuple[tuple[str, str], ...]:
+    obj = wire.expect_object(value, path)
+    options = []
+    for key, option in sorted(obj.items()):
+        if not _SPEC_OPTION.match(key):
+            raise WireError(
+                (*path, key), f"a spec option is named '<policy>.<option>', got {key!r}"
+            )
+        options.append((key, wire.expect_str(option, (*path, key))))
+    return tuple(options)
+
+
 def _requirements(value: wire.JsonValue, path: JsonPath, *, allow_empty: bool) -> tuple[str, ...]:
     items = wire.expect_list(value, path)
     if not items and not allow_empty:
@@ -498,6 +514,7 @@ def case_from_json(value: wire.JsonValue, area: str, path: Path | None = None) -
         capabilities=frozenset(capabilities),
         description=wire.expect_str(obj.get("description", ""), ("description",)),
         path=path,
+        spec_options=_spec_options(obj.get("spec_options", {}), ("spec_options",)),
     )
 
 

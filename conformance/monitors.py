@@ -21,6 +21,7 @@ converted to the parameter's type (an enum by value, or bool, int, str).
 from __future__ import annotations
 
 import enum
+import functools
 import importlib
 import inspect
 import typing
@@ -110,7 +111,7 @@ def monitors_for(
     spec_options: Mapping[str, str] | None = None,
 ) -> MonitorSet:
     """BoundaryMonitor, plus the policy's monitor when there is one."""
-    factories: list[MonitorFactory] = [BoundaryMonitor]
+    factories: list[MonitorFactory] = [functools.partial(BoundaryMonitor, profile)]
     names = ["BoundaryMonitor"]
     cls, note = find_policy_monitor(policy)
     if cls is not None:

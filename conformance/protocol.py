@@ -110,6 +110,11 @@ class Capabilities:
             f"capability {cap.value!r}"
             for cap in sorted(case.capabilities - self.flags, key=lambda c: c.value)
         )
+        declared = dict(self.spec_options)
+        for key, value in case.spec_options:
+            if declared.get(key) != value:
+                has = repr(declared[key]) if key in declared else "no value"
+                missing.append(f"spec option {key}={value!r} (it declares {has})")
         return missing
 
 

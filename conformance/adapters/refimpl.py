@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from conformance import protocol, wire
 from conformance.errors import JsonPath, WireError
 from refimpl import registry
-from refimpl.balancer import BalancerError
+from refimpl.balancer import BalancerError, Builder
 from refimpl.driver import Driver
 from spec.connectivity import Profile
 
@@ -53,8 +53,17 @@ def _ident(value: wire.JsonValue, path: JsonPath) -> int:
 class RefimplAdapter:
     """Answers protocol messages by driving the reference implementation."""
 
+    implementation = IMPLEMENTATION
+
     def __init__(self) -> None:
         self.driver: Driver | None = None
+
+    def builder_for(self, policy: str) -> str | Builder:
+        """What ``begin`` builds for ``policy``: the registered builder of that name.
+
+        A subclass may substitute another builder (``conformance/adapters/broken.py``).
+        """
+        return policy
 
     def capabilities(self) -> protocol.Capabilities:
         return protocol.Capabilities(
@@ -76,11 +85,11 @@ class RefimplAdapter:
             return protocol.error_message(f"bad request: {err}")
         if kind == "start":
             # A runner speaking another version sees ours and reports the mismatch.
-            return protocol.started_message(IMPLEMENTATION, self.capabilities())
+            return protocol.started_message(self.implementation, self.capabilities())
         if kind == "begin":
             try:
                 self.driver = Driver(
-                    str(msg["policy"]),
+                    self.builder_for(str(msg["policy"])),
                     seed=int(msg["seed"]),
                     health_checking=bool(msg["health_checking"]),
                     profile=Profile(msg["profile"]),
@@ -121,7 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for module in args.load:
         importlib.import_module(module)
-    adapter = RefimplAdapter()
+    return serve(RefimplAdapter())
+
+
+def serve(adapter: RefimplAdapter) -> int:
+    """Answer protocol messages on stdin with replies on stdout until ``stop`` or EOF."""
     out = sys.stdout
     for line in sys.stdin:
         if not line.strip():

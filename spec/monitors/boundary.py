@@ -7,13 +7,22 @@
 * LB-5: a Complete pick names a subchannel that is READY when picked.
 * LB-6: subchannel IDs are assigned 1, 2, 3... in creation order.
 * MODEL-5: Fail and Drop use no status code restricted by gRFC A54.
+
+It also judges the subchannel machine as the trace shows it (the inputs are the
+channel's side, so these catch a bad case file or a bad adapter, not a bad policy):
+
+* CONN-1..CONN-10: each subchannel's reported states follow an edge of the
+  transition table of the profile in force, starting from IDLE; SHUTDOWN is
+  never reported by a state change (only the policy shuts a subchannel down).
+* CONN-2 / CONN-11: a subchannel leaves IDLE for CONNECTING only after the policy
+  asked it to connect while it was IDLE.
 """
 
 from __future__ import annotations
 
 from spec import actions as act
 from spec import events as ev
-from spec.connectivity import State
+from spec.connectivity import Profile, State, find_transition
 from spec.monitors.tracker import SubchannelTracker
 from spec.trace import Step, Violation
 from spec.types import RESTRICTED_CONTROL_PLANE_CODES
@@ -22,9 +31,36 @@ from spec.types import RESTRICTED_CONTROL_PLANE_CODES
 class BoundaryMonitor:
     """Judges the policy-independent rules of a trace."""
 
-    def __init__(self) -> None:
+    def __init__(self, profile: Profile = Profile.CURRENT) -> None:
+        self.profile = profile
         self.tracker = SubchannelTracker()
         self._closed_at: int | None = None
+        self._connect_pending: set[int] = set()  # asked to connect while IDLE
+
+    def _judge_state_change(self, change: ev.SubchannelStateChange) -> tuple[str, str] | None:
+        """Why this state change could not have come from a real subchannel, if it could not."""
+        view = self.tracker.subchannels.get(change.subchannel)
+        if view is None or view.shut_down:
+            return None  # a notification racing with creation/shutdown: LB-1/LB-2 territory
+        source, target = view.state, change.state
+        edge = find_transition(source, target, self.profile)
+        if edge is None or target is State.SHUTDOWN:
+            return (
+                find_requirement(source, target),
+                f"subchannel {change.subchannel} went {source.name} -> {target.name}, "
+                f"not an edge of profile {self.profile.value!r}",
+            )
+        if (
+            source is State.IDLE
+            and target is State.CONNECTING
+            and change.subchannel not in self._connect_pending
+        ):
+            return (
+                "CONN-2",
+                f"subchannel {change.subchannel} left IDLE but the policy never asked it "
+                "to connect there",
+            )
+        return None
 
     def observe(self, index: int, step: Step) -> list[Violation]:
         out: list[Violation] = []
@@ -34,6 +70,12 @@ class BoundaryMonitor:
 
         if self._closed_at is not None and step.outputs:
             v("LB-3", f"outputs after Close at step {self._closed_at}: {list(step.outputs)}")
+        if isinstance(step.input, ev.SubchannelStateChange):
+            problem = self._judge_state_change(step.input)
+            if problem is not None:
+                v(*problem)
+            # Any state change consumes a pending connect request.
+            self._connect_pending.discard(step.input.subchannel)
         self.tracker.apply_input(step.input)
         outcomes: list[act.PickOutcome] = []
         for output in step.outputs:
@@ -43,6 +85,13 @@ class BoundaryMonitor:
                     v("LB-6", f"new subchannel got ID {output.subchannel}, expected {expected}")
             elif isinstance(output, act.Connect | act.Shutdown | act.PickComplete):
                 view = self.tracker.subchannels.get(output.subchannel)
+                if (
+                    isinstance(output, act.Connect)
+                    and view is not None
+                    and view.state is State.IDLE
+                    and not view.shut_down
+                ):
+                    self._connect_pending.add(output.subchannel)  # CONN-11: only IDLE arms it
                 name = type(output).__name__
                 if view is None:
                     v("LB-1", f"{name} names subchannel {output.subchannel}, never created")
@@ -77,3 +126,18 @@ class BoundaryMonitor:
 
     def finish(self) -> list[Violation]:
         return []
+
+
+def find_requirement(source: State, target: State) -> str:
+    """The requirement an illegal edge breaks: the one governing its target state."""
+    return (
+        {
+            State.CONNECTING: "CONN-2",
+            State.READY: "CONN-3",
+            State.TRANSIENT_FAILURE: "CONN-4",
+            State.IDLE: "CONN-5",
+            State.SHUTDOWN: "CONN-8",
+        }[target]
+        if source is not target
+        else "CONN-9"
+    )

@@ -94,3 +94,56 @@ def test_restricted_status_codes() -> None:
     assert ids([CREATED, Step(ev.Pick(1), [act.PickDrop(1, failing)])]) == ["MODEL-5"]
     fine = Status(StatusCode.UNAVAILABLE, "down")
     assert ids([CREATED, Step(ev.Pick(1), [act.PickFail(1, fine)])]) == []
+
+
+# --- The subchannel machine as the trace shows it ---
+
+ERR = Status(StatusCode.UNAVAILABLE, "refused")
+
+
+def sc(state: State, error: Status | None = None, ident: int = 1) -> Step:
+    return Step(ev.SubchannelStateChange(ident, state, error))
+
+
+@pytest.mark.req("CONN-1", "CONN-3")
+def test_a_subchannel_cannot_jump_from_idle_to_ready() -> None:
+    assert ids([CREATED, sc(State.READY)]) == ["CONN-3"]
+
+
+@pytest.mark.req("CONN-2")
+def test_connecting_needs_a_connect_request() -> None:
+    no_connect = Step(UPDATE, [act.NewSubchannel(1, ["10.0.0.1:80"])])
+    assert ids([no_connect, sc(State.CONNECTING)]) == ["CONN-2"]
+
+
+@pytest.mark.req("CONN-11", "CONN-5")
+def test_a_connect_outside_idle_does_not_count() -> None:
+    trace = [
+        CREATED,
+        sc(State.CONNECTING),
+        Step(ev.ExitIdle(), [act.Connect(1)]),  # a no-op: the subchannel is CONNECTING
+        sc(State.TRANSIENT_FAILURE, ERR),
+        sc(State.IDLE),
+        sc(State.CONNECTING),
+    ]
+    assert ids(trace) == ["CONN-2"]
+    reconnected = [*trace[:-1], Step(ev.ExitIdle(), [act.Connect(1)]), trace[-1]]
+    assert ids(reconnected) == []
+
+
+@pytest.mark.req("CONN-8", "CONN-9")
+def test_shutdown_and_repeats_are_not_state_changes() -> None:
+    with pytest.raises(ValueError, match="SHUTDOWN"):
+        act.UpdateState(State.SHUTDOWN)
+    assert ids([CREATED, sc(State.SHUTDOWN)]) == ["CONN-8"]
+    assert ids([CREATED, sc(State.CONNECTING), sc(State.CONNECTING)]) == ["CONN-9"]
+
+
+@pytest.mark.req("CONN-10")
+def test_the_seed_profile_allows_a_retry_from_transient_failure() -> None:
+    from spec.connectivity import Profile
+
+    trace = [CREATED, sc(State.CONNECTING), sc(State.TRANSIENT_FAILURE, ERR), sc(State.CONNECTING)]
+    assert ids(trace) == ["CONN-2"]  # under today's profile TF -> CONNECTING is no edge at all
+    seed = [v.requirement for v in judge(lambda: BoundaryMonitor(Profile.SEED), trace)]
+    assert seed == []

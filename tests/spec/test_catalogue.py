@@ -32,6 +32,8 @@ ENFORCED_AREAS = {
     "CONF",
     "WRR",
     "LR",
+    "RPC",
+    "HC",
 }
 
 _MARK = re.compile(r"mark\.req\(([^)]*)\)", re.S)

@@ -1,0 +1,242 @@
+"""The suite catches every planted bug, and the reference passes every case.
+
+``conformance/adapters/broken.py`` plants one plausible bug per variant of a
+reference policy.  For each, :data:`CATCHES` names cases that must FAIL against it
+(a missed expectation or a monitor violation); the list is the suite's claim that
+the bug cannot slip through, and the test checks the claim.  The scaffolding the
+bugs are planted in, with no bug, passes the whole corpus, so a failure is the
+bug's doing.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import sys
+
+import pytest
+
+from conformance.adapters.broken import BUGS, CONTROLS, broken_transport
+from conformance.cases import Case, load_cases
+from conformance.results import CaseResult, Outcome
+from conformance.runner import run_cases
+from conformance.transport import SubprocessTransport
+from tests.conformance.helpers import ROOT
+
+# bug -> cases that catch it (each must FAIL).  A case that catches most bugs by accident
+# (every pick_first case catches "repeats reports") is not listed; the direct ones are.
+CATCHES: dict[str, tuple[str, ...]] = {
+    "pf-no-sticky-tf": (
+        "pf-sticky-transient-failure",
+        "pf-seed-profile-retry-stays-sticky",
+    ),
+    "pf-no-tf-rereport": ("pf-sticky-failure-rereported-after-every-address-failed-again",),
+    "pf-keeps-losing-attempts": (
+        "pf-first-ready-wins-shuts-down-others",
+        "pf-later-address-wins-race",
+        "pf-one-address-down-uses-next",
+    ),
+    "pf-ignores-empty-update": (
+        "pf-empty-update-rejected",
+        "pf-empty-update-while-ready",
+        "pf-empty-update-then-update-connects",
+    ),
+    "pf-connects-all-at-once": (
+        "pf-connects-first-address-only",
+        "pf-happy-eyeballs-second-address-after-delay",
+    ),
+    "pf-no-happy-eyeballs-timer": (
+        "pf-happy-eyeballs-second-address-after-delay",
+        "pf-happy-eyeballs-timer-walks-whole-list",
+        "pf-first-ready-wins-shuts-down-others",
+    ),
+    "pf-keeps-duplicate-addresses": ("pf-duplicate-address-gets-one-turn-per-pass",),
+    "pf-no-family-interleaving": (
+        "pf-interleaves-ipv6-first-list",
+        "pf-interleaves-ipv4-first-list",
+        "pf-interleaves-unknown-family",
+        "pf-ipv4-mapped-ipv6-counts-as-ipv4",
+    ),
+    "pf-fails-on-first-error": (
+        "pf-all-addresses-fail",
+        "pf-one-address-down-uses-next",
+        "pf-happy-eyeballs-end-of-list-waits-for-every-attempt",
+    ),
+    "pf-waits-for-timer-after-failure": (
+        "pf-all-addresses-fail",
+        "pf-one-address-down-uses-next",
+        "pf-happy-eyeballs-failure-restarts-timer",
+    ),
+    "pf-picks-shut-down-subchannel": (
+        "pf-update-drops-ready-address",
+        "pf-attributes-make-a-new-address",
+    ),
+    "pf-reconnects-when-connection-lost": (
+        "pf-ready-lost-goes-idle",
+        "pf-update-while-idle-waits",
+        "pf-seed-profile-ready-to-failure-goes-idle",
+    ),
+    "pf-idle-picker-never-wakes": (
+        "pf-idle-first-pick-reconnects",
+        "pf-connecting-drops-to-idle-counts-as-lost",
+    ),
+    "pf-resolver-error-clobbers-picker": (
+        "pf-resolver-error-while-ready-ignored",
+        "pf-resolver-error-while-connecting-ignored",
+    ),
+    "pf-resolver-failure-is-sticky": (
+        "pf-resolver-error-then-update-connects",
+        "pf-empty-update-then-update-connects",
+    ),
+    "pf-leaks-subchannels-on-close": (
+        "pf-close-shuts-down-subchannels",
+        "pf-close-shuts-down-every-attempt",
+        "pf-close-in-sticky-failure",
+    ),
+    "pf-repeats-reports": ("pf-connecting-reported-once",),
+    "pf-top-level-watches-health": ("pf-top-level-never-watches-health",),
+    "pf-accepts-non-boolean-shuffle": (
+        "pf-config-wrong-type-fails-channel",
+        "pf-config-invalid-after-good-keeps-old-config",
+    ),
+    "rr-picks-non-ready-children": (
+        "rr-picks-skip-connecting-endpoints",
+        "rr-ready-endpoint-beats-failures",
+        "health-unhealthy-endpoint-gets-no-picks",
+    ),
+    "rr-off-by-one-rotation": (
+        "rr-spreads-picks-evenly",
+        "rr-three-endpoints-share-evenly",
+    ),
+    "rr-idle-counted-as-idle": (
+        "rr-idle-endpoint-reconnects",
+        "agg-idle-child-counts-as-connecting-against-failure",
+    ),
+    "rr-no-exit-idle-for-idle-children": (
+        "rr-idle-endpoint-reconnects",
+        "rr-one-endpoint-down-others-share",
+        "rr-ready-loss-reconnects-with-no-picks-lost",
+    ),
+    "rr-resolver-error-fails-ready-channel": (
+        "rr-resolver-error-keeps-ready-endpoints",
+        "rr-resolver-error-reaches-failing-children",
+    ),
+    "rr-accepts-empty-update": (
+        "rr-empty-update-rejected",
+        "rr-empty-update-then-update-recovers",
+    ),
+    "rr-keeps-removed-endpoints": (
+        "rr-update-removes-endpoint",
+        "rr-update-replaces-every-endpoint",
+        "agg-removed-child-no-longer-counts",
+    ),
+    "rr-queues-picks-in-failure": (
+        "rr-all-endpoints-fail",
+        "rr-wait-for-ready-in-failure-fails-not-drops",
+        "agg-every-child-failed-is-failure",
+    ),
+    "rr-leaks-children-on-close": (
+        "rr-close-shuts-down-every-subchannel",
+        "rr-close-reports-nothing",
+    ),
+    "rr-reports-per-child": (
+        "rr-update-reports-once",
+        "rr-connects-every-endpoint",
+    ),
+    "wrr-ignores-blackout": ("wrr-blackout-delays-weights",),
+    "wrr-weights-never-expire": ("wrr-weights-expire-without-reports",),
+    "wrr-ignores-error-penalty": ("wrr-error-rate-penalises-weight",),
+    "wrr-never-rebuilds-schedule": (
+        "wrr-out-of-band-weights-split-picks",
+        "wrr-short-update-period-raised",
+    ),
+    "wrr-never-listens-out-of-band": (
+        "wrr-out-of-band-weights-split-picks",
+        "wrr-per-call-reports-ignored-with-out-of-band",
+    ),
+    "lr-no-decrement-on-error": ("lr-failed-requests-release-their-count",),
+    "lr-ignores-outstanding-counts": ("lr-busy-endpoint-gets-no-picks",),
+    "lr-counts-survive-reconnect": ("lr-reconnected-endpoint-starts-from-zero",),
+    "rr-health-failure-ignored": (
+        "health-unhealthy-endpoint-gets-no-picks",
+        "health-all-unhealthy-fails-with-health-error",
+        "health-unhealthiness-costs-no-connection",
+    ),
+}
+
+
+@functools.cache
+def corpus() -> dict[str, Case]:
+    return {case.id: case for case in load_cases()}
+
+
+def run_against(bug: str, case_ids: tuple[str, ...] | None = None) -> list[CaseResult]:
+    cases = corpus()
+    chosen = list(cases.values()) if case_ids is None else [cases[i] for i in case_ids]
+    results, hello = run_cases(chosen, lambda: broken_transport(bug))
+    assert hello is not None
+    assert bug in hello.implementation.name
+    return results
+
+
+@pytest.mark.req("CONF-5")
+def test_every_planted_bug_is_named_with_the_cases_that_catch_it() -> None:
+    assert len(BUGS) >= 15
+    assert set(CATCHES) == set(BUGS)
+    unknown = {i for ids in CATCHES.values() for i in ids} - set(corpus())
+    assert unknown == set()
+
+
+@pytest.mark.req("CONF-5")
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_the_suite_catches_the_planted_bug(bug: str) -> None:
+    planted = BUGS[bug]
+    results = run_against(bug, CATCHES[bug])
+    missed = [f"{r.case.id}: {r.outcome.value} {r.message}" for r in results]
+    caught = [r for r in results if r.outcome is Outcome.FAIL]
+    assert len(caught) == len(results), f"{bug} ({planted.summary}) slips through: {missed}"
+    for result in caught:
+        assert result.case.policy == planted.policy
+
+
+@pytest.mark.req("CONF-4", "CONF-5")
+@pytest.mark.parametrize("control", sorted(CONTROLS))
+def test_the_scaffolding_without_a_bug_passes_every_case(control: str) -> None:
+    results = run_against(control)
+    problems = [
+        f"{r.case.id}: {r.outcome.value}: {r.message}"
+        for r in results
+        if r.outcome not in (Outcome.PASS, Outcome.SKIPPED)
+    ]
+    assert problems == []
+    assert sum(r.outcome is Outcome.PASS for r in results) >= 120
+
+
+@pytest.mark.req("CONF-5")
+def test_the_requirements_a_bug_breaks_are_checked_by_its_catching_cases() -> None:
+    for name, bug in BUGS.items():
+        checked = {req for i in CATCHES[name] for req in _requirements(corpus()[i])}
+        assert set(bug.breaks) & checked, f"{name}: breaks {bug.breaks}, cases check {checked}"
+
+
+def _requirements(case: Case) -> set[str]:
+    return set(case.requirements) | {r for step in case.steps for r in step.requirements}
+
+
+@pytest.mark.req("CONF-5")
+def test_a_planted_bug_runs_as_a_subprocess_adapter() -> None:
+    command = [sys.executable, "-m", "conformance.adapters.broken", "pf-no-sticky-tf"]
+    case = corpus()["pf-sticky-transient-failure"]
+    results, hello = run_cases([case], lambda: SubprocessTransport(command, cwd=str(ROOT)))
+    assert hello is not None
+    assert "pf-no-sticky-tf" in hello.implementation.name
+    assert [r.outcome for r in results] == [Outcome.FAIL]
+    listing = subprocess.run(
+        [sys.executable, "-m", "conformance.adapters.broken", "--list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert all(name in listing.stdout for name in BUGS)

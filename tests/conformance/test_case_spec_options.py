@@ -1,0 +1,60 @@
+"""A case written for one behaviour the sources allow runs only where the adapter declares it."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.errors import WireError
+from conformance.protocol import Capabilities
+from conformance.results import Outcome
+from conformance.runner import run_cases
+from tests.conformance.helpers import A, in_process_refimpl, make_case, update
+
+STEPS = [{"input": update(A)}]
+
+
+@pytest.mark.req("CONF-4")
+def test_a_case_runs_only_against_adapters_declaring_its_spec_options() -> None:
+    case = make_case({"spec_options": {"pick_first.reresolution": "spec_text"}, "steps": STEPS})
+    assert case.spec_options == (("pick_first.reresolution", "spec_text"),)
+    same = Capabilities(
+        policies=frozenset({case.policy}),
+        spec_options=(("pick_first.reresolution", "spec_text"),),
+    )
+    other = Capabilities(
+        policies=frozenset({case.policy}),
+        spec_options=(("pick_first.reresolution", "grpc_go"),),
+    )
+    silent = Capabilities(policies=frozenset({case.policy}))
+    assert same.missing_for(case) == []
+    assert other.missing_for(case) == [
+        "spec option pick_first.reresolution='spec_text' (it declares 'grpc_go')"
+    ]
+    assert silent.missing_for(case) == [
+        "spec option pick_first.reresolution='spec_text' (it declares no value)"
+    ]
+
+
+@pytest.mark.req("CONF-4")
+def test_the_reference_skips_a_case_written_for_grpc_go_behaviour() -> None:
+    go_only = make_case({"spec_options": {"pick_first.reresolution": "grpc_go"}, "steps": STEPS})
+    text = make_case({"spec_options": {"pick_first.reresolution": "spec_text"}, "steps": STEPS})
+    results, _ = run_cases([go_only, text], in_process_refimpl)
+    assert [r.outcome for r in results] == [Outcome.SKIPPED, Outcome.PASS]
+    assert "pick_first.reresolution='grpc_go'" in results[0].message
+    assert not results[0].unexpected
+
+
+@pytest.mark.req("CONF-9")
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"reresolution": "grpc_go"}, "named '<policy>.<option>'"),
+        ({"pick_first.reresolution": 3}, "expected a string"),
+        (["pick_first.reresolution"], "expected an object"),
+    ],
+)
+def test_malformed_spec_options_are_refused_with_their_path(options: object, problem: str) -> None:
+    with pytest.raises(WireError, match="spec_options") as info:
+        make_case({"spec_options": options, "steps": STEPS})
+    assert problem in str(info.value)

@@ -1,0 +1,337 @@
+"""BalancedChannel with real servers, driven by the tiny test policies of tests/io/policies.py."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from refimpl.balancer import DoneInfo
+from refimpl.io import orca
+from refimpl.io.backend import COLLECT, ECHO, WHOAMI, WHOAMI_STREAM
+from spec import events as ev
+from spec.connectivity import State
+from spec.types import OrcaLoadReport, StatusCode
+from tests.io.conftest import (
+    RPC_TIMEOUT,
+    MakeBackends,
+    MakeChannel,
+    assert_clean,
+    eventually,
+    subchannel_paths,
+    wait_ready,
+    who,
+)
+from tests.io.policies import EVERY_READY, EVERY_READY_BUILDER, VERDICT, service_config
+
+EVERY = service_config(EVERY_READY)
+
+
+def _verdict(verdict: str, code: StatusCode = StatusCode.UNAVAILABLE) -> str:
+    return service_config(VERDICT, {"verdict": verdict, "code": int(code)})
+
+
+def _dones_of_latest() -> list[DoneInfo]:
+    return EVERY_READY_BUILDER.built[-1].dones
+
+
+@pytest.mark.req("RPC-5", "LB-4", "LB-5", "CONN-1", "CONN-2", "CONN-3")
+def test_rpcs_of_every_kind_go_to_picked_backends(
+    backends: MakeBackends, channel: MakeChannel
+) -> None:
+    servers = backends(3)
+    ch = channel([b.address for b in servers], EVERY)
+    wait_ready(ch, 3)
+    assert who(ch, 30) == {"a": 10, "b": 10, "c": 10}  # the test policy's round robin
+    names = {b.name for b in servers}
+    streamed = list(ch.unary_stream(WHOAMI_STREAM)(b"3", timeout=RPC_TIMEOUT))
+    assert len(streamed) == 3
+    assert len(set(streamed)) == 1
+    assert streamed[0].decode() in names
+    collected = ch.stream_unary(COLLECT)(iter([b"x"] * 4), timeout=RPC_TIMEOUT)
+    assert collected.decode().split(":")[1] == "4"
+    echoed = list(ch.stream_stream(ECHO)(iter([b"x"] * 2), timeout=RPC_TIMEOUT))
+    assert len(echoed) == 2
+    future = ch.unary_unary(WHOAMI).future(b"", timeout=RPC_TIMEOUT)
+    assert future.result(timeout=RPC_TIMEOUT).decode() in names
+    assert future.code() is grpc.StatusCode.OK
+    # Every completed pick got exactly one done, with an OK status (RPC-5).
+    assert eventually(lambda: len(_dones_of_latest()) == 34)
+    assert all(d.error is None for d in _dones_of_latest())
+    assert sum(b.calls for b in servers) == 34
+    assert_clean(ch)
+
+
+@pytest.mark.req("RPC-5")
+def test_generated_stubs_work_on_the_channel(backends: MakeBackends, channel: MakeChannel) -> None:
+    (server,) = backends(1)
+    ch = channel([server.address], EVERY)
+    stub = health_pb2_grpc.HealthStub(ch)
+    answer = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=RPC_TIMEOUT)
+    assert answer.status == health_pb2.HealthCheckResponse.SERVING
+    assert_clean(ch)
+
+
+@pytest.mark.req("CONN-2", "CONN-3", "CONN-4", "CONN-5", "CONN-6", "CONN-11", "LB-2")
+def test_subchannel_states_follow_the_table_through_stop_and_restart(
+    backends: MakeBackends, channel: MakeChannel
+) -> None:
+    a, b = backends(2)
+    ch = channel([a.address, b.address], EVERY)
+    wait_ready(ch, 2)
+    assert who(ch, 4) == {"a": 2, "b": 2}
+    a.stop()
+    # While a is down every RPC goes to b; a's subchannel fails to reconnect (TF).
+    assert eventually(lambda: ch.subchannels[0].state is State.TRANSIENT_FAILURE)
+    assert who(ch, 6) == {"b": 6}
+    a.start()
+    wait_ready(ch, 2)
+    assert who(ch, 4) == {"a": 2, "b": 2}
+    paths = {ident: tuple(path) for ident, path in subchannel_paths(ch).items()}
+    # a: IDLE -> CONNECTING -> READY -> IDLE (lost) -> CONNECTING -> TF -> IDLE -> ... -> READY
+    path_a = paths[1]
+    assert path_a[:4] == (State.IDLE, State.CONNECTING, State.READY, State.IDLE)
+    assert State.TRANSIENT_FAILURE in path_a
+    assert path_a[-1] is State.READY
+    assert_clean(ch)  # every edge is legal under the current profile
+
+
+@pytest.mark.req("RPC-1", "RPC-4")
+def test_queued_rpc_waits_for_the_next_picker(backends: MakeBackends, channel: MakeChannel) -> None:
+    (server,) = backends(1)
+    ch = channel([server.address], _verdict("queue"))
+    started = time.monotonic()
+    with pytest.raises(grpc.RpcError) as caught:
+        ch.unary_unary(WHOAMI)(b"", timeout=0.3)
+    assert caught.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED  # RPC-4
+    assert time.monotonic() - started >= 0.29
+    # An RPC queued now completes once a picker that can route it arrives (RPC-1).
+    answers: list[bytes] = []
+    waiter = threading.Thread(
+        target=lambda: answers.append(ch.unary_unary(WHOAMI)(b"", timeout=RPC_TIMEOUT))
+    )
+    waiter.start()
+    time.sleep(0.2)
+    assert answers == []
+    ch.update([server.address], EVERY)
+    waiter.join(RPC_TIMEOUT)
+    assert answers == [b"a"]
+    assert_clean(ch)
+
+
+@pytest.mark.req("RPC-2", "RPC-4")
+def test_failed_pick_fails_fast_rpcs_and_holds_wait_for_ready_ones(
+    backends: MakeBackends, channel: MakeChannel
+) -> None:
+    (server,) = backends(1)
+    ch = channel([server.address], _verdict("fail", StatusCode.UNAVAILABLE))
+    call = ch.unary_unary(WHOAMI)
+    with pytest.raises(grpc.RpcError) as fast:
+        call(b"", timeout=RPC_TIMEOUT)
+    assert fast.value.code() is grpc.StatusCode.UNAVAILABLE
+    assert "verdict fail" in (fast.value.details() or "")
+    started = time.monotonic()
+    with pytest.raises(grpc.RpcError) as waited:
+        call(b"", timeout=0.3, wait_for_ready=True)
+    assert waited.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "latest balancer error" in (waited.value.details() or "")
+    assert time.monotonic() - started >= 0.29
+    assert_clean(ch)
+
+
+@pytest.mark.req("RPC-3")
+def test_dropped_pick_fails_even_wait_for_ready_rpcs(
+    backends: MakeBackends, channel: MakeChannel
+) -> None:
+    (server,) = backends(1)
+    ch = channel([server.address], _verdict("drop", StatusCode.RESOURCE_EXHAUSTED))
+    started = time.monotonic()
+    with pytest.raises(grpc.RpcError) as caught:
+        ch.unary_unary(WHOAMI)(b"", timeout=RPC_TIMEOUT, wait_for_ready=True)
+    assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert time.monotonic() - started < 1.0
+    streamed = ch.unary_stream(WHOAMI_STREAM)(b"2", timeout=RPC_TIMEOUT, wait_for_ready=True)
+    with pytest.raises(grpc.RpcError) as in_stream:
+        list(streamed)
+    assert in_stream.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert server.calls == 0
+    assert_clean(ch)
+
+
+@pytest.mark.req("MODEL-5")
+def test_restricted_status_codes_become_internal(
+    backends: MakeBackends, channel: MakeChannel
+) -> None:
+    (server,) = backends(1)
+    ch = channel([server.address], _verdict("drop", StatusCode.NOT_FOUND))
+    with pytest.raises(grpc.RpcError) as caught:
+        ch.unary_unary(WHOAMI)(b"", timeout=RPC_TIMEOUT)
+    assert caught.value.code() is grpc.StatusCode.INTERNAL
+    assert "NOT_FOUND" in (caught.value.details() or "")
+    ch.close()
+    assert ch.errors == []
+
+
+@pytest.mark.req("RPC-5", "RPC-6")
+def test_done_gets_final_status_trailers_and_orca_report(
+    backends: MakeBackends, channel: MakeChannel
+) -> None:
+    (server,) = backends(1)
+    report = OrcaLoadReport(cpu_utilization=0.25, application_utilization=0.5, rps_fractional=40)
+    server.set_load(report)
+    ch = channel([server.address], EVERY)
+    assert who(ch, 2) == {"a": 2}
+    server.set_load(None)
+    assert who(ch, 1) == {"a": 1}
+    with pytest.raises(grpc.RpcError) as caught:
+        ch.unary_unary("/lbtest.Backend/NoSuchMethod")(b"", timeout=RPC_TIMEOUT)
+    assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    assert eventually(lambda: len(_dones_of_latest()) == 4)
+    dones = _dones_of_latest()
+    assert [d.load_report for d in dones] == [report, report, None, None]
+    last_error = dones[-1].error
+    assert last_error is not None
+    assert last_error.code is StatusCode.UNIMPLEMENTED
+    # The trace carries the same Done inputs, report included.
+    done_inputs = [s.input for s in ch.trace if isinstance(s.input, ev.Done)]
+    assert [d.load_report for d in done_inputs] == [report, report, None, None]
+    assert_clean(ch)
+
+
+@pytest.mark.req("RPC-6")
+def test_orca_trailer_needs_exactly_one_parsable_value() -> None:
+    report = OrcaLoadReport(cpu_utilization=0.5, rps_fractional=10.0, eps=1.0)
+    good = (orca.TRAILER_KEY, orca.encode(report))
+    assert orca.load_report_from_trailers([good]) == report
+    assert orca.load_report_from_trailers([("other", "x"), good]) == report
+    assert orca.load_report_from_trailers([]) is None
+    assert orca.load_report_from_trailers(None) is None
+    assert orca.load_report_from_trailers([good, good]) is None  # repeated
+    assert orca.load_report_from_trailers([(orca.TRAILER_KEY, b"\xff\xff\xff")]) is None
+    negative = orca.to_proto(report)
+    negative.cpu_utilization = -1.0
+    assert (
+        orca.load_report_from_trailers([(orca.TRAILER_KEY, negative.SerializeToString())]) is None
+    )
+
+
+@pytest.mark.req("RPC-7", "RPC-1")
+def test_wait_for_ready_rpcs_survive_a_backend_restart(
+    backends: MakeBackends, channel: MakeChannel
+) -> None:
+    (server,) = backends(1)
+    ch = channel([server.address], EVERY)
+    assert who(ch, 1) == {"a": 1}
+    server.stop()
+    answers: list[bytes] = []
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            answers.append(ch.unary_unary(WHOAMI)(b"", timeout=RPC_TIMEOUT, wait_for_ready=True))
+        except grpc.RpcError as err:
+            errors.append(err)
+
+    senders = [threading.Thread(target=send) for _ in range(8)]
+    for sender in senders:
+        sender.start()
+        time.sleep(0.02)
+    time.sleep(0.3)
+    assert answers == []  # all waiting: the only backend is down
+    server.start()
+    for sender in senders:
+        sender.join(RPC_TIMEOUT + 1)
+    assert errors == []
+    assert answers == [b"a"] * 8
+    assert_clean(ch)
+
+
+@pytest.mark.req("RPC-2", "CONN-4")
+def test_fail_fast_rpcs_fail_while_every_backend_is_down(
+    backends: MakeBackends, channel: MakeChannel
+) -> None:
+    a, b = backends(2)
+    ch = channel([a.address, b.address], EVERY)
+    wait_ready(ch, 2)
+    assert who(ch, 2) == {"a": 1, "b": 1}
+    a.stop()
+    b.stop()
+    assert ch.wait_for_state(State.TRANSIENT_FAILURE, RPC_TIMEOUT)
+    with pytest.raises(grpc.RpcError) as caught:
+        ch.unary_unary(WHOAMI)(b"", timeout=RPC_TIMEOUT)
+    assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+    assert "failed to connect" in (caught.value.details() or "")
+    assert_clean(ch)
+
+
+@pytest.mark.req("LB-3", "CHAN-3")
+def test_subscribers_see_states_and_close_cancels_waiting_rpcs(
+    backends: MakeBackends, channel: MakeChannel
+) -> None:
+    (server,) = backends(1)
+    ch = channel([server.address], _verdict("queue"))
+    seen: list[grpc.ChannelConnectivity] = []
+    ch.subscribe(seen.append)
+    errors: list[grpc.RpcError] = []
+
+    def send() -> None:
+        try:
+            ch.unary_unary(WHOAMI)(b"", timeout=RPC_TIMEOUT)
+        except grpc.RpcError as err:
+            errors.append(err)
+
+    waiter = threading.Thread(target=send)
+    waiter.start()
+    assert eventually(lambda: grpc.ChannelConnectivity.CONNECTING in seen)
+    ch.close()
+    waiter.join(RPC_TIMEOUT)
+    assert [e.code() for e in errors] == [grpc.StatusCode.CANCELLED]
+    closing = [s for s in ch.trace if isinstance(s.input, ev.Close)]
+    assert len(closing) == 1
+    assert ch.errors == []
+
+
+@pytest.mark.req("RPC-8")
+def test_orca_text_trailer_is_read_when_the_binary_one_is_hidden() -> None:
+    report = OrcaLoadReport(application_utilization=0.5, rps_fractional=10.0, eps=1.0)
+    text = orca.TEXT_TRAILER_KEY
+    assert orca.load_report_from_trailers([(text, orca.encode_text(report))]) == report
+    as_text = "TEXT application_utilization=0.5, rps_fractional=10,eps=1, named_metrics.x=3"
+    assert orca.load_report_from_trailers([(text, as_text)]) == report
+    as_json = 'JSON {"application_utilization": 0.5, "rps_fractional": 10, "eps": 1}'
+    assert orca.load_report_from_trailers([(text, as_json)]) == report
+    other = OrcaLoadReport(cpu_utilization=0.9)
+    both: list[tuple[str, str | bytes]] = [
+        (orca.TRAILER_KEY, orca.encode(other)),
+        (text, orca.encode_text(report)),
+    ]
+    assert orca.load_report_from_trailers(both) == other  # the binary trailer wins
+    for bad in ("TEXT cpu_utilization", "JSON [1]", "BIN !!!", "XML <x/>", "TEXT eps=-1"):
+        assert orca.load_report_from_trailers([(text, bad)]) is None, bad
+    assert orca.load_report_from_trailers([(text, "TEXT eps=1"), (text, "TEXT eps=2")]) is None
+
+
+@pytest.mark.req("RPC-9")
+def test_out_of_band_reports_arrive_while_ready_and_stop_after(
+    backends: MakeBackends, channel: MakeChannel
+) -> None:
+    (server,) = backends(1)
+    report = OrcaLoadReport(cpu_utilization=0.3, rps_fractional=12.0)
+    server.set_load(report)
+    ch = channel([server.address], service_config(EVERY_READY, {"oobInterval": 0.05}))
+    assert who(ch, 1) == {"a": 1}
+    policy = EVERY_READY_BUILDER.built[-1]
+    assert eventually(lambda: len(policy.oob) >= 3)  # a report every 50 ms
+    assert {r for _, r in policy.oob} == {report}
+    server.stop()
+    assert eventually(lambda: ch.subchannels[0].state is not State.READY)
+    time.sleep(0.2)
+    seen = len(policy.oob)
+    time.sleep(0.3)
+    assert len(policy.oob) == seen  # none once the subchannel left READY
+    oob_inputs = [s.input for s in ch.trace if isinstance(s.input, ev.OobLoadReport)]
+    assert len(oob_inputs) == seen
+    assert_clean(ch)
