@@ -231,6 +231,9 @@ def summarise(samples: Mapping[str, Sequence[float]]) -> Summary:
     else:
         ratio = Ratio.of(native, ours)  # throughput: native time / our time
         ratios["channel/balanced vs grpcio round_robin"] = ratio
+        rotation = stats.get("channel/rotation/round_robin")
+        if rotation is not None:
+            ratios["channel/rotation vs grpcio round_robin"] = Ratio.of(native, rotation)
         targets.append(
             Target(
                 "BalancedChannel vs grpcio round_robin (RPCs/s)",
@@ -381,7 +384,10 @@ def render(summary: Summary, context: Mapping[str, str]) -> str:
     ]
     out += _table(["adapter", "cases/s", "time per case vs in-process"], rows)
     out.append("")
-    out.append("**BalancedChannel** (unary RPCs over three local backends, one client thread)")
+    out.append(
+        "**BalancedChannel** (blocking unary RPCs over three local backends, one client "
+        "thread, the same calling loop for every client)"
+    )
     out.append("")
     rows = [
         [
@@ -393,6 +399,11 @@ def render(summary: Summary, context: Mapping[str, str]) -> str:
             "BalancedChannel + our round_robin",
             fmt_rate(s.get("channel/balanced/round_robin"), "RPCs/s"),
             fmt_ratio(r.get("channel/balanced vs grpcio round_robin")),
+        ],
+        [
+            "a Python rotation over 3 single-address grpcio channels",
+            fmt_rate(s.get("channel/rotation/round_robin"), "RPCs/s"),
+            fmt_ratio(r.get("channel/rotation vs grpcio round_robin")),
         ],
     ]
     out += _table(["client", "RPCs/s", "throughput vs native"], rows)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 import pyperf  # type: ignore[import-untyped]
 
+from bench import channel
 from bench import workloads as w
 
 PICK_SIZES = (3, 10, 100, 10_000)
@@ -85,6 +86,8 @@ def register(runner: pyperf.Runner, only: Sequence[str] = ()) -> None:
     bench("corpus/in_process", w.time_corpus_in_process, cases)
     bench("corpus/subprocess", w.time_corpus_subprocess, cases)
     bench("corpus/subprocess_started", w.time_corpus_subprocess_started, cases)
+    for client in channel.CLIENTS:
+        bench(f"channel/{client}/round_robin", functools.partial(channel.time_unary, client))
 
 
 def _pass_only(cmd: list[str], args: argparse.Namespace) -> None:
