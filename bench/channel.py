@@ -10,8 +10,9 @@ servers on 127.0.0.1, through
 * ``rotation``: three single-address grpcio channels taken in turn by a plain
   Python loop: what the balancer layer costs at the least.
 
-The calling loop is the same function for all three, and the three run in one
-suite run; the report gives each throughput relative to grpcio's.  Requests
+The calling loop is the same function for all three, and their RPCs are
+interleaved (see :func:`time_unary`); the report gives each throughput relative
+to grpcio's.  Requests
 and responses are a few bytes, so the numbers are per-RPC overhead, not
 bandwidth.  The backends and channels are built once per worker process and
 warmed (every subchannel READY) before anything is timed.
@@ -111,12 +112,23 @@ _clients = Clients()
 
 
 def time_unary(client: str, loops: int) -> float:
-    """``loops`` blocking unary RPCs, one after another, through ``client``."""
+    """``loops`` blocking unary RPCs through ``client``, interleaved with the other clients.
+
+    Each loop times one RPC of ``client`` and then makes one (untimed) RPC through
+    each other client, so the three clients are measured over the same seconds:
+    the machine's load drifts by more than the few percent being compared.
+    """
     call = _clients.call(client)
-    start = time.perf_counter()
+    others = [_clients.call(other) for other in CLIENTS if other != client]
+    clock = time.perf_counter
+    elapsed = 0.0
     for _ in itertools.repeat(None, loops):
+        start = clock()
         call(b"", timeout=CALL_TIMEOUT)
-    return time.perf_counter() - start
+        elapsed += clock() - start
+        for other in others:
+            other(b"", timeout=CALL_TIMEOUT)
+    return elapsed
 
 
 def close() -> None:
