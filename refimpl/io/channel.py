@@ -453,19 +453,21 @@ class BalancedChannel(grpc.Channel):
 
     def _finish(self, chosen: _Chosen, call: Any) -> None:
         """An attempt ended: tell the pick's ``done`` how (RPC-5, RPC-6)."""
+        done = chosen.done
+        if done is None:
+            return  # nobody to tell (round_robin's picks): skip reading status and trailers
         try:
             code = from_grpc_code(call.code())
             details = call.details() or ""
             trailers = metadata_pairs(call.trailing_metadata())
         except Exception:  # a call that cannot say how it ended counts as UNKNOWN
             code, details, trailers = StatusCode.UNKNOWN, "no final status", ()
-        if chosen.done is not None:
-            info = DoneInfo(
-                None if code is StatusCode.OK else Status(code, details),
-                _trailer_attributes(trailers),
-                orca.load_report_from_trailers(trailers),
-            )
-            self._call_done(chosen.pick_id, chosen.done, info)
+        info = DoneInfo(
+            None if code is StatusCode.OK else Status(code, details),
+            _trailer_attributes(trailers),
+            orca.load_report_from_trailers(trailers),
+        )
+        self._call_done(chosen.pick_id, done, info)
 
     # --- RPCs ---
 
