@@ -13,6 +13,7 @@ import pytest
 
 from bench import channel, suite
 from bench import workloads as w
+from conformance.cases import CASES_DIR, load_cases
 from refimpl.driver import Driver
 from refimpl.endpointsharding import EndpointShardingPicker
 from spec import events as ev
@@ -62,7 +63,6 @@ def test_ready_driver_refuses_a_set_up_that_is_not_ready() -> None:
         lambda loops: w.time_update_same(ROUND_ROBIN, 5, loops),
         lambda loops: w.time_threads(ROUND_ROBIN, 5, 2, loops),
         w.time_corpus_in_process,
-        w.time_corpus_subprocess_started,
     ],
     ids=[
         "floor",
@@ -73,13 +73,31 @@ def test_ready_driver_refuses_a_set_up_that_is_not_ready() -> None:
         "update_same",
         "threads",
         "corpus",
-        "corpus_subprocess",
     ],
 )
 def test_every_workload_runs(run: Callable[[int], float], monkeypatch: pytest.MonkeyPatch) -> None:
     few = w.corpus()[:8]  # the whole corpus would take seconds through a subprocess
     monkeypatch.setattr(w, "corpus", lambda: few)
     assert run(1) > 0
+
+
+def test_the_corpus_sample_spreads_over_every_area() -> None:
+    sample = w.corpus()
+    everything = load_cases(CASES_DIR)
+    assert len(sample) == min(w.CORPUS_SAMPLE, len(everything))
+    assert len({c.id for c in sample}) == len(sample)
+    assert {c.area for c in sample} == {c.area for c in everything}
+
+
+def test_the_started_adapter_runs_the_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    few = w.corpus()[:8]
+    monkeypatch.setattr(w, "corpus", lambda: few)
+    w.started_adapter.cache_clear()
+    try:
+        assert w.time_corpus_subprocess_started(1) > 0
+    finally:
+        w.started_adapter().inner.close()
+        w.started_adapter.cache_clear()
 
 
 class _Recorder:
