@@ -125,6 +125,7 @@ def test_suite_names_are_unique_and_the_filter_keeps_prefixes() -> None:
 
 
 def test_every_channel_client_runs_rpcs() -> None:
+    assert suite.CHANNEL_CLIENTS == channel.CLIENTS
     try:
         for client in channel.CLIENTS:
             assert channel.time_unary(client, 3) > 0
