@@ -363,8 +363,10 @@ def corpus() -> list[Case]:
     subprocess, repeated for each of ~20 values).
     """
     cases = load_cases(CASES_DIR)
-    step = max(1, len(cases) / CORPUS_SAMPLE)
-    return [cases[int(i * step)] for i in range(min(CORPUS_SAMPLE, len(cases)))]
+    if len(cases) < CORPUS_SAMPLE:
+        raise RuntimeError(f"the corpus has {len(cases)} cases, fewer than {CORPUS_SAMPLE}")
+    step = len(cases) / CORPUS_SAMPLE
+    return [cases[int(i * step)] for i in range(CORPUS_SAMPLE)]
 
 
 ADAPTER_COMMAND = (sys.executable, "-m", "conformance.adapters.refimpl")
