@@ -11,8 +11,10 @@ servers on 127.0.0.1, through
   Python loop: what the balancer layer costs at the least.
 
 The calling loop is the same function for all three, and their RPCs are
-interleaved (see :func:`time_unary`); the report gives each throughput relative
-to grpcio's.  Requests
+interleaved in rotating order (see :func:`_interleaved`).  grpcio's RPCs/s is
+one benchmark; the others are paired ratios measured in the same rounds
+(:func:`time_paired_ratio`), from which the report gives their throughput
+relative to grpcio's.  Requests
 and responses are a few bytes, so the numbers are per-RPC overhead, not
 bandwidth.  The backends and channels are built once per worker process and
 warmed (every subchannel READY) before anything is timed.
@@ -111,24 +113,48 @@ class Clients:
 _clients = Clients()
 
 
-def time_unary(client: str, loops: int) -> float:
-    """``loops`` blocking unary RPCs through ``client``, interleaved with the other clients.
+def _interleaved(rounds: int) -> dict[str, float]:
+    """``rounds`` RPCs through every client, interleaved; seconds spent in each client.
 
-    Each loop times one RPC of ``client`` and then makes one (untimed) RPC through
-    each other client, so the three clients are measured over the same seconds:
-    the machine's load drifts by more than the few percent being compared.
+    Each round makes one RPC through every client, in an order that rotates from
+    round to round: the clients are measured over the same seconds (the machine's
+    load drifts by more than the few percent being compared) and each takes every
+    position equally often (an RPC costs measurably more or less depending on which
+    client's RPC came just before it).
     """
-    call = _clients.call(client)
-    others = [_clients.call(other) for other in CLIENTS if other != client]
+    calls = [(name, _clients.call(name)) for name in CLIENTS]
+    orders = [calls[i:] + calls[:i] for i in range(len(calls))]
+    spent = dict.fromkeys(CLIENTS, 0.0)
     clock = time.perf_counter
-    elapsed = 0.0
-    for _ in itertools.repeat(None, loops):
-        start = clock()
-        call(b"", timeout=CALL_TIMEOUT)
-        elapsed += clock() - start
-        for other in others:
-            other(b"", timeout=CALL_TIMEOUT)
-    return elapsed
+    for turn in range(rounds):
+        for name, call in orders[turn % len(orders)]:
+            start = clock()
+            call(b"", timeout=CALL_TIMEOUT)
+            spent[name] += clock() - start
+    return spent
+
+
+def time_unary(client: str, loops: int) -> float:
+    """Seconds for ``loops`` RPCs through ``client`` (interleaved with the others)."""
+    return _interleaved(loops)[client]
+
+
+PAIRED_ROUNDS = 200  # interleaved rounds behind each value of a paired ratio
+
+
+def time_paired_ratio(client: str, loops: int) -> float:
+    """``client``'s time per RPC over grpcio's, measured in the same rounds, ``loops`` times.
+
+    Not seconds: pyperf stores whatever a time function returns, and the report
+    reads these values as ratios.  Pairing inside one process is what makes the
+    comparison hold: separate benchmarks run in separate worker processes, which
+    differ from each other by more than the effect measured.
+    """
+    total = 0.0
+    for _ in range(loops):
+        spent = _interleaved(PAIRED_ROUNDS)
+        total += spent[client] / spent["grpcio"]
+    return total
 
 
 def close() -> None:

@@ -89,15 +89,20 @@ def register(runner: pyperf.Runner, only: Sequence[str] = ()) -> None:
     bench("corpus/in_process", w.time_corpus_in_process, cases)
     bench("corpus/subprocess", w.time_corpus_subprocess, cases)
     bench("corpus/subprocess_started", w.time_corpus_subprocess_started, cases)
-    for client in CHANNEL_CLIENTS:
-        bench(f"channel/{client}/round_robin", functools.partial(_time_unary, client))
+    bench("channel/grpcio/round_robin", functools.partial(_channel, "time_unary", "grpcio"))
+    for client in CHANNEL_CLIENTS[1:]:
+        bench(
+            f"channel_vs_grpcio/{client}/round_robin",
+            functools.partial(_channel, "time_paired_ratio", client),
+        )
 
 
-def _time_unary(client: str, loops: int) -> float:
+def _channel(function: str, client: str, loops: int) -> float:
     # Imported here: grpc takes a tenth of a second to import, in every worker otherwise.
     from bench import channel
 
-    return channel.time_unary(client, loops)
+    time_function: Callable[[str, int], float] = getattr(channel, function)
+    return time_function(client, loops)
 
 
 def _pass_only(cmd: list[str], args: argparse.Namespace) -> None:

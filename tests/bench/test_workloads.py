@@ -124,10 +124,12 @@ def test_suite_names_are_unique_and_the_filter_keeps_prefixes() -> None:
     assert picks.names == [n for n in names if n.startswith(("floor", "pick/round_robin/"))]
 
 
-def test_every_channel_client_runs_rpcs() -> None:
+def test_every_channel_client_runs_rpcs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert suite.CHANNEL_CLIENTS == channel.CLIENTS
     try:
         for client in channel.CLIENTS:
             assert channel.time_unary(client, 3) > 0
+        monkeypatch.setattr(channel, "PAIRED_ROUNDS", 3)
+        assert channel.time_paired_ratio("balanced", 1) > 0
     finally:
         channel.close()
