@@ -341,7 +341,8 @@ class _PlantedSharding(EndpointSharding):
         if self._closed:
             return
         children = tuple(
-            ChildState(c.endpoint, c.state, c.exit_idle) for c in self._children.values()
+            ChildState(c.endpoint, c.state, c.exit_idle, key=c.endpoint.key)
+            for c in self._children.values()
         )
         if not children:
             state = State.TRANSIENT_FAILURE
