@@ -121,6 +121,7 @@ class Summary:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "unit": "seconds per operation; channel_vs_grpcio/*: time per RPC / grpcio's",
             "benchmarks": {k: v.to_json() for k, v in sorted(self.stats.items())},
             "ratios": {k: v.to_json() for k, v in self.ratios.items()},
             "growth_exponents": self.exponents,
