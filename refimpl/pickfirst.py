@@ -294,15 +294,20 @@ class PickFirstBalancer(Balancer):
         self._report(State.TRANSIENT_FAILURE, FailPicker(unavailable(message)))
         raise BadResolverStateError(message)
 
+    def _ordered_endpoints(
+        self, endpoints: Sequence[Endpoint], config: PickFirstConfig
+    ) -> list[Endpoint]:
+        """The endpoints in connection order: shuffled only when the config asks (PF-5)."""
+        if config.shuffle_address_list:
+            return shuffle_endpoints(endpoints, self._options.random)
+        return list(endpoints)
+
     def _address_list(
         self, endpoints: Sequence[Endpoint], config: PickFirstConfig
     ) -> list[Address]:
-        ordered = (
-            shuffle_endpoints(endpoints, self._options.random)
-            if config.shuffle_address_list
-            else list(endpoints)
+        return interleave_by_family(
+            deduplicate(flatten(self._ordered_endpoints(endpoints, config)))
         )
-        return interleave_by_family(deduplicate(flatten(ordered)))
 
     def _shut_down_unlisted(self) -> None:
         listed = set(self._addresses)

@@ -69,7 +69,6 @@ from refimpl.pickfirst import (
     enable_health_listener,
     flatten,
     interleave_by_family,
-    shuffle_endpoints,
 )
 from refimpl.roundrobin import RoundRobinBalancer, RoundRobinBuilder
 from refimpl.weightedroundrobin import WeightedRoundRobinBuilder, WeightedRoundRobinConfig
@@ -147,11 +146,7 @@ class KeepsDuplicateAddresses(PickFirstBalancer):
     def _address_list(
         self, endpoints: Sequence[Endpoint], config: PickFirstConfig
     ) -> list[Address]:
-        ordered = (
-            shuffle_endpoints(endpoints, self._options.random)
-            if config.shuffle_address_list
-            else list(endpoints)
-        )
+        ordered = self._ordered_endpoints(endpoints, config)
         return interleave_by_family(flatten(ordered))
 
 
@@ -162,11 +157,7 @@ class NoFamilyInterleaving(PickFirstBalancer):
     def _address_list(
         self, endpoints: Sequence[Endpoint], config: PickFirstConfig
     ) -> list[Address]:
-        ordered = (
-            shuffle_endpoints(endpoints, self._options.random)
-            if config.shuffle_address_list
-            else list(endpoints)
-        )
+        ordered = self._ordered_endpoints(endpoints, config)
         return deduplicate(flatten(ordered))
 
 
