@@ -83,4 +83,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "gRFC A6 (Transparent Retries: an RPC that never left the client is retried until "
         "its deadline)",
     ),
+    Requirement(
+        "RPC-10",
+        M,
+        "The picker is given the RPC's full method name and its metadata.",
+        "grpc-go balancer/balancer.go (PickInfo: FullMethodName, and Ctx carrying the "
+        "outgoing metadata); " + _PICKER,
+    ),
 )

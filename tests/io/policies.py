@@ -51,15 +51,19 @@ VERDICT = "io_test_verdict"
 
 
 class _RoundRobinPicker(Picker):
-    def __init__(self, ready: list[SubConn], dones: list[DoneInfo], start: int) -> None:
+    def __init__(
+        self, ready: list[SubConn], dones: list[DoneInfo], infos: list[PickInfo], start: int
+    ) -> None:
         self._ready = ready
         self._dones = dones
+        self._infos = infos
         self._next = itertools.count(start)
         self._lock = threading.Lock()
 
     def pick(self, info: PickInfo) -> PickResult:
         with self._lock:
             index = next(self._next) % len(self._ready)
+            self._infos.append(info)
         return Complete(self._ready[index], self._dones.append)
 
 
@@ -80,6 +84,7 @@ class EveryReady(Balancer):
         self.health: dict[str, State] = {}
         self.health_checked = False
         self.dones: list[DoneInfo] = []  # every DoneInfo of every pick, in order
+        self.infos: list[PickInfo] = []  # what every READY pick was given, in order
         self.reported: list[State] = []
         self.oob_interval: float | None = None
         self.oob: list[tuple[str, OrcaLoadReport]] = []  # (address, report), in arrival order
@@ -136,7 +141,7 @@ class EveryReady(Balancer):
         ready = [sc for addr, sc in sorted(self.subconns.items()) if self._usable(addr)]
         if ready:
             start = self.options.random.randrange(0, len(ready))
-            self._update(State.READY, _RoundRobinPicker(ready, self.dones, start))
+            self._update(State.READY, _RoundRobinPicker(ready, self.dones, self.infos, start))
             return
         states = [s.state for s in self.states.values()]
         if states and all(s is State.TRANSIENT_FAILURE for s in states):

@@ -335,3 +335,40 @@ def test_out_of_band_reports_arrive_while_ready_and_stop_after(
     oob_inputs = [s.input for s in ch.trace if isinstance(s.input, ev.OobLoadReport)]
     assert len(oob_inputs) == seen
     assert_clean(ch)
+
+
+@pytest.mark.req("RPC-10", "RPC-5")
+def test_picker_is_given_method_and_metadata(backends: MakeBackends, channel: MakeChannel) -> None:
+    (server,) = backends(1)
+    ch = channel([server.address], EVERY)
+    wait_ready(ch, 1)
+    call = ch.unary_unary(WHOAMI)
+    call(b"", timeout=RPC_TIMEOUT, metadata=(("x-user", "u1"), ("x-blob-bin", b"\x00")))
+    call(b"", timeout=RPC_TIMEOUT, wait_for_ready=True)
+    _, finished = call.with_call(b"", timeout=RPC_TIMEOUT)
+    first, second, third = EVERY_READY_BUILDER.built[-1].infos[-3:]
+    assert (first.method, first.wait_for_ready) == (WHOAMI, False)
+    assert dict(first.metadata) == {"x-user": "u1"}  # text metadata only
+    assert (second.method, second.wait_for_ready, dict(second.metadata)) == (WHOAMI, True, {})
+    assert dict(third.metadata) == {}
+    # RPCs without metadata share one PickInfo per method, so its mapping must be read-only.
+    with pytest.raises(TypeError):
+        third.metadata["x-user"] = "u2"  # type: ignore[index]
+    assert finished.code() is grpc.StatusCode.OK  # with_call still hands back the call
+    assert_clean(ch)
+
+
+@pytest.mark.req("RPC-5")
+def test_with_call_returns_the_call_when_the_pick_has_no_done(
+    backends: MakeBackends, channel: MakeChannel
+) -> None:
+    servers = backends(2)
+    ch = channel([b.address for b in servers], {"loadBalancingConfig": [{"round_robin": {}}]})
+    wait_ready(ch, 2)
+    call = ch.unary_unary(WHOAMI)
+    response, finished = call.with_call(b"", timeout=RPC_TIMEOUT)
+    assert response.decode() in {b.name for b in servers}
+    assert finished.code() is grpc.StatusCode.OK
+    assert call(b"", timeout=RPC_TIMEOUT).decode() in {b.name for b in servers}
+    assert ch.unary_unary(WHOAMI).future(b"", timeout=RPC_TIMEOUT).code() is grpc.StatusCode.OK
+    assert_clean(ch)
