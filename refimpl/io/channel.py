@@ -47,7 +47,7 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -82,6 +82,7 @@ from spec.connectivity import State
 from spec.trace import Step
 from spec.types import (
     Address,
+    Attributes,
     AttributeValue,
     Duration,
     Endpoint,
@@ -128,14 +129,10 @@ class PickFailedError(Exception):
         self.status = status
 
 
-class _Chosen(NamedTuple):
-    """Where a pick sent an RPC (a named tuple: built once per RPC, ~4x cheaper than attrs)."""
-
-    subconn: RealSubConn
-    done: Callable[[DoneInfo], None] | None
-    metadata: Metadata
-    pick_id: int
-    picker_gen: int  # which picker chose it: a re-pick after a failure waits for a newer one
+# What _pick returns: the SubConn (ours, READY), the Complete result naming it, the pick's ID
+# and the generation of the picker that chose it (a re-pick after a failure waits for a newer
+# one).  A plain tuple: it is built on every RPC, where even a NamedTuple's __new__ shows.
+_Chosen = tuple[RealSubConn, Complete, int, int]
 
 
 class TraceRecorder:
@@ -192,6 +189,11 @@ def _trailer_attributes(pairs: Metadata) -> tuple[tuple[str, AttributeValue], ..
         if isinstance(value, str) and key and not key.endswith("-bin"):
             merged[key] = f"{merged[key]},{value}" if key in merged else value
     return tuple(sorted(merged.items()))
+
+
+def _text_pairs(metadata: Attributes) -> Metadata:
+    """A pick result's metadata as grpcio metadata pairs (values as text)."""
+    return tuple((key, str(value)) for key, value in metadata)
 
 
 def _never_answered(err: grpc.RpcError) -> bool:
@@ -353,11 +355,7 @@ class BalancedChannel(grpc.Channel):
     def _next_picker(
         self, seen: int, deadline: float | None, last_error: Status | None
     ) -> tuple[Picker, int]:
-        # Fast path, every RPC while a picker is in force: one attribute read, no lock (the
-        # tuple is replaced whole, so picker and generation always belong together).
-        current = self._current
-        if current is not None and current[1] != seen and not self._closed:
-            return current
+        """The picker in force, once it is newer than generation ``seen``; waits for one."""
         with self._cond:
             while True:
                 if self._closed:
@@ -432,23 +430,24 @@ class BalancedChannel(grpc.Channel):
         wait_for_ready = info.wait_for_ready
         last_error: Status | None = None
         while True:
-            picker, seen = self._next_picker(seen, deadline, last_error)
+            # Fast path, every RPC while a picker is in force: one attribute read, no lock
+            # (the tuple is replaced whole, so picker and generation always belong together).
+            current = self._current
+            if current is not None and current[1] != seen and not self._closed:
+                picker, seen = current
+            else:
+                picker, seen = self._next_picker(seen, deadline, last_error)
             pick_id = next(self._pick_ids)
             if self.recorder is None:
                 result = picker.pick(info)
             else:
                 result, seen = self._traced_pick(picker, seen, info, pick_id)
             if isinstance(result, Complete):
-                subconn = result.subconn
-                if (
-                    isinstance(subconn, RealSubConn)
-                    and self._subconns.get(subconn.ident) is subconn
-                    and subconn.state is State.READY
-                ):
-                    extra = (
-                        tuple((k, str(v)) for k, v in result.metadata) if result.metadata else ()
-                    )
-                    return _Chosen(subconn, result.done, extra, pick_id, seen)
+                # One of this channel's live SubConns (LB-1), READY (LB-5).  No isinstance:
+                # RealSubConn's ABC metaclass makes it a Python-level call on every RPC.
+                subconn = self._subconns.get(getattr(result.subconn, "ident", 0))
+                if subconn is result.subconn and subconn.state is State.READY:
+                    return subconn, result, pick_id, seen
                 if result.done is not None:  # LB-5: not READY; done, then wait for a new picker
                     self._call_done(pick_id, result.done, DoneInfo())
             elif isinstance(result, Queue):  # RPC-1
@@ -472,9 +471,9 @@ class BalancedChannel(grpc.Channel):
         event = ev.Done(pick_id, info.error, info.trailer, info.load_report)
         self.serialiser.step(lambda: self.deliver(event, lambda: done(info)))
 
-    def _finish(self, chosen: _Chosen, call: Any) -> None:
+    def _finish(self, picked: Complete, pick_id: int, call: Any) -> None:
         """An attempt ended: tell the pick's ``done`` how (RPC-5, RPC-6)."""
-        done = chosen.done
+        done = picked.done
         if done is None:
             return  # nobody to tell (round_robin's picks): skip reading status and trailers
         try:
@@ -488,7 +487,7 @@ class BalancedChannel(grpc.Channel):
             _trailer_attributes(trailers),
             orca.load_report_from_trailers(trailers),
         )
-        self._call_done(chosen.pick_id, done, info)
+        self._call_done(pick_id, done, info)
 
     # --- RPCs ---
 
@@ -512,29 +511,32 @@ class BalancedChannel(grpc.Channel):
         deadline = None if timeout is None else time.monotonic() + timeout
         wfr = bool(wait_for_ready)
         md = metadata_pairs(metadata) if metadata else ()
-        info = self._pick_info(method, wfr, md)
+        # The shared PickInfo of an RPC without metadata, looked up here: one call fewer.
+        info = None if md else self._plain_infos.get((method, wfr))
+        if info is None:
+            info = self._pick_info(method, wfr, md)
         attempts = MAX_ATTEMPTS if wfr and kind == "unary_unary" else 1
         tried = -1  # the picker generation of the last failed attempt
         for attempt in range(1, attempts + 1):
             try:
-                chosen = self._pick(info, deadline, tried)
+                subconn, picked, pick_id, gen = self._pick(info, deadline, tried)
             except PickFailedError as failed:
                 raise RpcFailure(failed.status) from None
             if cancelled is not None and cancelled():
                 status = Status(StatusCode.CANCELLED, "cancelled before it was sent")
-                self._finish(chosen, RpcFailure(status))
+                self._finish(picked, pick_id, RpcFailure(status))
                 raise RpcFailure(status)
-            if not chosen.subconn.call_started():
-                self._shut_meanwhile(chosen)  # LB-5
-                tried = chosen.picker_gen
+            if not subconn.call_started():
+                self._shut_meanwhile(picked, pick_id)  # LB-5
+                tried = gen
                 continue
             remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
-            callable_ = chosen.subconn.multicallable(kind, method, serializer, deserializer)
+            callable_ = subconn.multicallable(kind, method, serializer, deserializer)
+            sent = md + _text_pairs(picked.metadata) if picked.metadata else md
             # The call object is needed only by ``done`` (status, trailers) or the caller
             # (with_call, future); without either, the plain call saves grpcio building one.
-            sent = md + chosen.metadata
             try:
-                if want_call or chosen.done is not None:
+                if want_call or picked.done is not None:
                     response, call = callable_.with_call(
                         request,
                         timeout=remaining,
@@ -554,24 +556,24 @@ class BalancedChannel(grpc.Channel):
                         compression=compression,
                     )
             except grpc.RpcError as err:
-                self._finish(chosen, err)
+                self._finish(picked, pick_id, err)
                 if attempt < attempts and _never_answered(err):
-                    tried = chosen.picker_gen  # RPC-7: pick again, from a newer picker
+                    tried = gen  # RPC-7: pick again, from a newer picker
                     continue
                 raise
             finally:
-                chosen.subconn.call_finished()
-            if chosen.done is not None:
-                self._finish(chosen, call)
+                subconn.call_finished()
+            if picked.done is not None:
+                self._finish(picked, pick_id, call)
             return response, call
         raise RpcFailure(
             Status(StatusCode.UNAVAILABLE, f"no attempt could start in {attempts} picks")
         )
 
-    def _shut_meanwhile(self, chosen: _Chosen) -> None:
+    def _shut_meanwhile(self, picked: Complete, pick_id: int) -> None:
         """The picked SubConn was shut down between the pick and the call: as not READY."""
-        if chosen.done is not None:
-            self._call_done(chosen.pick_id, chosen.done, DoneInfo())
+        if picked.done is not None:
+            self._call_done(pick_id, picked.done, DoneInfo())
 
     def _streaming(
         self,
@@ -593,37 +595,37 @@ class BalancedChannel(grpc.Channel):
         tried = -1
         for _ in range(MAX_ATTEMPTS):
             try:
-                chosen = self._pick(info, deadline, tried)
+                subconn, picked, pick_id, gen = self._pick(info, deadline, tried)
             except PickFailedError as failed:
                 return RpcFailure(failed.status)
-            if chosen.subconn.call_started():
+            if subconn.call_started():
                 break
-            self._shut_meanwhile(chosen)  # LB-5
-            tried = chosen.picker_gen
+            self._shut_meanwhile(picked, pick_id)  # LB-5
+            tried = gen
         else:
             return RpcFailure(
                 Status(StatusCode.UNAVAILABLE, f"no attempt could start in {MAX_ATTEMPTS} picks")
             )
         remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
-        callable_ = chosen.subconn.multicallable(kind, method, serializer, deserializer)
+        callable_ = subconn.multicallable(kind, method, serializer, deserializer)
         try:
             call = callable_(
                 request,
                 timeout=remaining,
-                metadata=md + chosen.metadata,
+                metadata=md + _text_pairs(picked.metadata),
                 credentials=credentials,
                 wait_for_ready=False,
                 compression=compression,
             )
         except BaseException:
-            chosen.subconn.call_finished()
+            subconn.call_finished()
             raise
 
         def finished(finished_call: Any) -> None:
             try:
-                self._finish(chosen, finished_call)
+                self._finish(picked, pick_id, finished_call)
             finally:
-                chosen.subconn.call_finished()
+                subconn.call_finished()
 
         call.add_done_callback(finished)
         return call
