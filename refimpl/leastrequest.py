@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -106,22 +106,95 @@ def parse_config(raw: JsonValue) -> LeastRequestConfig:
     return LeastRequestConfig(min(value, MAX_CHOICE_COUNT))  # LR-3
 
 
-class OutstandingCounter:
-    """One endpoint's outstanding RPCs (LR-8).  Picks and Dones change it from any thread."""
+class OutstandingCounts:
+    """The outstanding-RPC counts of many endpoints, in one flat list (LR-8).
 
-    __slots__ = ("_lock", "_value")
+    Why one list: a pick reads ``choiceCount`` counts of endpoints drawn at
+    random.  Kept as one object per endpoint they lie all over the heap, and at
+    thousands of endpoints each read is a cache miss; in one list they take 8
+    bytes each, side by side (README, Benchmarks).  Each endpoint's count lives
+    in a *slot* owned by one :class:`OutstandingCounter`.  Reads take no lock (a
+    list item is read whole); every change is made under the one lock.
+
+    A slot is reused only once its counter object is gone, that is when no
+    balancer, picker or pending Done refers to it any more, so an old picker or
+    the Done of an RPC picked before can never touch another endpoint's count
+    (LR-9).
+    """
+
+    __slots__ = ("_free", "lock", "values")
 
     def __init__(self) -> None:
-        self._value = 0
-        self._lock = threading.Lock()
+        self.values: list[int] = []  # by slot; only ever grows, in place
+        self.lock = threading.Lock()
+        self._free: list[int] = []  # slots whose counter is gone
+
+    def add(self, slot: int, delta: int) -> None:
+        with self.lock:
+            self.values[slot] += delta
+
+    def _claim(self) -> int:
+        with self.lock:
+            if self._free:
+                slot = self._free.pop()
+                self.values[slot] = 0
+                return slot
+            self.values.append(0)
+            return len(self.values) - 1
+
+    def _release(self, slot: int) -> None:
+        # Called from OutstandingCounter.__del__, which may run in any thread at any
+        # point, also while this thread holds the lock: so no lock here.  list.append
+        # is atomic, and nobody can read or change a slot whose counter is gone.
+        self._free.append(slot)
+
+
+# Where counters made without a store keep their counts (tests build pickers from such).
+_SHARED_COUNTS = OutstandingCounts()
+
+
+class OutstandingCounter:
+    """One endpoint's outstanding RPCs (LR-8): its slot in an :class:`OutstandingCounts`.
+
+    Picks and Dones change it from any thread.  The slot is freed when the
+    counter is (see :class:`OutstandingCounts`).
+    """
+
+    __slots__ = ("counts", "slot")
+
+    def __init__(self, counts: OutstandingCounts | None = None) -> None:
+        self.counts = _SHARED_COUNTS if counts is None else counts
+        self.slot = self.counts._claim()
+
+    def __del__(self) -> None:
+        self.counts._release(self.slot)
 
     @property
     def value(self) -> int:
-        return self._value
+        return self.counts.values[self.slot]
 
     def add(self, delta: int) -> None:
-        with self._lock:
-            self._value += delta
+        self.counts.add(self.slot, delta)
+
+
+def _counted_done(
+    counter: OutstandingCounter, child_done: Callable[[DoneInfo], None] | None
+) -> Callable[[DoneInfo], None]:
+    """The Done of an RPC picked on ``counter``'s endpoint: one count down, then the child's."""
+
+    def done(done_info: DoneInfo) -> None:
+        counter.add(-1)  # whatever the status (LR-8)
+        if child_done is not None:
+            child_done(done_info)
+
+    return done
+
+
+def _with_done(result: Complete, done: Callable[[DoneInfo], None]) -> Complete:
+    # The child's result with ``done`` wrapped.  Built directly rather than with
+    # attrs.evolve, which costs about a microsecond; Complete's fields are exactly
+    # these three (tests/refimpl/test_leastrequest.py checks).
+    return Complete(result.subconn, done, result.metadata)
 
 
 @attrs.frozen
@@ -130,10 +203,28 @@ class PickTarget:
 
     picker: Picker
     counter: OutstandingCounter
+    # When the child's picker has a fixed Complete (``Picker.fixed_result``): that
+    # Complete with its Done counting this endpoint down, made once here, so a pick
+    # allocates nothing and never touches the child (README, Benchmarks).  One Complete
+    # serves many RPCs: its Done holds no per-RPC state, each RPC's Done counts down once.
+    counted_result: Complete | None = attrs.field(init=False, eq=False, repr=False)
+
+    @counted_result.default
+    def _count_the_fixed_result(self) -> Complete | None:
+        fixed = self.picker.fixed_result
+        if not isinstance(fixed, Complete):
+            return None
+        return _with_done(fixed, _counted_done(self.counter, fixed.done))
 
 
 class LeastRequestPicker(Picker):
-    """Chooses the endpoint with the fewest outstanding RPCs among random samples (LR-7)."""
+    """Chooses the endpoint with the fewest outstanding RPCs among random samples (LR-7).
+
+    The counts are read from their flat list (:class:`OutstandingCounts`) through
+    ``_slots``, and the result of a pick comes from ``_results`` when the child's
+    is fixed: a pick then reads three flat tuples and lists and one result
+    object, whatever the number of endpoints (README, Benchmarks).
+    """
 
     def __init__(
         self,
@@ -148,39 +239,41 @@ class LeastRequestPicker(Picker):
         self.choice_count = choice_count
         self._rng = rng
         self.selection = selection
+        counts = self.targets[0].counter.counts
+        if any(t.counter.counts is not counts for t in self.targets):
+            raise ValueError("a least-request picker's counters must share one OutstandingCounts")
+        self._counts = counts
+        self._values = counts.values  # the list itself: it only grows, in place
+        self._slots = tuple(t.counter.slot for t in self.targets)
+        self._results = tuple(t.counted_result for t in self.targets)
 
-    def choose(self) -> PickTarget:
-        """The endpoint for the next pick (LR-7, or LR-11 for the full scan)."""
+    def choose(self) -> int:
+        """The index in ``targets`` of the endpoint for the next pick (LR-7, or LR-11)."""
+        values, slots = self._values, self._slots
         if self.selection is Selection.FULL_SCAN:
-            return min(self.targets, key=lambda t: t.counter.value)  # the first minimum
-        n = len(self.targets)
-        chosen = self.targets[self._rng.randrange(n)]
-        fewest = chosen.counter.value
+            return min(range(len(slots)), key=lambda i: values[slots[i]])  # the first minimum
+        n, randrange = len(slots), self._rng.randrange
+        chosen = randrange(n)
+        fewest = values[slots[chosen]]
         for _ in range(self.choice_count - 1):
-            sample = self.targets[self._rng.randrange(n)]
-            outstanding = sample.counter.value
+            sample = randrange(n)
+            outstanding = values[slots[sample]]
             if outstanding < fewest:  # strictly: a tie keeps the earlier sample
                 chosen, fewest = sample, outstanding
         return chosen
 
     def pick(self, info: PickInfo) -> PickResult:
-        target = self.choose()
+        index = self.choose()
+        counted = self._results[index]
+        if counted is not None:  # the child's fixed Complete, counted (PickTarget)
+            self._counts.add(self._slots[index], 1)  # LR-8
+            return counted
+        target = self.targets[index]
         result = target.picker.pick(info)
         if not isinstance(result, Complete):
             return result  # only a completed pick counts (LR-8)
-        counter = target.counter
-        counter.add(1)
-        child_done = result.done
-
-        def done(done_info: DoneInfo) -> None:
-            counter.add(-1)  # whatever the status (LR-8)
-            if child_done is not None:
-                child_done(done_info)
-
-        # The child's result with ``done`` wrapped.  Built directly rather than with
-        # attrs.evolve, which costs about a microsecond a pick; Complete's fields are
-        # exactly these three (tests/refimpl/test_leastrequest.py checks).
-        return Complete(result.subconn, done, result.metadata)
+        target.counter.add(1)
+        return _with_done(result, _counted_done(target.counter, result.done))
 
 
 # --- The balancer: endpointsharding underneath, counts on top ---
@@ -216,7 +309,11 @@ class LeastRequestBalancer(Balancer):
         self._options = options
         self._selection = selection
         self._choice_count = DEFAULT_CHOICE_COUNT
+        self._store = OutstandingCounts()  # this balancer's counts, one slot per endpoint
         self._counts: dict[frozenset[str], OutstandingCounter] = {}  # LR-9
+        # The last target made per endpoint, reused while its picker and counter are the
+        # same: a rebuild then allocates only for endpoints that changed (README, Benchmarks).
+        self._targets: dict[frozenset[str], PickTarget] = {}
         self._closed = False
         self._sharding = EndpointSharding(_ShardingConn(self), options, child_builder)
 
@@ -240,6 +337,7 @@ class LeastRequestBalancer(Balancer):
         self._closed = True
         self._sharding.close()
         self._counts = {}
+        self._targets = {}
 
     def outstanding(self) -> dict[frozenset[str], int]:
         """Each READY endpoint's count, by endpoint identity (for tests and debugging)."""
@@ -257,17 +355,22 @@ class LeastRequestBalancer(Balancer):
         keys = {child.key for child in ready}
         self._counts = {key: c for key, c in self._counts.items() if key in keys}
         if not ready:
+            self._targets = {}
             self._cc.update_state(state)  # LR-6: round_robin passes through
             return
-        targets = [
-            PickTarget(
-                child.state.picker,
-                self._counts.setdefault(child.key, OutstandingCounter()),
-            )
-            for child in ready
-        ]
+        targets: dict[frozenset[str], PickTarget] = {}
+        for child in ready:
+            key, child_picker = child.key, child.state.picker
+            counter = self._counts.get(key)
+            if counter is None:
+                counter = self._counts[key] = OutstandingCounter(self._store)
+            target = self._targets.get(key)
+            if target is None or target.picker is not child_picker or target.counter is not counter:
+                target = PickTarget(child_picker, counter)
+            targets[key] = target
+        self._targets = targets
         picker = LeastRequestPicker(
-            targets, self._choice_count, self._options.random, self._selection
+            list(targets.values()), self._choice_count, self._options.random, self._selection
         )
         self._cc.update_state(BalancerState(State.READY, picker))
 

@@ -7,6 +7,7 @@ stubs its random source; here the injected ``BuildOptions.random`` is scripted.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 from collections import Counter
@@ -36,6 +37,7 @@ from refimpl.leastrequest import (
     LeastRequestConfig,
     LeastRequestPicker,
     OutstandingCounter,
+    OutstandingCounts,
     PickTarget,
     Selection,
     parse_config,
@@ -108,6 +110,22 @@ class ReadyChild(Picker):
 
     def pick(self, info: PickInfo) -> PickResult:
         return Complete(self.subconn, self.dones.append)
+
+
+class FixedChild(Picker):
+    """A READY child whose every pick returns one Complete, exposed as ``fixed_result``."""
+
+    def __init__(self, name: str) -> None:
+        self.subconn = NamedSubConn(name)
+        self.dones: list[DoneInfo] = []
+        self.picks = 0
+        self.fixed_result: Complete = Complete(
+            self.subconn, self.dones.append, freeze_attributes({"x-lb": name})
+        )
+
+    def pick(self, info: PickInfo) -> PickResult:
+        self.picks += 1
+        return self.fixed_result
 
 
 class QueueingChild(Picker):
@@ -274,6 +292,55 @@ def test_full_scan_takes_the_first_global_minimum() -> None:
     assert picks == ["backend-1", "backend-2", "backend-0", "backend-1"]
     assert rng.drawn == 0  # no randomness
     assert counts(picker) == [3, 3, 2]
+
+
+@pytest.mark.req("LR-8")
+def test_a_fixed_child_result_is_counted_without_calling_the_child() -> None:
+    children = [FixedChild(f"backend-{i}") for i in range(2)]
+    store = OutstandingCounts()
+    ts = [PickTarget(c, OutstandingCounter(store)) for c in children]
+    picker = LeastRequestPicker(ts, 2, ScriptedRandom([1, 1]))
+    results = [picker.pick(INFO) for _ in range(3)]
+    assert counts(picker) == [0, 3]
+    assert [c.picks for c in children] == [0, 0]  # the ready-made result, not a child pick
+    first = results[0]
+    assert all(r is first for r in results)  # made once, shared by every RPC
+    assert isinstance(first, Complete)
+    assert first.subconn is children[1].subconn
+    assert first.metadata == children[1].fixed_result.metadata
+    assert first.done is not None
+    first.done(DoneInfo(Status(StatusCode.UNAVAILABLE, "gone")))
+    first.done(DoneInfo())
+    assert counts(picker) == [0, 1]
+    assert len(children[1].dones) == 2  # the child's own Done still runs behind the count
+
+
+@pytest.mark.req("LR-9")
+def test_a_count_slot_is_reused_only_once_nothing_can_count_on_it() -> None:
+    store = OutstandingCounts()
+    old = OutstandingCounter(store)
+    picker = LeastRequestPicker([PickTarget(FixedChild("a"), old)], 2, ScriptedRandom([0]))
+    pending, abandoned = picker.pick(INFO), picker.pick(INFO)
+    slot = old.slot
+    assert store.values[slot] == 2
+    del old, picker  # the endpoint left READY: only the two RPCs' Dones refer to its count
+    fresh = OutstandingCounter(store)
+    assert fresh.slot != slot  # a pending Done keeps the old slot
+    assert isinstance(pending, Complete)
+    assert pending.done is not None
+    pending.done(DoneInfo())  # an RPC picked before: the new count is untouched
+    assert (store.values[slot], fresh.value) == (1, 0)
+    del pending, abandoned  # the last RPC is abandoned without a Done
+    gc.collect()
+    again = OutstandingCounter(store)
+    assert again.slot == slot  # now the slot is free, and it starts from zero
+    assert again.value == 0
+
+
+def test_a_pickers_counters_share_one_store() -> None:
+    ts = [PickTarget(FixedChild(n), OutstandingCounter(OutstandingCounts())) for n in "ab"]
+    with pytest.raises(ValueError, match="share one OutstandingCounts"):
+        LeastRequestPicker(ts, 2, ScriptedRandom([0]))
 
 
 def test_a_picker_needs_an_endpoint() -> None:
