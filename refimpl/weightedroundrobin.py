@@ -381,16 +381,9 @@ class _Endpoint:
         self.picked: SubConn | None = None  # the subchannel pick_first went READY on
         self.stop_oob: Callable[[], None] | None = None
         self.oob_setting: tuple[bool, Duration] | None = None  # (enabled, period) applied
-        self.target: WeightedTarget | None = None  # the last picker's view, reused (below)
-
-    def target_for(self, picker: Picker, clock: Clock) -> WeightedTarget:
-        """This endpoint as a picker target.  A target is made of the child's picker, the
-        weight and the clock, and only the picker ever changes, so while the child's picker
-        is the same the last target is reused: a rebuild then allocates only for the
-        children that changed (README, Benchmarks)."""
-        if self.target is None or self.target.picker is not picker:
-            self.target = WeightedTarget(picker, self.weight, clock)
-        return self.target
+        self.target: WeightedTarget | None = (
+            None  # the last picker's view (reused: _on_sharding_state)
+        )
 
 
 class _ShardingConn(ClientConn):
@@ -555,11 +548,22 @@ class WeightedRoundRobinBalancer(Balancer):
             return
         self._stop_picker()
         config = self._config
+        clock, endpoints = self._options.clock, self._endpoints
         targets = []
         for child in child_states_from_picker(state.picker) or ():
-            entry = self._endpoints.get(child.key)
-            if child.state.state is State.READY and entry is not None:
-                targets.append(entry.target_for(child.state.picker, self._options.clock))
+            child_state = child.state
+            if child_state.state is not State.READY:
+                continue
+            entry = endpoints.get(child.key)
+            if entry is None:
+                continue
+            # A target is made of the child's picker, the weight and the clock, and only the
+            # picker ever changes: while it is the same, the last target is reused, so a
+            # rebuild allocates only for the children that changed (README, Benchmarks).
+            target = entry.target
+            if target is None or target.picker is not child_state.picker:
+                target = entry.target = WeightedTarget(child_state.picker, entry.weight, clock)
+            targets.append(target)
         if not targets or config is None:
             self._cc.update_state(state)  # no READY endpoint: round_robin passes through
             return

@@ -91,7 +91,9 @@ def prepare_weights(weights: Sequence[float], caps: RatioCaps | None) -> list[fl
     mean = sum(known) / len(known)
     # Without caps the bounds (0, inf) leave every known weight as it is.
     low, high = (0.0, math.inf) if caps is None else (caps.min_ratio * mean, caps.max_ratio * mean)
-    prepared = [mean if w <= 0 else min(max(w, low), high) for w in weights]
+    # min(max(w, low), high), written out: the same value without two builtin calls per
+    # weight, a third of a rebuild at 10,000 endpoints (README, Benchmarks).
+    prepared = [mean if w <= 0 else low if w < low else high if w > high else w for w in weights]
     if prepared.count(prepared[0]) == len(prepared):  # all equal
         return None
     return prepared
@@ -104,7 +106,9 @@ def scale_weights(weights: Sequence[float]) -> list[int]:
     The floor of 1 keeps an endpoint pickable (grpc C++ ``weight_lower_bound``).
     """
     factor = MAX_WEIGHT / max(weights)
-    return [max(1, min(MAX_WEIGHT, int(w * factor + 0.5))) for w in weights]
+    rounded = [int(w * factor + 0.5) for w in weights]
+    # max(1, min(MAX_WEIGHT, r)), written out (as in prepare_weights).
+    return [1 if r < 1 else MAX_WEIGHT if r > MAX_WEIGHT else r for r in rounded]
 
 
 class SequenceCounter:
@@ -180,6 +184,18 @@ class StaticStrideScheduler(Scheduler):
         self.weights = tuple(scaled)
         self._counter = counter
 
+    @classmethod
+    def of_scaled(cls, scaled: list[int], counter: SequenceCounter) -> StaticStrideScheduler:
+        """The scheduler for weights :func:`scale_weights` made, which are ints in
+        [1, 65535] by construction: ``build_scheduler`` skips checking them one by one
+        again, which cost a tenth of a rebuild (README, Benchmarks)."""
+        if not scaled:
+            raise ValueError("a scheduler needs at least one endpoint")
+        scheduler = cls.__new__(cls)
+        scheduler.weights = tuple(scaled)
+        scheduler._counter = counter
+        return scheduler
+
     @property
     def size(self) -> int:
         return len(self.weights)
@@ -252,6 +268,6 @@ def build_scheduler(
     if kind is SchedulerKind.SMOOTH:
         return SmoothWeightedScheduler(prepared)
     scaled = scale_weights(prepared)
-    if all(w == scaled[0] for w in scaled):  # equal after rounding: grpc-go's allEqual
+    if scaled.count(scaled[0]) == len(scaled):  # equal after rounding: grpc-go's allEqual
         return RoundRobinScheduler(len(weights), counter)
-    return StaticStrideScheduler(scaled, counter)
+    return StaticStrideScheduler.of_scaled(scaled, counter)
