@@ -106,75 +106,58 @@ def parse_config(raw: JsonValue) -> LeastRequestConfig:
     return LeastRequestConfig(min(value, MAX_CHOICE_COUNT))  # LR-3
 
 
-class OutstandingCounts:
-    """The outstanding-RPC counts of many endpoints, in one flat list (LR-8).
-
-    Why one list: a pick reads ``choiceCount`` counts of endpoints drawn at
-    random.  Kept as one object per endpoint they lie all over the heap, and at
-    thousands of endpoints each read is a cache miss; in one list they take 8
-    bytes each, side by side (README, Benchmarks).  Each endpoint's count lives
-    in a *slot* owned by one :class:`OutstandingCounter`.  Reads take no lock (a
-    list item is read whole); every change is made under the one lock.
-
-    A slot is reused only once its counter object is gone, that is when no
-    balancer, picker or pending Done refers to it any more, so an old picker or
-    the Done of an RPC picked before can never touch another endpoint's count
-    (LR-9).
-    """
-
-    __slots__ = ("_free", "lock", "values")
-
-    def __init__(self) -> None:
-        self.values: list[int] = []  # by slot; only ever grows, in place
-        self.lock = threading.Lock()
-        self._free: list[int] = []  # slots whose counter is gone
-
-    def add(self, slot: int, delta: int) -> None:
-        with self.lock:
-            self.values[slot] += delta
-
-    def _claim(self) -> int:
-        with self.lock:
-            if self._free:
-                slot = self._free.pop()
-                self.values[slot] = 0
-                return slot
-            self.values.append(0)
-            return len(self.values) - 1
-
-    def _release(self, slot: int) -> None:
-        # Called from OutstandingCounter.__del__, which may run in any thread at any
-        # point, also while this thread holds the lock: so no lock here.  list.append
-        # is atomic, and nobody can read or change a slot whose counter is gone.
-        self._free.append(slot)
-
-
-# Where counters made without a store keep their counts (tests build pickers from such).
-_SHARED_COUNTS = OutstandingCounts()
+# The lock of counters made without one (tests build pickers from such).
+_SHARED_LOCK = threading.Lock()
 
 
 class OutstandingCounter:
-    """One endpoint's outstanding RPCs (LR-8): its slot in an :class:`OutstandingCounts`.
+    """One endpoint's outstanding RPCs (LR-8).  Picks and Dones change it from any thread.
 
-    Picks and Dones change it from any thread.  The slot is freed when the
-    counter is (see :class:`OutstandingCounts`).
+    The count itself is an item of a list: when a picker is built over the
+    endpoint, the count moves into that picker's list, where every count of the
+    picker sits side by side in the picker's order.  A pick reads
+    ``choiceCount`` counts of endpoints drawn at random; as one object per
+    endpoint they lay all over the heap, and at thousands of endpoints each read
+    was a cache miss (README, Benchmarks).  The list a count leaves keeps None
+    in its place, so an older picker that still picks finds the count through
+    the counter.  Every change and every move is made under ``lock``, shared by
+    the counters of one balancer.
+
+    A count never moves to a picker built after its endpoint left READY: the
+    balancer makes a new counter when the endpoint is READY again, and the Dones
+    of RPCs picked before still hold the old one (LR-9).
     """
 
-    __slots__ = ("counts", "slot")
+    __slots__ = ("_at", "lock")
 
-    def __init__(self, counts: OutstandingCounts | None = None) -> None:
-        self.counts = _SHARED_COUNTS if counts is None else counts
-        self.slot = self.counts._claim()
-
-    def __del__(self) -> None:
-        self.counts._release(self.slot)
+    def __init__(self, lock: threading.Lock | None = None) -> None:
+        self.lock = _SHARED_LOCK if lock is None else lock
+        self._at: tuple[list[int | None], int] = ([0], 0)  # the list and index of the count
 
     @property
     def value(self) -> int:
-        return self.counts.values[self.slot]
+        with self.lock:
+            counts, index = self._at
+            value = counts[index]
+        assert value is not None  # None is only ever left in a list the count moved out of
+        return value
 
     def add(self, delta: int) -> None:
-        self.counts.add(self.slot, delta)
+        with self.lock:
+            self.add_locked(delta)
+
+    def add_locked(self, delta: int) -> None:
+        """:meth:`add` for a caller that holds ``lock``."""
+        counts, index = self._at
+        value = counts[index]
+        assert value is not None
+        counts[index] = value + delta
+
+    def move_locked(self, counts: list[int | None], index: int) -> None:
+        """Move the count to ``counts[index]``, leaving None where it was; hold ``lock``."""
+        old, old_index = self._at
+        counts[index], old[old_index] = old[old_index], None
+        self._at = (counts, index)
 
 
 def _counted_done(
@@ -220,10 +203,11 @@ class PickTarget:
 class LeastRequestPicker(Picker):
     """Chooses the endpoint with the fewest outstanding RPCs among random samples (LR-7).
 
-    The counts are read from their flat list (:class:`OutstandingCounts`) through
-    ``_slots``, and the result of a pick comes from ``_results`` when the child's
-    is fixed: a pick then reads three flat tuples and lists and one result
-    object, whatever the number of endpoints (README, Benchmarks).
+    Building the picker moves its endpoints' counts into its own list
+    (:class:`OutstandingCounter`), and the result of a pick comes from
+    ``_results`` when the child's is ready made (:class:`PickTarget`): a pick then
+    reads one list and one tuple by index and returns one result object,
+    whatever the number of endpoints (README, Benchmarks).
     """
 
     def __init__(
@@ -239,25 +223,36 @@ class LeastRequestPicker(Picker):
         self.choice_count = choice_count
         self._rng = rng
         self.selection = selection
-        counts = self.targets[0].counter.counts
-        if any(t.counter.counts is not counts for t in self.targets):
-            raise ValueError("a least-request picker's counters must share one OutstandingCounts")
-        self._counts = counts
-        self._values = counts.values  # the list itself: it only grows, in place
-        self._slots = tuple(t.counter.slot for t in self.targets)
+        self._lock = self.targets[0].counter.lock
+        if any(t.counter.lock is not self._lock for t in self.targets):
+            raise ValueError("a least-request picker's counters must share one lock")
         self._results = tuple(t.counted_result for t in self.targets)
+        # The targets' counts, by index; None once a count has moved to a newer picker.
+        self._counts: list[int | None] = [None] * len(self.targets)
+        with self._lock:
+            for index, target in enumerate(self.targets):
+                target.counter.move_locked(self._counts, index)
+
+    def count(self, index: int) -> int:
+        """The outstanding RPCs of the endpoint at ``index``."""
+        count = self._counts[index]
+        return self.targets[index].counter.value if count is None else count
 
     def choose(self) -> int:
         """The index in ``targets`` of the endpoint for the next pick (LR-7, or LR-11)."""
-        values, slots = self._values, self._slots
+        counts = self._counts
         if self.selection is Selection.FULL_SCAN:
-            return min(range(len(slots)), key=lambda i: values[slots[i]])  # the first minimum
-        n, randrange = len(slots), self._rng.randrange
+            return min(range(len(counts)), key=self.count)  # the first minimum
+        n, randrange = len(counts), self._rng.randrange
         chosen = randrange(n)
-        fewest = values[slots[chosen]]
+        fewest = counts[chosen]
+        if fewest is None:  # what self.count does, written out on the common path
+            fewest = self.targets[chosen].counter.value
         for _ in range(self.choice_count - 1):
             sample = randrange(n)
-            outstanding = values[slots[sample]]
+            outstanding = counts[sample]
+            if outstanding is None:
+                outstanding = self.targets[sample].counter.value
             if outstanding < fewest:  # strictly: a tie keeps the earlier sample
                 chosen, fewest = sample, outstanding
         return chosen
@@ -265,9 +260,17 @@ class LeastRequestPicker(Picker):
     def pick(self, info: PickInfo) -> PickResult:
         index = self.choose()
         counted = self._results[index]
-        if counted is not None:  # the child's fixed Complete, counted (PickTarget)
-            self._counts.add(self._slots[index], 1)  # LR-8
-            return counted
+        if counted is None:
+            return self._pick_child(index, info)
+        with self._lock:  # LR-8: the ready-made result (PickTarget) is a completed pick
+            count = self._counts[index]
+            if count is None:  # the count moved on to a newer picker
+                self.targets[index].counter.add_locked(1)
+            else:
+                self._counts[index] = count + 1
+        return counted
+
+    def _pick_child(self, index: int, info: PickInfo) -> PickResult:
         target = self.targets[index]
         result = target.picker.pick(info)
         if not isinstance(result, Complete):
@@ -309,7 +312,7 @@ class LeastRequestBalancer(Balancer):
         self._options = options
         self._selection = selection
         self._choice_count = DEFAULT_CHOICE_COUNT
-        self._store = OutstandingCounts()  # this balancer's counts, one slot per endpoint
+        self._counts_lock = threading.Lock()  # every counter of this balancer's (LR-8)
         self._counts: dict[frozenset[str], OutstandingCounter] = {}  # LR-9
         # The last target made per endpoint, reused while its picker and counter are the
         # same: a rebuild then allocates only for endpoints that changed (README, Benchmarks).
@@ -363,7 +366,7 @@ class LeastRequestBalancer(Balancer):
             key, child_picker = child.key, child.state.picker
             counter = self._counts.get(key)
             if counter is None:
-                counter = self._counts[key] = OutstandingCounter(self._store)
+                counter = self._counts[key] = OutstandingCounter(self._counts_lock)
             target = self._targets.get(key)
             if target is None or target.picker is not child_picker or target.counter is not counter:
                 target = PickTarget(child_picker, counter)

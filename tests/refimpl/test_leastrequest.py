@@ -7,9 +7,11 @@ stubs its random source; here the injected ``BuildOptions.random`` is scripted.
 
 from __future__ import annotations
 
-import gc
 import itertools
 import json
+import random
+import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Literal
@@ -37,7 +39,6 @@ from refimpl.leastrequest import (
     LeastRequestConfig,
     LeastRequestPicker,
     OutstandingCounter,
-    OutstandingCounts,
     PickTarget,
     Selection,
     parse_config,
@@ -297,9 +298,9 @@ def test_full_scan_takes_the_first_global_minimum() -> None:
 @pytest.mark.req("LR-8")
 def test_a_fixed_child_result_is_counted_without_calling_the_child() -> None:
     children = [FixedChild(f"backend-{i}") for i in range(2)]
-    store = OutstandingCounts()
-    ts = [PickTarget(c, OutstandingCounter(store)) for c in children]
-    picker = LeastRequestPicker(ts, 2, ScriptedRandom([1, 1]))
+    picker = LeastRequestPicker(
+        [PickTarget(c, OutstandingCounter()) for c in children], 2, ScriptedRandom([1, 1])
+    )
     results = [picker.pick(INFO) for _ in range(3)]
     assert counts(picker) == [0, 3]
     assert [c.picks for c in children] == [0, 0]  # the ready-made result, not a child pick
@@ -315,31 +316,70 @@ def test_a_fixed_child_result_is_counted_without_calling_the_child() -> None:
     assert len(children[1].dones) == 2  # the child's own Done still runs behind the count
 
 
-@pytest.mark.req("LR-9")
-def test_a_count_slot_is_reused_only_once_nothing_can_count_on_it() -> None:
-    store = OutstandingCounts()
-    old = OutstandingCounter(store)
-    picker = LeastRequestPicker([PickTarget(FixedChild("a"), old)], 2, ScriptedRandom([0]))
-    pending, abandoned = picker.pick(INFO), picker.pick(INFO)
-    slot = old.slot
-    assert store.values[slot] == 2
-    del old, picker  # the endpoint left READY: only the two RPCs' Dones refer to its count
-    fresh = OutstandingCounter(store)
-    assert fresh.slot != slot  # a pending Done keeps the old slot
-    assert isinstance(pending, Complete)
-    assert pending.done is not None
-    pending.done(DoneInfo())  # an RPC picked before: the new count is untouched
-    assert (store.values[slot], fresh.value) == (1, 0)
-    del pending, abandoned  # the last RPC is abandoned without a Done
-    gc.collect()
-    again = OutstandingCounter(store)
-    assert again.slot == slot  # now the slot is free, and it starts from zero
-    assert again.value == 0
+@pytest.mark.req("LR-8", "LR-9")
+def test_a_count_follows_its_endpoint_into_a_newer_picker() -> None:
+    """Each picker keeps its counts in its own list; an older one still counts right."""
+    counter, child = OutstandingCounter(), FixedChild("a")
+    old = LeastRequestPicker([PickTarget(child, counter)], 2, ScriptedRandom([0]))
+    first = old.pick(INFO)
+    new = LeastRequestPicker([PickTarget(child, counter)], 2, ScriptedRandom([0]))
+    assert (counter.value, old.count(0), new.count(0)) == (1, 1, 1)
+    second = old.pick(INFO)  # picked on the old picker after the new one was built
+    new.pick(INFO)
+    assert (counter.value, old.count(0), new.count(0)) == (3, 3, 3)
+    for result in (first, second):
+        assert isinstance(result, Complete)
+        assert result.done is not None
+        result.done(DoneInfo())
+    assert counter.value == 1
 
 
-def test_a_pickers_counters_share_one_store() -> None:
-    ts = [PickTarget(FixedChild(n), OutstandingCounter(OutstandingCounts())) for n in "ab"]
-    with pytest.raises(ValueError, match="share one OutstandingCounts"):
+@pytest.mark.req("LR-8")
+def test_counts_stay_exact_under_concurrent_picks_dones_and_new_pickers() -> None:
+    lock = threading.Lock()
+    children = [FixedChild(f"backend-{i}") for i in range(4)]
+    counters = [OutstandingCounter(lock) for _ in children]
+
+    def new_picker() -> LeastRequestPicker:
+        return LeastRequestPicker(
+            [PickTarget(c, n) for c, n in zip(children, counters, strict=True)],
+            2,
+            random.Random(len(children)),
+        )
+
+    pickers = [new_picker()]
+    start = threading.Barrier(5)
+
+    def calls() -> None:
+        start.wait()
+        for i in range(3000):
+            result = pickers[-1 - i % min(2, len(pickers))].pick(
+                INFO
+            )  # the newest or the one before
+            assert isinstance(result, Complete)
+            assert result.done is not None
+            result.done(DoneInfo())
+
+    threads = [threading.Thread(target=calls) for _ in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so that races get their chance
+    try:
+        for thread in threads:
+            thread.start()
+        start.wait()
+        while any(thread.is_alive() for thread in threads):
+            pickers.append(new_picker())  # counts move while RPCs come and go on old and new
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert [c.value for c in counters] == [0, 0, 0, 0]
+    assert sum(len(c.dones) for c in children) == 4 * 3000
+
+
+def test_a_pickers_counters_share_one_lock() -> None:
+    ts = [PickTarget(FixedChild(n), OutstandingCounter(threading.Lock())) for n in "ab"]
+    with pytest.raises(ValueError, match="share one lock"):
         LeastRequestPicker(ts, 2, ScriptedRandom([0]))
 
 
