@@ -381,9 +381,8 @@ class _Endpoint:
         self.picked: SubConn | None = None  # the subchannel pick_first went READY on
         self.stop_oob: Callable[[], None] | None = None
         self.oob_setting: tuple[bool, Duration] | None = None  # (enabled, period) applied
-        self.target: WeightedTarget | None = (
-            None  # the last picker's view (reused: _on_sharding_state)
-        )
+        # The last picker's view of this endpoint, reused (see _on_sharding_state).
+        self.target: WeightedTarget | None = None
 
 
 class _ShardingConn(ClientConn):
