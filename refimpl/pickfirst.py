@@ -153,10 +153,11 @@ class ReadyPicker(Picker):
         self.subconn = subconn
         # Built once: Complete is frozen and carries no done callback, so every pick can
         # share it (building one per pick was most of a pick's cost: README, Benchmarks).
-        self._result = Complete(subconn)
+        # Exposed as ``fixed_result`` (refimpl.balancer.Picker) for composite pickers.
+        self.fixed_result: Complete = Complete(subconn)
 
     def pick(self, info: PickInfo) -> PickResult:
-        return self._result
+        return self.fixed_result
 
 
 class IdlePicker(Picker):

@@ -58,7 +58,6 @@ from refimpl.leastrequest import (
     LeastRequestBalancer,
     LeastRequestBuilder,
     LeastRequestPicker,
-    PickTarget,
 )
 from refimpl.pickfirst import (
     PickFirstBalancer,
@@ -564,7 +563,7 @@ class LrNoDecrementOnError(LeastRequestPicker):
     busier and is starved (breaks LR-8)."""
 
     def pick(self, info: PickInfo) -> PickResult:
-        target = self.choose()
+        target = self.targets[self.choose()]
         result = target.picker.pick(info)
         if not isinstance(result, Complete):
             return result
@@ -582,8 +581,8 @@ class LrIgnoresOutstandingCounts(LeastRequestPicker):
     """Picks one random endpoint without comparing outstanding requests: random balancing,
     not least request (breaks LR-7, LR-10)."""
 
-    def choose(self) -> PickTarget:
-        return self.targets[self._rng.randrange(len(self.targets))]
+    def choose(self) -> int:
+        return self._rng.randrange(len(self.targets))
 
 
 class LrCountsSurviveReconnect(LeastRequestBalancer):

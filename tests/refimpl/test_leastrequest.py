@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
+import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Literal
@@ -108,6 +111,22 @@ class ReadyChild(Picker):
 
     def pick(self, info: PickInfo) -> PickResult:
         return Complete(self.subconn, self.dones.append)
+
+
+class FixedChild(Picker):
+    """A READY child whose every pick returns one Complete, exposed as ``fixed_result``."""
+
+    def __init__(self, name: str) -> None:
+        self.subconn = NamedSubConn(name)
+        self.dones: list[DoneInfo] = []
+        self.picks = 0
+        self.fixed_result: Complete = Complete(
+            self.subconn, self.dones.append, freeze_attributes({"x-lb": name})
+        )
+
+    def pick(self, info: PickInfo) -> PickResult:
+        self.picks += 1
+        return self.fixed_result
 
 
 class QueueingChild(Picker):
@@ -274,6 +293,94 @@ def test_full_scan_takes_the_first_global_minimum() -> None:
     assert picks == ["backend-1", "backend-2", "backend-0", "backend-1"]
     assert rng.drawn == 0  # no randomness
     assert counts(picker) == [3, 3, 2]
+
+
+@pytest.mark.req("LR-8")
+def test_a_fixed_child_result_is_counted_without_calling_the_child() -> None:
+    children = [FixedChild(f"backend-{i}") for i in range(2)]
+    picker = LeastRequestPicker(
+        [PickTarget(c, OutstandingCounter()) for c in children], 2, ScriptedRandom([1, 1])
+    )
+    results = [picker.pick(INFO) for _ in range(3)]
+    assert counts(picker) == [0, 3]
+    assert [c.picks for c in children] == [0, 0]  # the ready-made result, not a child pick
+    first = results[0]
+    assert all(r is first for r in results)  # made once, shared by every RPC
+    assert isinstance(first, Complete)
+    assert first.subconn is children[1].subconn
+    assert first.metadata == children[1].fixed_result.metadata
+    assert first.done is not None
+    first.done(DoneInfo(Status(StatusCode.UNAVAILABLE, "gone")))
+    first.done(DoneInfo())
+    assert counts(picker) == [0, 1]
+    assert len(children[1].dones) == 2  # the child's own Done still runs behind the count
+
+
+@pytest.mark.req("LR-8", "LR-9")
+def test_a_count_follows_its_endpoint_into_a_newer_picker() -> None:
+    """Each picker keeps its counts in its own list; an older one still counts right."""
+    counter, child = OutstandingCounter(), FixedChild("a")
+    old = LeastRequestPicker([PickTarget(child, counter)], 2, ScriptedRandom([0]))
+    first = old.pick(INFO)
+    new = LeastRequestPicker([PickTarget(child, counter)], 2, ScriptedRandom([0]))
+    assert (counter.value, old.count(0), new.count(0)) == (1, 1, 1)
+    second = old.pick(INFO)  # picked on the old picker after the new one was built
+    new.pick(INFO)
+    assert (counter.value, old.count(0), new.count(0)) == (3, 3, 3)
+    for result in (first, second):
+        assert isinstance(result, Complete)
+        assert result.done is not None
+        result.done(DoneInfo())
+    assert counter.value == 1
+
+
+@pytest.mark.req("LR-8")
+def test_counts_stay_exact_under_concurrent_picks_dones_and_new_pickers() -> None:
+    lock = threading.Lock()
+    children = [FixedChild(f"backend-{i}") for i in range(4)]
+    counters = [OutstandingCounter(lock) for _ in children]
+
+    def new_picker() -> LeastRequestPicker:
+        return LeastRequestPicker(
+            [PickTarget(c, n) for c, n in zip(children, counters, strict=True)],
+            2,
+            random.Random(len(children)),
+        )
+
+    pickers = [new_picker()]
+    start = threading.Barrier(5)
+
+    def calls() -> None:
+        start.wait()
+        for i in range(3000):
+            result = pickers[-1 - i % min(2, len(pickers))].pick(
+                INFO
+            )  # the newest or the one before
+            assert isinstance(result, Complete)
+            assert result.done is not None
+            result.done(DoneInfo())
+
+    threads = [threading.Thread(target=calls) for _ in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so that races get their chance
+    try:
+        for thread in threads:
+            thread.start()
+        start.wait()
+        while any(thread.is_alive() for thread in threads):
+            pickers.append(new_picker())  # counts move while RPCs come and go on old and new
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert [c.value for c in counters] == [0, 0, 0, 0]
+    assert sum(len(c.dones) for c in children) == 4 * 3000
+
+
+def test_a_pickers_counters_share_one_lock() -> None:
+    ts = [PickTarget(FixedChild(n), OutstandingCounter(threading.Lock())) for n in "ab"]
+    with pytest.raises(ValueError, match="share one lock"):
+        LeastRequestPicker(ts, 2, ScriptedRandom([0]))
 
 
 def test_a_picker_needs_an_endpoint() -> None:

@@ -7,6 +7,7 @@ directly, with many more picks than a trace holds.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 
@@ -111,6 +112,31 @@ def test_refimpl_and_spec_agree_on_the_served_weights(weights: list[float]) -> N
     if prepared is not None:
         total = sum(prepared)
         assert [w / total for w in prepared] == pytest.approx(shares)
+
+
+@pytest.mark.req("WRR-14", "WRR-15")
+@given(weight_vectors, st.sampled_from([None, CPP_RATIO_CAPS, RatioCaps(10, 0.1)]))
+def test_prepared_and_scaled_weights_are_the_plain_min_max_formulas(
+    weights: list[float], caps: RatioCaps | None
+) -> None:
+    """prepare_weights and scale_weights write their clamps out for speed: same values."""
+    largest = max(weights)
+    relative = [w / largest for w in weights] if largest > 0 else weights
+    known = [w for w in relative if w > 0]
+    prepared = prepare_weights(weights, caps)
+    if len(known) < 2:
+        assert prepared is None
+        return
+    mean = sum(known) / len(known)
+    low, high = (0.0, math.inf) if caps is None else (caps.min_ratio * mean, caps.max_ratio * mean)
+    plain = [mean if w <= 0 else min(max(w, low), high) for w in relative]
+    assert prepared == (None if len(set(plain)) == 1 else plain)
+    if prepared is not None:
+        factor = MAX_WEIGHT / max(prepared)
+        scaled = scale_weights(prepared)
+        assert scaled == [max(1, min(MAX_WEIGHT, int(w * factor + 0.5))) for w in prepared]
+        trusted = StaticStrideScheduler.of_scaled(scaled, SequenceCounter(0))
+        assert trusted.weights == StaticStrideScheduler(scaled, SequenceCounter(0)).weights
 
 
 def test_bad_scheduler_inputs_are_typed_errors() -> None:
