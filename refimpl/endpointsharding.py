@@ -30,6 +30,7 @@ import itertools
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import attrs
 
@@ -84,16 +85,22 @@ def rotate_endpoints(endpoints: Sequence[Endpoint], rng: RandomSource) -> list[E
 # build (sys._is_gil_enabled, Python 3.13+) makes no such promise.
 _ATOMIC_CYCLE = getattr(sys, "_is_gil_enabled", lambda: True)()
 
+_T = TypeVar("_T")
 
-class _LockedCycle(Iterator[Picker]):
+
+def _cycle(items: Sequence[_T]) -> Iterator[_T]:
+    return itertools.cycle(items) if _ATOMIC_CYCLE else _LockedCycle(items)
+
+
+class _LockedCycle(Iterator[_T]):
     """``itertools.cycle`` with a lock around each step, for builds without the GIL."""
 
-    def __init__(self, items: Sequence[Picker]) -> None:
+    def __init__(self, items: Sequence[_T]) -> None:
         self._items = tuple(items)
         self._next = 0
         self._lock = threading.Lock()
 
-    def __next__(self) -> Picker:
+    def __next__(self) -> _T:
         with self._lock:
             index = self._next
             self._next = (index + 1) % len(self._items)
@@ -106,7 +113,9 @@ class EndpointShardingPicker(Picker):
     The rotation is a cycle over the child pickers: one ``next()`` per pick hands each
     caller the next child exactly once, with no lock where the interpreter makes that
     step atomic (see ``_ATOMIC_CYCLE``).  A lock and an index cost several times an
-    empty method call per pick (README, Benchmarks).
+    empty method call per pick (README, Benchmarks).  When every child's picker has a
+    ``fixed_result`` (READY pick_first children, the usual case), the cycle is over those
+    results instead, in the same order, and a pick calls no child at all.
     """
 
     def __init__(
@@ -118,9 +127,15 @@ class EndpointShardingPicker(Picker):
         self.child_states = child_states
         first = start % len(self._pickers)
         order = (*self._pickers[first:], *self._pickers[:first])
-        self._next_picker = itertools.cycle(order) if _ATOMIC_CYCLE else _LockedCycle(order)
+        self._next_picker = _cycle(order)
+        results = [picker.fixed_result for picker in order]
+        fixed = [result for result in results if result is not None]
+        self._next_result = _cycle(fixed) if len(fixed) == len(results) else None
 
     def pick(self, info: PickInfo) -> PickResult:
+        next_result = self._next_result
+        if next_result is not None:
+            return next(next_result)
         return next(self._next_picker).pick(info)
 
 
