@@ -381,6 +381,12 @@ class _KeptOpen(Transport):
     def request(self, message: wire.JsonObject, timeout: float) -> wire.JsonObject:
         return self.inner.request(message, timeout)
 
+    def submit(self, message: wire.JsonObject) -> None:
+        self.inner.submit(message)
+
+    def collect(self, timeout: float) -> wire.JsonObject:
+        return self.inner.collect(timeout)
+
     def send(self, message: wire.JsonObject) -> None:
         self.inner.send(message)
 
