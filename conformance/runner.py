@@ -24,7 +24,7 @@ import collections
 import contextlib
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -137,7 +137,12 @@ class SubchannelNames:
 
 
 class AdapterSession:
-    """A transport plus its handshake; replaced by a fresh one after any failure."""
+    """A transport plus its handshake; replaced by a fresh one after any failure.
+
+    At most one request is in flight: :meth:`submit_step` sends a step and
+    :meth:`collect_step` reads its reply, so that the runner can judge the previous
+    step while the adapter works on this one (:meth:`CaseRun.run`).
+    """
 
     def __init__(self, connect: Callable[[], Transport], step_timeout: float) -> None:
         self._connect = connect
@@ -145,6 +150,12 @@ class AdapterSession:
         self._transport: Transport | None = None
         self.hello: protocol.Hello | None = None
         self._seq = itertools.count(1)
+        self._in_flight: tuple[int, float] | None = None  # a step sent: its seq and timeout
+
+    @property
+    def active(self) -> bool:
+        """Whether an adapter process is attached (False after a failure discarded it)."""
+        return self._transport is not None
 
     def ensure_started(self) -> protocol.Hello:
         if self._transport is not None and self.hello is not None:
@@ -170,36 +181,53 @@ class AdapterSession:
         self.discard()
         return AdapterError(fault, detail, transport.stderr_tail() if transport else "")
 
-    def _ask(self, message: wire.JsonObject, want: str, timeout: float | None = None) -> Any:
+    def _submit(self, message: wire.JsonObject) -> None:
         assert self._transport is not None
         try:
-            reply = self._transport.request(message, timeout or self.step_timeout)
+            self._transport.submit(message)
+        except AdapterError:
+            self.discard()
+            raise
+
+    def _collect(self, sent: str, want: str, timeout: float) -> Any:
+        assert self._transport is not None
+        try:
+            reply = self._transport.collect(timeout)
         except AdapterError:
             self.discard()
             raise
         try:
             kind, body = protocol.read_reply(reply)
         except WireError as err:
-            raise self.broken(
-                AdapterFault.MALFORMED, f"bad reply to {message['type']!r}: {err}"
-            ) from None
+            raise self.broken(AdapterFault.MALFORMED, f"bad reply to {sent!r}: {err}") from None
         if kind == "error":
             raise self.broken(AdapterFault.REFUSED, str(body["message"]))
         if kind != want:
             raise self.broken(
                 AdapterFault.MALFORMED,
-                f"expected {want!r} in reply to {message['type']!r}, got {kind!r}",
+                f"expected {want!r} in reply to {sent!r}, got {kind!r}",
             )
         return body
+
+    def _ask(self, message: wire.JsonObject, want: str) -> Any:
+        self._submit(message)
+        return self._collect(str(message["type"]), want, self.step_timeout)
 
     def begin(self, case: Case) -> None:
         self._ask(protocol.begin_message(case), "begun")
 
-    def step(self, event_json: wire.JsonObject, extra_wait: float = 0.0) -> list[Any]:
+    def submit_step(self, event_json: wire.JsonObject, extra_wait: float = 0.0) -> None:
+        """Send one step; :meth:`collect_step` reads the reply."""
+        assert self._in_flight is None, "one step at a time"
         seq = next(self._seq)
-        body = self._ask(
-            protocol.step_message(seq, event_json), "outputs", self.step_timeout + extra_wait
-        )
+        self._submit(protocol.step_message(seq, event_json))
+        self._in_flight = (seq, self.step_timeout + extra_wait)
+
+    def collect_step(self) -> list[Any]:
+        """The outputs the adapter answered to the step in flight."""
+        assert self._in_flight is not None, "no step in flight"
+        (seq, timeout), self._in_flight = self._in_flight, None
+        body = self._collect("step", "outputs", timeout)
         if body["seq"] != seq:
             raise self.broken(AdapterFault.MALFORMED, f"reply seq {body['seq']} to step {seq}")
         try:
@@ -207,7 +235,21 @@ class AdapterSession:
         except WireError as err:
             raise self.broken(AdapterFault.MALFORMED, str(err)) from None
 
+    def step(self, event_json: wire.JsonObject, extra_wait: float = 0.0) -> list[Any]:
+        self.submit_step(event_json, extra_wait)
+        return self.collect_step()
+
     def end(self) -> None:
+        if self._in_flight is not None:
+            # A case that failed with its next step already sent: that reply is read
+            # first and not judged (the case's verdict is already made), then ``end``.
+            (_, timeout), self._in_flight = self._in_flight, None
+            assert self._transport is not None
+            try:
+                self._transport.collect(timeout)
+            except AdapterError:
+                self.discard()
+                raise
         self._ask(protocol.end_message(), "ended")
 
     def stderr_tail(self) -> str:
@@ -218,6 +260,7 @@ class AdapterSession:
             self._transport.close()
         self._transport = None
         self.hello = None
+        self._in_flight = None
 
     close = discard
 
@@ -254,6 +297,28 @@ def describe_input(obj: wire.JsonObject) -> str:
     return kind
 
 
+@attrs.define
+class StepVerdict:
+    """What the runner gathers over one case step's events, to judge the step at its end."""
+
+    index: int
+    step: CaseStep
+    events: int  # how many inputs the step sends (``samples`` for a statistical step)
+    counts: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    last: tuple[act.Output, ...] = ()
+    violations: list[Violation] = attrs.field(factory=list)
+    judged: int = 0  # events judged so far
+
+
+@attrs.define
+class Answered:
+    """One event whose reply has been read and decoded but not yet judged."""
+
+    verdict: StepVerdict
+    event: ev.Input
+    outputs: tuple[act.Output, ...]
+
+
 class CaseRun:
     """One case against one session."""
 
@@ -265,7 +330,7 @@ class CaseRun:
         self.trace_step: list[int] = []  # trace index -> case step index
         self.monitors: list[Monitor] = []
         self.real_time = False
-        self._current: CaseStep | None = None
+        self.at_step: int | None = None  # the step an error or failure belongs to
 
     def start(self) -> list[str]:
         """Handshake if needed and begin the case; returns what the adapter lacks (SKIP)."""
@@ -285,8 +350,16 @@ class CaseRun:
         return missing
 
     def feed(self, index: int, step: CaseStep) -> None:
-        """Run one step; raises CaseFailedError, CaseError or AdapterError."""
-        self._run_step(index, step)
+        """Run one step and judge it; raises CaseFailedError, CaseError or AdapterError.
+
+        One exchange at a time (fuzz mode chooses each input from the last outputs).
+        """
+        self.at_step = index
+        verdict = self._verdict(index, step)
+        for raw in self._inputs(step):
+            event = self._resolve(index, raw)
+            self._submit(event)
+            self._judge(Answered(verdict, event, self._collect()))
 
     def finish(self) -> None:
         final = [v for m in self.monitors for v in m.finish()]
@@ -296,14 +369,13 @@ class CaseRun:
 
     def run(self) -> CaseResult:
         started = time.monotonic()
-        step_index: int | None = None
 
         def result(outcome: Outcome, message: str = "", **kw: Any) -> CaseResult:
             return CaseResult(
                 self.case,
                 outcome,
                 message,
-                step=step_index,
+                step=self.at_step,
                 duration=time.monotonic() - started,
                 trace=tuple(self.trace),
                 **kw,
@@ -313,9 +385,8 @@ class CaseRun:
             missing = self.start()
             if missing:
                 return result(Outcome.SKIPPED, "the adapter lacks " + ", ".join(missing))
-            for step_index, step in enumerate(self.case.steps):
-                self.feed(step_index, step)
-            step_index = None
+            self._run_steps()
+            self.at_step = None
             self.finish()
         except CaseFailedError as failure:
             self.end_quietly()
@@ -327,24 +398,77 @@ class CaseRun:
             return result(Outcome.ERROR, str(err), stderr_tail=err.stderr_tail)
         return result(Outcome.PASS)
 
+    def _run_steps(self) -> None:
+        """Every step, the adapter working on each event while the runner judges the last.
+
+        The runner needs an event's reply before it can write the next event (a case
+        names subchannels by address, and the reply may create or shut them down,
+        CONF-1), but not that reply's verdict.  So it reads reply k, applies its
+        subchannel changes, sends event k+1 and only then judges reply k (monitors,
+        expectations) while the adapter works on k+1: two processes, two cores.  The
+        verdicts are the ones a strict one-at-a-time run gives (:meth:`feed`):
+
+        * events are judged in order, each before the next reply is read, so the trace
+          and the monitors see exactly the same steps;
+        * an error writing event k+1 (a case error resolving its address, an adapter
+          that is gone) is raised only after reply k was judged: a FAIL at k comes
+          first, as when k+1 was never sent;
+        * judging only reads the addresses of announced subchannels, which reply k+1
+          cannot change (a shutdown only changes which ones are live);
+        * after a FAIL at k the session reads and drops the reply to k+1 before
+          ``end`` (:meth:`AdapterSession.end`).
+        """
+        behind: Answered | None = None  # read, not yet judged
+        for index, step in enumerate(self.case.steps):
+            verdict = self._verdict(index, step)
+            for raw in self._inputs(step):
+                self.at_step = index
+                try:
+                    event = self._resolve(index, raw)
+                    self._submit(event)
+                except (CaseError, AdapterError):
+                    if behind is not None:
+                        self._judge(behind)  # its FAIL, if any, comes first
+                    self.at_step = index
+                    raise
+                if behind is not None:
+                    self._judge(behind)
+                self.at_step = index
+                behind = Answered(verdict, event, self._collect())
+        if behind is not None:
+            self._judge(behind)
+
     def end_quietly(self) -> None:
-        with contextlib.suppress(AdapterError):  # already discarded: the next case starts afresh
+        if not self.session.active:
+            return  # already discarded after an adapter error: the next case starts afresh
+        with contextlib.suppress(AdapterError):
             self.session.end()
 
-    def _events(self, index: int, step: CaseStep) -> Iterator[ev.Input]:
-        path: JsonPath = ("steps", index, "input")
+    def _verdict(self, index: int, step: CaseStep) -> StepVerdict:
+        events = step.expect.samples if isinstance(step.expect, Statistical) else 1
+        return StepVerdict(index, step, events)
+
+    def _inputs(self, step: CaseStep) -> list[wire.JsonObject]:
+        """The step's inputs as written (a statistical pick once per sample, numbered on)."""
         if isinstance(step.expect, Statistical):
             first = int(step.input["pick_id"])
-            for pick_id in range(first, first + step.expect.samples):
-                yield wire.input_from_json(
-                    {**step.input, "pick_id": pick_id}, path, self.names.by_address
-                )
-        else:
-            yield wire.input_from_json(step.input, path, self.names.by_address)
+            return [
+                {**step.input, "pick_id": pick_id}
+                for pick_id in range(first, first + step.expect.samples)
+            ]
+        return [step.input]
 
-    def _send(self, event: ev.Input) -> tuple[act.Output, ...]:
+    def _resolve(self, index: int, raw: wire.JsonObject) -> ev.Input:
+        """A case input as a spec input, its addresses resolved to live subchannels (CONF-1)."""
+        return wire.input_from_json(raw, ("steps", index, "input"), self.names.by_address)
+
+    def _submit(self, event: ev.Input) -> None:
         extra = event.by.seconds if isinstance(event, ev.TimeAdvanced) and self.real_time else 0.0
-        raw_outputs = self.session.step(wire.input_to_json(event, self.names.to_handle), extra)
+        self.session.submit_step(wire.input_to_json(event, self.names.to_handle), extra)
+
+    def _collect(self) -> tuple[act.Output, ...]:
+        """The reply to the step in flight, decoded, with its subchannel changes applied."""
+        raw_outputs = self.session.collect_step()
         outputs = []
         for i, raw in enumerate(raw_outputs):
             path: JsonPath = ("outputs", i)
@@ -360,42 +484,37 @@ class CaseRun:
             self.names.apply(output)
         return tuple(outputs)
 
-    def _observe(
-        self, index: int, event: ev.Input, outputs: tuple[act.Output, ...]
-    ) -> list[Violation]:
-        step = Step(event, outputs)
+    def _judge(self, answered: Answered) -> None:
+        """Feed one event and its outputs to the monitors; at a step's last event, judge the
+        step: it FAILS when it missed its expectation or a monitor objected (CONF-5)."""
+        verdict = answered.verdict
+        self.at_step = verdict.index
+        step = Step(answered.event, answered.outputs)
         trace_index = len(self.trace)
         self.trace.append(step)
-        self.trace_step.append(index)
-        return [v for m in self.monitors for v in m.observe(trace_index, step)]
-
-    def _where(self, index: int) -> str:
-        text = describe_input(self._current.input) if self._current is not None else "?"
-        return f"step {index + 1} ({text})"
-
-    def _run_step(self, index: int, step: CaseStep) -> None:
-        self._current = step
-        counts: collections.Counter[str] = collections.Counter()
-        last: tuple[act.Output, ...] = ()
-        violations: list[Violation] = []
-        for event in self._events(index, step):
-            last = self._send(event)
-            violations.extend(self._observe(index, event, last))
-            if isinstance(step.expect, Statistical):
-                counts[self._outcome_key(last, step.expect)] += 1
-        if isinstance(step.expect, Statistical):
-            problem = step.expect.check(counts)
-        elif isinstance(step.expect, Expect):
-            problem = step.expect.check(last, self.names.addresses_of)
+        self.trace_step.append(verdict.index)
+        verdict.violations.extend(v for m in self.monitors for v in m.observe(trace_index, step))
+        verdict.last = answered.outputs
+        expect = verdict.step.expect
+        if isinstance(expect, Statistical):
+            verdict.counts[self._outcome_key(answered.outputs, expect)] += 1
+        verdict.judged += 1
+        if verdict.judged < verdict.events:
+            return
+        if isinstance(expect, Statistical):
+            problem = expect.check(verdict.counts)
+        elif isinstance(expect, Expect):
+            problem = expect.check(verdict.last, self.names.addresses_of)
             if problem is not None:
-                got = "; ".join(describe_output(o, self.names.addresses_of) for o in last)
+                got = "; ".join(describe_output(o, self.names.addresses_of) for o in verdict.last)
                 problem += f", got [{got}]"
         else:
             problem = None
-        if violations and problem is None:
+        if verdict.violations and problem is None:
             problem = "the monitors found violations"
         if problem is not None:
-            raise CaseFailedError(f"{self._where(index)}: {problem}", violations)
+            where = f"step {verdict.index + 1} ({describe_input(verdict.step.input)})"
+            raise CaseFailedError(f"{where}: {problem}", verdict.violations)
 
     def _outcome_key(self, outputs: tuple[act.Output, ...], expect: Statistical) -> str:
         for output in outputs:
