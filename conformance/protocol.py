@@ -36,7 +36,7 @@ from spec.connectivity import Profile
 if TYPE_CHECKING:
     # Only the runner's side needs cases.  An adapter imports this module to speak the
     # protocol, and conformance.cases (with the requirement catalogue it loads) would
-    # add ~10 ms to every adapter start (a fresh adapter per run, bench/NOTES.md).
+    # add ~10 ms (-X importtime) to every adapter start (a fresh adapter per run).
     from conformance.cases import Capability, Case
 
 PROTOCOL_VERSION = 1

@@ -119,10 +119,12 @@ class RefimplAdapter:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
-    # Without options (how runs start it) argparse is not even imported: with what it
-    # loads, it is ~8 ms of a ~90 ms start, paid once per run (bench/NOTES.md).
-    for module in _options(args).load if args else ():
-        importlib.import_module(module)
+    # argparse only when there are options: runs start the adapter without any, and
+    # argparse with what it loads is ~8 ms (-X importtime) of a start that every run
+    # with a fresh adapter pays (bench/NOTES.md).
+    if args:
+        for module in _options(args).load:
+            importlib.import_module(module)
     return serve(RefimplAdapter())
 
 
