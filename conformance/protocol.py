@@ -25,13 +25,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import attrs
 
 from conformance import wire
-from conformance.cases import Capability, Case
 from conformance.errors import WireError
 from spec.connectivity import Profile
+
+if TYPE_CHECKING:
+    # Only the runner's side needs cases.  An adapter imports this module to speak the
+    # protocol, and conformance.cases (with the requirement catalogue it loads) would
+    # add ~10 ms (-X importtime) to every adapter start (a fresh adapter per run).
+    from conformance.cases import Capability, Case
 
 PROTOCOL_VERSION = 1
 
@@ -91,6 +97,8 @@ class Capabilities:
 
     @property
     def flags(self) -> frozenset[Capability]:
+        from conformance.cases import Capability  # the runner's side (see the imports)
+
         have = {
             Capability.VIRTUAL_TIME: self.time == "virtual",
             Capability.SEEDABLE_RANDOM: self.seedable_random,

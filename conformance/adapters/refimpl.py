@@ -19,12 +19,11 @@ development (or test policies) register themselves.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import sys
-import traceback
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from conformance import protocol, wire
 from conformance.errors import JsonPath, WireError
@@ -32,6 +31,9 @@ from refimpl import registry
 from refimpl.balancer import BalancerError, Builder
 from refimpl.driver import Driver
 from spec.connectivity import Profile
+
+if TYPE_CHECKING:
+    import argparse
 
 IMPLEMENTATION = protocol.Implementation(
     "grpc-lb-reference refimpl", version="0.1.0", language="python"
@@ -116,6 +118,19 @@ class RefimplAdapter:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    # argparse only when there are options: runs start the adapter without any, and
+    # argparse with what it loads is ~8 ms (-X importtime) of a start that every run
+    # with a fresh adapter pays (bench/NOTES.md).
+    if args:
+        for module in _options(args).load:
+            importlib.import_module(module)
+    return serve(RefimplAdapter())
+
+
+def _options(args: Sequence[str]) -> argparse.Namespace:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="python -m conformance.adapters.refimpl",
         description="The reference implementation as a conformance adapter (protocol v1).",
@@ -127,10 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="MODULE",
         help="import MODULE first (it registers extra policies); repeatable",
     )
-    args = parser.parse_args(argv)
-    for module in args.load:
-        importlib.import_module(module)
-    return serve(RefimplAdapter())
+    return parser.parse_args(args)
 
 
 def serve(adapter: RefimplAdapter) -> int:
@@ -144,6 +156,8 @@ def serve(adapter: RefimplAdapter) -> int:
             reply = adapter.handle(message)
         except Exception:
             # Print the traceback for the runner's stderr tail, then report the error.
+            import traceback  # here: only a failure needs it (~3 ms of the start otherwise)
+
             traceback.print_exc(file=sys.stderr)
             sys.stderr.flush()
             reply = protocol.error_message("the adapter failed; see its stderr")
