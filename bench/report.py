@@ -373,7 +373,8 @@ def render(summary: Summary, context: Mapping[str, str]) -> str:
     out += _table(["policy", "1 thread", "4 threads", "4 threads vs 1"], rows)
     out.append("")
     out.append(
-        "**Conformance corpus** (a fixed 40-case sample; every trace judged by the monitors)"
+        "**Conformance corpus** (every case, as `make conformance` runs them; every trace "
+        "judged by the monitors)"
     )
     out.append("")
     rows = [

@@ -357,7 +357,7 @@ def _case_count() -> int:
 
 
 # Cases per run: the whole corpus.  suite.py divides each run by this (inner_loops).
-CORPUS_SAMPLE = _case_count()
+CORPUS_CASES = _case_count()
 
 
 @functools.cache
@@ -369,8 +369,8 @@ def corpus() -> list[Case]:
     through a fresh adapter (158 cases when this was written).
     """
     cases = load_cases(CASES_DIR)
-    if len(cases) != CORPUS_SAMPLE:
-        raise RuntimeError(f"loaded {len(cases)} cases, counted {CORPUS_SAMPLE} case files")
+    if len(cases) != CORPUS_CASES:
+        raise RuntimeError(f"loaded {len(cases)} cases, counted {CORPUS_CASES} case files")
     return cases
 
 
