@@ -526,12 +526,12 @@ class BalancedChannel(grpc.Channel):
                 status = Status(StatusCode.CANCELLED, "cancelled before it was sent")
                 self._finish(picked, pick_id, RpcFailure(status))
                 raise RpcFailure(status)
-            if not subconn.call_started():
+            callable_ = subconn.start_call(kind, method, serializer, deserializer)
+            if callable_ is None:
                 self._shut_meanwhile(picked, pick_id)  # LB-5
                 tried = gen
                 continue
             remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
-            callable_ = subconn.multicallable(kind, method, serializer, deserializer)
             sent = md + _text_pairs(picked.metadata) if picked.metadata else md
             # The call object is needed only by ``done`` (status, trailers) or the caller
             # (with_call, future); without either, the plain call saves grpcio building one.
@@ -598,7 +598,8 @@ class BalancedChannel(grpc.Channel):
                 subconn, picked, pick_id, gen = self._pick(info, deadline, tried)
             except PickFailedError as failed:
                 return RpcFailure(failed.status)
-            if subconn.call_started():
+            callable_ = subconn.start_call(kind, method, serializer, deserializer)
+            if callable_ is not None:
                 break
             self._shut_meanwhile(picked, pick_id)  # LB-5
             tried = gen
@@ -607,7 +608,6 @@ class BalancedChannel(grpc.Channel):
                 Status(StatusCode.UNAVAILABLE, f"no attempt could start in {MAX_ATTEMPTS} picks")
             )
         remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
-        callable_ = subconn.multicallable(kind, method, serializer, deserializer)
         try:
             call = callable_(
                 request,

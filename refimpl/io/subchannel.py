@@ -182,7 +182,7 @@ class RealSubConn(SubConn):
             self.channel.unsubscribe(self._on_grpc_connectivity)
             self._subscribed = False
         with self._calls_lock:
-            self._retired = True  # no new RPC may start on it (call_started says no)
+            self._retired = True  # no new RPC may start on it (start_call says no)
             drained = self._calls == 0
             self._close_when_drained = not drained
         if drained:
@@ -383,13 +383,21 @@ class RealSubConn(SubConn):
             self._callables[key] = found
         return found
 
-    def call_started(self) -> bool:
-        """Count an RPC starting here; False when the SubConn was shut down meanwhile."""
+    def start_call(self, kind: str, method: str, serializer: Any, deserializer: Any) -> Any:
+        """Count an RPC starting here and return grpcio's multicallable for it.
+
+        None when the SubConn was shut down meanwhile.  One method for both, as every RPC
+        calls it: each Python call on the RPC path costs more than its own work.
+        """
+        key = (kind, method, id(serializer), id(deserializer))
+        found = self._callables.get(key)
+        if found is None:
+            found = self.multicallable(kind, method, serializer, deserializer)
         with self._calls_lock:
             if self._retired or self._channel_closed:
-                return False
+                return None
             self._calls += 1
-            return True
+        return found
 
     def call_finished(self) -> None:
         with self._calls_lock:
