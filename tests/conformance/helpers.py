@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,18 @@ BROKEN = Path(__file__).resolve().parent / "broken_adapter.py"
 POLICIES_MODULE = "tests.conformance.policies"
 REFIMPL_COMMAND = [sys.executable, "-m", "conformance.adapters.refimpl", "--load", POLICIES_MODULE]
 A, B = "10.0.0.1:80", "10.0.0.2:80"
+
+
+def run_probe(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter at the repository's root (import-time checks)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @functools.cache

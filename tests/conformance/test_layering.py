@@ -4,10 +4,8 @@ module of the suite imports refimpl."""
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 
-from tests.conformance.helpers import ROOT
+from tests.conformance.helpers import ROOT, run_probe
 
 SUITE = ROOT / "conformance"
 
@@ -40,12 +38,5 @@ def test_running_against_a_subprocess_adapter_never_loads_refimpl() -> None:
         "cli.main(['list'])\n"
         "assert not any(m.split('.')[0] == 'refimpl' for m in sys.modules), sorted(sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_probe(probe)
     assert done.returncode == 0, done.stderr

@@ -4,7 +4,6 @@ strict one-step-at-a-time run, and the subprocess transport keeps replies in ord
 from __future__ import annotations
 
 import functools
-import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,7 @@ from tests.conformance.helpers import (
     B,
     in_process_refimpl,
     make_case,
+    run_probe,
     state,
     subprocess_refimpl,
     update,
@@ -232,12 +232,5 @@ def test_the_reference_adapter_starts_without_the_runners_modules() -> None:
         "unwanted = {'conformance.cases', 'spec.catalogue', 'argparse'} & set(sys.modules)\n"
         "assert not unwanted, sorted(unwanted)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_probe(probe)
     assert done.returncode == 0, done.stderr
