@@ -11,7 +11,10 @@ to the next.  Its generator starts from a fixed seed, so a test stays determinis
 subchannel to connect only on a coin flip, so which subchannels can change state
 (hence what the fuzzer can draw next) changes from run to run.
 :data:`RANDOM_CONNECT_LEAKS` is the same with a planted bug: ``Close`` leaks the READY
-subchannels (LB-3).  Importing this module registers both;
+subchannels (LB-3).  :data:`LEAKS_AT_RANDOM` creates and connects its subchannels as
+the correct test policy does, so what the fuzzer draws stays the same, but its
+``Close`` leaks them on a coin flip: a failure that may not recur when replayed.
+Importing this module registers all three;
 ``python -m tests.conformance.unseeded`` runs the adapter as a subprocess.
 """
 
@@ -49,9 +52,11 @@ from refimpl.balancer import (
 )
 from spec.connectivity import State, aggregate_round_robin
 from spec.types import Status
+from tests.conformance import policies
 
 RANDOM_CONNECT = "conformance_test_random_connect"  # correct
 RANDOM_CONNECT_LEAKS = "conformance_test_random_connect_leaks"  # breaks LB-3
+LEAKS_AT_RANDOM = "conformance_test_leaks_at_random"  # breaks LB-3 on a coin flip
 
 
 class _RandomConnect(Balancer):
@@ -126,15 +131,29 @@ class _First(Picker):
         return Complete(self.subconn)
 
 
+class _LeaksAtRandom(policies.EveryAddress):
+    """The correct test policy, except that ``Close`` leaks everything on a coin flip."""
+
+    def __init__(self, cc: ClientConn, rng: RandomSource) -> None:
+        super().__init__(cc, policies.CORRECT)
+        self.rng = rng
+
+    def close(self) -> None:
+        if self.rng.random() < 0.5:
+            super().close()
+
+
 class _Builder(Builder):
     def __init__(self, name: str) -> None:
         self.name = name
 
     def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        if self.name == LEAKS_AT_RANDOM:
+            return _LeaksAtRandom(cc, options.random)
         return _RandomConnect(cc, options.random, leaks=self.name == RANDOM_CONNECT_LEAKS)
 
 
-for _name in (RANDOM_CONNECT, RANDOM_CONNECT_LEAKS):
+for _name in (RANDOM_CONNECT, RANDOM_CONNECT_LEAKS, LEAKS_AT_RANDOM):
     registry.register(_Builder(_name))
 
 
