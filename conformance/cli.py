@@ -179,7 +179,11 @@ def _fuzz(args: argparse.Namespace) -> int:
         print(f"fuzz: {args.examples} sequences against {args.policy}: no violation found")
         return 0
     path = found.write(args.out)
-    print(f"fuzz: found a failure, shrunk to {len(found.steps)} steps: {found.message}")
+    if found.shrunk:
+        print(f"fuzz: found a failure, shrunk to {len(found.steps)} steps: {found.message}")
+    else:
+        print(f"fuzz: found a failure in {len(found.steps)} steps: {found.message}")
+        print(f"fuzz: {found.note}")
     print(f"fuzz: wrote {path}")
     return 1
 
