@@ -88,7 +88,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "CONF-11",
         S,
-        "A failing fuzz sequence is shrunk and written out as a case that reproduces the failure.",
+        "A failing fuzz sequence is written out as a case; against an adapter that declares "
+        "seedable_random it is shrunk first and reproduces the failure, against any other it "
+        "is written as found and said to be unshrunk.",
         _PROTOCOL + " (Fuzz mode); Hypothesis shrinking",
     ),
 )
