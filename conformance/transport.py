@@ -76,6 +76,13 @@ class Transport(abc.ABC):
 
 
 READ_SIZE = 1 << 16
+# How long a write may make no progress (the adapter neither reads its input nor writes
+# replies) before the adapter counts as hung, for writes outside a step (``send``).
+WRITE_STALL_TIMEOUT = 5.0
+
+
+class _WriteStalledError(Exception):
+    """The adapter stopped reading its input: a write made no progress for its timeout."""
 
 
 @attrs.define
@@ -84,7 +91,9 @@ class _Sent:
 
     kind: wire.JsonValue  # its "type", for messages
     written: float | None = None  # time.monotonic() when written; None while held back
-    failed: str = ""  # why it could not be written (the adapter is gone): reported at collect
+    # Why it could not be written (the adapter is gone, or stopped reading): reported
+    # when its reply is collected, after the replies before it.
+    failed: tuple[AdapterFault, str] | None = None
 
 
 class SubprocessTransport(Transport):
@@ -155,8 +164,9 @@ class SubprocessTransport(Transport):
     def _encode(message: wire.JsonObject) -> bytes:
         return (json.dumps(message, separators=(",", ":")) + "\n").encode()
 
-    def _write(self, data: bytes | bytearray) -> None:
-        """Write all of ``data``; raises OSError when the adapter's stdin is gone.
+    def _write(self, data: bytes | bytearray, stall_timeout: float) -> None:
+        """Write all of ``data``; raises OSError when the adapter's stdin is gone, and
+        _WriteStalledError when for ``stall_timeout`` seconds it neither read nor wrote (CONF-3).
 
         stdin is non-blocking: when the pipe is full, wait for room with ``poll`` and
         meanwhile read whatever stdout holds into the buffer, so that an adapter blocked
@@ -173,18 +183,27 @@ class SubprocessTransport(Transport):
             poller.register(self._stdin, select.POLLOUT)
             if not self._eof:
                 poller.register(self._stdout, select.POLLIN)
-            for fd, _ in poller.poll():
+            ready = poller.poll(stall_timeout * 1000.0)
+            if not ready:
+                unread = len(view)
+                raise _WriteStalledError(
+                    f"the adapter stopped reading its input ({unread} bytes unread"
+                )
+            for fd, _ in ready:
                 if fd == self._stdout:
                     self._fill()
 
     def send(self, message: wire.JsonObject) -> None:
         if self._dead:
             raise AdapterError(AdapterFault.CRASHED, "the adapter was already stopped")
-        self._flush()
+        self._flush(WRITE_STALL_TIMEOUT)
         try:
-            self._write(self._encode(message))
+            self._write(self._encode(message), WRITE_STALL_TIMEOUT)
         except OSError:  # BrokenPipeError: it exited; EBADF: its pipes were closed
             raise self._fail(AdapterFault.CRASHED, self._exit_text("before reading")) from None
+        except _WriteStalledError as stalled:
+            detail = f"{stalled} after {WRITE_STALL_TIMEOUT:g} s)"
+            raise self._fail(AdapterFault.TIMED_OUT, detail) from None
 
     def submit(self, message: wire.JsonObject) -> None:
         """Queue ``message``; it is written before the runner next waits for a reply.
@@ -199,15 +218,19 @@ class SubprocessTransport(Transport):
         self._held.append(sent)
         self._sent.append(sent)
 
-    def _flush(self) -> None:
+    def _flush(self, stall_timeout: float) -> None:
         """Write the held requests.  A failure is reported when their replies are collected,
         after the replies before them: those may still be waiting in the pipe, and came first."""
         if not self._held:
             return
+        failed: tuple[AdapterFault, str] | None = None
         try:
-            self._write(self._unwritten)
+            self._write(self._unwritten, stall_timeout)
         except OSError:
-            failed = self._exit_text("before reading")
+            failed = (AdapterFault.CRASHED, self._exit_text("before reading"))
+        except _WriteStalledError as stalled:
+            failed = (AdapterFault.TIMED_OUT, f"{stalled} after {stall_timeout:g} s)")
+        if failed is not None:
             for sent in self._held:
                 sent.failed = failed
         now = time.monotonic()
@@ -219,10 +242,10 @@ class SubprocessTransport(Transport):
     def collect(self, timeout: float) -> wire.JsonObject:
         assert self._sent, "collect() without a submitted message"
         if self._buffer.find(b"\n") < 0:
-            self._flush()  # about to wait: the adapter must have everything first
+            self._flush(timeout)  # about to wait: the adapter must have everything first
         sent = self._sent.popleft()
-        if sent.failed:
-            raise self._fail(AdapterFault.CRASHED, sent.failed)
+        if sent.failed is not None:
+            raise self._fail(*sent.failed)
         # The adapter answers in order: its time for this request starts when it was
         # written or when the reply before it was read, whichever is later (CONF-3).
         deadline = max(sent.written or time.monotonic(), self._last_reply) + timeout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ import attrs
 import pytest
 
 from conformance import runner
+from conformance import transport as transport_module
 from conformance.adapters.broken import BUGS, CONTROLS, broken_transport
 from conformance.cases import CASES_DIR, Case, load_cases
 from conformance.errors import AdapterError, AdapterFault, CaseError
@@ -223,6 +225,41 @@ def test_a_request_the_adapter_never_read_fails_after_the_replies_before_it() ->
     assert "before reading" in str(raised.value)
 
 
+NEVER_READS = "import time\ntime.sleep(30)\n"
+
+
+@pytest.mark.req("CONF-3")
+def test_an_adapter_that_stops_reading_its_input_times_out_instead_of_hanging() -> None:
+    # 1 MB is far more than the pipe holds: the write itself must give up, within the
+    # step timeout, when the adapter neither reads nor answers.
+    transport = SubprocessTransport([sys.executable, "-c", NEVER_READS])
+    try:
+        started = time.monotonic()
+        with pytest.raises(AdapterError) as raised:
+            transport.request({"type": "step", "seq": 1, "pad": "x" * (1 << 20)}, 0.5)
+        waited = time.monotonic() - started
+    finally:
+        transport.close()
+    assert raised.value.fault is AdapterFault.TIMED_OUT
+    assert "stopped reading its input" in str(raised.value)
+    assert waited < 10.0  # the adapter sleeps 30 s: this ended on the timeout, not its exit
+
+
+@pytest.mark.req("CONF-3")
+def test_sending_to_an_adapter_that_stopped_reading_times_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(transport_module, "WRITE_STALL_TIMEOUT", 0.5)
+    transport = SubprocessTransport([sys.executable, "-c", NEVER_READS])
+    try:
+        with pytest.raises(AdapterError) as raised:
+            transport.send({"type": "end", "pad": "x" * (1 << 20)})
+    finally:
+        transport.close()
+    assert raised.value.fault is AdapterFault.TIMED_OUT
+
+
+@pytest.mark.req("CONF-3")
 def test_the_reference_adapter_starts_without_the_runners_modules() -> None:
     # A fresh adapter per run pays its imports each time: cases, the requirement
     # catalogue and argparse are the runner's (bench/NOTES.md, adapter start).
