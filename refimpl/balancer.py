@@ -129,6 +129,14 @@ class Complete:
     done: Callable[[DoneInfo], None] | None = None
     metadata: Attributes = ()
 
+    def with_done(self, done: Callable[[DoneInfo], None]) -> Complete:
+        """This result with ``done`` in place of its own (usually a wrapper that calls it).
+
+        Built directly rather than with attrs.evolve, which costs about a microsecond a
+        pick; tests/refimpl/test_leastrequest.py checks that these are all of its fields.
+        """
+        return Complete(self.subconn, done, self.metadata)
+
 
 @attrs.frozen
 class Queue:
@@ -164,11 +172,14 @@ class Picker(abc.ABC):
     picker whose ``pick`` returns one and the same result object for every
     ``PickInfo``, for as long as the picker lives (pick_first's READY picker),
     may set it to that object; None (the default) promises nothing.  Composite
-    pickers (weighted_round_robin, least_request) may then read it once, when
-    they are built, instead of calling ``pick`` on every pick: that saves the
-    call and keeps a pick from touching the child picker at all (README,
-    Benchmarks).  When not None it must be exactly what ``pick`` returns
-    (tests/refimpl/test_fixed_result.py checks every picker that sets it).
+    pickers (endpoint sharding, so round_robin; weighted_round_robin;
+    least_request) may then read it once, when they are built, instead of
+    calling ``pick`` on every pick: that saves the call and keeps a pick from
+    touching the child picker at all (README, Benchmarks).  When not None it
+    must be exactly what ``pick`` returns, and must not change while the picker
+    lives (tests/refimpl/test_fixed_result.py checks every picker that sets it).
+    A subclass that overrides ``pick`` must not inherit a ``fixed_result`` set
+    for the parent's ``pick``: composites would never call the override.
     """
 
     fixed_result: PickResult | None = None

@@ -117,7 +117,7 @@ class OutstandingCounter:
     endpoint, the count moves into that picker's list, where every count of the
     picker sits side by side in the picker's order.  A pick reads
     ``choiceCount`` counts of endpoints drawn at random; as one object per
-    endpoint they lay all over the heap, and at thousands of endpoints each read
+    endpoint they lie all over the heap, and at thousands of endpoints each read
     was a cache miss (README, Benchmarks).  The list a count leaves keeps None
     in its place, so an older picker that still picks finds the count through
     the counter.  Every change and every move is made under ``lock``, shared by
@@ -173,13 +173,6 @@ def _counted_done(
     return done
 
 
-def _with_done(result: Complete, done: Callable[[DoneInfo], None]) -> Complete:
-    # The child's result with ``done`` wrapped.  Built directly rather than with
-    # attrs.evolve, which costs about a microsecond; Complete's fields are exactly
-    # these three (tests/refimpl/test_leastrequest.py checks).
-    return Complete(result.subconn, done, result.metadata)
-
-
 @attrs.frozen
 class PickTarget:
     """A READY endpoint as the picker sees it: its child's picker and its counter."""
@@ -197,7 +190,7 @@ class PickTarget:
         fixed = self.picker.fixed_result
         if not isinstance(fixed, Complete):
             return None
-        return _with_done(fixed, _counted_done(self.counter, fixed.done))
+        return fixed.with_done(_counted_done(self.counter, fixed.done))
 
 
 class LeastRequestPicker(Picker):
@@ -276,7 +269,7 @@ class LeastRequestPicker(Picker):
         if not isinstance(result, Complete):
             return result  # only a completed pick counts (LR-8)
         target.counter.add(1)
-        return _with_done(result, _counted_done(target.counter, result.done))
+        return result.with_done(_counted_done(target.counter, result.done))
 
 
 # --- The balancer: endpointsharding underneath, counts on top ---
@@ -313,7 +306,7 @@ class LeastRequestBalancer(Balancer):
         self._selection = selection
         self._choice_count = DEFAULT_CHOICE_COUNT
         self._counts_lock = threading.Lock()  # every counter of this balancer's (LR-8)
-        self._counts: dict[frozenset[str], OutstandingCounter] = {}  # LR-9
+        self._counters: dict[frozenset[str], OutstandingCounter] = {}  # LR-9
         # The last target made per endpoint, reused while its picker and counter are the
         # same: a rebuild then allocates only for endpoints that changed (README, Benchmarks).
         self._targets: dict[frozenset[str], PickTarget] = {}
@@ -339,12 +332,12 @@ class LeastRequestBalancer(Balancer):
     def close(self) -> None:
         self._closed = True
         self._sharding.close()
-        self._counts = {}
+        self._counters = {}
         self._targets = {}
 
     def outstanding(self) -> dict[frozenset[str], int]:
         """Each READY endpoint's count, by endpoint identity (for tests and debugging)."""
-        return {key: counter.value for key, counter in self._counts.items()}
+        return {key: counter.value for key, counter in self._counters.items()}
 
     def _on_sharding_state(self, state: BalancerState) -> None:
         if self._closed:
@@ -356,7 +349,7 @@ class LeastRequestBalancer(Balancer):
         ]
         # LR-9: a count lives exactly while its endpoint stays READY.
         keys = {child.key for child in ready}
-        self._counts = {key: c for key, c in self._counts.items() if key in keys}
+        self._counters = {key: c for key, c in self._counters.items() if key in keys}
         if not ready:
             self._targets = {}
             self._cc.update_state(state)  # LR-6: round_robin passes through
@@ -364,9 +357,9 @@ class LeastRequestBalancer(Balancer):
         targets: dict[frozenset[str], PickTarget] = {}
         for child in ready:
             key, child_picker = child.key, child.state.picker
-            counter = self._counts.get(key)
+            counter = self._counters.get(key)
             if counter is None:
-                counter = self._counts[key] = OutstandingCounter(self._counts_lock)
+                counter = self._counters[key] = OutstandingCounter(self._counts_lock)
             target = self._targets.get(key)
             if target is None or target.picker is not child_picker or target.counter is not counter:
                 target = PickTarget(child_picker, counter)

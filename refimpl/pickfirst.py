@@ -153,11 +153,14 @@ class ReadyPicker(Picker):
         self.subconn = subconn
         # Built once: Complete is frozen and carries no done callback, so every pick can
         # share it (building one per pick was most of a pick's cost: README, Benchmarks).
-        # Exposed as ``fixed_result`` (refimpl.balancer.Picker) for composite pickers.
-        self.fixed_result: Complete = Complete(subconn)
+        self._result = Complete(subconn)
+        # Exposed as ``fixed_result`` (refimpl.balancer.Picker) for composite pickers, but
+        # only while ``pick`` is this one: a subclass that picks otherwise gets None.
+        if type(self).pick is ReadyPicker.pick:
+            self.fixed_result = self._result
 
     def pick(self, info: PickInfo) -> PickResult:
-        return self.fixed_result
+        return self._result
 
 
 class IdlePicker(Picker):

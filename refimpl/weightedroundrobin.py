@@ -284,14 +284,7 @@ class WeightedTarget:
             return fixed  # only a completed pick has a Done to wrap
         if self.clock is None:
             return None
-        return _with_done(fixed, _reporting_done(self.weight, self.clock, fixed.done))
-
-
-def _with_done(result: Complete, done: Callable[[DoneInfo], None]) -> Complete:
-    # The child's result with ``done`` wrapped.  Built directly rather than with
-    # attrs.evolve, which costs about a microsecond; Complete's fields are exactly
-    # these three (tests/refimpl/test_leastrequest.py checks).
-    return Complete(result.subconn, done, result.metadata)
+        return fixed.with_done(_reporting_done(self.weight, self.clock, fixed.done))
 
 
 class WeightedRoundRobinPicker(Picker):
@@ -367,7 +360,7 @@ class WeightedRoundRobinPicker(Picker):
         result = target.picker.pick(info)
         if not isinstance(result, Complete) or self.config.enable_oob_load_report:
             return result  # WRR-6: with OOB reporting on, per-call reports are not read
-        return _with_done(result, _reporting_done(target.weight, self._clock, result.done))
+        return result.with_done(_reporting_done(target.weight, self._clock, result.done))
 
 
 # --- The balancer: endpointsharding underneath, weights on top ---

@@ -590,9 +590,9 @@ class LrCountsSurviveReconnect(LeastRequestBalancer):
     still carries the RPCs of the old connection (breaks LR-9)."""
 
     def _on_sharding_state(self, state: BalancerState) -> None:
-        kept = dict(self._counts)
+        kept = dict(self._counters)
         super()._on_sharding_state(state)
-        self._counts = {**kept, **self._counts}
+        self._counters = {**kept, **self._counters}
 
 
 class _PlantedLrBuilder(LeastRequestBuilder):

@@ -111,6 +111,8 @@ _NO_METADATA: Mapping[str, str] = types.MappingProxyType({})
 
 # RPC-7 re-picks a wait_for_ready unary RPC at most this many times (besides its deadline).
 MAX_ATTEMPTS = 16
+# How many (method, wait_for_ready) pairs keep a shared PickInfo (see _pick_info).
+MAX_SHARED_INFOS = 1024
 
 _TO_CONNECTIVITY = {
     State.IDLE: grpc.ChannelConnectivity.IDLE,
@@ -414,12 +416,14 @@ class BalancedChannel(grpc.Channel):
         text = {k: v for k, v in metadata if isinstance(v, str)} if metadata else None
         if text:
             return PickInfo(method, wait_for_ready, text)
-        # Most RPCs carry no metadata: one read-only PickInfo per method serves them all.
+        # Most RPCs carry no metadata: one read-only PickInfo per method serves them all
+        # (kept for the first MAX_SHARED_INFOS methods, so odd callers cannot grow it).
         key = (method, wait_for_ready)
         info = self._plain_infos.get(key)
         if info is None:
             info = PickInfo(method, wait_for_ready, _NO_METADATA)
-            self._plain_infos[key] = info
+            if len(self._plain_infos) < MAX_SHARED_INFOS:
+                self._plain_infos[key] = info
         return info
 
     def _pick(self, info: PickInfo, deadline: float | None, seen: int = -1) -> _Chosen:

@@ -81,12 +81,10 @@ def test_every_workload_runs(run: Callable[[int], float], monkeypatch: pytest.Mo
     assert run(1) > 0
 
 
-def test_the_corpus_sample_spreads_over_every_area() -> None:
-    sample = w.corpus()
-    everything = load_cases(CASES_DIR)
-    assert len(sample) == w.CORPUS_CASES <= len(everything)
-    assert len({c.id for c in sample}) == len(sample)
-    assert {c.area for c in sample} == {c.area for c in everything}
+def test_the_corpus_benchmarks_count_the_cases_make_conformance_runs() -> None:
+    # The suite divides each corpus run by CORPUS_CASES, counted from the files without
+    # loading them; it must be the number of cases the loader finds.
+    assert len(load_cases(CASES_DIR)) == w.CORPUS_CASES
 
 
 def test_the_started_adapter_runs_the_corpus(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -40,3 +40,16 @@ def test_running_against_a_subprocess_adapter_never_loads_refimpl() -> None:
     )
     done = run_probe(probe)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_reference_adapter_starts_without_the_runners_modules() -> None:
+    # A fresh adapter per run pays its imports each time: cases, the requirement
+    # catalogue and argparse are the runner's (bench/NOTES.md, adapter start).
+    probe = (
+        "import sys\n"
+        "import conformance.adapters.refimpl\n"
+        "unwanted = {'conformance.cases', 'spec.catalogue', 'argparse'} & set(sys.modules)\n"
+        "assert not unwanted, sorted(unwanted)\n"
+    )
+    done = run_probe(probe)
+    assert done.returncode == 0, done.stderr

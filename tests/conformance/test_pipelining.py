@@ -28,7 +28,6 @@ from tests.conformance.helpers import (
     B,
     in_process_refimpl,
     make_case,
-    run_probe,
     state,
     subprocess_refimpl,
     update,
@@ -257,17 +256,3 @@ def test_sending_to_an_adapter_that_stopped_reading_times_out(
     finally:
         transport.close()
     assert raised.value.fault is AdapterFault.TIMED_OUT
-
-
-@pytest.mark.req("CONF-3")
-def test_the_reference_adapter_starts_without_the_runners_modules() -> None:
-    # A fresh adapter per run pays its imports each time: cases, the requirement
-    # catalogue and argparse are the runner's (bench/NOTES.md, adapter start).
-    probe = (
-        "import sys\n"
-        "import conformance.adapters.refimpl\n"
-        "unwanted = {'conformance.cases', 'spec.catalogue', 'argparse'} & set(sys.modules)\n"
-        "assert not unwanted, sorted(unwanted)\n"
-    )
-    done = run_probe(probe)
-    assert done.returncode == 0, done.stderr

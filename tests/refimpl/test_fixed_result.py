@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from refimpl.balancer import Complete, Picker, PickInfo
+from refimpl.balancer import Complete, Drop, Picker, PickInfo, PickResult
 from refimpl.driver import Driver
 from refimpl.endpointsharding import EndpointShardingPicker
 from refimpl.leastrequest import LeastRequestPicker
@@ -23,7 +23,7 @@ from refimpl.pickfirst import ReadyPicker
 from refimpl.weightedroundrobin import WeightedRoundRobinPicker
 from spec import events as ev
 from spec.connectivity import State
-from spec.types import Duration, Endpoint, OrcaLoadReport
+from spec.types import Duration, Endpoint, OrcaLoadReport, Status, StatusCode
 from tests.refimpl.test_leastrequest import NamedSubConn
 
 pick_infos = st.builds(
@@ -42,6 +42,17 @@ def test_the_ready_picker_returns_its_fixed_result(info: PickInfo) -> None:
     assert isinstance(picker.fixed_result, Complete)
     assert picker.fixed_result.subconn is subconn
     assert picker.pick(info) is picker.fixed_result
+
+
+@pytest.mark.req("PF-19", "RR-7")
+def test_a_ready_picker_subclass_that_picks_otherwise_offers_no_fixed_result() -> None:
+    # Composites would never call an override whose parent's fixed_result they trusted.
+    class Dropping(ReadyPicker):
+        def pick(self, info: PickInfo) -> PickResult:
+            return Drop(Status(StatusCode.UNAVAILABLE, "planted"))
+
+    assert Dropping(NamedSubConn("backend-0")).fixed_result is None
+    assert ReadyPicker(NamedSubConn("backend-0")).fixed_result is not None
 
 
 def _pickers(picker: Picker) -> Iterator[Picker]:
