@@ -139,6 +139,34 @@ class EndpointShardingPicker(Picker):
         return next(self._next_picker).pick(info)
 
 
+class InterceptingClientConn(ClientConn):
+    """The ClientConn a policy built on endpoint sharding hands it: the parent's, with the
+    sharding's state reports (and, if given, its new SubConns) going through the policy.
+
+    grpc-go's weighted_round_robin and least_request embed ``balancer.ClientConn`` and
+    override ``UpdateState`` (and ``NewSubConn``) the same way.
+    """
+
+    def __init__(
+        self,
+        parent: ClientConn,
+        on_state: Callable[[BalancerState], None],
+        new_subconn: Callable[[tuple[Address, ...], NewSubConnOptions], SubConn] | None = None,
+    ) -> None:
+        self._parent = parent
+        self._on_state = on_state
+        self._new_subconn = parent.new_subconn if new_subconn is None else new_subconn
+
+    def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
+        return self._new_subconn(addresses, options)
+
+    def update_state(self, state: BalancerState) -> None:
+        self._on_state(state)
+
+    def resolve_now(self) -> None:
+        self._parent.resolve_now()
+
+
 def child_states_from_picker(picker: Picker | None) -> tuple[ChildState, ...] | None:
     """Every child's endpoint and state behind ``picker``, or None for another picker.
 

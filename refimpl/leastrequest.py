@@ -47,17 +47,19 @@ from refimpl.balancer import (
     ConfigParser,
     DoneInfo,
     JsonValue,
-    NewSubConnOptions,
     Picker,
     PickInfo,
     PickResult,
     RandomSource,
-    SubConn,
 )
-from refimpl.endpointsharding import EndpointSharding, child_states_from_picker
+from refimpl.endpointsharding import (
+    EndpointSharding,
+    InterceptingClientConn,
+    child_states_from_picker,
+)
 from refimpl.pickfirst import enable_health_listener
 from spec.connectivity import State
-from spec.types import Address, Status
+from spec.types import Status
 
 NAME = "least_request_experimental"
 CHILD_POLICY = "pick_first"
@@ -275,22 +277,6 @@ class LeastRequestPicker(Picker):
 # --- The balancer: endpointsharding underneath, counts on top ---
 
 
-class _ShardingConn(ClientConn):
-    """The ClientConn endpointsharding sees: its state reports go through us."""
-
-    def __init__(self, balancer: LeastRequestBalancer) -> None:
-        self._balancer = balancer
-
-    def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
-        return self._balancer._cc.new_subconn(addresses, options)
-
-    def update_state(self, state: BalancerState) -> None:
-        self._balancer._on_sharding_state(state)
-
-    def resolve_now(self) -> None:
-        self._balancer._cc.resolve_now()
-
-
 class LeastRequestBalancer(Balancer):
     """least_request_experimental over endpointsharding (grpc-go leastRequestBalancer)."""
 
@@ -311,7 +297,9 @@ class LeastRequestBalancer(Balancer):
         # same: a rebuild then allocates only for endpoints that changed (README, Benchmarks).
         self._targets: dict[frozenset[str], PickTarget] = {}
         self._closed = False
-        self._sharding = EndpointSharding(_ShardingConn(self), options, child_builder)
+        self._sharding = EndpointSharding(
+            InterceptingClientConn(cc, self._on_sharding_state), options, child_builder
+        )
 
     def update_client_conn_state(self, state: ClientConnState) -> None:
         config = state.config

@@ -58,7 +58,11 @@ from refimpl.balancer import (
     SubConnState,
 )
 from refimpl.clock import Clock, Timer
-from refimpl.endpointsharding import EndpointSharding, child_states_from_picker
+from refimpl.endpointsharding import (
+    EndpointSharding,
+    InterceptingClientConn,
+    child_states_from_picker,
+)
 from refimpl.pickfirst import enable_health_listener
 from refimpl.wrr_scheduler import (
     CPP_RATIO_CAPS,
@@ -378,22 +382,6 @@ class _Endpoint:
         self.target: WeightedTarget | None = None
 
 
-class _ShardingConn(ClientConn):
-    """The ClientConn endpointsharding sees: new SubConns and state reports go through us."""
-
-    def __init__(self, balancer: WeightedRoundRobinBalancer) -> None:
-        self._balancer = balancer
-
-    def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
-        return self._balancer._new_subconn(addresses, options)
-
-    def update_state(self, state: BalancerState) -> None:
-        self._balancer._on_sharding_state(state)
-
-    def resolve_now(self) -> None:
-        self._balancer._cc.resolve_now()
-
-
 class WeightedRoundRobinBalancer(Balancer):
     """weighted_round_robin over endpointsharding with pick_first leaves (grpc-go wrrBalancer)."""
 
@@ -415,7 +403,11 @@ class WeightedRoundRobinBalancer(Balancer):
         self._by_subconn: dict[SubConn, _Endpoint] = {}
         self._picker: WeightedRoundRobinPicker | None = None
         self._closed = False
-        self._sharding = EndpointSharding(_ShardingConn(self), options, child_builder)
+        self._sharding = EndpointSharding(
+            InterceptingClientConn(cc, self._on_sharding_state, self._new_subconn),
+            options,
+            child_builder,
+        )
 
     # --- Balancer API ---
 
