@@ -246,7 +246,6 @@ class BalancedChannel(grpc.Channel):
         # The picker and its generation, published together as one tuple so that an RPC can
         # read both without taking the lock (_next_picker's fast path).
         self._current: tuple[Picker, int] | None = None
-        self._picker_gen = 0
         self._plain_infos: dict[tuple[str, bool], PickInfo] = {}
         self._state = State.IDLE  # CHAN-1
         self._closed = False
@@ -345,8 +344,8 @@ class BalancedChannel(grpc.Channel):
         with self._cond:
             changed = state.state is not self._state
             self._state = state.state
-            self._picker_gen += 1
-            self._current = (state.picker, self._picker_gen)
+            generation = 1 if self._current is None else self._current[1] + 1
+            self._current = (state.picker, generation)
             self._cond.notify_all()  # wake queued picks (grpc-go updatePicker)
             subscribers = list(self._subscribers) if changed else []
         for callback in subscribers:
