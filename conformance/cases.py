@@ -25,7 +25,6 @@ A step without ``expect`` is judged by the monitors alone.
 from __future__ import annotations
 
 import enum
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -580,15 +579,9 @@ def _steps(
 
 def load_case(path: Path, area: str | None = None) -> Case:
     """Load one case file; errors name the file and line."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise WireError((), f"not valid JSON: {err.msg}", file=str(path), line=err.lineno) from None
-    try:
-        case = case_from_json(data, area or path.parent.name, path)
-    except WireError as err:
-        raise err.located(str(path), wire.line_of(text, err.path)) from None
+    case, text = wire.load_json_file(
+        path, lambda data: case_from_json(data, area or path.parent.name, path)
+    )
     steps = tuple(
         attrs.evolve(step, line=wire.line_of(text, ("steps", i)))
         for i, step in enumerate(case.steps)

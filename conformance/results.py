@@ -20,7 +20,6 @@ said it lacks what the case needs.
 from __future__ import annotations
 
 import enum
-import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -127,12 +126,7 @@ def expectations_from_json(value: wire.JsonValue, source: str = "") -> Expectati
 
 def load_expectations(path: Path) -> Expectations:
     """Load an expectations file; errors name the file and line."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise WireError((), f"not valid JSON: {err.msg}", file=str(path), line=err.lineno) from None
-    try:
-        return expectations_from_json(data, str(path))
-    except WireError as err:
-        raise err.located(str(path), wire.line_of(text, err.path)) from None
+    expectations, _ = wire.load_json_file(
+        path, lambda data: expectations_from_json(data, str(path))
+    )
+    return expectations

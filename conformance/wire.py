@@ -30,6 +30,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from conformance.errors import JsonPath, WireError
@@ -578,3 +579,20 @@ def _positions(text: str) -> dict[JsonPath, int]:
 
     value(0, ())
     return found
+
+
+def load_json_file(path: Path, read: Callable[[JsonValue], _T]) -> tuple[_T, str]:
+    """``read`` applied to the JSON file at ``path``, and the file's text.
+
+    A JSON syntax error, or a WireError from ``read``, is raised naming the file and
+    the line of the offending value.
+    """
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise WireError((), f"not valid JSON: {err.msg}", file=str(path), line=err.lineno) from None
+    try:
+        return read(data), text
+    except WireError as err:
+        raise err.located(str(path), line_of(text, err.path)) from None
