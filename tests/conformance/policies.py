@@ -41,7 +41,9 @@ CRASHES_ON_PICK = "conformance_test_crashes_on_pick"  # raises inside the picker
 DUPLICATES = "conformance_test_duplicates"  # one subchannel per endpoint, even for equal addresses
 
 
-class _FirstPicker(Picker):
+class FirstPicker(Picker):
+    """Completes every pick on one SubConn."""
+
     def __init__(self, subconn: SubConn) -> None:
         self.subconn = subconn
 
@@ -116,11 +118,11 @@ class EveryAddress(Balancer):
             picker = _CrashingPicker()
         elif overall is State.READY:
             ready = [a for a, s in self.states.items() if s is State.READY]
-            picker = _FirstPicker(self.subconns[ready[0]])
+            picker = FirstPicker(self.subconns[ready[0]])
         elif overall is State.TRANSIENT_FAILURE:
             picker = FailPicker(self.last_error or unavailable("all addresses failed"))
         elif self.name == PICKS_CONNECTING and self.subconns:
-            picker = _FirstPicker(next(iter(self.subconns.values())))
+            picker = FirstPicker(next(iter(self.subconns.values())))
         else:
             picker = QueuePicker()
         self.cc.update_state(BalancerState(overall, picker))

@@ -38,12 +38,9 @@ from refimpl.balancer import (
     BuildOptions,
     ClientConn,
     ClientConnState,
-    Complete,
     FailPicker,
     NewSubConnOptions,
     Picker,
-    PickInfo,
-    PickResult,
     QueuePicker,
     RandomSource,
     SubConn,
@@ -100,7 +97,7 @@ class _RandomConnect(Balancer):
         ready = [a for a, s in self.states.items() if s is State.READY]
         picker: Picker = QueuePicker()
         if ready:
-            picker = _First(self.subconns[ready[0]])
+            picker = policies.FirstPicker(self.subconns[ready[0]])
         elif self.states and all(s is State.TRANSIENT_FAILURE for s in self.states.values()):
             picker = FailPicker(unavailable("every address failed"))
         overall = aggregate_round_robin(self.states.values()) if self.states else State.IDLE
@@ -121,14 +118,6 @@ class _RandomConnect(Balancer):
         for addr in list(self.subconns):
             if not (self.leaks and self.states[addr] is State.READY):
                 self.subconns.pop(addr).shutdown()
-
-
-class _First(Picker):
-    def __init__(self, subconn: SubConn) -> None:
-        self.subconn = subconn
-
-    def pick(self, info: PickInfo) -> PickResult:
-        return Complete(self.subconn)
 
 
 class _LeaksAtRandom(policies.EveryAddress):
