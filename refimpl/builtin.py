@@ -7,6 +7,6 @@ works without the caller importing the policy.  Add one import per policy.
 from __future__ import annotations
 
 import refimpl.leastrequest
-import refimpl.pickfirst
+import refimpl.pick_first
 import refimpl.roundrobin
 import refimpl.weightedroundrobin  # noqa: F401

@@ -57,7 +57,7 @@ from refimpl.endpointsharding import (
     InterceptingClientConn,
     child_states_from_picker,
 )
-from refimpl.pickfirst import enable_health_listener
+from refimpl.pick_first import enable_health_listener
 from spec.connectivity import State
 from spec.types import Status
 

@@ -22,7 +22,7 @@ from refimpl.balancer import (
     ClientConnState,
 )
 from refimpl.endpointsharding import EndpointSharding
-from refimpl.pickfirst import enable_health_listener
+from refimpl.pick_first import enable_health_listener
 from spec.types import Status
 
 NAME = "round_robin"

@@ -63,7 +63,7 @@ from refimpl.endpointsharding import (
     InterceptingClientConn,
     child_states_from_picker,
 )
-from refimpl.pickfirst import enable_health_listener
+from refimpl.pick_first import enable_health_listener
 from refimpl.wrr_scheduler import (
     CPP_RATIO_CAPS,
     RatioCaps,

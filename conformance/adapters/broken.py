@@ -59,7 +59,7 @@ from refimpl.leastrequest import (
     LeastRequestBuilder,
     LeastRequestPicker,
 )
-from refimpl.pickfirst import (
+from refimpl.pick_first import (
     PickFirstBalancer,
     PickFirstBuilder,
     PickFirstConfig,

@@ -19,7 +19,7 @@ from refimpl.balancer import Complete, Drop, Picker, PickInfo, PickResult
 from refimpl.driver import Driver
 from refimpl.endpointsharding import EndpointShardingPicker
 from refimpl.leastrequest import LeastRequestPicker
-from refimpl.pickfirst import ReadyPicker
+from refimpl.pick_first import ReadyPicker
 from refimpl.weightedroundrobin import WeightedRoundRobinPicker
 from spec import events as ev
 from spec.connectivity import State

@@ -34,7 +34,7 @@ from refimpl.balancer import (
 )
 from refimpl.clock import VirtualClock
 from refimpl.driver import Driver
-from refimpl.pickfirst import (
+from refimpl.pick_first import (
     HEALTH_LISTENER_ATTRIBUTE,
     PickFirstBuilder,
     PickFirstConfig,

@@ -30,7 +30,7 @@ from refimpl.balancer import (
     SubConnState,
     unavailable,
 )
-from refimpl.pickfirst import (
+from refimpl.pick_first import (
     PickFirstBalancer,
     PickFirstBuilder,
     PickFirstConfig,
