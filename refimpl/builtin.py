@@ -8,5 +8,5 @@ from __future__ import annotations
 
 import refimpl.leastrequest
 import refimpl.pick_first
-import refimpl.roundrobin
+import refimpl.round_robin
 import refimpl.weightedroundrobin  # noqa: F401

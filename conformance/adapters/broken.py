@@ -69,7 +69,7 @@ from refimpl.pick_first import (
     flatten,
     interleave_by_family,
 )
-from refimpl.roundrobin import RoundRobinBalancer, RoundRobinBuilder
+from refimpl.round_robin import RoundRobinBalancer, RoundRobinBuilder
 from refimpl.weightedroundrobin import WeightedRoundRobinBuilder, WeightedRoundRobinConfig
 from spec.connectivity import State, aggregate, aggregate_round_robin
 from spec.types import Address, Duration, Endpoint, Status
