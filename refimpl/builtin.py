@@ -9,4 +9,4 @@ from __future__ import annotations
 import refimpl.leastrequest
 import refimpl.pick_first
 import refimpl.round_robin
-import refimpl.weightedroundrobin  # noqa: F401
+import refimpl.weighted_round_robin  # noqa: F401

@@ -70,7 +70,7 @@ from refimpl.pick_first import (
     interleave_by_family,
 )
 from refimpl.round_robin import RoundRobinBalancer, RoundRobinBuilder
-from refimpl.weightedroundrobin import WeightedRoundRobinBuilder, WeightedRoundRobinConfig
+from refimpl.weighted_round_robin import WeightedRoundRobinBuilder, WeightedRoundRobinConfig
 from spec.connectivity import State, aggregate, aggregate_round_robin
 from spec.types import Address, Duration, Endpoint, Status
 

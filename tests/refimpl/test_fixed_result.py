@@ -20,7 +20,7 @@ from refimpl.driver import Driver
 from refimpl.endpointsharding import EndpointShardingPicker
 from refimpl.leastrequest import LeastRequestPicker
 from refimpl.pick_first import ReadyPicker
-from refimpl.weightedroundrobin import WeightedRoundRobinPicker
+from refimpl.weighted_round_robin import WeightedRoundRobinPicker
 from spec import events as ev
 from spec.connectivity import State
 from spec.types import Duration, Endpoint, OrcaLoadReport, Status, StatusCode

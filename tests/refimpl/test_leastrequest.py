@@ -43,7 +43,7 @@ from refimpl.leastrequest import (
     Selection,
     parse_config,
 )
-from refimpl.weightedroundrobin import (
+from refimpl.weighted_round_robin import (
     EndpointWeight,
     WeightedRoundRobinConfig,
     WeightedRoundRobinPicker,

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from refimpl.balancer import Complete, ConfigError, DoneInfo, PickInfo
 from refimpl.clock import VirtualClock
 from refimpl.driver import Driver, FakeSubConn
-from refimpl.weightedroundrobin import (
+from refimpl.weighted_round_robin import (
     EndpointWeight,
     WeightedRoundRobinBuilder,
     WeightedRoundRobinConfig,

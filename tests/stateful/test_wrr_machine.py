@@ -13,7 +13,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from refimpl.driver import Driver
-from refimpl.weightedroundrobin import WeightedRoundRobinBuilder
+from refimpl.weighted_round_robin import WeightedRoundRobinBuilder
 from refimpl.wrr_scheduler import SchedulerKind
 from spec.monitors.weighted_round_robin import WeightedRoundRobinMonitor
 from spec.trace import Monitor
