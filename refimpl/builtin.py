@@ -6,7 +6,7 @@ works without the caller importing the policy.  Add one import per policy.
 
 from __future__ import annotations
 
-import refimpl.leastrequest
+import refimpl.least_request
 import refimpl.pick_first
 import refimpl.round_robin
 import refimpl.weighted_round_robin  # noqa: F401

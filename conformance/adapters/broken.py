@@ -54,7 +54,7 @@ from refimpl.endpointsharding import (
     EndpointShardingPicker,
     _Child,
 )
-from refimpl.leastrequest import (
+from refimpl.least_request import (
     LeastRequestBalancer,
     LeastRequestBuilder,
     LeastRequestPicker,

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from refimpl.balancer import Complete, Drop, Picker, PickInfo, PickResult
 from refimpl.driver import Driver
 from refimpl.endpointsharding import EndpointShardingPicker
-from refimpl.leastrequest import LeastRequestPicker
+from refimpl.least_request import LeastRequestPicker
 from refimpl.pick_first import ReadyPicker
 from refimpl.weighted_round_robin import WeightedRoundRobinPicker
 from spec import events as ev

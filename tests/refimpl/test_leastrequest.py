@@ -33,7 +33,7 @@ from refimpl.balancer import (
 )
 from refimpl.clock import VirtualClock
 from refimpl.driver import Driver
-from refimpl.leastrequest import (
+from refimpl.least_request import (
     LeastRequestBalancer,
     LeastRequestBuilder,
     LeastRequestConfig,

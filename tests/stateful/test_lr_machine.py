@@ -16,7 +16,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from refimpl.driver import Driver
-from refimpl.leastrequest import LeastRequestBalancer, LeastRequestBuilder, Selection
+from refimpl.least_request import LeastRequestBalancer, LeastRequestBuilder, Selection
 from spec.monitors.least_request import LeastRequestMonitor
 from spec.trace import Monitor
 from tests.stateful.endpoint_policies import EndpointPolicyMachine
