@@ -35,7 +35,7 @@ from conformance.transport import SubprocessTransport, Transport
 from refimpl import registry
 from refimpl.balancer import Picker, PickInfo
 from refimpl.driver import Driver, FakeSubConn
-from refimpl.endpointsharding import EndpointSharding, EndpointShardingPicker
+from refimpl.endpoint_sharding import EndpointSharding, EndpointShardingPicker
 from spec import events as ev
 from spec.connectivity import State
 from spec.types import Duration, Endpoint, OrcaLoadReport, Status, StatusCode

@@ -52,7 +52,7 @@ from refimpl.balancer import (
     PickResult,
     RandomSource,
 )
-from refimpl.endpointsharding import (
+from refimpl.endpoint_sharding import (
     EndpointSharding,
     InterceptingClientConn,
     child_states_from_picker,

@@ -1,7 +1,7 @@
 """The round_robin policy: endpoint sharding over pick_first leaves that watch health.
 
 grpc-go ``balancer/roundrobin/roundrobin.go``: the builder takes no config
-(RR-15), builds :class:`refimpl.endpointsharding.EndpointSharding` with the
+(RR-15), builds :class:`refimpl.endpoint_sharding.EndpointSharding` with the
 registered pick_first as the child policy (RR-1), and turns on the children's
 health listener through the resolver attributes before every update
 (HEALTH-4; grpc-go ``pickfirst.EnableHealthListener``).  Everything else
@@ -21,7 +21,7 @@ from refimpl.balancer import (
     ClientConn,
     ClientConnState,
 )
-from refimpl.endpointsharding import EndpointSharding
+from refimpl.endpoint_sharding import EndpointSharding
 from refimpl.pick_first import enable_health_listener
 from spec.types import Status
 

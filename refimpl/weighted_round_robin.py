@@ -58,7 +58,7 @@ from refimpl.balancer import (
     SubConnState,
 )
 from refimpl.clock import Clock, Timer
-from refimpl.endpointsharding import (
+from refimpl.endpoint_sharding import (
     EndpointSharding,
     InterceptingClientConn,
     child_states_from_picker,

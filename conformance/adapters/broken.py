@@ -47,7 +47,7 @@ from refimpl.balancer import (
     SubConnState,
     unavailable,
 )
-from refimpl.endpointsharding import (
+from refimpl.endpoint_sharding import (
     NO_CHILDREN,
     ChildState,
     EndpointSharding,

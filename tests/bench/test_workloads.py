@@ -15,7 +15,7 @@ from bench import channel, suite
 from bench import workloads as w
 from conformance.cases import CASES_DIR, load_cases
 from refimpl.driver import Driver
-from refimpl.endpointsharding import EndpointShardingPicker
+from refimpl.endpoint_sharding import EndpointShardingPicker
 from spec import events as ev
 from spec.connectivity import State
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import attrs
 import pytest
 
-from refimpl import endpointsharding
+from refimpl import endpoint_sharding
 from refimpl.balancer import (
     BadResolverStateError,
     Balancer,
@@ -38,7 +38,7 @@ from refimpl.balancer import (
     unavailable,
 )
 from refimpl.driver import Driver
-from refimpl.endpointsharding import (
+from refimpl.endpoint_sharding import (
     NO_CHILDREN,
     EndpointSharding,
     EndpointShardingPicker,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from refimpl.balancer import Complete, Drop, Picker, PickInfo, PickResult
 from refimpl.driver import Driver
-from refimpl.endpointsharding import EndpointShardingPicker
+from refimpl.endpoint_sharding import EndpointShardingPicker
 from refimpl.least_request import LeastRequestPicker
 from refimpl.pick_first import ReadyPicker
 from refimpl.weighted_round_robin import WeightedRoundRobinPicker

@@ -18,7 +18,7 @@ import pytest
 from refimpl import registry
 from refimpl.balancer import ConfigParser, PickInfo, RandomSource
 from refimpl.driver import Driver, DriverError
-from refimpl.endpointsharding import NO_CHILDREN, rotate_endpoints
+from refimpl.endpoint_sharding import NO_CHILDREN, rotate_endpoints
 from refimpl.round_robin import RoundRobinBuilder
 from spec import actions as act
 from spec import events as ev
