@@ -16,7 +16,7 @@ JSON), not a policy's config.  The pieces and who does what, as in grpc-go:
   parsing service config: ..." and the update rejected (SC-10); after a config
   was in force -> the update is applied with the old config and rejected (SC-11).
 * :class:`ServiceConfigChannel` runs the selected policy under
-  :class:`~refimpl.gracefulswitch.GracefulSwitchBalancer` (grpc-go
+  :class:`~refimpl.graceful_switch.GracefulSwitchBalancer` (grpc-go
   ``ccBalancerWrapper``, which wraps a ``gracefulswitch.Balancer``).
 * An update without a service config (``config=None``) keeps the config in
   force, or uses the channel's default config when there is none yet (SC-12).
@@ -48,7 +48,7 @@ from refimpl.balancer import (
     JsonValue,
     unavailable,
 )
-from refimpl.gracefulswitch import GracefulSwitchBalancer, SwitchConfig
+from refimpl.graceful_switch import GracefulSwitchBalancer, SwitchConfig
 from refimpl.serviceconfig import (
     Lookup,
     ServiceConfig,

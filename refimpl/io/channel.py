@@ -69,7 +69,7 @@ from refimpl.balancer import (
     ResolverState,
     SubConn,
 )
-from refimpl.gracefulswitch import GracefulSwitchBalancer, SwitchConfig
+from refimpl.graceful_switch import GracefulSwitchBalancer, SwitchConfig
 from refimpl.io import orca
 from refimpl.io.clock import RealClock
 from refimpl.io.rpc import Metadata, RpcFailure, RpcFuture, from_grpc_code, metadata_pairs

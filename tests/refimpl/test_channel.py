@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from refimpl.balancer import BalancerState
 from refimpl.channel import MissingConfigRule, ServiceConfigChannel, ServiceConfigChannelBuilder
 from refimpl.driver import Driver
-from refimpl.gracefulswitch import GracefulSwitchBalancer, _Child
+from refimpl.graceful_switch import GracefulSwitchBalancer, _Child
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State

@@ -19,7 +19,7 @@ from refimpl.balancer import (
     ResolverState,
     SubConnState,
 )
-from refimpl.gracefulswitch import GracefulSwitchBalancer, GracefulSwitchError, SwitchConfig
+from refimpl.graceful_switch import GracefulSwitchBalancer, GracefulSwitchError, SwitchConfig
 from spec.connectivity import State
 from spec.types import Endpoint, Status, StatusCode
 from tests.refimpl.scripted_policy import (
