@@ -9,7 +9,7 @@ Drive it with the :class:`~refimpl.driver.Driver`::
 JSON), not a policy's config.  The pieces and who does what, as in grpc-go:
 
 * :meth:`ServiceConfigChannelBuilder.parse_config` parses the service config
-  (:mod:`refimpl.serviceconfig`; grpc-go ``parseServiceConfig``, which the
+  (:mod:`refimpl.service_config`; grpc-go ``parseServiceConfig``, which the
   resolver calls).  The driver calls it and applies the channel's rules for an
   invalid one (grpc-go ``ClientConn.updateResolverStateAndUnlock``): the first
   config invalid -> TRANSIENT_FAILURE with a picker failing UNAVAILABLE "error
@@ -49,7 +49,7 @@ from refimpl.balancer import (
     unavailable,
 )
 from refimpl.graceful_switch import GracefulSwitchBalancer, SwitchConfig
-from refimpl.serviceconfig import (
+from refimpl.service_config import (
     Lookup,
     ServiceConfig,
     ServiceConfigError,
@@ -141,7 +141,7 @@ class ServiceConfigChannelBuilder(Builder, ConfigParser):
         self._lookup = lookup
 
     def parse_config(self, config: JsonValue) -> ServiceConfig:
-        """Parse a service config; raises :class:`~refimpl.serviceconfig.ServiceConfigError`."""
+        """Parse a service config; raises :class:`~refimpl.service_config.ServiceConfigError`."""
         return parse_service_config(config, lookup=self._lookup or registry.get)
 
     def default_config(self) -> ServiceConfig:

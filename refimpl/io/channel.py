@@ -6,7 +6,7 @@ grpcio runs only its built-in policies.  This channel runs any policy from
 
 * The resolver is static: the endpoints and service config given to the
   constructor (or to :meth:`BalancedChannel.update`).  The service config picks
-  the policy (:mod:`refimpl.serviceconfig`), which runs under a graceful switch
+  the policy (:mod:`refimpl.service_config`), which runs under a graceful switch
   balancer as in grpc-go's channel.
 * Each SubConn is a single-address grpcio channel
   (:class:`~refimpl.io.subchannel.RealSubConn`); its connectivity becomes the
@@ -75,7 +75,7 @@ from refimpl.io.clock import RealClock
 from refimpl.io.rpc import Metadata, RpcFailure, RpcFuture, from_grpc_code, metadata_pairs
 from refimpl.io.serialiser import Serialiser
 from refimpl.io.subchannel import RealSubConn, SubchannelOptions
-from refimpl.serviceconfig import SelectionSource, ServiceConfig, parse_service_config
+from refimpl.service_config import SelectionSource, ServiceConfig, parse_service_config
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
@@ -270,7 +270,7 @@ class BalancedChannel(grpc.Channel):
     ) -> None:
         """A new resolver result; ``service_config`` None keeps the one in force.
 
-        An invalid service config raises :class:`refimpl.serviceconfig.ServiceConfigError`
+        An invalid service config raises :class:`refimpl.service_config.ServiceConfigError`
         here and changes nothing.
         """
         config = self._config if service_config is None else parse_service_config(service_config)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from refimpl import registry
 from refimpl.balancer import Builder
-from refimpl.serviceconfig import (
+from refimpl.service_config import (
     DEFAULT_POLICY,
     NoSupportedPolicyError,
     PolicyConfigError,
