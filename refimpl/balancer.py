@@ -133,7 +133,7 @@ class Complete:
         """This result with ``done`` in place of its own (usually a wrapper that calls it).
 
         Built directly rather than with attrs.evolve, which costs about a microsecond a
-        pick; tests/refimpl/test_leastrequest.py checks that these are all of its fields.
+        pick; tests/refimpl/test_least_request.py checks that these are all of its fields.
         """
         return Complete(self.subconn, done, self.metadata)
 

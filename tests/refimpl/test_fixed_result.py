@@ -24,7 +24,7 @@ from refimpl.weighted_round_robin import WeightedRoundRobinPicker
 from spec import events as ev
 from spec.connectivity import State
 from spec.types import Duration, Endpoint, OrcaLoadReport, Status, StatusCode
-from tests.refimpl.test_leastrequest import NamedSubConn
+from tests.refimpl.test_least_request import NamedSubConn
 
 pick_infos = st.builds(
     PickInfo,

@@ -3,7 +3,7 @@
 The leaf (:class:`Leaf`) makes one SubConn for its endpoint's first address
 and reports that SubConn's state as its own; it records every call it gets.
 Traces are judged by the boundary monitor; the round_robin monitor assumes
-pick_first leaves, so it judges ``test_roundrobin.py`` instead.
+pick_first leaves, so it judges ``test_round_robin.py`` instead.
 """
 
 from __future__ import annotations
@@ -424,7 +424,7 @@ def test_both_rotations_cycle_from_start_and_spread_evenly_across_threads(
     # Under the GIL the picker steps an itertools.cycle without a lock; a build without
     # the GIL takes the locked cycle.  Both must give the same order and never tear, and
     # so must the cycle over children's fixed results, which calls no child.
-    monkeypatch.setattr(endpointsharding, "_ATOMIC_CYCLE", atomic_cycle)
+    monkeypatch.setattr(endpoint_sharding, "_ATOMIC_CYCLE", atomic_cycle)
     names = ["a", "b", "c", "d", "e"]
     children = [_Named(n, fixed) for n in names]
     picker = EndpointShardingPicker(children, (), start=7)

@@ -47,7 +47,7 @@ from spec.connectivity import State
 from spec.monitors.pick_first import MAX_SHUFFLED_ENDPOINTS, MonitorLimitError, PickFirstMonitor
 from spec.trace import Step, judge
 from spec.types import Address, Duration, Endpoint, Status
-from tests.refimpl.test_pickfirst import (
+from tests.refimpl.test_pick_first import (
     A1,
     A2,
     A3,
@@ -546,7 +546,7 @@ def test_a_leaf_ignoring_its_parent() -> None:
             resolver_state = attrs.evolve(state.resolver_state, attributes=())
             super().update_client_conn_state(attrs.evolve(state, resolver_state=resolver_state))
 
-    from tests.refimpl.test_pickfirst import HealthLeafBuilder
+    from tests.refimpl.test_pick_first import HealthLeafBuilder
 
     class Leaf(HealthLeafBuilder):
         balancer_type = IgnoresTheAttribute
@@ -561,7 +561,7 @@ def test_ignoring_a_health_failure() -> None:
             if health.state is not State.TRANSIENT_FAILURE:
                 super()._on_health(entry, health)
 
-    from tests.refimpl.test_pickfirst import HealthLeafBuilder
+    from tests.refimpl.test_pick_first import HealthLeafBuilder
 
     class Leaf(HealthLeafBuilder):
         balancer_type = IgnoresUnhealthy

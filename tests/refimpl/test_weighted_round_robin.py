@@ -43,7 +43,7 @@ from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.weighted_round_robin import WeightedRoundRobinMonitor
 from spec.trace import Step, judge
 from spec.types import Duration, Endpoint, OrcaLoadReport, Status, StatusCode
-from tests.refimpl.test_leastrequest import FixedChild, NamedSubConn, ReadyChild, chosen
+from tests.refimpl.test_least_request import FixedChild, NamedSubConn, ReadyChild, chosen
 
 INFO = PickInfo("/grpc.testing.TestService/UnaryCall")
 S = Duration.of

@@ -24,7 +24,7 @@ from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.pick_first import PickFirstMonitor
 from spec.trace import Violation
 from spec.types import Address, Duration, Endpoint, OrcaLoadReport, Status, StatusCode
-from tests.refimpl.test_pickfirst import Run, make_run
+from tests.refimpl.test_pick_first import Run, make_run
 
 POOL = (
     Address("10.0.0.1:80"),
