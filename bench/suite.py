@@ -26,7 +26,7 @@ SCALE_SIZES = (100, 1_000, 10_000)
 CONCURRENT_SIZE = 100
 # One picker without a lock and one with a lock per endpoint.
 THREADED = ("round_robin", "least_request_experimental")
-CHANNEL_CLIENTS = ("grpcio", "balanced", "rotation")  # bench.channel.CLIENTS
+CHANNEL_CLIENTS = ("grpcio", "balanced", "rotation")  # bench.real_rpcs.CLIENTS
 
 # 3 processes (pyperf's minimum for three hash seeds) x (1 warm-up + 4 values): 12
 # values for a median and quartiles, and the suite stays under five minutes on two
@@ -100,9 +100,9 @@ def register(runner: pyperf.Runner, only: Sequence[str] = ()) -> None:
 
 def _channel(function: str, client: str, loops: int) -> float:
     # Imported here: grpc takes a tenth of a second to import, in every worker otherwise.
-    from bench import channel
+    from bench import real_rpcs
 
-    time_function: Callable[[str, int], float] = getattr(channel, function)
+    time_function: Callable[[str, int], float] = getattr(real_rpcs, function)
     return time_function(client, loops)
 
 

@@ -1,6 +1,6 @@
 """Observable load-balancing scenarios, run against any ``grpc.Channel``.
 
-The same scenario runs on a :class:`~refimpl.io.channel.BalancedChannel` (one of
+The same scenario runs on a :class:`~refimpl.io.balanced_channel.BalancedChannel` (one of
 this project's policies) and on a plain grpcio channel whose own built-in policy
 is chosen by service config (:func:`native_channel`): grpcio has no custom
 policies, so the only way to check its built-ins against the spec is from the
@@ -24,7 +24,7 @@ import attrs
 import grpc
 
 from refimpl.io.backend import WHOAMI, Backend
-from refimpl.io.channel import BalancedChannel
+from refimpl.io.balanced_channel import BalancedChannel
 from refimpl.io.subchannel import SubchannelOptions
 from spec.types import OrcaLoadReport
 

@@ -1,7 +1,7 @@
 """How a channel carries RPCs through its picker, and their load reports (area RPC).
 
 These are the channel's duties around ``Picker.pick``; the real-I/O channel
-(``refimpl/io/channel.py``) implements them and ``tests/io`` checks them with
+(``refimpl/io/balanced_channel.py``) implements them and ``tests/io`` checks them with
 real servers.
 """
 

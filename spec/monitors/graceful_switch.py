@@ -66,7 +66,7 @@ _Report = Callable[[str, str], None]
 
 
 class GracefulSwitchMonitor:
-    """Judges GS rules on a trace of ``refimpl.channel``-style channel driving."""
+    """Judges GS rules on a trace of ``refimpl.service_config_channel``-style channel driving."""
 
     def __init__(self, known_policies: Iterable[str], default_policy: str = "pick_first") -> None:
         self.known = frozenset(known_policies)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bench import channel, suite
+from bench import real_rpcs, suite
 from bench import workloads as w
 from conformance.cases import CASES_DIR, load_cases
 from refimpl.driver import Driver
@@ -123,11 +123,11 @@ def test_suite_names_are_unique_and_the_filter_keeps_prefixes() -> None:
 
 
 def test_every_channel_client_runs_rpcs(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert suite.CHANNEL_CLIENTS == channel.CLIENTS
+    assert suite.CHANNEL_CLIENTS == real_rpcs.CLIENTS
     try:
-        for client in channel.CLIENTS:
-            assert channel.time_unary(client, 3) > 0
-        monkeypatch.setattr(channel, "PAIRED_ROUNDS", 3)
-        assert channel.time_paired_ratio("balanced", 1) > 0
+        for client in real_rpcs.CLIENTS:
+            assert real_rpcs.time_unary(client, 3) > 0
+        monkeypatch.setattr(real_rpcs, "PAIRED_ROUNDS", 3)
+        assert real_rpcs.time_paired_ratio("balanced", 1) > 0
     finally:
-        channel.close()
+        real_rpcs.close()

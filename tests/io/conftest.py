@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from refimpl.io.backend import WHOAMI, Backend
-from refimpl.io.channel import BalancedChannel
+from refimpl.io.balanced_channel import BalancedChannel
 from refimpl.io.streams import Backoff
 from refimpl.io.subchannel import SubchannelOptions
 from spec import actions as act

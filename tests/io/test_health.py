@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from refimpl.balancer import SubConnState
-from refimpl.io.channel import BalancedChannel
+from refimpl.io.balanced_channel import BalancedChannel
 from refimpl.io.health import HealthWatch
 from refimpl.io.streams import Backoff
 from spec import events as ev

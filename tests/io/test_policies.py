@@ -16,7 +16,7 @@ import pytest
 from refimpl import registry
 from refimpl.io import scenarios
 from refimpl.io.backend import WHOAMI
-from refimpl.io.channel import BalancedChannel
+from refimpl.io.balanced_channel import BalancedChannel
 from spec.catalogue.pick_first import ReresolutionMode
 from spec.monitors.pick_first import PickFirstMonitor
 from spec.monitors.round_robin import RoundRobinMonitor

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from refimpl import registry
-from refimpl.channel import ServiceConfigChannelBuilder
 from refimpl.driver import Driver
 from refimpl.examples import custom_policy
+from refimpl.service_config_channel import ServiceConfigChannelBuilder
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State

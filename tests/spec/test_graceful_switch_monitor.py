@@ -1,7 +1,7 @@
 """The graceful switch monitor catches each rule being broken (one planted bug each).
 
 The traces are what a channel with that bug would produce.  Runs of the reference
-channel against the monitor are in tests/refimpl/test_channel.py.
+channel against the monitor are in tests/refimpl/test_service_config_channel.py.
 """
 
 from __future__ import annotations

@@ -14,9 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from refimpl.balancer import BalancerState
-from refimpl.channel import MissingConfigRule, ServiceConfigChannel, ServiceConfigChannelBuilder
 from refimpl.driver import Driver
 from refimpl.graceful_switch import GracefulSwitchBalancer, _Child
+from refimpl.service_config_channel import (
+    MissingConfigRule,
+    ServiceConfigChannel,
+    ServiceConfigChannelBuilder,
+)
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State

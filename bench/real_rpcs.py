@@ -5,7 +5,7 @@ servers on 127.0.0.1, through
 
 * ``grpcio``: one grpcio channel to all three addresses with grpcio's native
   ``round_robin`` (service config ``loadBalancingConfig``);
-* ``balanced``: :class:`refimpl.io.channel.BalancedChannel` running this
+* ``balanced``: :class:`refimpl.io.balanced_channel.BalancedChannel` running this
   project's ``round_robin`` over three single-address grpcio subchannels;
 * ``rotation``: three single-address grpcio channels taken in turn by a plain
   Python loop: what the balancer layer costs at the least.
@@ -36,7 +36,7 @@ from typing import Any
 import grpc
 
 from refimpl.io.backend import WHOAMI, Backend
-from refimpl.io.channel import BalancedChannel
+from refimpl.io.balanced_channel import BalancedChannel
 from spec.connectivity import State
 
 ROUND_ROBIN: dict[str, Any] = {"loadBalancingConfig": [{"round_robin": {}}]}
