@@ -5,7 +5,16 @@ import { clock } from './clock';
 import { experimental, Metadata, Status, validateServiceConfig } from './grpcjs';
 import { decodedLoadReport, loadReportTrailer } from './orca';
 import { SubchannelPool, type PooledSubchannel } from './subchannel';
-import { InputError, type HostPort, type Input, type Json, type Output, type StateName, type WireStatus } from './wire';
+import {
+  InputError,
+  type HostPort,
+  type Input,
+  type Json,
+  type LoadReport,
+  type Output,
+  type StateName,
+  type WireStatus,
+} from './wire';
 
 type Picker = experimental.Picker;
 type PickResult = experimental.PickResult;
@@ -77,7 +86,11 @@ export class ConformanceChannel {
   private deliver(input: Input): void {
     switch (input.type) {
       case 'resolver_update':
-        this.resolverResult(experimental.statusOrFromValue(endpoints(input.endpoints)), serviceConfigFor(this.policy, input.config), input.note);
+        this.resolverResult(
+          experimental.statusOrFromValue(endpoints(input.endpoints)),
+          serviceConfigFor(this.policy, input.config),
+          input.note,
+        );
         return;
       case 'resolver_error':
         this.resolverResult(
@@ -180,7 +193,7 @@ export class ConformanceChannel {
     pickId: number,
     error: WireStatus | null,
     trailer: { [key: string]: string },
-    loadReport: Parameters<typeof loadReportTrailer>[0] | null,
+    loadReport: LoadReport | null,
   ): void {
     const call = this.calls.get(pickId);
     if (call === undefined) throw new InputError(`pick ${pickId} did not complete`);

@@ -16,7 +16,7 @@
 //   adapter runs the pool's cleanup after every step instead of every 10 s;
 // - `connect` when startConnecting finds the subchannel IDLE.
 import { experimental, ConnectivityState, type Subchannel_, type OrcaLoadReport } from './grpcjs';
-import type { HostPort, Output, StateName } from './wire';
+import type { Output, StateName } from './wire';
 import { InputError } from './wire';
 
 type ConnectivityStateListener = experimental.ConnectivityStateListener;
@@ -179,8 +179,8 @@ export class SubchannelPool {
 
   constructor(readonly emit: (output: Output) => void) {}
 
-  createSubchannel(address: HostPort | experimental.SubchannelAddress, args: { [key: string]: unknown }): SubchannelInterface {
-    const text = experimental.subchannelAddressToString(address as experimental.SubchannelAddress);
+  createSubchannel(address: experimental.SubchannelAddress, args: { [key: string]: unknown }): SubchannelInterface {
+    const text = experimental.subchannelAddressToString(address);
     const key = `${text} ${canonicalArgs(args)}`;
     let subchannel = this.live.get(key);
     if (subchannel === undefined) {
