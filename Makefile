@@ -66,6 +66,36 @@ conformance-grpc-go: $(STAMP)
 	$(BIN)/python -m conformance run --adapter "$(GRPC_GO_ADAPTER_DIR)/bin/grpc-go-adapter" \
 		--expectations conformance/expectations/grpc-go.json $(CONFORMANCE_ARGS)
 
+# The whole suite against @grpc/grpc-js's real balancers (conformance/adapters/grpc-js,
+# pinned in its package-lock.json): npm ci, tsc, then every case, twice. The two JSON
+# reports must be identical but for their wall-clock "seconds" fields (the adapter runs on
+# virtual time and a seeded Math.random, so anything else that differs is a bug).
+# Without node and npm it says so and succeeds: `make check` never needs Node.
+NPM ?= npm
+NODE ?= node
+GRPC_JS_ADAPTER_DIR := conformance/adapters/grpc-js
+GRPC_JS_REPORTS := $(GRPC_JS_ADAPTER_DIR)/build/reports
+.PHONY: conformance-grpc-js
+conformance-grpc-js: $(STAMP)
+	@if ! command -v $(NODE) >/dev/null 2>&1 || ! command -v $(NPM) >/dev/null 2>&1; then \
+		echo "conformance-grpc-js: SKIPPED: Node.js is not installed ('$(NODE)' or '$(NPM)' is not on PATH);"; \
+		echo "conformance-grpc-js: install Node.js (>= 18, with npm) to run the suite against grpc-js."; \
+		exit 0; \
+	fi; \
+	set -e; \
+	echo "conformance-grpc-js: building the adapter with node $$($(NODE) --version), npm $$($(NPM) --version)"; \
+	$(NPM) --prefix $(GRPC_JS_ADAPTER_DIR) ci --no-audit --no-fund --loglevel=error; \
+	$(NPM) --prefix $(GRPC_JS_ADAPTER_DIR) run --silent build; \
+	mkdir -p $(GRPC_JS_REPORTS); \
+	for run in 1 2; do \
+		$(BIN)/python -m conformance run --adapter "$(NODE) $(GRPC_JS_ADAPTER_DIR)/build/main.js" \
+			--expectations conformance/expectations/grpc-js.json \
+			--json $(GRPC_JS_REPORTS)/run$$run.json $(CONFORMANCE_ARGS); \
+	done; \
+	$(BIN)/python -c 'import json, sys; strip = lambda v: {k: strip(x) for k, x in v.items() if k != "seconds"} if isinstance(v, dict) else [strip(x) for x in v] if isinstance(v, list) else v; a, b = (json.dumps(strip(json.load(open(f))), sort_keys=True) for f in sys.argv[1:]); sys.exit(0 if a == b else "conformance-grpc-js: the two runs gave different reports (" + " ".join(sys.argv[1:]) + ")")' \
+		$(GRPC_JS_REPORTS)/run1.json $(GRPC_JS_REPORTS)/run2.json; \
+	echo "conformance-grpc-js: two runs, identical reports (wall-clock seconds aside)"
+
 # Three local servers (127.0.0.1) and each reference policy's traffic split;
 # `$(BIN)/python -m refimpl.demo --compare` puts grpcio's own policies beside them.
 demo: $(STAMP)
