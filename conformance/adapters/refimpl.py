@@ -75,8 +75,12 @@ class RefimplAdapter:
             health_listener=True,
             orca=True,
             profiles=frozenset(Profile),
-            # refimpl's pick_first asks for re-resolution itself, as the spec text says (PF-28).
-            spec_options=(("pick_first.reresolution", "spec_text"),),
+            # refimpl's pick_first asks for re-resolution itself, as the spec text says (PF-28),
+            # and creates a subchannel only when its pass reaches the address (PF-11).
+            spec_options=(
+                ("pick_first.reresolution", "spec_text"),
+                ("pick_first.subchannel_creation", "lazy"),
+            ),
         )
 
     def handle(self, message: wire.JsonObject) -> wire.JsonObject | None:

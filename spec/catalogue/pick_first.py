@@ -8,8 +8,9 @@ the health of its chosen subchannel.
 
 Where the language-neutral text and grpc-go differ, the requirement follows grpc-go
 (``balancer/pickfirst/pickfirst.go`` at 4793ad04) and its source says what the text
-says instead; the one difference the spec makes an option is who asks the resolver
-to re-resolve (:class:`ReresolutionMode`, PF-28).
+says instead; the differences the spec makes options are who asks the resolver
+to re-resolve (:class:`ReresolutionMode`, PF-28) and when subchannels are created
+(:class:`SubchannelCreation`, PF-11).
 """
 
 from __future__ import annotations
@@ -34,6 +35,29 @@ class ReresolutionMode(enum.Enum):
 
     SPEC_TEXT = "spec_text"
     GRPC_GO = "grpc_go"
+
+
+class SubchannelCreation(enum.Enum):
+    """When pick_first creates the subchannels of an address list (PF-11).
+
+    * ``EAGER`` -- when a pass starts on a list (a resolver update the policy acts on
+      while not IDLE, or leaving IDLE) the policy may create a subchannel for every
+      listed address it does not hold, then connects them one at a time as the pass
+      goes; on an update that keeps its READY subchannel (PF-8) the new ones are
+      dropped again at once.  The text: "pick_first will create a new list of
+      subchannels using the last address list ... and start connecting to them"
+      (client_channel_specification.md, "pick_first"); C-core (pick_first.cc at
+      v1.85.0, lines 1060-1064, SubchannelList's constructor) and grpc-js 1.14.7
+      (load-balancer-pick-first.ts:476-479, connectToAddressList) do so.  Creating
+      lazily is accepted too: the difference is only when a subchannel appears.
+    * ``LAZY`` -- a subchannel is created only when the pass reaches its address:
+      grpc-go (balancer/pickfirst/pickfirst.go at v1.85.0, line 520 in
+      requestConnectionLocked) and grpc-java's PickFirstLeafLoadBalancer (v1.85.1,
+      line 523 in requestConnection, its only call of createNewSubchannel).
+    """
+
+    EAGER = "eager"
+    LAZY = "lazy"
 
 
 # RFC 8305 section 5 default; gRFC A61 allows a configured value in [100 ms, 2 s].
@@ -141,10 +165,19 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "PF-11",
         M,
-        "A pass walks the list in order and creates subchannels lazily, one address each: it "
-        "connects a subchannel in IDLE, waits on one in CONNECTING, and skips one in "
-        "TRANSIENT_FAILURE at once.",
-        _A61_HE + "; " + _GO + " (requestConnectionLocked)",
+        "A pass walks the list in order, one subchannel per address: it connects a subchannel "
+        "in IDLE, waits on one in CONNECTING, and skips one in TRANSIENT_FAILURE at once. "
+        "Under SubchannelCreation.LAZY it creates a subchannel only when the pass reaches its "
+        "address; under EAGER it may create one for every listed address it does not hold "
+        "when the pass starts.",
+        _A61_HE
+        + "; "
+        + _SPEC
+        + " ('create a new list of subchannels using the last address list'); "
+        + _GO
+        + " (requestConnectionLocked, lazy); grpc-java PickFirstLeafLoadBalancer "
+        "(requestConnection, lazy); C-core pick_first.cc (SubchannelList, eager); grpc-js "
+        "load-balancer-pick-first.ts (connectToAddressList, eager)",
     ),
     Requirement(
         "PF-12",

@@ -27,6 +27,9 @@ Legal nondeterminism
   model ("world") per address list any order of the endpoints could give (weighted
   shuffling can give every order, PF-5) and drops the worlds the trace
   contradicts.  A step is a violation only when no world explains it.
+* Subchannel creation (PF-11): under ``SubchannelCreation.EAGER`` a step that may
+  start a pass is judged in two worlds, one creating the whole list up front and
+  one creating lazily; under ``LAZY`` only the lazy one exists.
 * Optional reports: PF-17 (CONNECTING while a restarted pass is sticky) and PF-18
   (CONNECTING repeated on a resolver update) are accepted but not required.
 * The channel's side is expected too: for an invalid config the channel reports
@@ -54,7 +57,11 @@ import attrs
 
 from spec import actions as act
 from spec import events as ev
-from spec.catalogue.pick_first import CONNECTION_ATTEMPT_DELAY, ReresolutionMode
+from spec.catalogue.pick_first import (
+    CONNECTION_ATTEMPT_DELAY,
+    ReresolutionMode,
+    SubchannelCreation,
+)
 from spec.connectivity import State
 from spec.errors import SpecError
 from spec.trace import Step, Violation
@@ -176,6 +183,7 @@ class _Options:
     health_listener: bool
     client_health_checking: bool
     attempt_delay: int  # nanoseconds
+    subchannel_creation: SubchannelCreation = SubchannelCreation.LAZY
 
 
 @attrs.define
@@ -215,6 +223,8 @@ class _World:
         self.now = 0
         self.next_id = 1
         self._exp: _Expected | None = None
+        # PF-11 under EAGER: this fork creates the whole list when a pass starts.
+        self.create_all = False
 
     def fork(self) -> _World:
         clone = _World(self.options)
@@ -318,6 +328,10 @@ class _World:
         self.addresses, self.cursor, self.shuffled = listing, 0, shuffled
         if previous is not None and was_ready and previous.address in listing:
             self.cursor = listing.index(previous.address)  # PF-8
+            if self.create_all:  # PF-11 EAGER: the new list's others, dropped at once
+                for address in [a for a in listing if a not in self.subs]:
+                    self.create(address, "PF-11")
+                    self.shut_down(address, "PF-11")
             return
         for address in list(self.subs):
             if address not in listing:
@@ -415,6 +429,10 @@ class _World:
     def start_pass(self, requirement: str) -> None:
         self.first_pass = True
         self.failures = 0
+        if self.create_all:  # PF-11 EAGER: every listed address gets its subchannel now
+            for address in self.addresses:
+                if address not in self.subs:
+                    self.create(address, requirement)
         for sub in self.subs.values():
             sub.failed_this_pass = False
         self.request_connection(requirement)
@@ -650,6 +668,8 @@ class PickFirstMonitor:
     ``health_listener``: the parent enabled health watching (pick_first as a leaf).
     ``client_health_checking``: health states arrive as ``HealthStateChange`` inputs;
     when False the channel delivers health READY itself at registration.
+    ``subchannel_creation``: PF-11's option; under ``EAGER`` every step that may start a
+    pass is judged both ways (whole list created up front, or lazily).
     """
 
     def __init__(
@@ -659,11 +679,20 @@ class PickFirstMonitor:
         health_listener: bool = False,
         client_health_checking: bool = False,
         attempt_delay: Duration = CONNECTION_ATTEMPT_DELAY,
+        subchannel_creation: SubchannelCreation = SubchannelCreation.EAGER,
     ) -> None:
         if not isinstance(reresolution, ReresolutionMode):
             raise TypeError(f"reresolution must be a ReresolutionMode, got {reresolution!r}")
+        if not isinstance(subchannel_creation, SubchannelCreation):
+            raise TypeError(
+                f"subchannel_creation must be a SubchannelCreation, got {subchannel_creation!r}"
+            )
         options = _Options(
-            reresolution, health_listener, client_health_checking, attempt_delay.nanos
+            reresolution,
+            health_listener,
+            client_health_checking,
+            attempt_delay.nanos,
+            subchannel_creation,
         )
         self._worlds = [_World(options)]
         self._created = 0  # subchannels the trace has created so far
@@ -691,14 +720,19 @@ class PickFirstMonitor:
             if react is not None:
                 pairs = react(world)
             else:
-                forked = self._fork(world)
-                pairs = [(forked, self._dispatch(forked, event))]
+                pairs = []
+                for create_all in self._creation_choices(world, event):
+                    forked = self._fork(world)
+                    forked.create_all = create_all
+                    pairs.append((forked, self._dispatch(forked, event)))
             for forked, exp in pairs:
                 results.append((forked, exp, _judge(forked, exp, step.outputs)))
         fitting = [r for r in results if not r[2].problems]
         violations: list[Violation] = []
         if not fitting:
-            best = min(results, key=lambda r: len(r[2].problems))
+            # Of equally bad explanations, the one creating subchannels as the trace did (PF-11).
+            many = sum(isinstance(o, act.NewSubchannel) for o in step.outputs) > 1
+            best = min(results, key=lambda r: (len(r[2].problems), r[0].create_all is not many))
             fitting = [best]
             violations = [Violation(req, index, msg) for req, msg in best[2].problems]
         survivors: dict[tuple[Any, ...], _World] = {}
@@ -715,6 +749,17 @@ class PickFirstMonitor:
         return []
 
     # --- one input, in every world ---
+
+    @staticmethod
+    def _creation_choices(world: _World, event: ev.Input) -> tuple[bool, ...]:
+        """PF-11: under EAGER, a step that may start a pass is judged with both creations."""
+        if world.options.subchannel_creation is SubchannelCreation.LAZY:
+            return (False,)
+        if isinstance(event, ev.ResolverUpdate) and event.endpoints:
+            return (False, True)
+        if isinstance(event, ev.ExitIdle | ev.Pick) and world.reported is State.IDLE:
+            return (False, True)
+        return (False,)
 
     def _fork(self, world: _World) -> _World:
         forked = world.fork()
@@ -749,12 +794,14 @@ class PickFirstMonitor:
         def per_listing(world: _World) -> list[tuple[_World, _Expected]]:
             pairs = []
             for listing in listings:
-                forked = self._fork(world)
-                exp = forked.begin(self._update_rule(forked, event, listing))
-                forked.on_update(event, listing, shuffled)
-                if rejected_config:
-                    exp.rejections = ["PF-1"]  # one rejection, for the config, even if empty
-                pairs.append((forked, exp))
+                for create_all in self._creation_choices(world, event):
+                    forked = self._fork(world)
+                    forked.create_all = create_all
+                    exp = forked.begin(self._update_rule(forked, event, listing))
+                    forked.on_update(event, listing, shuffled)
+                    if rejected_config:
+                        exp.rejections = ["PF-1"]  # one rejection, for the config, even if empty
+                    pairs.append((forked, exp))
             return pairs
 
         return per_listing

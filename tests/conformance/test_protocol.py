@@ -58,7 +58,10 @@ def test_the_handshake_reads_back_what_the_adapter_declared() -> None:
     assert hello.protocol == protocol.PROTOCOL_VERSION
     assert {"pick_first", "round_robin"} <= hello.capabilities.policies
     assert hello.capabilities.profiles == frozenset(Profile)
-    assert dict(hello.capabilities.spec_options) == {"pick_first.reresolution": "spec_text"}
+    assert dict(hello.capabilities.spec_options) == {
+        "pick_first.reresolution": "spec_text",
+        "pick_first.subchannel_creation": "lazy",
+    }
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from refimpl import registry
 from refimpl.io import scenarios
 from refimpl.io.backend import WHOAMI
 from refimpl.io.balanced_channel import BalancedChannel
-from spec.catalogue.pick_first import ReresolutionMode
+from spec.catalogue.pick_first import ReresolutionMode, SubchannelCreation
 from spec.monitors.pick_first import PickFirstMonitor
 from spec.monitors.round_robin import RoundRobinMonitor
 from spec.trace import Monitor, judge
@@ -68,7 +68,10 @@ def test_pick_first_sticks_fails_over_and_comes_back(
     assert who(ch, 10) == {"b": 10}  # pick_first stays where it is connected
     b.stop()
     assert eventually(lambda: who(ch, 3) == {"a": 3})  # and returns to the first address
-    _judged(ch, PickFirstMonitor(ReresolutionMode.SPEC_TEXT))
+    _judged(
+        ch,
+        PickFirstMonitor(ReresolutionMode.SPEC_TEXT, subchannel_creation=SubchannelCreation.LAZY),
+    )
 
 
 @pytest.mark.req("HEALTH-7", "HEALTH-8", "HEALTH-4", "HC-2")
@@ -102,7 +105,10 @@ def test_top_level_pick_first_does_not_health_check(
     a.set_serving(False)
     time.sleep(0.3)
     assert who(ch, 10) == {"a": 10}  # NOT_SERVING changes nothing for pick_first
-    _judged(ch, PickFirstMonitor(ReresolutionMode.SPEC_TEXT))
+    _judged(
+        ch,
+        PickFirstMonitor(ReresolutionMode.SPEC_TEXT, subchannel_creation=SubchannelCreation.LAZY),
+    )
 
 
 @pytest.mark.parametrize("policy", ["pick_first", "round_robin"])
@@ -136,7 +142,7 @@ def test_no_wait_for_ready_rpc_is_lost_across_a_restart(
     assert failures == []
     assert answers == [b"a"] * 12
     monitor = (
-        PickFirstMonitor(ReresolutionMode.SPEC_TEXT)
+        PickFirstMonitor(ReresolutionMode.SPEC_TEXT, subchannel_creation=SubchannelCreation.LAZY)
         if policy == "pick_first"
         else RoundRobinMonitor()
     )

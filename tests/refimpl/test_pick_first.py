@@ -46,7 +46,7 @@ from refimpl.pick_first import (
 )
 from spec import actions as act
 from spec import events as ev
-from spec.catalogue.pick_first import ReresolutionMode
+from spec.catalogue.pick_first import ReresolutionMode, SubchannelCreation
 from spec.connectivity import State
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.pick_first import PickFirstMonitor
@@ -150,6 +150,7 @@ def make_run(
             reresolution,
             health_listener=health,
             client_health_checking=health_checking,
+            subchannel_creation=SubchannelCreation.LAZY,  # the reference's value (PF-11)
             **extra,
         )
 

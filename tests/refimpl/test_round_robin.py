@@ -22,6 +22,7 @@ from refimpl.endpoint_sharding import NO_CHILDREN, rotate_endpoints
 from refimpl.round_robin import RoundRobinBuilder
 from spec import actions as act
 from spec import events as ev
+from spec.catalogue.pick_first import SubchannelCreation
 from spec.connectivity import State
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.pick_first import PickFirstMonitor
@@ -488,6 +489,8 @@ def test_top_level_pick_first_never_health_checks() -> None:
         driver.step(ev.HealthStateChange(1, TF, refused(1)))
 
     def pf_monitor() -> Monitor:
-        return PickFirstMonitor(client_health_checking=True)
+        return PickFirstMonitor(
+            client_health_checking=True, subchannel_creation=SubchannelCreation.LAZY
+        )
 
     assert judge(BoundaryMonitor, trace) + judge(pf_monitor, trace) == []

@@ -42,11 +42,11 @@ from refimpl.pick_first import (
 )
 from spec import actions as act
 from spec import events as ev
-from spec.catalogue.pick_first import ReresolutionMode
+from spec.catalogue.pick_first import ReresolutionMode, SubchannelCreation
 from spec.connectivity import State
 from spec.monitors.pick_first import MAX_SHUFFLED_ENDPOINTS, MonitorLimitError, PickFirstMonitor
 from spec.trace import Step, judge
-from spec.types import Address, Duration, Endpoint, Status
+from spec.types import Address, Duration, Endpoint, Status, StatusCode
 from tests.refimpl.test_pick_first import (
     A1,
     A2,
@@ -740,6 +740,99 @@ def test_grpc_go_repeating_connecting_on_an_update_is_accepted() -> None:
 def test_monitor_options_are_checked() -> None:
     with pytest.raises(TypeError, match="ReresolutionMode"):
         PickFirstMonitor("spec_text")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="SubchannelCreation"):
+        PickFirstMonitor(subchannel_creation="eager")  # type: ignore[arg-type]
+
+
+# --- PF-11's option: when subchannels are created ---
+
+EAGER, LAZY = SubchannelCreation.EAGER, SubchannelCreation.LAZY
+BOTH = pytest.mark.parametrize("creation", list(SubchannelCreation))
+FAILED = Status(StatusCode.UNAVAILABLE, "test error: connection refused")
+
+
+def _first_pass(created_up_front: bool, *, connect_two: bool = False) -> list[Step]:
+    """A1 fails, A2 wins; the list's subchannels created up front or as the pass goes."""
+    up_front = [new(2, A2), new(3, A3)] if created_up_front else []
+    extra_connect = [act.Connect(2)] if connect_two else []
+    return steps(
+        (
+            update(A1, A2, A3),
+            [act.UpdateState(C), new(1, A1), *up_front, act.Connect(1), *extra_connect],
+        ),
+        (sc(1, C), []),
+        (sc(1, TF, FAILED), [act.Connect(2)] if created_up_front else [new(2, A2), act.Connect(2)]),
+        (
+            sc(2, R),
+            [act.Shutdown(1), act.Shutdown(3), act.UpdateState(R)]
+            if created_up_front
+            else [act.Shutdown(1), act.UpdateState(R)],
+        ),
+    )
+
+
+@pytest.mark.req("PF-11")
+@BOTH
+def test_a_lazy_pass_is_accepted_under_either_option(creation: SubchannelCreation) -> None:
+    assert pf(_first_pass(created_up_front=False), subchannel_creation=creation) == []
+
+
+@pytest.mark.req("PF-11")
+def test_creating_the_whole_list_up_front_is_legal_only_under_eager() -> None:
+    trace = _first_pass(created_up_front=True)
+    assert pf(trace, subchannel_creation=EAGER) == []
+    assert set(pf(trace, subchannel_creation=LAZY)) == {"PF-11"}
+    assert pf(trace) == []  # EAGER is the default: the text's "list of subchannels"
+
+
+@pytest.mark.req("PF-11", "PF-10")
+@BOTH
+def test_eager_creation_still_connects_one_address_at_a_time(
+    creation: SubchannelCreation,
+) -> None:
+    trace = _first_pass(created_up_front=True, connect_two=True)
+    found = pf(trace[:1], subchannel_creation=creation)
+    assert "PF-10" in found  # the second Connect, whichever way subchannels were created
+    assert set(found) <= {"PF-10", "PF-11"}
+
+
+@pytest.mark.req("PF-11", "PF-12")
+def test_eager_subchannels_still_wait_for_the_timer() -> None:
+    early = steps(
+        (update(A1, A2), [act.UpdateState(C), new(1, A1), new(2, A2), act.Connect(1)]),
+        (ms(249), [act.Connect(2)]),
+    )
+    assert pf(early, subchannel_creation=EAGER) == ["PF-12"]
+    on_time = [early[0], Step(ms(250), [act.Connect(2)])]
+    assert pf(on_time, subchannel_creation=EAGER) == []
+
+
+@pytest.mark.req("PF-11", "PF-21")
+def test_leaving_idle_may_create_the_whole_list_again_under_eager() -> None:
+    trace = steps(
+        (update(A1, A2), [act.UpdateState(C), new(1, A1), act.Connect(1)]),
+        (sc(1, C), []),
+        (sc(1, R), [act.UpdateState(R)]),
+        (sc(1, I), [act.UpdateState(I), act.RequestReresolution()]),
+        (ev.ExitIdle(), [act.UpdateState(C), new(2, A2), act.Connect(1)]),
+    )
+    assert pf(trace, subchannel_creation=EAGER) == []
+    assert pf(trace, subchannel_creation=LAZY) == ["PF-11"]
+    assert pf([*trace[:4], Step(ev.ExitIdle(), [act.UpdateState(C), act.Connect(1)])]) == []
+
+
+@pytest.mark.req("PF-11", "PF-8")
+def test_an_update_keeping_the_ready_address_may_create_and_drop_the_rest_under_eager() -> None:
+    base = steps(
+        (update(A1, A2), [act.UpdateState(C), new(1, A1), act.Connect(1)]),
+        (sc(1, C), []),
+        (sc(1, R), [act.UpdateState(R)]),
+    )
+    churn = Step(update(A1, A2), [new(2, A2), act.Shutdown(2)])
+    assert pf([*base, churn], subchannel_creation=EAGER) == []
+    assert "PF-8" in pf([*base, churn], subchannel_creation=LAZY)
+    kept = Step(update(A1, A2), [new(2, A2)])  # created and kept: neither option allows it
+    assert pf([*base, kept], subchannel_creation=EAGER) != []
 
 
 @pytest.mark.req("PF-12")
