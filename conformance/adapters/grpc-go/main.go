@@ -182,8 +182,11 @@ var policies = map[string]bool{
 //     subchannel (addrConn) re-resolves before it reports TRANSIENT_FAILURE
 //     (clientconn.go line 1372) and on any connection loss (line 1521), as
 //     pickfirst.go notes (line 716, grpc-go issue 7534).
+//   - pick_first.subchannel_creation: a pass creates each SubConn when it reaches the
+//     address (requestConnectionLocked calls newSCData, pickfirst.go line 520).
 var specOptions = map[string]string{
-	"pick_first.reresolution": "grpc_go",
+	"pick_first.reresolution":        "grpc_go",
+	"pick_first.subchannel_creation": "lazy",
 }
 
 func (a *adapter) started() object {

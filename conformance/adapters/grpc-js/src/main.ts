@@ -28,6 +28,9 @@ function capabilities(): JsonObject {
       // lost connection (the channel re-resolves when it leaves IDLE instead,
       // src/resolving-load-balancer.ts:375-383): see README "Spec options".
       'pick_first.reresolution': 'spec_text',
+      // pick_first creates a subchannel for every address of a list before connecting the
+      // first (src/load-balancer-pick-first.ts:476-479, connectToAddressList).
+      'pick_first.subchannel_creation': 'eager',
       // No clamping of weights around the mean (src/load-balancer-weighted-round-robin.ts:183-203),
       // the behaviour this value names.
       'weighted_round_robin.weight_caps': 'grpc_go',
