@@ -9,8 +9,8 @@ hole in the suite.
 
 Run one as an adapter, in place of the policy it breaks::
 
-    python -m conformance run --adapter "python -m conformance.adapters.broken pf-no-sticky-tf"
-    python -m conformance.adapters.broken --list
+    python -m conformance run --adapter "python -m conformance.planted pf-no-sticky-tf"
+    python -m conformance.planted --list
 
 :func:`broken_transport` attaches one in-process, for tests.
 """
@@ -781,7 +781,7 @@ def broken_transport(name: str) -> InProcessTransport:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m conformance.adapters.broken",
+        prog="python -m conformance.planted",
         description="The reference implementation with one planted bug, as an adapter.",
     )
     parser.add_argument("bug", nargs="?", choices=sorted(BUGS), help="the planted bug")
