@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-from conformance.planted import BUGS, CONTROLS, broken_transport
 from conformance.cases import Case, load_cases
+from conformance.planted import BUGS, CONTROLS, broken_transport
 from conformance.results import CaseResult, Outcome
 from conformance.runner import run_cases
 from conformance.transport import SubprocessTransport

@@ -14,9 +14,9 @@ import pytest
 
 from conformance import runner
 from conformance import transport as transport_module
-from conformance.planted import BUGS, CONTROLS, broken_transport
 from conformance.cases import CASES_DIR, Case, load_cases
 from conformance.errors import AdapterError, AdapterFault, CaseError
+from conformance.planted import BUGS, CONTROLS, broken_transport
 from conformance.results import Outcome
 from conformance.runner import AdapterSession, CaseFailedError, CaseRun, run_cases
 from conformance.transport import SubprocessTransport, Transport
