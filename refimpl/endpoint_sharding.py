@@ -150,13 +150,28 @@ class _Child(ClientConn):
         self.balancer: Balancer | None = None
         self.closed = False
         # Until the child first reports, it counts as connecting.
-        self.endpoint = endpoint
-        self.state = BalancerState(State.CONNECTING, QueuePicker())
+        self.child_state = ChildState(
+            endpoint, BalancerState(State.CONNECTING, QueuePicker()), self.exit_idle, key=self.key
+        )
+
+    # The picker's view of this child is kept as a ChildState, replaced when the child
+    # changes, so that a report reuses it instead of building one per child.
 
     @property
-    def child_state(self) -> ChildState:
-        """The picker's view of this child."""
-        return ChildState(self.endpoint, self.state, self.exit_idle, key=self.key)
+    def endpoint(self) -> Endpoint:
+        return self.child_state.endpoint
+
+    @endpoint.setter
+    def endpoint(self, endpoint: Endpoint) -> None:
+        self.child_state = attrs.evolve(self.child_state, endpoint=endpoint)
+
+    @property
+    def state(self) -> BalancerState:
+        return self.child_state.state
+
+    @state.setter
+    def state(self, state: BalancerState) -> None:
+        self.child_state = attrs.evolve(self.child_state, state=state)
 
     def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
         return self._parent._cc.new_subconn(addresses, options)
