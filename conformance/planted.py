@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
@@ -62,6 +62,7 @@ from refimpl.pick_first import (
 )
 from refimpl.round_robin import RoundRobinBuilder
 from refimpl.weighted_round_robin import WeightedRoundRobinBuilder, WeightedRoundRobinConfig
+from spec.catalogue.model import RequirementId
 from spec.connectivity import State
 from spec.types import Address, Duration, Endpoint, Status
 
@@ -506,13 +507,17 @@ def _least_request_building(
 # --- the catalogue of planted bugs ---
 
 
+def _requirement_ids(ids: Iterable[str]) -> tuple[RequirementId, ...]:
+    return tuple(RequirementId(i) for i in ids)
+
+
 @attrs.frozen
 class Bug:
     """One planted bug: its name, the policy it replaces and the requirements it breaks."""
 
     name: str
     policy: str
-    breaks: tuple[str, ...]
+    breaks: tuple[RequirementId, ...] = attrs.field(converter=_requirement_ids)
     make: Callable[[], Builder] = attrs.field(eq=False)
     summary: str
 
