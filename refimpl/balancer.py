@@ -16,7 +16,7 @@ grpc-go                here
 ``ErrBadResolverState`` :class:`BadResolverStateError`
 =====================  =========================================================
 
-Rules every policy here follows (see ``DEVELOPERS.md``):
+Rules every policy here follows:
 
 * Sans-IO: a balancer never sleeps, spawns threads, reads the wall clock or the
   global ``random``.  Time comes from ``BuildOptions.clock`` and randomness from
@@ -54,6 +54,11 @@ JsonValue = Any
 
 class BalancerError(Exception):
     """Base of the errors the reference implementation raises."""
+
+
+class OptionError(BalancerError, ValueError):
+    """A builder or a picker part was given an argument it cannot use (a Python-level
+    option such as ``attempt_delay``, not a JSON config: that is :class:`ConfigError`)."""
 
 
 class BadResolverStateError(BalancerError):

@@ -35,7 +35,6 @@ import attrs
 from refimpl.balancer import (
     BadResolverStateError,
     Balancer,
-    BalancerError,
     BalancerState,
     Builder,
     BuildOptions,
@@ -43,6 +42,7 @@ from refimpl.balancer import (
     ClientConnState,
     FailPicker,
     NewSubConnOptions,
+    OptionError,
     Picker,
     PickInfo,
     PickResult,
@@ -91,7 +91,7 @@ class EndpointShardingPicker(Picker):
         self, pickers: Sequence[Picker], child_states: tuple[ChildState, ...], start: int
     ) -> None:
         if not pickers:
-            raise BalancerError("EndpointShardingPicker needs at least one child picker")
+            raise OptionError("EndpointShardingPicker needs at least one child picker")
         self._pickers = tuple(pickers)
         self.child_states = child_states
         self._next = start % len(self._pickers)

@@ -48,6 +48,7 @@ from refimpl.balancer import (
     ConfigParser,
     DoneInfo,
     JsonValue,
+    OptionError,
     Picker,
     PickInfo,
     PickResult,
@@ -153,7 +154,7 @@ class LeastRequestPicker(Picker):
         selection: Selection = Selection.SAMPLE,
     ) -> None:
         if not targets:
-            raise BalancerError("a least-request picker needs at least one READY endpoint")
+            raise OptionError("a least-request picker needs at least one READY endpoint")
         self.targets = tuple(targets)
         self.choice_count = choice_count
         self._rng = rng

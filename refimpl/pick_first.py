@@ -48,6 +48,7 @@ from refimpl.balancer import (
     FailPicker,
     JsonValue,
     NewSubConnOptions,
+    OptionError,
     Picker,
     PickInfo,
     PickResult,
@@ -526,11 +527,11 @@ class PickFirstBuilder(Builder, ConfigParser):
         attempt_delay: Duration = CONNECTION_ATTEMPT_DELAY,
     ) -> None:
         if not isinstance(reresolution, ReresolutionMode):
-            raise TypeError(f"reresolution must be a ReresolutionMode, got {reresolution!r}")
+            raise OptionError(f"reresolution must be a ReresolutionMode, got {reresolution!r}")
         if not isinstance(attempt_delay, Duration) or not (
             _MIN_DELAY <= attempt_delay <= _MAX_DELAY
         ):
-            raise ValueError(
+            raise OptionError(
                 f"attempt_delay must be a Duration in [100ms, 2s] (gRFC A61), got {attempt_delay!r}"
             )
         # Default: the language-neutral text, because the driver's subchannels never

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from refimpl.balancer import Builder
+from refimpl.balancer import Builder, OptionError
 
 _lock = threading.RLock()
 _builders: dict[str, Builder] = {}
@@ -26,7 +26,7 @@ def register(builder: Builder) -> None:
     """Register ``builder`` under ``builder.name``; replaces an earlier one of that name."""
     name = builder.name
     if not isinstance(name, str) or not name:
-        raise ValueError(f"a balancer builder needs a non-empty name, got {name!r}")
+        raise OptionError(f"a balancer builder needs a non-empty name, got {name!r}")
     with _lock:
         _builders[name] = builder
 

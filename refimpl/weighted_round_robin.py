@@ -51,6 +51,7 @@ from refimpl.balancer import (
     DoneInfo,
     JsonValue,
     NewSubConnOptions,
+    OptionError,
     Picker,
     PickInfo,
     PickResult,
@@ -280,7 +281,7 @@ class WeightedRoundRobinPicker(Picker):
         caps: RatioCaps | None = CPP_RATIO_CAPS,
     ) -> None:
         if not targets:
-            raise ValueError("a weighted picker needs at least one READY endpoint")
+            raise OptionError("a weighted picker needs at least one READY endpoint")
         self.targets = tuple(targets)
         self.config = config
         self._clock = clock

@@ -40,6 +40,8 @@ from collections.abc import Sequence
 
 import attrs
 
+from refimpl.balancer import OptionError
+
 # The largest scaled weight: weights are scaled so the largest is 2**16 - 1
 # (grpc C++ kMaxWeight; grpc-go maxWeight).
 MAX_WEIGHT = 0xFFFF
@@ -61,12 +63,12 @@ class RatioCaps:
     @max_ratio.validator
     def _check_max(self, _a: attrs.Attribute[float], value: float) -> None:
         if not value >= 1:
-            raise ValueError(f"RatioCaps.max_ratio must be >= 1, got {value!r}")
+            raise OptionError(f"RatioCaps.max_ratio must be >= 1, got {value!r}")
 
     @min_ratio.validator
     def _check_min(self, _a: attrs.Attribute[float], value: float) -> None:
         if not 0 < value <= 1:
-            raise ValueError(f"RatioCaps.min_ratio must be in (0, 1], got {value!r}")
+            raise OptionError(f"RatioCaps.min_ratio must be in (0, 1], got {value!r}")
 
 
 # The caps of grpc C++, which this reference follows by default.
@@ -145,7 +147,7 @@ class RoundRobinScheduler(Scheduler):
 
     def __init__(self, size: int, counter: SequenceCounter) -> None:
         if size < 1:
-            raise ValueError(f"a scheduler needs at least one endpoint, got {size}")
+            raise OptionError(f"a scheduler needs at least one endpoint, got {size}")
         self._size = size
         self._counter = counter
 
@@ -173,10 +175,10 @@ class StaticStrideScheduler(Scheduler):
 
     def __init__(self, scaled: Sequence[int], counter: SequenceCounter) -> None:
         if len(scaled) < 1:
-            raise ValueError("a scheduler needs at least one endpoint")
+            raise OptionError("a scheduler needs at least one endpoint")
         for i, w in enumerate(scaled):
             if isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= MAX_WEIGHT:
-                raise ValueError(f"scaled weight [{i}] must be an int in [1, 65535], got {w!r}")
+                raise OptionError(f"scaled weight [{i}] must be an int in [1, 65535], got {w!r}")
         self.weights = tuple(scaled)
         self._counter = counter
 
@@ -205,10 +207,10 @@ class SmoothWeightedScheduler(Scheduler):
 
     def __init__(self, weights: Sequence[float]) -> None:
         if len(weights) < 1:
-            raise ValueError("a scheduler needs at least one endpoint")
+            raise OptionError("a scheduler needs at least one endpoint")
         for i, w in enumerate(weights):
             if not w > 0:
-                raise ValueError(f"weight [{i}] must be > 0, got {w!r}")
+                raise OptionError(f"weight [{i}] must be > 0, got {w!r}")
         self.weights = tuple(float(w) for w in weights)
         self._total = sum(self.weights)
         self._credit = [0.0] * len(self.weights)
@@ -245,7 +247,7 @@ def build_scheduler(
 ) -> Scheduler:
     """The scheduler for one weight vector, with the shared fallbacks (WRR-13..WRR-15)."""
     if len(weights) < 1:
-        raise ValueError("a scheduler needs at least one endpoint")
+        raise OptionError("a scheduler needs at least one endpoint")
     prepared = prepare_weights(weights, caps)
     if prepared is None:
         return RoundRobinScheduler(len(weights), counter)

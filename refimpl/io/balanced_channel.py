@@ -53,6 +53,7 @@ import grpc
 
 from refimpl.balancer import (
     BadResolverStateError,
+    BalancerError,
     BalancerState,
     BuildOptions,
     ClientConn,
@@ -123,7 +124,7 @@ _TO_CONNECTIVITY = {
 }
 
 
-class PickFailedError(Exception):
+class PickFailedError(BalancerError):
     """The channel ended an RPC before it reached a subchannel; ``status`` says why."""
 
     def __init__(self, status: Status) -> None:
