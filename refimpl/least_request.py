@@ -63,7 +63,7 @@ from refimpl.pick_first import enable_health_listener
 from spec.connectivity import State
 from spec.types import Status
 
-NAME = "least_request_experimental"
+NAME = "least_request_experimental"  # as grpc-go registers it; gRFC A48 calls it least_request
 CHILD_POLICY = "pick_first"
 DEFAULT_CHOICE_COUNT = 2  # LR-1
 MIN_CHOICE_COUNT = 2  # LR-2

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+import refimpl.builtin  # noqa: F401  (registers the built-in policies)
 from refimpl.balancer import (
     BadResolverStateError,
     BalancerError,
