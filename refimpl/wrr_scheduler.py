@@ -12,10 +12,10 @@ Three schedulers live here:
 * :class:`StaticStrideScheduler` -- what gRPC uses (grpc C++
   ``static_stride_scheduler.cc``, grpc-java ``StaticStrideScheduler``, grpc-go
   ``balancer/weightedroundrobin/scheduler.go``, ``edfScheduler``).  One shared
-  atomic sequence counter drives it: sequence number ``s`` names endpoint
-  ``s % n`` in generation ``s // n``, and that endpoint is picked in
-  ``weight`` of every 65535 generations, spread evenly.  Building it is O(n),
-  a pick takes no lock, and with the weight ratio caps (WRR-15) a pick costs
+  sequence counter drives it (atomic in grpc-go, behind a lock here): sequence
+  number ``s`` names endpoint ``s % n`` in generation ``s // n``, and that
+  endpoint is picked in ``weight`` of every 65535 generations, spread evenly.
+  Building it is O(n), and with the weight ratio caps (WRR-15) a pick costs
   O(1) sequence numbers on average whatever the number of endpoints (WRR-17).
 * :class:`SmoothWeightedScheduler` -- the project seed's smooth weighted round
   robin (the nginx algorithm): every pick adds each endpoint's weight to its
