@@ -35,7 +35,7 @@ import attrs
 from conformance import wire
 from conformance.errors import CaseError, JsonPath, WireError
 from spec import actions as act
-from spec.catalogue import CATALOGUE
+from spec.catalogue import CATALOGUE, RequirementId
 from spec.connectivity import Profile, State
 from spec.types import Attributes, StatusCode
 
@@ -286,7 +286,7 @@ class CaseStep:
     input: wire.JsonObject
     expect: Expectation | None = None
     note: str = ""
-    requirements: tuple[str, ...] = ()
+    requirements: tuple[RequirementId, ...] = ()
     line: int | None = None
 
     @property
@@ -300,7 +300,7 @@ class Case:
     title: str
     area: str
     policy: str
-    requirements: tuple[str, ...]
+    requirements: tuple[RequirementId, ...]
     steps: tuple[CaseStep, ...]
     config: wire.JsonValue = attrs.field(default=None, eq=False)
     channel: ChannelOptions = ChannelOptions()
@@ -465,14 +465,19 @@ def _spec_options(value: wire.JsonValue, path: JsonPath) -> tuple[tuple[str, str
     return tuple(options)
 
 
-def _requirements(value: wire.JsonValue, path: JsonPath, *, allow_empty: bool) -> tuple[str, ...]:
+def _requirements(
+    value: wire.JsonValue, path: JsonPath, *, allow_empty: bool
+) -> tuple[RequirementId, ...]:
     items = wire.expect_list(value, path)
     if not items and not allow_empty:
         raise WireError(path, "a case checks at least one requirement")
-    for i, req in enumerate(items):
-        if wire.expect_str(req, (*path, i)) not in CATALOGUE:
-            raise WireError((*path, i), f"no requirement {req!r} in the catalogue")
-    return tuple(items)
+    found = []
+    for i, item in enumerate(items):
+        known = CATALOGUE.get(wire.expect_str(item, (*path, i)))
+        if known is None:
+            raise WireError((*path, i), f"no requirement {item!r} in the catalogue")
+        found.append(known.id)
+    return tuple(found)
 
 
 def case_from_json(value: wire.JsonValue, area: str, path: Path | None = None) -> Case:

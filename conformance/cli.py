@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", help="list the cases")
     _add_filters(listing)
+    listing.add_argument(  # issue 17: from a requirement to its cases
+        "--requirement",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="cases that check requirement ID (PF-16); see docs/requirements.md",
+    )
     run = sub.add_parser("run", help="run the cases against an adapter")
     _add_filters(run)
     _add_adapter(run)
@@ -141,6 +148,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     cases = select(load_cases(args.cases), args)
+    if args.requirement:
+        from conformance.requirement_index import cases_checking
+
+        cases = cases_checking(cases, args.requirement)
     width = max((len(c.id) for c in cases), default=10)
     for case in cases:
         caps = ",".join(sorted(c.value for c in case.capabilities))

@@ -7,6 +7,10 @@
   (an address that names no live subchannel, a capability used but not declared).
 * :class:`AdapterError` -- the adapter broke the protocol: it crashed, hung past
   the step timeout, wrote a malformed line or spoke another protocol version.
+
+Elsewhere, under the same root: ``runner.CaseFailedError`` (a step missed its
+expectation or the monitors found violations: the case FAILs),
+``fuzz.NonReproducibleError`` and ``requirement_index.UnknownRequirementError``.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from conformance.errors import (
     AdapterError,
     AdapterFault,
     CaseError,
+    ConformanceError,
     JsonPath,
     WireError,
     render_path,
@@ -267,7 +268,7 @@ class AdapterSession:
     close = discard
 
 
-class CaseFailedError(Exception):
+class CaseFailedError(ConformanceError):
     """A step missed its expectation or the monitors found violations."""
 
     def __init__(self, message: str, violations: Iterable[Violation] = ()) -> None:

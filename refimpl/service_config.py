@@ -54,6 +54,7 @@ from typing import Any
 
 import attrs
 
+import refimpl.builtin  # noqa: F401  (registers the built-in policies)
 from refimpl import registry
 from refimpl.balancer import Builder, ConfigError, ConfigParser, JsonValue
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from spec.catalogue import AREAS, CATALOGUE
 from spec.connectivity import (
     CHANNEL_TRANSITIONS,
     INITIAL_CHANNEL_STATE,
@@ -75,28 +74,10 @@ def render_connectivity() -> str:
     return "\n".join(parts)
 
 
-def render_requirements() -> str:
-    parts = [_HEADER, "# Requirement catalogue\n"]
-    parts.append(f"{len(CATALOGUE)} requirements. IDs are stable: rewording never renumbers.\n")
-    for area, title in AREAS.items():
-        reqs = sorted((r for r in CATALOGUE.values() if r.area == area), key=lambda r: r.number)
-        if not reqs:
-            continue
-        parts.append(f"## {area}: {title}\n")
-        parts.append("| ID | level | requirement | source |")
-        parts.append("|---|---|---|---|")
-        for r in reqs:
-            text = f"~~{r.text}~~ (withdrawn)" if r.withdrawn else r.text
-            parts.append(f"| {r.id} | {r.level.value} | {text} | {r.source} |")
-        parts.append("")
-    return "\n".join(parts)
-
-
 def render_all() -> dict[str, str]:
     """File name (relative to docs/) -> its content."""
     return {
         "connectivity.md": render_connectivity(),
-        "requirements.md": render_requirements(),
     }
 
 

@@ -63,7 +63,7 @@ class RefimplAdapter:
     def builder_for(self, policy: str) -> str | Builder:
         """What ``begin`` builds for ``policy``: the registered builder of that name.
 
-        A subclass may substitute another builder (``conformance/adapters/broken.py``).
+        A subclass may substitute another builder (``conformance/planted.py``).
         """
         return policy
 

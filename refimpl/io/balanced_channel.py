@@ -51,8 +51,10 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+import refimpl.builtin  # noqa: F401  (registers the built-in policies)
 from refimpl.balancer import (
     BadResolverStateError,
+    BalancerError,
     BalancerState,
     BuildOptions,
     ClientConn,
@@ -123,7 +125,7 @@ _TO_CONNECTIVITY = {
 }
 
 
-class PickFailedError(Exception):
+class PickFailedError(BalancerError):
     """The channel ended an RPC before it reached a subchannel; ``status`` says why."""
 
     def __init__(self, status: Status) -> None:

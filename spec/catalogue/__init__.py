@@ -2,7 +2,9 @@
 
 Each area lives in a module of its own (connectivity, pick_first, ...);
 :data:`CATALOGUE` gathers them and checks that IDs are unique.
-``docs/requirements.md`` is generated from it (``make diagrams``).
+``docs/requirements.md`` is generated from it and from the code that cites it
+(``make diagrams``; conformance/requirement_index.py, outside spec/ because it
+reads refimpl, the cases and the tests).
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from spec.catalogue import (
     service_config,
     weighted_round_robin,
 )
-from spec.catalogue.model import Level, Requirement
+from spec.catalogue.model import Level, Requirement, RequirementId
 from spec.errors import ModelError
 
-__all__ = ["AREAS", "CATALOGUE", "Level", "Requirement", "requirement"]
+__all__ = ["AREAS", "CATALOGUE", "Level", "Requirement", "RequirementId", "requirement"]
 
 
 def _index(groups: Iterable[tuple[Requirement, ...]]) -> dict[str, Requirement]:

@@ -14,9 +14,9 @@ import pytest
 
 from conformance import runner
 from conformance import transport as transport_module
-from conformance.adapters.broken import BUGS, CONTROLS, broken_transport
 from conformance.cases import CASES_DIR, Case, load_cases
 from conformance.errors import AdapterError, AdapterFault, CaseError
+from conformance.planted import BUGS, CONTROLS, broken_transport
 from conformance.results import Outcome
 from conformance.runner import AdapterSession, CaseFailedError, CaseRun, run_cases
 from conformance.transport import SubprocessTransport, Transport
@@ -107,7 +107,7 @@ def test_sending_ahead_gives_the_verdicts_of_one_step_at_a_time(
 def test_through_a_subprocess_too(bug: str) -> None:
     # A statistical FAIL and a FAIL with steps naming subchannels, through the real pipes.
     by_id = {case.id: case for case in load_cases(CASES_DIR)}
-    command = [sys.executable, "-m", "conformance.adapters.broken", bug]
+    command = [sys.executable, "-m", "conformance.planted", bug]
     for case_id in CATCHES[bug]:
         case = by_id[case_id]
         pipelined = pipelined_verdict(case, lambda: SubprocessTransport(command, cwd=str(ROOT)))
