@@ -53,9 +53,13 @@ from conformance.results import CaseResult, Outcome
 from conformance.transport import Transport
 from spec import actions as act
 from spec import events as ev
+from spec.connectivity import INITIAL_SUBCHANNEL_STATE, Profile, State, is_legal
 from spec.trace import Monitor, Step, Violation
 
 DEFAULT_STEP_TIMEOUT = 5.0  # seconds; generous for a real-time adapter, and configurable
+# After this many cases in a row end with the adapter timing out, the rest are not started
+# (each would cost the full step timeout: 13 minutes for the corpus with a hung adapter).
+MAX_CONSECUTIVE_TIMEOUTS = 3
 # Steps sent ahead at most (CaseRun._run_steps): enough for most statistical steps to go
 # out in one write; measured 1.5x the in-process time at 8, 1.3x at 64 and at 256.
 WINDOW = 64
@@ -70,6 +74,7 @@ class SubchannelRecord:
     handle: Handle
     addresses: tuple[str, ...]
     shut_down: bool = False
+    state: State = INITIAL_SUBCHANNEL_STATE  # as the case's subchannel_state inputs set it
 
 
 class SubchannelNames:
@@ -130,6 +135,18 @@ class SubchannelNames:
             f"(handles {', '.join(repr(r.handle) for r in live)}); a case address must name one"
         )
 
+    def change_state(self, ident: int, state: State, profile: Profile, path: JsonPath) -> None:
+        """A case input moves a subchannel to ``state``: an edge the profile forbids is the
+        case's mistake, not the adapter's (an adapter would rightly refuse it, CONN-1..)."""
+        record = self.records[ident]
+        if not is_legal(record.state, state, profile):
+            raise CaseError(
+                f"{render_path(path)}: the case asks for an illegal subchannel transition "
+                f"{record.state.name} -> {state.name} of {', '.join(record.addresses)} "
+                f"(profile {profile.value!r}; spec/connectivity.py lists the legal edges)"
+            )
+        record.state = state
+
     def addresses_of(self, ident: int) -> tuple[str, ...]:
         record = self.records.get(ident)
         return record.addresses if record is not None else ()
@@ -152,6 +169,9 @@ class AdapterSession:
         self.step_timeout = step_timeout
         self._transport: Transport | None = None
         self.hello: protocol.Hello | None = None
+        # Why a fresh adapter is not worth starting: its handshake failed or it speaks
+        # another protocol version.  run_cases then marks the remaining cases ERROR.
+        self.hopeless: str | None = None
         self._seq = itertools.count(1)
         # Steps sent whose replies are not read yet: seq and timeout of each, oldest first.
         self._in_flight: collections.deque[tuple[int, float]] = collections.deque()
@@ -164,18 +184,22 @@ class AdapterSession:
     def ensure_started(self) -> protocol.Hello:
         if self._transport is not None and self.hello is not None:
             return self.hello
-        self._transport = self._connect()
-        reply = self._ask(protocol.start_message(), "started")
         try:
-            hello = protocol.read_started(reply)
-        except WireError as err:
-            raise self.broken(AdapterFault.MALFORMED, f"bad 'started' reply: {err}") from None
-        if hello.protocol != protocol.PROTOCOL_VERSION:
-            raise self.broken(
-                AdapterFault.VERSION,
-                f"the adapter speaks protocol {hello.protocol}, "
-                f"the runner speaks {protocol.PROTOCOL_VERSION}",
-            )
+            self._transport = self._connect()
+            reply = self._ask(protocol.start_message(), "started")
+            try:
+                hello = protocol.read_started(reply)
+            except WireError as err:
+                raise self.broken(AdapterFault.MALFORMED, f"bad 'started' reply: {err}") from None
+            if hello.protocol != protocol.PROTOCOL_VERSION:
+                raise self.broken(
+                    AdapterFault.VERSION,
+                    f"the adapter speaks protocol {hello.protocol}, "
+                    f"the runner speaks {protocol.PROTOCOL_VERSION}",
+                )
+        except AdapterError as err:
+            self.hopeless = f"the adapter's handshake failed: {err}"
+            raise
         self.hello = hello
         return hello
 
@@ -333,6 +357,7 @@ class CaseRun:
         self.monitors: list[Monitor] = []
         self.real_time = False
         self.at_step: int | None = None  # the step an error or failure belongs to
+        self.fault: AdapterFault | None = None  # how the adapter failed, when it did
         self._sent: collections.deque[tuple[StepVerdict, ev.Input]] = collections.deque()
         self._read: collections.deque[Answered] = collections.deque()  # read, not judged
 
@@ -399,6 +424,7 @@ class CaseRun:
             self.end_quietly()
             return result(Outcome.ERROR, f"case error: {err}")
         except AdapterError as err:
+            self.fault = err.fault
             return result(Outcome.ERROR, str(err), stderr_tail=err.stderr_tail)
         return result(Outcome.PASS)
 
@@ -487,7 +513,12 @@ class CaseRun:
 
     def _resolve(self, index: int, raw: wire.JsonObject) -> ev.Input:
         """A case input as a spec input, its addresses resolved to live subchannels (CONF-1)."""
-        return wire.input_from_json(raw, ("steps", index, "input"), self.names.by_address)
+        path: JsonPath = ("steps", index, "input")
+        event = wire.input_from_json(raw, path, self.names.by_address)
+        if isinstance(event, ev.SubchannelStateChange):
+            profile = self.case.channel.profile
+            self.names.change_state(event.subchannel, event.state, profile, (*path, "state"))
+        return event
 
     def _submit(self, event: ev.Input) -> None:
         extra = event.by.seconds if isinstance(event, ev.TimeAdvanced) and self.real_time else 0.0
@@ -559,6 +590,7 @@ class CaseRun:
 
 
 ProgressCallback = Callable[[int, int, CaseResult], None]
+StartCallback = Callable[[int, int, Case], None]
 
 
 def run_cases(
@@ -567,19 +599,47 @@ def run_cases(
     *,
     step_timeout: float = DEFAULT_STEP_TIMEOUT,
     progress: ProgressCallback | None = None,
+    on_start: StartCallback | None = None,
 ) -> tuple[list[CaseResult], protocol.Hello | None]:
-    """Run every case, reusing one adapter until it fails; returns results and the handshake."""
+    """Run every case, reusing one adapter until it fails; returns results and the handshake.
+
+    A fresh adapter is started after each failure (CONF-3), except when that cannot help:
+    after a failed handshake or a protocol version mismatch, or after
+    MAX_CONSECUTIVE_TIMEOUTS cases in a row timed out, the remaining cases are marked
+    ERROR with that first cause at once, instead of each waiting out its own time-out.
+    """
     todo = list(cases)
     session = AdapterSession(connect, step_timeout)
     results: list[CaseResult] = []
     hello: protocol.Hello | None = None
+    timeouts: list[CaseResult] = []  # the latest cases, in a row, that timed out
+    given_up: str | None = None  # why the remaining cases are not run
     try:
         for number, case in enumerate(todo, start=1):
-            result = CaseRun(case, session).run()
-            hello = session.hello or hello
+            if given_up is not None:
+                result = CaseResult(case, Outcome.ERROR, f"not run: {given_up}")
+            else:
+                if on_start is not None:
+                    on_start(number, len(todo), case)
+                run = CaseRun(case, session)
+                result = run.run()
+                hello = session.hello or hello
+                timeouts = [*timeouts, result] if run.fault is AdapterFault.TIMED_OUT else []
+                if session.hopeless is not None:
+                    given_up = f"{session.hopeless} (in {case.id})"
+                elif len(timeouts) >= MAX_CONSECUTIVE_TIMEOUTS:
+                    first = timeouts[0]
+                    given_up = (
+                        f"{len(timeouts)} cases in a row timed out, the first "
+                        f"{first.case.id}: {_first_line(first.message)}"
+                    )
             results.append(result)
             if progress is not None:
                 progress(number, len(todo), result)
     finally:
         session.close()
     return results, hello
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""

@@ -151,6 +151,7 @@ def serve(adapter: RefimplAdapter) -> int:
     for line in sys.stdin:
         if not line.strip():
             continue
+        reply: wire.JsonObject | None
         try:
             message = wire.parse_json(line)
         except WireError as err:  # NaN, 1e400, nesting too deep: refused, not crashed on
