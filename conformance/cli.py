@@ -25,7 +25,7 @@ import attrs
 from conformance.cases import CASES_DIR, Capability, Case, load_cases
 from conformance.errors import ConformanceError, UsageError
 from conformance.results import CaseResult, Expectations, load_expectations
-from conformance.runner import DEFAULT_STEP_TIMEOUT, run_cases
+from conformance.runner import DEFAULT_START_TIMEOUT, DEFAULT_STEP_TIMEOUT, run_cases
 from conformance.transport import SubprocessTransport, Transport
 
 MAX_STEP_TIMEOUT = 3600.0  # seconds; more is a typo (and poll() takes at most ~24 days)
@@ -113,6 +113,13 @@ def _add_adapter(parser: argparse.ArgumentParser) -> None:
         type=_seconds,
         default=DEFAULT_STEP_TIMEOUT,
         help=f"seconds an adapter may take per step (default {DEFAULT_STEP_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--start-timeout",
+        type=_seconds,
+        default=DEFAULT_START_TIMEOUT,
+        help="seconds an adapter may take to start and shake hands "
+        f"(default {DEFAULT_START_TIMEOUT:g}; at least --timeout)",
     )
 
 
@@ -257,6 +264,7 @@ def _run(args: argparse.Namespace) -> int:
             cases,
             connector(args),
             step_timeout=args.timeout,
+            start_timeout=args.start_timeout,
             progress=on_result,
             on_start=progress.starting,
         )

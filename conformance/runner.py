@@ -57,6 +57,9 @@ from spec.connectivity import INITIAL_SUBCHANNEL_STATE, Profile, State, is_legal
 from spec.trace import Monitor, Step, Violation
 
 DEFAULT_STEP_TIMEOUT = 5.0  # seconds; generous for a real-time adapter, and configurable
+# The handshake includes starting the process (a JVM, an interpreter importing its
+# implementation): it gets its own, longer allowance than a step.
+DEFAULT_START_TIMEOUT = 20.0
 # After this many cases in a row end with the adapter timing out, the rest are not started
 # (each would cost the full step timeout: 13 minutes for the corpus with a hung adapter).
 MAX_CONSECUTIVE_TIMEOUTS = 3
@@ -164,9 +167,15 @@ class AdapterSession:
     on later ones (:meth:`CaseRun._run_steps`).
     """
 
-    def __init__(self, connect: Callable[[], Transport], step_timeout: float) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], Transport],
+        step_timeout: float,
+        start_timeout: float = DEFAULT_START_TIMEOUT,
+    ) -> None:
         self._connect = connect
         self.step_timeout = step_timeout
+        self.start_timeout = max(start_timeout, step_timeout)
         self._transport: Transport | None = None
         self.hello: protocol.Hello | None = None
         # Why a fresh adapter is not worth starting: its handshake failed or it speaks
@@ -186,7 +195,8 @@ class AdapterSession:
             return self.hello
         try:
             self._transport = self._connect()
-            reply = self._ask(protocol.start_message(), "started")
+            self._submit(protocol.start_message())
+            reply = self._collect("start", "started", self.start_timeout)
             try:
                 hello = protocol.read_started(reply)
             except WireError as err:
@@ -598,6 +608,7 @@ def run_cases(
     connect: Callable[[], Transport],
     *,
     step_timeout: float = DEFAULT_STEP_TIMEOUT,
+    start_timeout: float = DEFAULT_START_TIMEOUT,
     progress: ProgressCallback | None = None,
     on_start: StartCallback | None = None,
 ) -> tuple[list[CaseResult], protocol.Hello | None]:
@@ -609,7 +620,7 @@ def run_cases(
     ERROR with that first cause at once, instead of each waiting out its own time-out.
     """
     todo = list(cases)
-    session = AdapterSession(connect, step_timeout)
+    session = AdapterSession(connect, step_timeout, start_timeout)
     results: list[CaseResult] = []
     hello: protocol.Hello | None = None
     timeouts: list[CaseResult] = []  # the latest cases, in a row, that timed out
