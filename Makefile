@@ -34,9 +34,10 @@ diagrams: $(STAMP)
 
 # The conformance suite against the reference implementation, attached as a subprocess
 # speaking adapter protocol v1 (conformance/PROTOCOL.md); exits non-zero on any
-# unexpected result. CONFORMANCE_ARGS adds runner options (--json FILE, --junit FILE...).
+# unexpected result. The reference lacks nothing, so --require-all: a SKIPPED case is a
+# failure here. CONFORMANCE_ARGS adds runner options (--json FILE, --junit FILE...).
 conformance: $(STAMP)
-	$(BIN)/python -m conformance run \
+	$(BIN)/python -m conformance run --require-all \
 		--adapter "$(BIN)/python -m conformance.adapters.refimpl" \
 		--expectations conformance/expectations/refimpl.json $(CONFORMANCE_ARGS)
 
