@@ -74,3 +74,20 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# Every generated Mermaid diagram through Mermaid's own parser (tests/mermaid: pinned in
+# its package-lock.json, installed only into tests/mermaid/node_modules). Needs Node;
+# without it says SKIPPED and succeeds. With it, a diagram that does not parse, or that
+# shows other states or edges than the spec's tables, fails (REQUIRE_MERMAID=1: no skip).
+NODE ?= node
+NPM ?= npm
+MERMAID_DIR := tests/mermaid
+.PHONY: check-diagrams
+check-diagrams: $(STAMP)
+	@if ! command -v $(NODE) >/dev/null 2>&1 || ! command -v $(NPM) >/dev/null 2>&1; then \
+		echo "check-diagrams: SKIPPED: Node or npm is not installed ('$(NODE)', '$(NPM)' not on PATH)"; \
+		exit 0; \
+	fi; \
+	set -e; \
+	$(NPM) --prefix $(MERMAID_DIR) ci --no-audit --no-fund --loglevel=error; \
+	REQUIRE_MERMAID=1 $(BIN)/python -m pytest -q tests/spec/test_mermaid_diagrams.py
