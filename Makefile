@@ -91,3 +91,21 @@ check-diagrams: $(STAMP)
 	set -e; \
 	$(NPM) --prefix $(MERMAID_DIR) ci --no-audit --no-fund --loglevel=error; \
 	REQUIRE_MERMAID=1 $(BIN)/python -m pytest -q tests/spec/test_mermaid_diagrams.py
+
+# The quick-start adapter (conformance/adapters/quickstart-js: a toy pick_first in plain
+# Node) on the first pick_first cases it must pass. --require-all: every listed case must
+# run (a SKIPPED case fails), and filters that select nothing are an error, so this never
+# passes vacuously. Without Node it says SKIPPED and succeeds.
+QUICKSTART_ADAPTER := conformance/adapters/quickstart-js/adapter.js
+QUICKSTART_CASES := pf-pick-before-any-update-queues pf-connects-first-address-only \
+	pf-one-address-down-uses-next pf-ready-address-takes-every-pick pf-all-addresses-fail \
+	pf-close-shuts-down-subchannels pf-endpoint-addresses-flattened-in-order \
+	pf-completions-cause-no-outputs
+.PHONY: conformance-quickstart
+conformance-quickstart: $(STAMP)
+	@if ! command -v $(NODE) >/dev/null 2>&1; then \
+		echo "conformance-quickstart: SKIPPED: Node is not installed ('$(NODE)' is not on PATH)"; \
+		exit 0; \
+	fi; \
+	$(BIN)/python -m conformance run --require-all --adapter "$(NODE) $(QUICKSTART_ADAPTER)" \
+		$(foreach c,$(QUICKSTART_CASES),--id $(c)) $(CONFORMANCE_ARGS)
