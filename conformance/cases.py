@@ -37,7 +37,7 @@ from conformance.errors import CaseError, JsonPath, WireError
 from spec import actions as act
 from spec.catalogue import CATALOGUE
 from spec.connectivity import Profile, State
-from spec.types import Attributes, StatusCode
+from spec.types import Address, Attributes, StatusCode
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 
@@ -142,12 +142,22 @@ def _text_of(output: act.Output) -> str:
     return status.message if status is not None else ""
 
 
+def address_label(address: Address) -> str:
+    """An address as messages show it: ``10.0.0.1:80``, with its server name and attributes
+    when it has any (``10.0.0.1:80{zone=b}``), so that two addresses that differ only in
+    them never read alike."""
+    extras = [f"server_name={address.server_name}"] if address.server_name else []
+    extras += [f"{key}={value}" for key, value in address.attributes]
+    return address.addr + ("{" + ", ".join(extras) + "}" if extras else "")
+
+
 def describe_output(output: act.Output, addresses_of: AddressesOf) -> str:
-    """One output in case vocabulary: subchannels by address."""
+    """One output in case vocabulary: subchannels by address (``addresses_of`` may give
+    :func:`address_label` forms)."""
     kind = wire.OUTPUT_KINDS[type(output)]
     if isinstance(output, act.NewSubchannel):
         listener = " (health listener)" if output.health_listener else ""
-        return f"{kind} [{', '.join(a.addr for a in output.addresses)}]{listener}"
+        return f"{kind} [{', '.join(address_label(a) for a in output.addresses)}]{listener}"
     if isinstance(output, act.Connect | act.Shutdown | act.PickComplete):
         return f"{kind} {', '.join(addresses_of(output.subchannel)) or '?'}"
     if isinstance(output, act.UpdateState):

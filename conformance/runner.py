@@ -38,6 +38,7 @@ from conformance.cases import (
     CaseStep,
     Expect,
     Statistical,
+    address_label,
     describe_output,
 )
 from conformance.errors import (
@@ -76,6 +77,7 @@ class SubchannelRecord:
     ident: int
     handle: Handle
     addresses: tuple[str, ...]
+    labels: tuple[str, ...] = ()  # the addresses as messages show them (cases.address_label)
     shut_down: bool = False
     state: State = INITIAL_SUBCHANNEL_STATE  # as the case's subchannel_state inputs set it
 
@@ -94,7 +96,13 @@ class SubchannelNames:
             raise WireError(path, f"a subchannel handle is a string or integer, got {value!r}")
         return value
 
-    def create(self, value: wire.JsonValue, addresses: tuple[str, ...], path: JsonPath) -> int:
+    def create(
+        self,
+        value: wire.JsonValue,
+        addresses: tuple[str, ...],
+        path: JsonPath,
+        labels: tuple[str, ...] = (),
+    ) -> int:
         """The adapter announced a new subchannel: give it the next spec ID (LB-6)."""
         handle = self._handle(value, path)
         if handle in self._by_handle:
@@ -102,7 +110,7 @@ class SubchannelNames:
         real = [r for r in self.records.values() if r.ident < UNKNOWN_HANDLE_BASE]
         ident = len(real) + 1
         self._by_handle[handle] = ident
-        self.records[ident] = SubchannelRecord(ident, handle, addresses)
+        self.records[ident] = SubchannelRecord(ident, handle, addresses, labels or addresses)
         return ident
 
     def from_handle(self, value: wire.JsonValue, path: JsonPath) -> int:
@@ -149,6 +157,11 @@ class SubchannelNames:
                 f"(profile {profile.value!r}; spec/connectivity.py lists the legal edges)"
             )
         record.state = state
+
+    def labels_of(self, ident: int) -> tuple[str, ...]:
+        """The subchannel's addresses with their attributes, for messages."""
+        record = self.records.get(ident)
+        return record.labels if record is not None else ()
 
     def addresses_of(self, ident: int) -> tuple[str, ...]:
         record = self.records.get(ident)
@@ -316,9 +329,7 @@ def describe_input(obj: wire.JsonObject) -> str:
         endpoints = []
         for e in obj["endpoints"]:
             addrs = e["addresses"] if isinstance(e, dict) else e
-            endpoints.append(
-                "[" + ", ".join(a if isinstance(a, str) else a["addr"] for a in addrs) + "]"
-            )
+            endpoints.append("[" + ", ".join(_input_address(a) for a in addrs) + "]")
         return f"resolver_update [{', '.join(endpoints)}]"
     if kind in ("subchannel_state", "health_state"):
         return f"{kind} {obj['subchannel']} -> {obj['state']}"
@@ -331,6 +342,16 @@ def describe_input(obj: wire.JsonObject) -> str:
     if kind == "oob_load_report":
         return f"oob_load_report {obj['subchannel']}"
     return kind
+
+
+def _input_address(value: wire.JsonValue) -> str:
+    """An address of a case input, with its server name and attributes (address_label)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return address_label(wire.address_from_json(value, ()))
+    except WireError:
+        return str(value)
 
 
 @attrs.define
@@ -543,7 +564,12 @@ class CaseRun:
             try:
                 if isinstance(raw, dict) and raw.get("type") == "new_subchannel":
                     addresses = wire.addresses_from_json(raw.get("addresses"), (*path, "addresses"))
-                    self.names.create(raw.get("subchannel"), tuple(a.addr for a in addresses), path)
+                    self.names.create(
+                        raw.get("subchannel"),
+                        tuple(a.addr for a in addresses),
+                        path,
+                        tuple(address_label(a) for a in addresses),
+                    )
                 output = wire.output_from_json(raw, path, self.names.from_handle)
             except WireError as err:
                 raise self.session.broken(AdapterFault.MALFORMED, f"bad output: {err}") from None
@@ -574,7 +600,7 @@ class CaseRun:
         elif isinstance(expect, Expect):
             problem = expect.check(verdict.last, self.names.addresses_of)
             if problem is not None:
-                got = "; ".join(describe_output(o, self.names.addresses_of) for o in verdict.last)
+                got = "; ".join(describe_output(o, self.names.labels_of) for o in verdict.last)
                 problem += f", got [{got}]"
         else:
             problem = None

@@ -392,3 +392,22 @@ def test_fuzz_without_out_writes_to_a_temporary_folder_and_says_where(
     assert path.is_file()
     assert path.parent.parent == tmp_path
     assert os.path.commonpath([path, ROOT]) != str(ROOT)  # not into the checkout's corpus
+
+
+@pytest.mark.req("CONF-1")
+def test_messages_show_attributes_when_addresses_differ_only_in_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = ROOT / "conformance/cases/pick_first/pf-attributes-make-a-new-address.json"
+    data = json.loads(source.read_text())
+    data["id"] = "pf-attributes-in-messages"
+    data["steps"][3]["expect"] = {"outputs": []}  # fails, so that the message shows the outputs
+    root = tmp_path / "cases"
+    (root / "pick_first").mkdir(parents=True)
+    (root / "pick_first" / "pf-attributes-in-messages.json").write_text(json.dumps(data))
+    assert main(["run", "--cases", str(root), "--in-process"]) == 1
+    out = capsys.readouterr().out
+    # The old subchannel and the new one share 10.0.0.1:80; only the attribute tells them apart.
+    assert "step 4 (resolver_update [[10.0.0.1:80{zone=b}]])" in out
+    assert "got [shutdown 10.0.0.1:80; update_state CONNECTING; " in out
+    assert "new_subchannel [10.0.0.1:80{zone=b}]; connect 10.0.0.1:80{zone=b}]" in out
