@@ -212,7 +212,7 @@ def to_json(
                 "outcome": r.outcome.value,
                 "unexpected": r.unexpected,
                 "message": r.message,
-                "step": r.step,
+                "step": None if r.step is None else r.step + 1,  # case steps count from 1
                 "violations": [
                     {"requirement": v.requirement, "step": v.step, "message": v.message}
                     for v in r.violations

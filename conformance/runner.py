@@ -266,12 +266,15 @@ class AdapterSession:
 
     def begin(self, case: Case) -> None:
         self._ask(protocol.begin_message(case), "begun")
+        self._seq = itertools.count(1)  # seq numbers a case's step messages from 1
 
-    def submit_step(self, event_json: wire.JsonObject, extra_wait: float = 0.0) -> None:
-        """Send one step; :meth:`collect_step` reads the replies in the same order."""
+    def submit_step(self, event_json: wire.JsonObject, extra_wait: float = 0.0) -> int:
+        """Send one step; :meth:`collect_step` reads the replies in the same order.
+        Returns the message's ``seq``."""
         seq = next(self._seq)
         self._submit(protocol.step_message(seq, event_json))
         self._in_flight.append((seq, self.step_timeout + extra_wait))
+        return seq
 
     def collect_step(self) -> list[Any]:
         """The outputs the adapter answered to the oldest step in flight."""
@@ -365,6 +368,7 @@ class StepVerdict:
     last: tuple[act.Output, ...] = ()
     violations: list[Violation] = attrs.field(factory=list)
     judged: int = 0  # events judged so far
+    seq: int = 0  # the ``seq`` of the step's last message sent
 
 
 @attrs.define
@@ -418,11 +422,11 @@ class CaseRun:
         verdict = self._verdict(index, step)
         for raw in self._inputs(step):
             event = self._resolve(index, raw)
-            self._submit(event)
+            verdict.seq = self._submit(event)
             self._judge(Answered(verdict, event, self._collect()))
 
     def finish(self) -> None:
-        final = [v for m in self.monitors for v in m.finish()]
+        final = [self.by_case_step(v) for m in self.monitors for v in m.finish()]
         if final:
             raise CaseFailedError("the monitors found violations at the end of the trace", final)
         self.session.end()
@@ -492,7 +496,7 @@ class CaseRun:
                 self.at_step = index
                 try:
                     event = self._resolve(index, raw)
-                    self._submit(event)
+                    verdict.seq = self._submit(event)
                 except (CaseError, AdapterError):
                     self._catch_up()  # earlier verdicts come first
                     self.at_step = index
@@ -521,6 +525,13 @@ class CaseRun:
         while self._sent and self.session.active:
             self._read_reply()
             self._judge(self._read.popleft())
+
+    def by_case_step(self, violation: Violation) -> Violation:
+        """The violation located by case step, from 1 (as messages and reports number steps),
+        not by trace position (a statistical step is many trace steps)."""
+        if 0 <= violation.step < len(self.trace_step):
+            return attrs.evolve(violation, step=self.trace_step[violation.step] + 1)
+        return violation
 
     def end_quietly(self) -> None:
         if not self.session.active:
@@ -551,9 +562,9 @@ class CaseRun:
             self.names.change_state(event.subchannel, event.state, profile, (*path, "state"))
         return event
 
-    def _submit(self, event: ev.Input) -> None:
+    def _submit(self, event: ev.Input) -> int:
         extra = event.by.seconds if isinstance(event, ev.TimeAdvanced) and self.real_time else 0.0
-        self.session.submit_step(wire.input_to_json(event, self.names.to_handle), extra)
+        return self.session.submit_step(wire.input_to_json(event, self.names.to_handle), extra)
 
     def _collect(self) -> tuple[act.Output, ...]:
         """The reply to the step in flight, decoded, with its subchannel changes applied."""
@@ -607,8 +618,12 @@ class CaseRun:
         if verdict.violations and problem is None:
             problem = "the monitors found violations"
         if problem is not None:
-            where = f"step {verdict.index + 1} ({describe_input(verdict.step.input)})"
-            raise CaseFailedError(f"{where}: {problem}", verdict.violations)
+            where = f"step {verdict.index + 1}"
+            if verdict.seq != verdict.index + 1:  # after a statistical step (see PROTOCOL.md)
+                where += f", seq {verdict.seq}"
+            where += f" ({describe_input(verdict.step.input)})"
+            located = [self.by_case_step(v) for v in verdict.violations]
+            raise CaseFailedError(f"{where}: {problem}", located)
 
     def _outcome_key(self, outputs: tuple[act.Output, ...], expect: Statistical) -> str:
         for output in outputs:

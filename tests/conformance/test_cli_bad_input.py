@@ -411,3 +411,24 @@ def test_messages_show_attributes_when_addresses_differ_only_in_them(
     assert "step 4 (resolver_update [[10.0.0.1:80{zone=b}]])" in out
     assert "got [shutdown 10.0.0.1:80; update_state CONNECTING; " in out
     assert "new_subchannel [10.0.0.1:80{zone=b}]; connect 10.0.0.1:80{zone=b}]" in out
+
+
+@pytest.mark.req("CONF-5")
+def test_messages_and_reports_number_case_steps_from_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = ROOT / "conformance/cases/pick_first/pf-ready-address-takes-every-pick.json"
+    data = json.loads(source.read_text())
+    data["id"] = "pf-numbering"
+    # Step 6, after a statistical step of 20 picks (seqs 5..24, picks 2..21): a pick that
+    # cannot queue.
+    data["steps"].append(
+        {"input": {"type": "pick"}, "expect": {"outputs": [{"type": "pick_queue"}]}}
+    )
+    root = tmp_path / "cases"
+    (root / "pick_first").mkdir(parents=True)
+    (root / "pick_first" / "pf-numbering.json").write_text(json.dumps(data))
+    report = tmp_path / "report.json"
+    assert main(["run", "--cases", str(root), "--in-process", "--json", str(report)]) == 1
+    assert "step 6, seq 25 (pick 22): expected exactly [pick_queue]" in capsys.readouterr().out
+    assert json.loads(report.read_text())["results"][0]["step"] == 6
