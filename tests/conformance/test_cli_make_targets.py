@@ -59,3 +59,24 @@ def test_the_quickstart_adapter_passes_its_cases(capsys: pytest.CaptureFixture[s
     # A toy: it has no sticky TRANSIENT_FAILURE, and the suite says so (PF-16).
     assert main(["run", "--adapter", adapter, "--quiet", "--id", "pf-sticky-transient-"]) == 1
     assert "PF-16" in capsys.readouterr().out
+
+
+@pytest.mark.req("CONF-8", "CONF-2")
+def test_protocol_md_says_what_an_adapter_author_needs() -> None:
+    from conformance.cases import AREA_PREFIXES
+
+    text = " ".join((ROOT / "conformance" / "PROTOCOL.md").read_text(encoding="utf-8").split())
+    for area, prefix in AREA_PREFIXES.items():
+        if area != "selftest":  # the suite's own test area, not part of the corpus
+            assert f"`{prefix}` for `{area}`" in text
+    for point in (
+        "`time` (required)",  # a required capability
+        "An adapter that declares nothing takes each option's default",  # spec_options
+        "`addresses` (required: the subchannel's addresses",  # new_subchannel.addresses
+        "`metadata` (optional, default `{}`",  # pick_complete.metadata
+        "**A rejected config.**",
+        "**Step numbers.**",
+        "`10.0.0.1:80{zone=b}`",  # attributes in messages
+        "conformance/adapters/quickstart-js/",
+    ):
+        assert point in text, point
