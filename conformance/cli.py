@@ -271,7 +271,9 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         progress.clear()
         seconds = time.monotonic() - started
-        report = render_terminal(finished, None, seconds, verbose=args.verbose, quiet=args.quiet)
+        report = render_terminal(
+            finished, None, seconds, verbose=args.verbose, quiet=args.quiet, interrupted=True
+        )
         sys.stdout.write(report)
         print(
             f"conformance: interrupted after {len(finished)} of {len(cases)} cases "

@@ -60,6 +60,7 @@ def render_terminal(
     verbose: bool = False,
     tally: bool = False,
     quiet: bool = False,
+    interrupted: bool = False,
 ) -> str:
     """The human report: per policy, one line per case; the per-requirement tally when
     asked for (``tally``); then what went wrong, unexpected results last, just above the
@@ -69,6 +70,8 @@ def render_terminal(
     who = f"against {hello.implementation}" if hello is not None else ""
     if results and hello is None:
         who = "(no adapter answered)"
+    if interrupted:  # the run stopped before the adapter's handshake could be reported
+        who = "(interrupted)" if hello is None else f"{who} (interrupted)"
     lines.append(
         f"conformance protocol v{protocol.PROTOCOL_VERSION}: {len(results)} cases {who}".rstrip()
     )

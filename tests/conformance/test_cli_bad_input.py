@@ -139,6 +139,8 @@ def test_sigint_prints_the_summary_so_far_and_exits_130(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert "Traceback" not in out + err
     assert "interrupted after" in err
+    assert out.startswith("conformance protocol v1: ")
+    assert out.splitlines()[0].endswith("(interrupted)")
     closing = out.rstrip().splitlines()[-1]
     assert closing.startswith(f"{closing.split()[0]} passed, 0 failed, 0 errored"), out
     assert 1 <= int(closing.split()[0]) < 40
