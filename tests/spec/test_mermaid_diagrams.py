@@ -124,3 +124,14 @@ def test_labels_are_escaped_without_mermaid() -> None:
         for line in text.splitlines()[1:]:
             _, _, label = line.partition(": ")
             assert ";" not in re.sub(r"#\d+;", "", label), (where, line)
+
+
+def test_edge_labels_are_short_and_a_profile_diagram_never_mentions_the_other() -> None:
+    diagrams = dict(_diagrams())
+    for where, text in diagrams.items():
+        for line in text.splitlines()[1:]:
+            _, _, label = line.partition(": ")
+            assert len(label) <= 45, (where, label)  # the table beside it has the sentence
+    current = diagrams["docs/connectivity.md#0"]
+    assert "seed" not in current
+    assert "older" not in current
