@@ -36,9 +36,10 @@ diagrams: $(STAMP)
 
 # The conformance suite against the reference implementation, attached as a subprocess
 # speaking adapter protocol v1 (conformance/PROTOCOL.md); exits non-zero on any
-# unexpected result. CONFORMANCE_ARGS adds runner options (--json FILE, --junit FILE...).
+# unexpected result. The reference lacks nothing, so --require-all: a SKIPPED case is a
+# failure here. CONFORMANCE_ARGS adds runner options (--json FILE, --junit FILE...).
 conformance: $(STAMP)
-	$(BIN)/python -m conformance run \
+	$(BIN)/python -m conformance run --require-all \
 		--adapter "$(BIN)/python -m conformance.adapters.refimpl" \
 		--expectations conformance/expectations/refimpl.json $(CONFORMANCE_ARGS)
 
@@ -105,3 +106,38 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# Every generated Mermaid diagram through Mermaid's own parser (tests/mermaid: pinned in
+# its package-lock.json, installed only into tests/mermaid/node_modules). Needs Node;
+# without it says SKIPPED and succeeds. With it, a diagram that does not parse, or that
+# shows other states or edges than the spec's tables, fails (REQUIRE_MERMAID=1: no skip).
+NODE ?= node
+NPM ?= npm
+MERMAID_DIR := tests/mermaid
+.PHONY: check-diagrams
+check-diagrams: $(STAMP)
+	@if ! command -v $(NODE) >/dev/null 2>&1 || ! command -v $(NPM) >/dev/null 2>&1; then \
+		echo "check-diagrams: SKIPPED: Node or npm is not installed ('$(NODE)', '$(NPM)' not on PATH)"; \
+		exit 0; \
+	fi; \
+	set -e; \
+	$(NPM) --prefix $(MERMAID_DIR) ci --no-audit --no-fund --loglevel=error; \
+	REQUIRE_MERMAID=1 $(BIN)/python -m pytest -q tests/spec/test_mermaid_diagrams.py
+
+# The quick-start adapter (conformance/adapters/quickstart-js: a toy pick_first in plain
+# Node) on the first pick_first cases it must pass. --require-all: every listed case must
+# run (a SKIPPED case fails), and filters that select nothing are an error, so this never
+# passes vacuously. Without Node it says SKIPPED and succeeds.
+QUICKSTART_ADAPTER := conformance/adapters/quickstart-js/adapter.js
+QUICKSTART_CASES := pf-pick-before-any-update-queues pf-connects-first-address-only \
+	pf-one-address-down-uses-next pf-ready-address-takes-every-pick pf-all-addresses-fail \
+	pf-close-shuts-down-subchannels pf-endpoint-addresses-flattened-in-order \
+	pf-completions-cause-no-outputs
+.PHONY: conformance-quickstart
+conformance-quickstart: $(STAMP)
+	@if ! command -v $(NODE) >/dev/null 2>&1; then \
+		echo "conformance-quickstart: SKIPPED: Node is not installed ('$(NODE)' is not on PATH)"; \
+		exit 0; \
+	fi; \
+	$(BIN)/python -m conformance run --require-all --adapter "$(NODE) $(QUICKSTART_ADAPTER)" \
+		$(foreach c,$(QUICKSTART_CASES),--id $(c)) $(CONFORMANCE_ARGS)

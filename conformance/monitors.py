@@ -139,3 +139,22 @@ def monitors_for(
         factories.append(make)
         names.append(cls.__name__)
     return MonitorSet(tuple(factories), tuple(names), note)
+
+
+def spec_option_default(key: str) -> str | None:
+    """The value ``"<policy>.<option>"`` takes for an adapter that declares none: the
+    default of the policy monitor's parameter (the spec text's reading), as the monitor
+    then judges every case by it.  None when no monitor has such a parameter."""
+    policy, _, name = key.partition(".")
+    cls, _ = find_policy_monitor(policy)
+    if cls is None:
+        return None
+    param = inspect.signature(cls).parameters.get(name)
+    if param is None or param.default is inspect.Parameter.empty:
+        return None
+    default = param.default
+    if isinstance(default, enum.Enum):
+        return str(default.value)
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    return str(default)

@@ -29,7 +29,7 @@ from typing import IO
 import attrs
 
 from conformance import wire
-from conformance.errors import AdapterError, AdapterFault
+from conformance.errors import AdapterError, AdapterFault, WireError
 
 STDERR_TAIL_LINES = 40
 
@@ -261,10 +261,10 @@ class SubprocessTransport(Transport):
         self._last_reply = time.monotonic()
         text = line.decode("utf-8", errors="replace")
         try:
-            reply = json.loads(text)
-        except json.JSONDecodeError as err:
+            reply = wire.parse_json(text)
+        except WireError as err:
             raise self._fail(
-                AdapterFault.MALFORMED, f"not a JSON line ({err.msg}): {text.strip()[:200]!r}"
+                AdapterFault.MALFORMED, f"not a JSON line ({err.problem}): {text.strip()[:200]!r}"
             ) from None
         if not isinstance(reply, dict):
             raise self._fail(AdapterFault.MALFORMED, f"not a JSON object: {text.strip()[:200]!r}")

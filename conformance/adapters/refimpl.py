@@ -151,21 +151,30 @@ def serve(adapter: RefimplAdapter) -> int:
     for line in sys.stdin:
         if not line.strip():
             continue
+        reply: wire.JsonObject | None
         try:
-            message = json.loads(line)
-            reply = adapter.handle(message)
-        except Exception:
-            # Print the traceback for the runner's stderr tail, then report the error.
-            import traceback  # here: only a failure needs it (~3 ms of the start otherwise)
-
-            traceback.print_exc(file=sys.stderr)
-            sys.stderr.flush()
-            reply = protocol.error_message("the adapter failed; see its stderr")
+            message = wire.parse_json(line)
+        except WireError as err:  # NaN, 1e400, nesting too deep: refused, not crashed on
+            reply = protocol.error_message(f"bad request: {err}")
+        else:
+            reply = _answer(adapter, message)
         if reply is None:
             return 0
         out.write(json.dumps(reply, separators=(",", ":")) + "\n")
         out.flush()
     return 0
+
+
+def _answer(adapter: RefimplAdapter, message: wire.JsonValue) -> wire.JsonObject | None:
+    try:
+        return adapter.handle(message)
+    except Exception:
+        # Print the traceback for the runner's stderr tail, then report the error.
+        import traceback  # here: only a failure needs it (~3 ms of the start otherwise)
+
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.flush()
+        return protocol.error_message("the adapter failed; see its stderr")
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ def test_junit_is_well_formed_and_counts_agree() -> None:
 
 def test_terminal_report_groups_by_policy_and_requirement() -> None:
     results, hello = mixed_results()
-    text = render_terminal(results, hello, 0.5)
+    text = render_terminal(results, hello, 0.5, tally=True)
     assert text.index(policies.CORRECT) < text.index(policies.LEAKS_ON_CLOSE)
     assert " !FAIL         selftest-leaky" in text
     assert "  FAIL (known) selftest-known" in text
