@@ -188,9 +188,18 @@ class Progress:
 
 
 def to_json(
-    results: Sequence[CaseResult], hello: protocol.Hello | None, seconds: float
+    results: Sequence[CaseResult],
+    hello: protocol.Hello | None,
+    seconds: float,
+    *,
+    timings: bool = True,
 ) -> dict[str, Any]:
-    """The machine-readable report (conformance/schema/report.schema.json)."""
+    """The machine-readable report (conformance/schema/report.schema.json).
+
+    ``timings=False`` leaves out the wall-clock ``seconds`` fields, the only part of a
+    report that differs between two runs of an adapter with virtual time and seeded
+    randomness: what is left is byte-identical run to run (``run --no-timings``).
+    """
     implementation = None
     if hello is not None:
         impl = hello.implementation
@@ -200,7 +209,7 @@ def to_json(
             "language": impl.language,
             "homepage": impl.homepage,
         }
-    return {
+    report: dict[str, Any] = {
         "protocol": protocol.PROTOCOL_VERSION,
         "implementation": implementation,
         "seconds": round(seconds, 3),
@@ -233,11 +242,18 @@ def to_json(
             for r in results
         ],
     }
+    if not timings:
+        del report["seconds"]
+        for entry in report["results"]:
+            del entry["seconds"]
+    return report
 
 
-def to_junit(results: Sequence[CaseResult], seconds: float) -> str:
-    """JUnit XML, one testsuite per policy."""
-    root = ET.Element("testsuites", name="conformance", time=f"{seconds:.3f}")
+def to_junit(results: Sequence[CaseResult], seconds: float, *, timings: bool = True) -> str:
+    """JUnit XML, one testsuite per policy (no ``time`` attributes with ``timings=False``)."""
+    root = ET.Element("testsuites", name="conformance")
+    if timings:
+        root.set("time", f"{seconds:.3f}")
     by_policy: dict[str, list[CaseResult]] = collections.defaultdict(list)
     for r in results:
         by_policy[r.case.policy].append(r)
@@ -252,8 +268,9 @@ def to_junit(results: Sequence[CaseResult], seconds: float) -> str:
                 "testcase",
                 name=r.case.id,
                 classname=f"conformance.{r.case.area}",
-                time=f"{r.duration:.4f}",
             )
+            if timings:
+                case.set("time", f"{r.duration:.4f}")
             detail = "\n".join(
                 [r.message, *(str(v) for v in r.violations), *_stderr_block(r.stderr_tail)]
             )
@@ -295,7 +312,8 @@ def to_junit(results: Sequence[CaseResult], seconds: float) -> str:
         for key in ("tests", "failures", "errors", "skipped"):
             suite.set(key, str(counts[key]))
             totals[key] += counts[key]
-        suite.set("time", f"{sum(r.duration for r in by_policy[policy]):.3f}")
+        if timings:
+            suite.set("time", f"{sum(r.duration for r in by_policy[policy]):.3f}")
     for key in ("tests", "failures", "errors", "skipped"):
         root.set(key, str(totals[key]))
     ET.indent(root)
