@@ -1,0 +1,21 @@
+package conformance.grpcjava;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Where the sources allow several behaviours, which one grpc-java follows (the handshake's
+ * spec_options). Only keys the suite's monitors accept today are declared; the others grpc-java
+ * has are listed, with their source lines, in README.md beside this file.
+ */
+final class SpecOptions {
+  private SpecOptions() {}
+
+  static Map<String, Object> declared(PickFirstVariant variant) {
+    Map<String, Object> options = new LinkedHashMap<>();
+    // WeightedRoundRobinLoadBalancer clamps each weight to [0.1, 10] x the mean
+    // (WeightedRoundRobinLoadBalancer.StaticStrideScheduler).
+    options.put("weighted_round_robin.weight_caps", "grpc_java");
+    return options;
+  }
+}
