@@ -66,6 +66,47 @@ conformance-grpc-go: $(STAMP)
 	$(BIN)/python -m conformance run --adapter "$(GRPC_GO_ADAPTER_DIR)/bin/grpc-go-adapter" \
 		--expectations conformance/expectations/grpc-go.json $(CONFORMANCE_ARGS)
 
+# The whole suite against grpc-java's real balancers (conformance/adapters/grpc-java, pinned to
+# grpc-java 1.85.1 through io.grpc:grpc-bom in its pom.xml), once per pick_first grpc-java ships:
+# the leaf policy and the legacy one (1.85.1's production default). Each variant runs twice and the
+# two JSON reports must be byte-identical (virtual time, seeded randomness). Needs java and mvn;
+# Maven fetches the jars on first use. Without them it says so and succeeds.
+JAVA ?= java
+MVN ?= mvn
+GRPC_JAVA_ADAPTER_DIR := conformance/adapters/grpc-java
+GRPC_JAVA_REPORTS := $(GRPC_JAVA_ADAPTER_DIR)/target/reports
+.PHONY: conformance-grpc-java
+conformance-grpc-java: $(STAMP)
+	@for tool in $(JAVA) $(MVN); do \
+		if ! command -v $$tool >/dev/null 2>&1; then \
+			echo "conformance-grpc-java: SKIPPED: '$$tool' is not on PATH;"; \
+			echo "conformance-grpc-java: install a JDK (17+) and Maven to run the suite against grpc-java."; \
+			exit 0; \
+		fi; \
+	done; \
+	set -e; \
+	echo "conformance-grpc-java: building the adapter with $$($(MVN) -v 2>/dev/null | head -1 | tr -d '\033') and $$($(JAVA) -version 2>&1 | head -1)"; \
+	$(MVN) -B -q -f $(GRPC_JAVA_ADAPTER_DIR)/pom.xml compile dependency:build-classpath \
+		-Dmdep.outputFile=target/classpath.txt; \
+	classpath="$(GRPC_JAVA_ADAPTER_DIR)/target/classes:$$(cat $(GRPC_JAVA_ADAPTER_DIR)/target/classpath.txt)"; \
+	mkdir -p $(GRPC_JAVA_REPORTS); \
+	for variant in leaf legacy; do \
+		for run in 1 2; do \
+			echo "conformance-grpc-java: pick_first $$variant, run $$run"; \
+			status=0; \
+			$(BIN)/python -m conformance run \
+				--adapter "$(JAVA) -cp $$classpath conformance.grpcjava.Main --pick-first=$$variant" \
+				--expectations conformance/expectations/grpc-java-$$variant.json \
+				--json $(GRPC_JAVA_REPORTS)/$$variant-$$run.json $(CONFORMANCE_ARGS) \
+				> $(GRPC_JAVA_REPORTS)/$$variant-$$run.txt || status=$$?; \
+			if [ $$run = 1 ]; then cat $(GRPC_JAVA_REPORTS)/$$variant-$$run.txt; \
+			else tail -n 1 $(GRPC_JAVA_REPORTS)/$$variant-$$run.txt; fi; \
+			[ $$status = 0 ] || exit $$status; \
+		done; \
+		$(BIN)/python -m conformance.adapters.same_report \
+			$(GRPC_JAVA_REPORTS)/$$variant-1.json $(GRPC_JAVA_REPORTS)/$$variant-2.json; \
+	done
+
 # Three local servers (127.0.0.1) and each reference policy's traffic split;
 # `$(BIN)/python -m refimpl.demo --compare` puts grpcio's own policies beside them.
 demo: $(STAMP)

@@ -223,7 +223,15 @@ final class CaseChannel {
     }
   }
 
-  void addressesUpdated(FakeSubchannel subchannel) {
+  /**
+   * Subchannel.updateAddresses: reported as update_addresses when the address list changes. The
+   * leaf pick_first also calls it with the same address to refresh its attributes
+   * (PickFirstLeafLoadBalancer.acceptResolvedAddresses); that changes nothing a case can name.
+   */
+  void addressesUpdated(FakeSubchannel subchannel, List<EquivalentAddressGroup> old) {
+    if (addresses.names(old).equals(addresses.names(subchannel.addresses()))) {
+      return;
+    }
     emit(Json.obj(
         "type", "update_addresses",
         "subchannel", subchannel.handle,
@@ -246,9 +254,10 @@ final class CaseChannel {
     FakeSubchannel subchannel = live(input, "subchannel_state");
     ConnectivityState to = Statuses.state(input.get("state"), "input.state");
     ConnectivityState from = subchannel.state;
-    if (!Transitions.legal(from, to, seedProfile)) {
+    String refusal = Transitions.refusal(from, to, seedProfile);
+    if (refusal != null) {
       throw new BadInput("subchannel_state: subchannel " + subchannel.handle + " cannot go "
-          + from + " -> " + to + " in profile " + (seedProfile ? "seed" : "current"));
+          + from + " -> " + to + ": " + refusal);
     }
     if (from == ConnectivityState.IDLE && !subchannel.connectRequested) {
       throw new BadInput("subchannel_state: subchannel " + subchannel.handle + " left IDLE but"

@@ -121,8 +121,9 @@ final class FakeSubchannel extends LoadBalancer.Subchannel {
    */
   @Override
   public void updateAddresses(List<EquivalentAddressGroup> newAddresses) {
+    List<EquivalentAddressGroup> old = addresses;
     addresses = newAddresses;
-    channel.addressesUpdated(this);
+    channel.addressesUpdated(this, old);
   }
 
   /** As the channel's own subchannels: no health producer marker (HealthProducerHelper adds it). */

@@ -8,27 +8,43 @@ import static io.grpc.ConnectivityState.TRANSIENT_FAILURE;
 import io.grpc.ConnectivityState;
 
 /**
- * The subchannel edges a case may deliver: the profile's table (spec/connectivity.py). grpc-java's
- * own InternalSubchannel goes TRANSIENT_FAILURE -> CONNECTING by itself after its backoff (the
- * 'seed' edge); the 'current' profile's TRANSIENT_FAILURE -> IDLE is what it does when the policy
- * disables reconnection (DISABLE_SUBCHANNEL_RECONNECT_KEY). Both profiles are offered.
+ * The subchannel state changes grpc-java's InternalSubchannel reports, within the case's profile
+ * (spec/connectivity.py). A case input outside them is one this channel could never deliver, and
+ * the adapter refuses it rather than show the policy something production never does.
+ *
+ * <ul>
+ *   <li>IDLE -> CONNECTING (obtainActiveTransport / requestConnection), CONNECTING -> READY,
+ *       CONNECTING -> TRANSIENT_FAILURE (scheduleBackoff), CONNECTING -> IDLE and READY -> IDLE
+ *       (transportShutdown): in both profiles.
+ *   <li>TRANSIENT_FAILURE -> CONNECTING: the subchannel retries by itself when its backoff ends
+ *       (InternalSubchannel.scheduleBackoff, EndOfCurrentBackoff); the 'seed' profile's edge.
+ *   <li>Never: TRANSIENT_FAILURE -> IDLE (the 'current' profile's edge; with reconnection
+ *       disabled InternalSubchannel.gotoState records IDLE but reports TRANSIENT_FAILURE only)
+ *       and READY -> TRANSIENT_FAILURE (a lost READY transport reports IDLE).
+ * </ul>
  */
 final class Transitions {
   private Transitions() {}
 
-  static boolean legal(ConnectivityState from, ConnectivityState to, boolean seedProfile) {
-    if (from == IDLE) {
-      return to == CONNECTING;
+  /** Why grpc-java's channel cannot deliver this change, or null when it can. */
+  static String refusal(ConnectivityState from, ConnectivityState to, boolean seedProfile) {
+    if (from == IDLE && to == CONNECTING
+        || from == CONNECTING && (to == READY || to == TRANSIENT_FAILURE || to == IDLE)
+        || from == READY && to == IDLE) {
+      return null;
     }
-    if (from == CONNECTING) {
-      return to == READY || to == TRANSIENT_FAILURE || to == IDLE;
+    if (from == TRANSIENT_FAILURE && to == CONNECTING) {
+      return seedProfile ? null : "not an edge of profile 'current'";
     }
-    if (from == READY) {
-      return to == IDLE || (seedProfile && to == TRANSIENT_FAILURE);
+    if (from == TRANSIENT_FAILURE && to == IDLE) {
+      return "grpc-java's subchannel never reports TRANSIENT_FAILURE -> IDLE: it retries by"
+          + " itself after its backoff, TRANSIENT_FAILURE -> CONNECTING"
+          + " (InternalSubchannel.scheduleBackoff)";
     }
-    if (from == TRANSIENT_FAILURE) {
-      return to == IDLE || (seedProfile && to == CONNECTING);
+    if (from == READY && to == TRANSIENT_FAILURE) {
+      return "grpc-java's subchannel reports a lost READY connection as IDLE"
+          + " (InternalSubchannel.TransportListener.transportShutdown)";
     }
-    return false;
+    return "not an edge of the subchannel state machine";
   }
 }
