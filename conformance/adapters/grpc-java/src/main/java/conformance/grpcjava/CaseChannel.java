@@ -284,6 +284,15 @@ final class CaseChannel {
     ConnectivityState to = Statuses.state(input.get("state"), "input.state");
     FakeCall<?, ?> stream = subchannel.openStream(FakeSubchannel.HEALTH_WATCH);
     if (stream == null) {
+      if (to == ConnectivityState.READY && subchannel.state == ConnectivityState.READY
+          && !policy.equals("round_robin")) {
+        // Only round_robin is wrapped in grpc-services' health checking
+        // (HealthCheckingRoundRobinLoadBalancerProvider); under the other policies no health
+        // producer exists and the leaf takes a READY subchannel as healthy at once
+        // (PickFirstLeafLoadBalancer.createNewSubchannel, HAS_HEALTH_PRODUCER_LISTENER_KEY).
+        // Health READY is what the policy already sees: nothing to deliver.
+        return;
+      }
       throw new BadInput("health_state: no Health/Watch stream is open on subchannel "
           + subchannel.handle + " (" + subchannel.state + "); in grpc-java only round_robin"
           + " checks health (HealthCheckingRoundRobinLoadBalancerProvider)");
@@ -334,16 +343,27 @@ final class CaseChannel {
     }
 
     /**
-     * new_subchannel.health_listener: whether the policy will act on the health listener it
-     * registered. The leaf pick_first registers one on every subchannel
-     * (PickFirstLeafLoadBalancer.createNewSubchannel) but ignores it unless its addresses carry
-     * IS_PETIOLE_POLICY, which only MultiChildLoadBalancer's children get
-     * (PickFirstLeafLoadBalancer.acceptResolvedAddresses; notAPetiolePolicy): a top-level
-     * pick_first never watches health.
+     * new_subchannel.health_listener: whether the subchannel's health reaches the policy.
+     *
+     * <ul>
+     *   <li>round_robin: grpc-services' HealthCheckingLoadBalancerFactory wraps every subchannel
+     *       (HealthCheckingRoundRobinLoadBalancerProvider): the leaf pick_first's health listener
+     *       gets the concluded health, and the legacy pick_first, which registers none, gets it
+     *       through its state listener (HealthCheckState.init, "Only called in old pick first").
+     *   <li>weighted_round_robin, least_request_experimental: the leaf registers a health listener
+     *       and acts on it as a petiole child; the legacy pick_first registers none.
+     *   <li>pick_first at the top: the leaf registers a listener on every subchannel
+     *       (PickFirstLeafLoadBalancer.createNewSubchannel) but ignores it without
+     *       IS_PETIOLE_POLICY, which only MultiChildLoadBalancer's children get
+     *       (acceptResolvedAddresses, notAPetiolePolicy): never.
+     * </ul>
      */
     private boolean watchesHealth(LoadBalancer.CreateSubchannelArgs args) {
-      return !policy.equals("pick_first")
-          && args.getOption(LoadBalancer.HEALTH_CONSUMER_LISTENER_ARG_KEY) != null;
+      if (policy.equals("pick_first")) {
+        return false;
+      }
+      return policy.equals("round_robin")
+          || args.getOption(LoadBalancer.HEALTH_CONSUMER_LISTENER_ARG_KEY) != null;
     }
 
     @Override

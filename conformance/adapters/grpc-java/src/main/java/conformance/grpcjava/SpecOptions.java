@@ -13,6 +13,10 @@ final class SpecOptions {
 
   static Map<String, Object> declared(PickFirstVariant variant) {
     Map<String, Object> options = new LinkedHashMap<>();
+    // Both pick_first policies call Helper.refreshNameResolution themselves, when they report
+    // TRANSIENT_FAILURE after a pass and when their connection is lost
+    // (PickFirstLeafLoadBalancer.processSubchannelState; PickFirstLoadBalancer.processSubchannelState).
+    options.put("pick_first.reresolution", "spec_text");
     // WeightedRoundRobinLoadBalancer clamps each weight to [0.1, 10] x the mean
     // (WeightedRoundRobinLoadBalancer.StaticStrideScheduler).
     options.put("weighted_round_robin.weight_caps", "grpc_java");

@@ -13,14 +13,15 @@ import io.grpc.ConnectivityState;
  * the adapter refuses it rather than show the policy something production never does.
  *
  * <ul>
- *   <li>IDLE -> CONNECTING (obtainActiveTransport / requestConnection), CONNECTING -> READY,
- *       CONNECTING -> TRANSIENT_FAILURE (scheduleBackoff), CONNECTING -> IDLE and READY -> IDLE
- *       (transportShutdown): in both profiles.
+ *   <li>IDLE -> CONNECTING (obtainActiveTransport), CONNECTING -> READY, CONNECTING ->
+ *       TRANSIENT_FAILURE (scheduleBackoff), READY -> IDLE (transportShutdown, or an address
+ *       update dropping the connected address): in both profiles.
  *   <li>TRANSIENT_FAILURE -> CONNECTING: the subchannel retries by itself when its backoff ends
  *       (InternalSubchannel.scheduleBackoff, EndOfCurrentBackoff); the 'seed' profile's edge.
  *   <li>Never: TRANSIENT_FAILURE -> IDLE (the 'current' profile's edge; with reconnection
- *       disabled InternalSubchannel.gotoState records IDLE but reports TRANSIENT_FAILURE only)
- *       and READY -> TRANSIENT_FAILURE (a lost READY transport reports IDLE).
+ *       disabled InternalSubchannel.gotoState records IDLE but reports TRANSIENT_FAILURE only),
+ *       CONNECTING -> IDLE (a failed attempt goes on to the next address or to
+ *       TRANSIENT_FAILURE) and READY -> TRANSIENT_FAILURE (a lost READY transport reports IDLE).
  * </ul>
  */
 final class Transitions {
@@ -29,9 +30,14 @@ final class Transitions {
   /** Why grpc-java's channel cannot deliver this change, or null when it can. */
   static String refusal(ConnectivityState from, ConnectivityState to, boolean seedProfile) {
     if (from == IDLE && to == CONNECTING
-        || from == CONNECTING && (to == READY || to == TRANSIENT_FAILURE || to == IDLE)
+        || from == CONNECTING && (to == READY || to == TRANSIENT_FAILURE)
         || from == READY && to == IDLE) {
       return null;
+    }
+    if (from == CONNECTING && to == IDLE) {
+      return "grpc-java's subchannel never reports CONNECTING -> IDLE: a failed attempt moves on"
+          + " to the next address or to TRANSIENT_FAILURE"
+          + " (InternalSubchannel.TransportListener.transportShutdown)";
     }
     if (from == TRANSIENT_FAILURE && to == CONNECTING) {
       return seedProfile ? null : "not an edge of profile 'current'";
