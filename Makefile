@@ -77,7 +77,7 @@ GRPC_JAVA_ADAPTER_DIR := conformance/adapters/grpc-java
 GRPC_JAVA_REPORTS := $(GRPC_JAVA_ADAPTER_DIR)/target/reports
 .PHONY: conformance-grpc-java
 conformance-grpc-java: $(STAMP)
-	@for tool in $(JAVA) $(MVN); do \
+	@for tool in $(firstword $(JAVA)) $(firstword $(MVN)); do \
 		if ! command -v $$tool >/dev/null 2>&1; then \
 			echo "conformance-grpc-java: SKIPPED: '$$tool' is not on PATH;"; \
 			echo "conformance-grpc-java: install a JDK (17+) and Maven to run the suite against grpc-java."; \

@@ -173,7 +173,7 @@ final class CaseChannel {
         if (!configApplied) {
           // ManagedChannelImpl.NameResolverListener.onResult2: an invalid first service config
           // without a default one goes to the policy as a resolution error, and the policy is
-          // not given the addresses.
+          // not given the addresses. The error is the provider's own (ServiceConfigUtil.java:357).
           Status error = rejection;
           sync.execute(() -> balancer.handleNameResolutionError(error));
           emit(rejected(error));
@@ -289,7 +289,7 @@ final class CaseChannel {
         // Only round_robin is wrapped in grpc-services' health checking
         // (HealthCheckingRoundRobinLoadBalancerProvider); under the other policies no health
         // producer exists and the leaf takes a READY subchannel as healthy at once
-        // (PickFirstLeafLoadBalancer.createNewSubchannel, HAS_HEALTH_PRODUCER_LISTENER_KEY).
+        // (PickFirstLeafLoadBalancer.java:606 at v1.85.1, HAS_HEALTH_PRODUCER_LISTENER_KEY).
         // Health READY is what the policy already sees: nothing to deliver.
         return;
       }
@@ -299,7 +299,9 @@ final class CaseChannel {
     }
     if (to == ConnectivityState.CONNECTING) {
       if (stream.responses == 0) {
-        return; // health is CONNECTING until the first response: nothing to send
+        // Health is CONNECTING from the stream's start until its first response
+        // (HealthCheckingLoadBalancerFactory.java:360 at v1.85.1): nothing to send.
+        return;
       }
       throw new BadInput("health_state: CONNECTING after a response cannot be sent on the"
           + " Health/Watch stream (its statuses are SERVING and NOT_SERVING)");
@@ -355,7 +357,7 @@ final class CaseChannel {
      *   <li>pick_first at the top: the leaf registers a listener on every subchannel
      *       (PickFirstLeafLoadBalancer.createNewSubchannel) but ignores it without
      *       IS_PETIOLE_POLICY, which only MultiChildLoadBalancer's children get
-     *       (acceptResolvedAddresses, notAPetiolePolicy): never.
+     *       (PickFirstLeafLoadBalancer.java:99-100 and :443 at v1.85.1): never.
      * </ul>
      */
     private boolean watchesHealth(LoadBalancer.CreateSubchannelArgs args) {

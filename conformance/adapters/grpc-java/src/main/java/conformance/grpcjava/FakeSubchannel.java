@@ -116,8 +116,8 @@ final class FakeSubchannel extends LoadBalancer.Subchannel {
 
   /**
    * The legacy pick_first re-targets its one subchannel instead of replacing it
-   * (PickFirstLoadBalancer.acceptResolvedAddresses); the real InternalSubchannel keeps its
-   * connection when the connected address is still listed.
+   * (PickFirstLoadBalancer.java:91 at v1.85.1); the real InternalSubchannel keeps its connection
+   * when the connected address is still listed.
    */
   @Override
   public void updateAddresses(List<EquivalentAddressGroup> newAddresses) {

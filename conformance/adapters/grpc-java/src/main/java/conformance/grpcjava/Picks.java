@@ -108,7 +108,7 @@ final class Picks {
     }
     picks.put(id, new Pick(false, null));
     if (!result.getStatus().isOk()) {
-      // Codes gRFC A54 keeps from the control plane become INTERNAL.
+      // Codes gRFC A54 keeps from the control plane become INTERNAL (GrpcUtil.java:760, v1.85.1).
       Status status = GrpcUtil.replaceInappropriateControlPlaneStatus(result.getStatus());
       return Json.obj(
           "type", result.isDrop() ? "pick_drop" : "pick_fail",

@@ -87,7 +87,7 @@ final class Policies {
 
   /**
    * {@code MultiChildLoadBalancer.OFFSET_SEED} is a {@code static final int} set from {@code new
-   * Random().nextInt()}: it rotates the order in which round_robin, weighted_round_robin and
+   * Random().nextInt()} (MultiChildLoadBalancer.java:58, v1.85.1): it rotates the order in which round_robin, weighted_round_robin and
    * least_request hand updates to their children (and so which subchannel is created first). It
    * cannot be seeded; the adapter pins it to 0 once at start-up, before any policy runs (children
    * updated in resolver order: one of the orders production can take). A static final field can

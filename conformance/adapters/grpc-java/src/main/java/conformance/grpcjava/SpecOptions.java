@@ -15,10 +15,10 @@ final class SpecOptions {
     Map<String, Object> options = new LinkedHashMap<>();
     // Both pick_first policies call Helper.refreshNameResolution themselves, when they report
     // TRANSIENT_FAILURE after a pass and when their connection is lost
-    // (PickFirstLeafLoadBalancer.processSubchannelState; PickFirstLoadBalancer.processSubchannelState).
+    // (PickFirstLeafLoadBalancer.java:304 and :395; PickFirstLoadBalancer.java:115, v1.85.1).
     options.put("pick_first.reresolution", "spec_text");
-    // WeightedRoundRobinLoadBalancer clamps each weight to [0.1, 10] x the mean
-    // (WeightedRoundRobinLoadBalancer.StaticStrideScheduler).
+    // StaticStrideScheduler clamps each weight to [0.1, 10] x the mean
+    // (WeightedRoundRobinLoadBalancer.java:682 and :699, v1.85.1).
     options.put("weighted_round_robin.weight_caps", "grpc_java");
     return options;
   }

@@ -13,16 +13,18 @@ import io.grpc.ConnectivityState;
  * the adapter refuses it rather than show the policy something production never does.
  *
  * <ul>
- *   <li>IDLE -> CONNECTING (obtainActiveTransport), CONNECTING -> READY, CONNECTING ->
- *       TRANSIENT_FAILURE (scheduleBackoff), READY -> IDLE (transportShutdown, or an address
- *       update dropping the connected address): in both profiles.
+ *   <li>IDLE -> CONNECTING (obtainActiveTransport, InternalSubchannel.java:224), CONNECTING ->
+ *       READY, CONNECTING -> TRANSIENT_FAILURE (scheduleBackoff, :664), READY -> IDLE
+ *       (transportShutdown, :640): in both profiles.
  *   <li>TRANSIENT_FAILURE -> CONNECTING: the subchannel retries by itself when its backoff ends
- *       (InternalSubchannel.scheduleBackoff, EndOfCurrentBackoff); the 'seed' profile's edge.
+ *       (EndOfCurrentBackoff, InternalSubchannel.java:304); the 'seed' profile's edge.
  *   <li>Never: TRANSIENT_FAILURE -> IDLE (the 'current' profile's edge; with reconnection
- *       disabled InternalSubchannel.gotoState records IDLE but reports TRANSIENT_FAILURE only),
+ *       disabled gotoState records IDLE but reports TRANSIENT_FAILURE only, :364),
  *       CONNECTING -> IDLE (a failed attempt goes on to the next address or to
  *       TRANSIENT_FAILURE) and READY -> TRANSIENT_FAILURE (a lost READY transport reports IDLE).
  * </ul>
+ *
+ * <p>Line numbers: grpc-java v1.85.1.
  */
 final class Transitions {
   private Transitions() {}
@@ -36,8 +38,7 @@ final class Transitions {
     }
     if (from == CONNECTING && to == IDLE) {
       return "grpc-java's subchannel never reports CONNECTING -> IDLE: a failed attempt moves on"
-          + " to the next address or to TRANSIENT_FAILURE"
-          + " (InternalSubchannel.TransportListener.transportShutdown)";
+          + " to the next address or to TRANSIENT_FAILURE (InternalSubchannel.java:664, v1.85.1)";
     }
     if (from == TRANSIENT_FAILURE && to == CONNECTING) {
       return seedProfile ? null : "not an edge of profile 'current'";
@@ -45,11 +46,11 @@ final class Transitions {
     if (from == TRANSIENT_FAILURE && to == IDLE) {
       return "grpc-java's subchannel never reports TRANSIENT_FAILURE -> IDLE: it retries by"
           + " itself after its backoff, TRANSIENT_FAILURE -> CONNECTING"
-          + " (InternalSubchannel.scheduleBackoff)";
+          + " (InternalSubchannel.java:304, v1.85.1)";
     }
     if (from == READY && to == TRANSIENT_FAILURE) {
       return "grpc-java's subchannel reports a lost READY connection as IDLE"
-          + " (InternalSubchannel.TransportListener.transportShutdown)";
+          + " (InternalSubchannel.java:640, v1.85.1)";
     }
     return "not an edge of the subchannel state machine";
   }

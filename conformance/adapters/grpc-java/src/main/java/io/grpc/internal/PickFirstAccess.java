@@ -9,8 +9,8 @@ public final class PickFirstAccess {
 
   /**
    * Chooses which pick_first the provider builds. {@code PickFirstLoadBalancerProvider} reads
-   * GRPC_EXPERIMENTAL_ENABLE_NEW_PICK_FIRST once into this non-final static (default false in
-   * 1.85.1, so production builds the legacy {@code PickFirstLoadBalancer}); the adapter sets it
+   * GRPC_EXPERIMENTAL_ENABLE_NEW_PICK_FIRST once into this non-final static
+   * (PickFirstLoadBalancerProvider.java:39 at v1.85.1, default false, so production builds the legacy {@code PickFirstLoadBalancer}); the adapter sets it
    * once at start-up, before any policy is built.
    */
   public static void useLeafPickFirst(boolean leaf) {
