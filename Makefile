@@ -89,7 +89,7 @@ conformance-grpc-java: $(STAMP)
 		fi; \
 	done; \
 	set -e; \
-	echo "conformance-grpc-java: building the adapter with $$($(MVN) -B -v 2>/dev/null | head -1) and $$($(JAVA) -version 2>&1 | head -1)"; \
+	echo "conformance-grpc-java: building the adapter with $$($(MVN) -B -v 2>/dev/null | grep -o 'Apache Maven [0-9.]*') and $$($(JAVA) -version 2>&1 | head -1)"; \
 	$(MVN) -B -q -f $(GRPC_JAVA_ADAPTER_DIR)/pom.xml compile dependency:build-classpath \
 		-Dmdep.outputFile=target/classpath.txt; \
 	classpath="$(GRPC_JAVA_ADAPTER_DIR)/target/classes:$$(cat $(GRPC_JAVA_ADAPTER_DIR)/target/classpath.txt)"; \
