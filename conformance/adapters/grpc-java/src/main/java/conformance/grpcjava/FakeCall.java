@@ -12,16 +12,14 @@ import io.grpc.Status;
  */
 final class FakeCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
   final String method;
-  private final Runnable onClosedByPolicy;
   private Listener<RespT> listener;
   private boolean headersSent;
   private boolean cancelled;
   /** Responses delivered on this stream so far. */
   int responses;
 
-  FakeCall(String method, Runnable onClosedByPolicy) {
+  FakeCall(String method) {
     this.method = method;
-    this.onClosedByPolicy = onClosedByPolicy;
   }
 
   boolean isOpen() {
@@ -55,12 +53,10 @@ final class FakeCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
   @Override
   public void request(int numMessages) {}
 
+  /** The policy gave the stream up (a transport would now close it without telling it more). */
   @Override
   public void cancel(String message, Throwable cause) {
-    if (!cancelled) {
-      cancelled = true;
-      onClosedByPolicy.run();
-    }
+    cancelled = true;
   }
 
   @Override

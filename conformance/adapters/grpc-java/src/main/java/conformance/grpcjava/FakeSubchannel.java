@@ -69,22 +69,24 @@ final class FakeSubchannel extends LoadBalancer.Subchannel {
 
   /** SHUTDOWN for the policy's listener (never a case input: only the policy shuts down). */
   void notifyShutdown() {
-    closeStreams();
     if (listener != null) {
       listener.onSubchannelState(ConnectivityStateInfo.forNonError(ConnectivityState.SHUTDOWN));
     }
+    closeStreams();
   }
 
   /** A connectivity change from the case; runs on the synchronization context. */
   void notifyState(ConnectivityStateInfo info) {
     state = info.getState();
     connectRequested = false;
-    if (info.getState() != ConnectivityState.READY) {
-      // The transport these streams ran on is gone (InternalSubchannel closes its streams).
-      closeStreams();
-    }
     if (listener != null) {
       listener.onSubchannelState(info);
+    }
+    if (info.getState() != ConnectivityState.READY) {
+      // The transport the streams ran on is gone. The health checker and the ORCA utility have
+      // already cancelled theirs on seeing the state (so none retries on a backoff timer, whose
+      // delay would come from real time and unseeded jitter); close whatever is left.
+      closeStreams();
     }
   }
 
@@ -152,7 +154,7 @@ final class FakeSubchannel extends LoadBalancer.Subchannel {
         if (!name.equals(HEALTH_WATCH) && !name.equals(ORCA_STREAM)) {
           throw new UnsupportedOperationException("unexpected stream " + name + " on " + handle);
         }
-        FakeCall<ReqT, RespT> call = new FakeCall<>(name, () -> {});
+        FakeCall<ReqT, RespT> call = new FakeCall<>(name);
         streams.add(call);
         return call;
       }
