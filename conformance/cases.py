@@ -77,6 +77,7 @@ _PATTERN_KEYS: Mapping[str, frozenset[str]] = {
     "pick_queue": frozenset({"pick_id"}),
     "pick_fail": frozenset({"pick_id", "status"}),
     "pick_drop": frozenset({"pick_id", "status"}),
+    "update_addresses": frozenset({"subchannel"}),
 }
 
 AddressesOf = Callable[[int], tuple[str, ...]]
@@ -160,6 +161,9 @@ def describe_output(output: act.Output, addresses_of: AddressesOf) -> str:
         return f"{kind} [{', '.join(address_label(a) for a in output.addresses)}]{listener}"
     if isinstance(output, act.Connect | act.Shutdown | act.PickComplete):
         return f"{kind} {', '.join(addresses_of(output.subchannel)) or '?'}"
+    if isinstance(output, act.UpdateAddresses):
+        was = ", ".join(addresses_of(output.subchannel)) or "?"
+        return f"{kind} {was} -> [{', '.join(a.addr for a in output.addresses)}]"
     if isinstance(output, act.UpdateState):
         return f"{kind} {output.state.name}"
     if isinstance(output, act.UpdateRejected):

@@ -171,6 +171,9 @@ class SubchannelNames:
     def apply(self, output: act.Output) -> None:
         if isinstance(output, act.Shutdown) and output.subchannel in self.records:
             self.records[output.subchannel].shut_down = True
+        if isinstance(output, act.UpdateAddresses) and output.subchannel in self.records:
+            # Later inputs name the subchannel by its new addresses (CONF-1).
+            self.records[output.subchannel].addresses = tuple(a.addr for a in output.addresses)
 
 
 class AdapterSession:

@@ -311,6 +311,7 @@ OUTPUT_KINDS: Mapping[type, str] = {
     act.PickQueue: "pick_queue",
     act.PickFail: "pick_fail",
     act.PickDrop: "pick_drop",
+    act.UpdateAddresses: "update_addresses",
 }
 INPUT_TYPES_BY_KIND = {kind: cls for cls, kind in INPUT_KINDS.items()}
 OUTPUT_TYPES_BY_KIND = {kind: cls for cls, kind in OUTPUT_KINDS.items()}
@@ -339,6 +340,7 @@ OUTPUT_KEYS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
     "pick_queue": (frozenset({"pick_id"}), frozenset()),
     "pick_fail": (frozenset({"pick_id", "status"}), frozenset()),
     "pick_drop": (frozenset({"pick_id", "status"}), frozenset()),
+    "update_addresses": (frozenset({"subchannel", "addresses"}), frozenset()),
 }
 
 
@@ -450,6 +452,9 @@ def output_to_json(
         out["health_listener"] = output.health_listener
     elif isinstance(output, act.Connect | act.Shutdown):
         out["subchannel"] = subchannel(output.subchannel)
+    elif isinstance(output, act.UpdateAddresses):
+        out["subchannel"] = subchannel(output.subchannel)
+        out["addresses"] = [address_to_json(a) for a in output.addresses]
     elif isinstance(output, act.UpdateState):
         out["state"] = state_to_json(output.state)
     elif isinstance(output, act.UpdateRejected):
@@ -484,6 +489,10 @@ def output_from_json(
         listener = expect_bool(obj.get("health_listener", False), (*path, "health_listener"))
         ident = subchannel(obj["subchannel"], (*path, "subchannel"))
         return _model(path, lambda: act.NewSubchannel(ident, addresses, listener))
+    if kind == "update_addresses":
+        ident = subchannel(obj["subchannel"], (*path, "subchannel"))
+        addresses = addresses_from_json(obj["addresses"], (*path, "addresses"))
+        return _model(path, lambda: act.UpdateAddresses(ident, addresses))
     if kind in ("connect", "shutdown"):
         ident = subchannel(obj["subchannel"], (*path, "subchannel"))
         return act.Connect(ident) if kind == "connect" else act.Shutdown(ident)

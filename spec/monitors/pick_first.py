@@ -65,6 +65,13 @@ MAX_SHUFFLED_ENDPOINTS = 8  # 8! = 40320 orders; more would make judging slow
 TF = State.TRANSIENT_FAILURE
 
 
+# PF-2 asks for an error saying the resolver produced no addresses; the wording is not
+# normative, so each implementation's is accepted: grpc-go's pick_first ("produced zero
+# addresses"), grpc-java's ("NameResolver returned no usable address",
+# PickFirstLeafLoadBalancer.java:105, PickFirstLoadBalancer.java:56 at v1.85.1).
+EMPTY_UPDATE_WORDINGS = ("produced zero addresses", "no usable address")
+
+
 class MonitorLimitError(SpecError):
     """The trace is legal input but beyond what this monitor can judge exactly."""
 
@@ -308,7 +315,7 @@ class _World:
             for address in list(self.subs):
                 self.shut_down(address, "PF-2")
             self.addresses, self.cursor = (), 0
-            picker = self.fail_picker(["produced zero addresses"], "PF-2")
+            picker = self.fail_picker(EMPTY_UPDATE_WORDINGS, "PF-2")
             self.report(TF, picker, "PF-2")
             self.exp.rejections.append("PF-2")
             return
