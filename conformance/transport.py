@@ -223,21 +223,24 @@ class SubprocessTransport(Transport):
         after the replies before them: those may still be waiting in the pipe, and came first."""
         if not self._held:
             return
+        # Take the buffer before writing: an interrupt mid-write (Ctrl-C) leaves a
+        # memoryview of it alive in the traceback, and a bytearray with a live view
+        # cannot be cleared.
+        unwritten, self._unwritten = bytes(self._unwritten), bytearray()
+        held, self._held = self._held, []
         failed: tuple[AdapterFault, str] | None = None
         try:
-            self._write(self._unwritten, stall_timeout)
+            self._write(unwritten, stall_timeout)
         except OSError:
             failed = (AdapterFault.CRASHED, self._exit_text("before reading"))
         except _WriteStalledError as stalled:
             failed = (AdapterFault.TIMED_OUT, f"{stalled} after {stall_timeout:g} s)")
         if failed is not None:
-            for sent in self._held:
+            for sent in held:
                 sent.failed = failed
         now = time.monotonic()
-        for sent in self._held:
+        for sent in held:
             sent.written = now
-        self._held.clear()
-        self._unwritten.clear()
 
     def collect(self, timeout: float) -> wire.JsonObject:
         assert self._sent, "collect() without a submitted message"
