@@ -14,26 +14,11 @@ to re-resolve (:class:`ReresolutionMode`, PF-28).
 
 from __future__ import annotations
 
-import enum
-
 from spec.catalogue.model import Level, Requirement
+from spec.options import ReresolutionMode
 from spec.types import Duration
 
-
-class ReresolutionMode(enum.Enum):
-    """Who asks the resolver to re-resolve when pick_first's connections fail (PF-28).
-
-    * ``SPEC_TEXT`` -- the policy asks (``RequestReresolution``) when it first reports
-      TRANSIENT_FAILURE after a pass, each time it re-reports TRANSIENT_FAILURE after
-      N more failures, and when its connection is lost (client_channel_specification.md,
-      "pick_first").  Use it when subchannels do not re-resolve by themselves.
-    * ``GRPC_GO`` -- the policy never asks; grpc-go's subchannel (addrConn) calls
-      ResolveNow itself before it reports TRANSIENT_FAILURE or IDLE (pickfirst.go,
-      comment on issue 7534).
-    """
-
-    SPEC_TEXT = "spec_text"
-    GRPC_GO = "grpc_go"
+__all__ = ["CONNECTION_ATTEMPT_DELAY", "REQUIREMENTS", "ReresolutionMode"]
 
 
 # RFC 8305 section 5 default; gRFC A61 allows a configured value in [100 ms, 2 s].
