@@ -83,11 +83,12 @@ def render_requirements() -> str:
         if not reqs:
             continue
         parts.append(f"## {area}: {title}\n")
-        parts.append("| ID | level | requirement | source |")
-        parts.append("|---|---|---|---|")
+        parts.append("| ID | level | requirement | source | checked against |")
+        parts.append("|---|---|---|---|---|")
         for r in reqs:
             text = f"~~{r.text}~~ (withdrawn)" if r.withdrawn else r.text
-            parts.append(f"| {r.id} | {r.level.value} | {text} | {r.source} |")
+            checked = "<br>".join(r.checked) if r.checked else "not audited yet"
+            parts.append(f"| {r.id} | {r.level.value} | {text} | {r.source} | {checked} |")
         parts.append("")
     return "\n".join(parts)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import attrs
+
 from spec.catalogue import (
     boundary,
     conformance,
@@ -22,6 +24,7 @@ from spec.catalogue import (
     service_config,
     weighted_round_robin,
 )
+from spec.catalogue.audit import AUDIT
 from spec.catalogue.model import Level, Requirement
 from spec.errors import ModelError
 
@@ -38,7 +41,7 @@ def _index(groups: Iterable[tuple[Requirement, ...]]) -> dict[str, Requirement]:
     return index
 
 
-CATALOGUE: dict[str, Requirement] = _index(
+_UNAUDITED: dict[str, Requirement] = _index(
     [
         connectivity.REQUIREMENTS,
         boundary.REQUIREMENTS,
@@ -53,6 +56,12 @@ CATALOGUE: dict[str, Requirement] = _index(
         least_request.REQUIREMENTS,
     ]
 )
+
+CATALOGUE: dict[str, Requirement] = {
+    req_id: attrs.evolve(req, checked=AUDIT.get(req_id, ())) for req_id, req in _UNAUDITED.items()
+}
+for _unknown in sorted(set(AUDIT) - set(CATALOGUE)):
+    raise ModelError("catalogue audit", f"audits unknown requirement {_unknown}")
 
 # Area prefix -> what it covers (also the headings of docs/requirements.md).
 AREAS: dict[str, str] = {

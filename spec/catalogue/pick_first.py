@@ -189,7 +189,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         MAY,
         "A resolver update that restarts a pass while the policy is CONNECTING may report "
         "CONNECTING again (grpc-go does; this reference does not repeat it).",
-        _GO + " (forceUpdateConcludedStateLocked in UpdateClientConnState)",
+        _GO + " lines 323-328 (forceUpdateConcludedStateLocked in UpdateClientConnState)",
     ),
     # --- Connected, lost, idle ---
     Requirement(
@@ -235,8 +235,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "PF-24",
         M,
         "The policy never reports the state it last reported, except TRANSIENT_FAILURE, whose "
-        "picker error may change.",
-        _GO + " (updateBalancerState)",
+        "picker error may change, and CONNECTING on a resolver update that restarts a pass "
+        "(PF-18).",
+        _GO + " lines 792-800 (updateBalancerState suppresses repeats except TF); lines 323-328 "
+        "(UpdateClientConnState reports CONNECTING through forceUpdateConcludedStateLocked, "
+        "which does not suppress a repeat: PF-18)",
     ),
     Requirement(
         "PF-25",

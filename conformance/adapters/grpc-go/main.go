@@ -176,14 +176,34 @@ var policies = map[string]bool{
 	"least_request_experimental": true,
 }
 
-// specOptions: where the sources differ, which behaviour grpc-go follows.
-//
-//   - pick_first.reresolution: grpc-go's pick_first never calls ResolveNow; its
-//     subchannel (addrConn) re-resolves before it reports TRANSIENT_FAILURE
-//     (clientconn.go line 1372) and on any connection loss (line 1521), as
-//     pickfirst.go notes (line 716, grpc-go issue 7534).
+// specOptions: where the sources differ (spec/options.py), which behaviour
+// grpc-go v1.85.0 follows, with the line that does it.  Every option of the
+// registry has a value here.
 var specOptions = map[string]string{
+	// pick_first never calls ResolveNow; its subchannel (addrConn) re-resolves
+	// before it reports TRANSIENT_FAILURE (clientconn.go line 1372) and on any
+	// connection loss (line 1521), as pickfirst.go notes (line 716, issue 7534).
 	"pick_first.reresolution": "grpc_go",
+	// pickfirst.go line 569: the 250 ms timer, always armed.
+	"pick_first.happy_eyeballs": "enabled",
+	// pickfirst.go lines 189-200: ignored while not in TF with a good list.
+	"pick_first.resolver_error_with_addresses": "keep_subchannels",
+	// pickfirst.go lines 413-462: IPv4, IPv6 and unknown.
+	"pick_first.family_interleaving": "three_families",
+	// pickfirst.go is the leaf policy of gRFC A61 (one SubConn per address).
+	"pick_first.variant": "leaf",
+	// endpointsharding.go line 300: each picker starts at a random index.
+	"round_robin.start_index": "random_per_picker",
+	// endpointsharding.go lines 275-290: IDLE is its own level, below CONNECTING.
+	"round_robin.idle_child": "as_idle",
+	// leastrequest.go lines 182-201: counts dropped when a picker is next built.
+	"least_request_experimental.count_lifetime": "grpc_go",
+	// weightedroundrobin/scheduler.go: no clamping.
+	"weighted_round_robin.weight_caps": "grpc_go",
+	// weightedroundrobin/balancer.go lines 374-380: both timestamps cleared.
+	"weighted_round_robin.weight_on_reconnect": "reset_all",
+	// service_config.go lines 185-196: an unregistered name falls back to pick_first.
+	"service_config.unknown_policy_name": "case_sensitive_skip",
 }
 
 func (a *adapter) started() object {
@@ -229,6 +249,7 @@ func (a *adapter) begin(msg object) object {
 			caseID, profile), nil)
 	}
 	healthChecking, _ := msg["health_checking"].(bool)
+	clock.reset() // every case starts at time 0 (clock.go)
 	ch, err := newChannel(policy, policies[policy], healthChecking, a.opts)
 	if err != nil {
 		return errorReply(fmt.Sprintf("cannot begin case %q: %v", caseID, err), nil)
