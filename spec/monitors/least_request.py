@@ -46,7 +46,7 @@ from spec import events as ev
 from spec.connectivity import State
 from spec.errors import ModelError
 from spec.monitors.ready_endpoints import EndpointKey, ReadyEndpoints
-from spec.options import CountLifetime
+from spec.options import CountLifetime as CountLifetime  # re-exported: its old home
 from spec.trace import Step, Violation
 
 DEFAULT_CHOICE_COUNT = 2  # LR-1

@@ -45,7 +45,8 @@ from spec import events as ev
 from spec.connectivity import State
 from spec.errors import ModelError
 from spec.monitors.ready_endpoints import EndpointKey, ReadyEndpoints
-from spec.options import WeightCaps, WeightOnReconnect
+from spec.options import WeightCaps as WeightCaps  # re-exported: its old home
+from spec.options import WeightOnReconnect
 from spec.trace import Step, Violation
 from spec.types import Duration, OrcaLoadReport
 
