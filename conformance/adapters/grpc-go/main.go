@@ -161,16 +161,10 @@ func (a *adapter) handleLine(line []byte) (reply object, stop bool) {
 	}
 }
 
-// The policies this adapter builds, and whether each one's leaves register a
-// health listener on their SubConns (NewSubchannel.health_listener): grpc-go's
-// pick_first does so only when its resolver state carries
-// pickfirst.EnableHealthListener, which round_robin (balancer/roundrobin
-// UpdateClientConnState), weighted_round_robin (balancer/weightedroundrobin
-// UpdateClientConnState) and least_request (balancer/leastrequest
-// UpdateClientConnState) add for their pick_first children, and which a
-// top-level pick_first never gets (balancer/pickfirst UpdateClientConnState).
+// The policies this adapter builds.  Whether their leaves watch health is not
+// written here: it is observed from each pick_first instance (healthwatch.go).
 var policies = map[string]bool{
-	"pick_first":                 false,
+	"pick_first":                 true,
 	"round_robin":                true,
 	"weighted_round_robin":       true,
 	"least_request_experimental": true,
@@ -250,7 +244,7 @@ func (a *adapter) begin(msg object) object {
 	}
 	healthChecking, _ := msg["health_checking"].(bool)
 	clock.reset() // every case starts at time 0 (clock.go)
-	ch, err := newChannel(policy, policies[policy], healthChecking, a.opts)
+	ch, err := newChannel(policy, healthChecking, a.opts)
 	if err != nil {
 		return errorReply(fmt.Sprintf("cannot begin case %q: %v", caseID, err), nil)
 	}
