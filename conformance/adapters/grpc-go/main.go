@@ -152,8 +152,19 @@ func (a *adapter) handleLine(line []byte) (reply object, stop bool) {
 		}
 		return object{"type": "outputs", "seq": n, "outputs": outputs}, false
 	case "end":
+		// Outputs after the last step's reply are reported and judged, not dropped:
+		// wait for quiescence as after a step, then hand over what arrived.
+		var late []object
+		if a.channel != nil {
+			a.channel.waitQuiet(a.opts.settle)
+			late = a.channel.takeOutputs()
+		}
 		a.endCase()
-		return object{"type": "ended"}, false
+		reply := object{"type": "ended"}
+		if len(late) > 0 {
+			reply["outputs"] = late
+		}
+		return reply, false
 	case "stop":
 		return nil, true
 	default:
