@@ -247,8 +247,9 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "A resolver error while pick_first has a good address list and is not in "
         "TRANSIENT_FAILURE: ignore it (keep_subchannels) or shut every subchannel down "
         "and report TRANSIENT_FAILURE (drop_subchannels).",
-        "language-neutral text: client_channel_specification.md, 'pick_first' (a resolver "
-        "error is reported only without a usable list); also C-core's and grpc-js's value",
+        "the text is silent (client_channel_specification.md leaves a resolver error in the "
+        "address list to the policy); majority of the implementations read: grpc-go and "
+        "grpc-js keep their subchannels, grpc-java drops them (C-core not checked)",
         {
             "grpc-go": _iv("keep_subchannels", _GO_PF + ":189-200 (resolverErrorLocked)"),
             "grpc-java": _iv(
@@ -312,8 +313,8 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         ("random_per_picker", "shared_counter"),
         "Where a new READY picker starts: at a random index (random_per_picker), or "
         "where the previous picker left off (shared_counter).",
-        "the text is silent (client_channel_specification.md, round_robin); tie between "
-        "grpc-go and C-core (random) and grpc-java and grpc-js (continue): C-core's value",
+        "language-neutral text: client_channel_specification.md, round_robin ('whenever a "
+        "new picker is returned, it will start from a random index')",
         {
             "grpc-go": _iv(
                 "random_per_picker", GO + "balancer/endpointsharding/endpointsharding.go:300"

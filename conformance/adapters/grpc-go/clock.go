@@ -3,14 +3,15 @@ package main
 // pick_first's Happy Eyeballs timer on the case's clock, not the wall clock.
 //
 // grpc-go's pick_first arms its 250 ms connection-attempt timer through
-// google.golang.org/grpc/internal.TimeAfterFunc (balancer/pickfirst/pickfirst.go
-// line 569), a package variable grpc-go's own tests replace to control timers.
-// internal/ cannot be imported from outside the module, so the adapter reaches
-// the variable by its linker name.  The timer keeps its production length; only
+// google.golang.org/grpc/balancer/pickfirst/internal.TimeAfterFunc
+// (pickfirst.go line 569; internal/internal.go there: "allows mocking the timer
+// for testing connection delay related functionality"), a package variable
+// grpc-go's own tests replace. internal/ cannot be imported from outside the
+// module, so the adapter reaches the variable by its linker name.  The timer keeps its production length; only
 // the clock changes: it fires when advance_time moves the case's clock past its
 // deadline, never while a slow step runs on a busy machine (issue 14).
 //
-// pick_first's timer is the only policy timer that goes through TimeAfterFunc;
+// pick_first's timer is the only policy timer that goes through this hook;
 // weighted_round_robin's weightUpdatePeriod ticker (time.NewTicker) and its
 // weights' timestamps (internal.TimeNow) stay on the wall clock, which is why
 // advance_time still sleeps.
@@ -22,19 +23,18 @@ import (
 	_ "unsafe" // go:linkname
 )
 
-// grpcTimer has the method set of google.golang.org/grpc/internal.Timer.
-type grpcTimer interface {
-	Stop() bool
-}
-
-//go:linkname grpcTimeAfterFunc google.golang.org/grpc/internal.TimeAfterFunc
-var grpcTimeAfterFunc func(d time.Duration, f func()) grpcTimer
+// pickFirstTimeAfterFunc is pick_first's timer hook: it arms f after d and
+// returns the function that cancels it.
+//
+//go:linkname pickFirstTimeAfterFunc google.golang.org/grpc/balancer/pickfirst/internal.TimeAfterFunc
+var pickFirstTimeAfterFunc func(d time.Duration, f func()) func()
 
 // caseClock is the virtual clock the timers above run on.
 type caseClock struct {
 	mu     sync.Mutex
 	now    time.Duration
 	timers []*caseTimer
+	armed  int // timers armed since the adapter started (a check that the hook is live)
 }
 
 type caseTimer struct {
@@ -44,20 +44,19 @@ type caseTimer struct {
 	done     bool // fired or stopped
 }
 
-func (t *caseTimer) Stop() bool {
+func (t *caseTimer) stop() {
 	t.clock.mu.Lock()
 	defer t.clock.mu.Unlock()
-	was := !t.done
 	t.done = true
-	return was
 }
 
-func (c *caseClock) afterFunc(d time.Duration, f func()) grpcTimer {
+func (c *caseClock) afterFunc(d time.Duration, f func()) func() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := &caseTimer{clock: c, deadline: c.now + d, f: f}
 	c.timers = append(c.timers, t)
-	return t
+	c.armed++
+	return t.stop
 }
 
 // advance moves the clock by d and runs every timer that falls due, in deadline
@@ -104,5 +103,8 @@ func (c *caseClock) reset() {
 var clock = &caseClock{}
 
 func init() {
-	grpcTimeAfterFunc = clock.afterFunc
+	if pickFirstTimeAfterFunc == nil {
+		panic("grpc-go adapter: pick_first's TimeAfterFunc hook is not linked")
+	}
+	pickFirstTimeAfterFunc = clock.afterFunc
 }
