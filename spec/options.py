@@ -228,7 +228,9 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "connecting (gRFC A61 Happy Eyeballs), or only when it fails.",
         "language-neutral text: gRFC A61, 'Happy Eyeballs in the pick_first LB Policy'",
         {
-            "grpc-go": _iv("enabled", _GO_PF + ":569 (internal.TimeAfterFunc, 250 ms)"),
+            "grpc-go": _iv(
+                "enabled", _GO_PF + ":65, 569 (250 ms; pickfirst/internal.TimeAfterFunc)"
+            ),
             "grpc-java": _iv(
                 "disabled",
                 _JAVA_PF + "PickFirstLoadBalancerProvider.java:36-44 and "
@@ -378,8 +380,8 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "weighted_round_robin.weight_caps",
         _values(WeightCaps),
         "How the scheduler clamps weights around the mean of the known weights.",
-        "the language-neutral text (gRFC A58) names no bounds; C-core's value by the tie rule "
-        "(each implementation differs)",
+        "the language-neutral text (gRFC A58) names no bounds; majority: no clamping "
+        "(grpc-go, grpc-js) against 0.1..10 (grpc-java) and 0.01..10 (C-core)",
         {
             "grpc-go": _iv("grpc_go", _GO_WRR + "scheduler.go:34-80 (no clamping)"),
             "grpc-java": _iv("grpc_java", _JAVA_WRR + ":660-661"),
@@ -387,10 +389,15 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 "grpc_cpp",
                 CORE + "src/core/load_balancing/weighted_round_robin/static_stride_scheduler.cc",
             ),
-            "grpc-js": NOT_CHECKED,
+            "grpc-js": _iv(
+                "grpc_go",
+                _JS_WRR + ":183-203 (WeightedRoundRobinPicker: period 1/weight, no bounds)",
+                "no clamping (the value named grpc_go)",
+            ),
         },
         ("WRR-15", "WRR-16"),
         monitor_parameter="weight_caps",
+        explicit_default="grpc_go",
     ),
     SpecOption(
         "weighted_round_robin.weight_on_reconnect",

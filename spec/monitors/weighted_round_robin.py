@@ -230,7 +230,7 @@ class WeightedRoundRobinMonitor:
     def __init__(
         self,
         *,
-        weight_caps: WeightCaps = WeightCaps.GRPC_CPP,
+        weight_caps: WeightCaps = WeightCaps.GRPC_GO,  # no clamping (spec/options.py default)
         weight_on_reconnect: WeightOnReconnect = WeightOnReconnect.RESET_NON_EMPTY_SINCE,
         health_checking: bool = False,
     ) -> None:
