@@ -78,6 +78,13 @@ class HappyEyeballs(enum.Enum):
     DISABLED = "disabled"
 
 
+class SelectedAddressRemoved(enum.Enum):
+    """PF-10: a resolver update drops the address of pick_first's READY subchannel."""
+
+    GOES_IDLE = "goes_idle"  # report IDLE; connect again on ExitIdle (the text)
+    RECONNECTS = "reconnects"  # report CONNECTING and start a pass at once (grpc-go)
+
+
 class FamilyInterleaving(enum.Enum):
     """PF-7: which address families pick_first interleaves."""
 
@@ -263,6 +270,32 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
             "grpc-js": _iv("keep_subchannels", _JS_PF + ":519-527 (updateAddressList, !ok)"),
         },
         ("PF-22",),
+    ),
+    SpecOption(
+        "pick_first.selected_address_removed",
+        _values(SelectedAddressRemoved),
+        "A resolver update without the address of pick_first's READY subchannel: report "
+        "IDLE and wait for ExitIdle (goes_idle), or report CONNECTING and start a pass at "
+        "once (reconnects).",
+        "language-neutral text: client_channel_specification.md, pick_first ('If ... a "
+        "resolver update removes the address of the selected subchannel, the policy will "
+        "report IDLE')",
+        {
+            "grpc-go": _iv("reconnects", _GO_PF + ":315-331 (UpdateClientConnState)"),
+            "grpc-java": _iv(
+                "goes_idle",
+                _JAVA_PF + "PickFirstLeafLoadBalancer.java:143-168 (acceptResolvedAddresses)",
+            ),
+            "C-core": _iv(
+                "goes_idle",
+                _CORE_PF + " (SubchannelData::OnConnectivityStateChange: 'new update has no "
+                "subchannels in state READY; dropping existing connection and going IDLE')",
+                "GoIdle also requests re-resolution",
+            ),
+            "grpc-js": NOT_CHECKED,
+        },
+        ("PF-10",),
+        monitor_parameter="selected_address_removed",
     ),
     SpecOption(
         "pick_first.family_interleaving",

@@ -147,8 +147,10 @@ AUDIT: dict[str, tuple[str, ...]] = {
         f"{_GO}: agrees (pickfirst.go:475-491 reconcileSubConnsLocked; other shutdowns only in Close 344-350, shutdownRemainingLocked 493-506 (READY: 613; leaving READY: 659) and the empty update 217)",
     ),
     "PF-10": (
-        f"{_GO}: agrees (pickfirst.go:315-331)",
-        f"{_TEXT}: differs as the source notes (losing the selected address reports IDLE)",
+        f"{_JAVA}: agrees (PickFirstLeafLoadBalancer.java:143-168: READY -> IDLE)",
+        f"{_CORE}: agrees (pick_first.cc SubchannelData::OnConnectivityStateChange -> GoIdle)",
+        f"{_GO}: differs for a removed READY address (pickfirst.go:315-331): pick_first.selected_address_removed; agrees otherwise",
+        f"{_TEXT}: agrees since the text's IDLE became the default (grpc-go: pick_first.selected_address_removed=reconnects)",
     ),
     "PF-11": (f"{_GO}: agrees (pickfirst.go:508-556 requestConnectionLocked)",),
     "PF-13": (

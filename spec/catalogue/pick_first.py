@@ -115,12 +115,15 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "PF-10",
         M,
-        "After an update that PF-8 does not cover, a policy whose chosen subchannel was READY, "
-        "or that was CONNECTING or had no address list, reports CONNECTING with a queueing "
-        "picker and starts a pass at the first address; in TRANSIENT_FAILURE it starts a pass "
-        "without reporting; in IDLE it starts nothing.",
-        _GO + " (UpdateClientConnState). The text instead says losing the selected address "
-        "reports IDLE: " + _SPEC,
+        "After an update that PF-8 does not cover, a policy that was CONNECTING or had no "
+        "address list reports CONNECTING with a queueing picker and starts a pass at the first "
+        "address; in TRANSIENT_FAILURE it starts a pass without reporting; in IDLE it starts "
+        "nothing; one whose chosen subchannel was READY reports IDLE and waits for ExitIdle "
+        "(under pick_first.selected_address_removed=reconnects: as when CONNECTING).",
+        _SPEC + " ('a resolver update removes the address of the selected subchannel, the "
+        "policy will report IDLE'); grpc-java PickFirstLeafLoadBalancer.java lines 143-168 and "
+        "C-core pick_first.cc (GoIdle) agree; grpc-go reconnects at once (" + _GO + " lines "
+        "315-331): spec option",
     ),
     # --- A pass over the list (Happy Eyeballs) ---
     Requirement(

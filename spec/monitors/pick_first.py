@@ -57,7 +57,12 @@ from spec import events as ev
 from spec.catalogue.pick_first import CONNECTION_ATTEMPT_DELAY
 from spec.connectivity import State
 from spec.errors import SpecError
-from spec.options import FamilyInterleaving, HappyEyeballs, ReresolutionMode
+from spec.options import (
+    FamilyInterleaving,
+    HappyEyeballs,
+    ReresolutionMode,
+    SelectedAddressRemoved,
+)
 from spec.trace import Step, Violation
 from spec.types import Address, AddressFamily, Duration, Endpoint, Status, StatusCode
 
@@ -194,6 +199,7 @@ class _Options:
     health_listener: bool
     client_health_checking: bool
     attempt_delay: int | None  # nanoseconds; None without Happy Eyeballs
+    selected_address_removed: SelectedAddressRemoved
 
 
 @attrs.define
@@ -340,6 +346,13 @@ class _World:
         for address in list(self.subs):
             if address not in listing:
                 self.shut_down(address, "PF-9")
+        if was_ready and self.options.selected_address_removed is SelectedAddressRemoved.GOES_IDLE:
+            # PF-10 under pick_first.selected_address_removed=goes_idle (the spec text).
+            # After PF-19 the selected subchannel was the only one, and PF-9 just shut it
+            # down, so nothing is left to connect until ExitIdle.
+            self.cursor = 0
+            self.report(State.IDLE, _Picker("idle", "PF-10"), "PF-10")
+            return
         if was_ready or self.reported is State.CONNECTING or not had_list:
             rule = "PF-3" if not had_list and self.reported is TF else "PF-10"
             if self.reported is State.CONNECTING:
@@ -680,6 +693,7 @@ class PickFirstMonitor:
         attempt_delay: Duration = CONNECTION_ATTEMPT_DELAY,
         happy_eyeballs: HappyEyeballs = HappyEyeballs.ENABLED,
         family_interleaving: FamilyInterleaving = FamilyInterleaving.TWO_FAMILIES,
+        selected_address_removed: SelectedAddressRemoved = SelectedAddressRemoved.GOES_IDLE,
     ) -> None:
         if not isinstance(reresolution, ReresolutionMode):
             raise TypeError(f"reresolution must be a ReresolutionMode, got {reresolution!r}")
@@ -691,7 +705,11 @@ class PickFirstMonitor:
             )
         self.family_interleaving = family_interleaving
         delay = attempt_delay.nanos if happy_eyeballs is HappyEyeballs.ENABLED else None
-        options = _Options(reresolution, health_listener, client_health_checking, delay)
+        if not isinstance(selected_address_removed, SelectedAddressRemoved):
+            raise TypeError(f"selected_address_removed: got {selected_address_removed!r}")
+        options = _Options(
+            reresolution, health_listener, client_health_checking, delay, selected_address_removed
+        )
         self._worlds = [_World(options)]
         self._created = 0  # subchannels the trace has created so far
         self._closed = False

@@ -50,7 +50,7 @@ from spec.catalogue.pick_first import CONNECTION_ATTEMPT_DELAY, ReresolutionMode
 from spec.connectivity import State
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.pick_first import PickFirstMonitor
-from spec.options import FamilyInterleaving
+from spec.options import FamilyInterleaving, SelectedAddressRemoved
 from spec.trace import Step, Violation, judge
 from spec.types import Address, Duration, Endpoint, OrcaLoadReport, Status, StatusCode
 
@@ -154,6 +154,7 @@ def make_run(
             attempt_delay=CONNECTION_ATTEMPT_DELAY if attempt_delay is None else attempt_delay,
             # refimpl interleaves three families (its adapter declares so).
             family_interleaving=FamilyInterleaving.THREE_FAMILIES,
+            selected_address_removed=SelectedAddressRemoved.RECONNECTS,
         )
 
     return Run(driver, monitor)

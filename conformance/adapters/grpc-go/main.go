@@ -193,6 +193,8 @@ var specOptions = map[string]string{
 	"pick_first.happy_eyeballs": "enabled",
 	// pickfirst.go lines 189-200: ignored while not in TF with a good list.
 	"pick_first.resolver_error_with_addresses": "keep_subchannels",
+	// pickfirst.go lines 315-331: CONNECTING and a new pass at once.
+	"pick_first.selected_address_removed": "reconnects",
 	// pickfirst.go lines 413-462: IPv4, IPv6 and unknown.
 	"pick_first.family_interleaving": "three_families",
 	// pickfirst.go is the leaf policy of gRFC A61 (one SubConn per address).
