@@ -57,8 +57,8 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "pick_first.reresolution": "spec_text",  # pick_first.py asks itself (PF-28)
     "pick_first.happy_eyeballs": "enabled",  # pick_first.py arms the 250 ms timer
     "pick_first.resolver_error_with_addresses": "keep_subchannels",  # PF-22
-    "pick_first.family_interleaving": "three_families",
-    "pick_first.selected_address_removed": "reconnects",  # pick_first.py (PF-10, as grpc-go)  # interleave_by_family (AddressFamily)
+    "pick_first.family_interleaving": "three_families",  # interleave_by_family (AddressFamily)
+    "pick_first.selected_address_removed": "reconnects",  # pick_first.py PF-10 (as grpc-go)
     "pick_first.variant": "leaf",
     "round_robin.start_index": "random_per_picker",  # endpoint_sharding.py randrange
     "round_robin.idle_child": "as_connecting",  # endpoint_sharding.py (AGG-7)

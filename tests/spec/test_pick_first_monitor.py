@@ -770,7 +770,7 @@ def test_interleave_helper_matches_the_monitor() -> None:
 @pytest.mark.req("PF-10")
 def test_removing_the_selected_address_follows_the_option() -> None:
     """pick_first.selected_address_removed: IDLE (spec text) or a new pass (grpc-go)."""
-    start = [
+    start: list[tuple[ev.Input, Sequence[act.Output]]] = [
         (update(A1), [act.UpdateState(C), new(1, A1), act.Connect(1)]),
         (sc(1, C), []),
         (sc(1, R), [act.UpdateState(R)]),
