@@ -223,7 +223,12 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 _JAVA_PF + "PickFirstLeafLoadBalancer.java (refreshNameResolution)",
             ),
             "C-core": _iv("spec_text", _CORE_PF + " (RequestReresolution)"),
-            "grpc-js": _iv("spec_text", _JS_PF + ":309-317 (requestReresolution)"),
+            "grpc-js": _iv(
+                "spec_text",
+                _JS_PF + ":313-317 (maybeEnterStickyTransientFailureMode)",
+                "asks when every subchannel failed; no request found when the connection "
+                "is lost (onSubchannelStateUpdate, 345-356): a divergence to triage",
+            ),
         },
         ("PF-28",),
         monitor_parameter="reresolution",

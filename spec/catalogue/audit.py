@@ -15,7 +15,8 @@ implementations.  Not audited: every requirement without an entry ("not audited 
 in docs/requirements.md): WRR-3, 16..18, LR-10, 11 (WRR-16 and LR-10 are
 this project's statistical bounds; no implementation source states them), the SHOULD/MAY ones not
 listed, and all of CONN, CHAN, MODEL, LB, REG, SC (but SC-6), GS, BASE, RPC, HC,
-HEALTH, CONF.  grpc-java and grpc-js were read only for the options' requirements.
+HEALTH, CONF.  grpc-java and grpc-js were read for the options' requirements and, for
+grpc-js, PF-11, 13, 14 and 28 (two differences there are recorded, not yet triaged).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "PF-28": (
         f"{_GO}: differs, the subchannel re-resolves (pickfirst.go:716-719): "
         "pick_first.reresolution",
-        f"{_JS}: agrees (load-balancer-pick-first.ts:309-317)",
+        f"{_JS}: agrees on failures (load-balancer-pick-first.ts:313-317); no request on a lost connection found (345-356): not triaged",
     ),
     "RR-4": (f"{_CORE}: agrees (round_robin.cc UpdateLocked: 'empty address list', rejected)",),
     "RR-5": (
@@ -152,12 +153,17 @@ AUDIT: dict[str, tuple[str, ...]] = {
         f"{_GO}: differs for a removed READY address (pickfirst.go:315-331): pick_first.selected_address_removed; agrees otherwise",
         f"{_TEXT}: agrees since the text's IDLE became the default (grpc-go: pick_first.selected_address_removed=reconnects)",
     ),
-    "PF-11": (f"{_GO}: agrees (pickfirst.go:508-556 requestConnectionLocked)",),
+    "PF-11": (
+        f"{_GO}: agrees (pickfirst.go:508-556 requestConnectionLocked)",
+        f"{_JS}: differs, not triaged: creates every subchannel up front (load-balancer-pick-first.ts:474-477 connectToAddressList)",
+    ),
     "PF-13": (
         f"{_GO}: agrees (pickfirst.go:684-701: cancel (691), increment, requestConnectionLocked)",
+        f"{_JS}: agrees (load-balancer-pick-first.ts:363-371 -> startNextSubchannelConnecting 379-393)",
     ),
     "PF-14": (
         f"{_GO}: agrees (pickfirst.go:727-750 endFirstPassIfPossibleLocked; IDLE ignored in the first pass)",
+        f"{_JS}: differs, not triaged: connects any IDLE subchannel at once, also in the first pass (load-balancer-pick-first.ts:373)",
     ),
     "PF-15": (
         f"{_GO}: agrees (pickfirst.go:727-750)",
