@@ -220,7 +220,8 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
             ),
             "grpc-java": _iv(
                 "spec_text",
-                _JAVA_PF + "PickFirstLeafLoadBalancer.java (refreshNameResolution)",
+                _JAVA_PF
+                + "PickFirstLeafLoadBalancer.java:303-305, 392-396 (refreshNameResolution)",
             ),
             "C-core": _iv("spec_text", _CORE_PF + " (RequestReresolution)"),
             "grpc-js": _iv(

@@ -15,8 +15,9 @@ implementations.  Not audited: every requirement without an entry ("not audited 
 in docs/requirements.md): WRR-3, 16..18, LR-10, 11 (WRR-16 and LR-10 are
 this project's statistical bounds; no implementation source states them), the SHOULD/MAY ones not
 listed, and all of CONN, CHAN, MODEL, LB, REG, SC (but SC-6), GS, BASE, RPC, HC,
-HEALTH, CONF.  grpc-java and grpc-js were read for the options' requirements and, for
-grpc-js, PF-11, 13, 14 and 28 (two differences there are recorded, not yet triaged).
+HEALTH, CONF.  grpc-java and grpc-js were read for the options' requirements; grpc-java's leaf
+pick_first also for PF-2, 16, 19, 20, 25, 28 and grpc-js for PF-11, 13, 14, 28 (the
+differences found there are recorded as "not triaged").
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ _CORE = "C-core"
 _TEXT = "client_channel_specification.md"
 
 AUDIT: dict[str, tuple[str, ...]] = {
-    "PF-2": (f"{_CORE}: agrees (pick_first.cc UpdateLocked: 'address list must not be empty')",),
+    "PF-2": (
+        f"{_CORE}: agrees (pick_first.cc UpdateLocked: 'address list must not be empty')",
+        f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:105-110 -> handleNameResolutionError 275-287; returns UNAVAILABLE)",
+    ),
     "PF-7": (
         f"{_GO}: agrees with three_families (pickfirst.go:413-462)",
         f"{_JAVA}: differs, two_families (PickFirstLeafLoadBalancer.java:795-820)",
@@ -58,6 +62,7 @@ AUDIT: dict[str, tuple[str, ...]] = {
         f"{_GO}: differs, the subchannel re-resolves (pickfirst.go:716-719): "
         "pick_first.reresolution",
         f"{_JS}: agrees on failures (load-balancer-pick-first.ts:313-317); no request on a lost connection found (345-356): not triaged",
+        f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:303-305 on READY -> IDLE, 392-396 after a pass / N failures)",
     ),
     "RR-4": (f"{_CORE}: agrees (round_robin.cc UpdateLocked: 'empty address list', rejected)",),
     "RR-5": (
@@ -172,6 +177,7 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "PF-16": (
         f"{_GO}: agrees (pickfirst.go:705-722: CONNECTING ignored, IDLE connected (720), TF every N (708-715))",
         f"{_TEXT}: agrees ('will not transition to CONNECTING in between')",
+        f"{_JAVA}: differs, not triaged: re-reports TRANSIENT_FAILURE at every completed pass, not after N failures (PickFirstLeafLoadBalancer.java:381-384; PF-24 allows the repeats)",
     ),
     "PF-17": (
         f"{_GO}: agrees (pickfirst.go:669-682: CONNECTING reported unless the SubConn's effective state is TF)",
@@ -179,17 +185,22 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "PF-19": (
         f"{_GO}: agrees (pickfirst.go:611-628, shutdownRemainingLocked 493-506)",
         f"{_TEXT}: agrees ('unref all of the other subchannels')",
+        f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:355-359 shutdownRemaining, then READY at 444)",
     ),
     "PF-20": (
         f"{_GO}: agrees (pickfirst.go:656-666: shut down others, reset, IDLE with idlePicker)",
         f"{_TEXT}: agrees for IDLE; differs as the source notes for CONNECTING/TF",
+        f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:330-335: reset, IDLE with RequestConnectionPicker)",
     ),
     "PF-21": (
         f"{_GO}: agrees (pickfirst.go:355-364)",
         f"{_TEXT}: agrees",
     ),
     "PF-23": (f"{_GO}: agrees (pickfirst.go:344-350)",),
-    "PF-25": (f"{_GO}: agrees (pickfirst.go:600, 764; isActiveSCData 752-755)",),
+    "PF-25": (
+        f"{_GO}: agrees (pickfirst.go:600, 764; isActiveSCData 752-755)",
+        f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:295-297)",
+    ),
     "PF-26": (
         f"{_GO}: agrees (pickfirst.go:222, 620-645; roundrobin.go:70 enables it for children)",
     ),
