@@ -263,8 +263,8 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "TRANSIENT_FAILURE: ignore it (keep_subchannels) or shut every subchannel down "
         "and report TRANSIENT_FAILURE (drop_subchannels).",
         "the text is silent (client_channel_specification.md leaves a resolver error in the "
-        "address list to the policy); majority of the implementations read: grpc-go and "
-        "grpc-js keep their subchannels, grpc-java drops them (C-core not checked)",
+        "address list to the policy); majority: grpc-go, C-core and grpc-js keep their "
+        "subchannels, grpc-java drops them",
         {
             "grpc-go": _iv("keep_subchannels", _GO_PF + ":189-200 (resolverErrorLocked)"),
             "grpc-java": _iv(
@@ -272,7 +272,13 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 _JAVA_PF
                 + "PickFirstLeafLoadBalancer.java:275-287; PickFirstLoadBalancer.java:98-105",
             ),
-            "C-core": NOT_CHECKED,
+            "C-core": _iv(
+                "keep_subchannels",
+                _CORE_PF + " (PickFirst::UpdateLocked: 'If the update contains a resolver error "
+                "and we have a previous update that was not a resolver error, keep using the "
+                "previous addresses')",
+                "the error is returned as the update's status; the connection is kept",
+            ),
             "grpc-js": _iv("keep_subchannels", _JS_PF + ":519-527 (updateAddressList, !ok)"),
         },
         ("PF-22",),

@@ -53,6 +53,7 @@ AUDIT: dict[str, tuple[str, ...]] = {
         f"{_JS}: agrees (load-balancer-pick-first.ts:519-527)",
         f"{_JAVA}: differs, drops every subchannel (PickFirstLeafLoadBalancer.java:275-287): "
         "pick_first.resolver_error_with_addresses",
+        f"{_CORE}: agrees (pick_first.cc UpdateLocked keeps the previous addresses on a resolver error)",
     ),
     "PF-24": (
         f"{_GO}: agrees once PF-18's exception is stated (pickfirst.go:792-800, 323-328); "
