@@ -22,11 +22,12 @@ the first t picks minus ``t * p_i``, a window (a, b] deviates by
 ``D(b) - D(a)``, so it is enough to keep the running minimum and maximum of
 ``D``.  Picks are judged per scheduler: a rebuild starts a new window set.
 
-Options: ``weight_caps`` is the WRR-15 choice (:class:`WeightCaps`: grpc C++
-and this reference clamp to 0.01..10 times the mean, grpc-java to 0.1..10,
-grpc-go not at all; an adapter declares e.g.
-``weighted_round_robin.weight_caps=grpc_go``); ``health_checking`` says whether
-the channel health-checks (see :mod:`spec.monitors.ready_endpoints`).
+Options (spec/options.py): ``weight_caps`` is the WRR-15 choice (:class:`WeightCaps`:
+grpc C++ and this reference clamp to 0.01..10 times the mean, grpc-java to 0.1..10,
+grpc-go and grpc-js not at all -- the default, by majority); ``weight_on_reconnect``
+the WRR-10 one (gRFC A58 restarts only the blackout; grpc-go also forgets the last
+report); ``health_checking`` says whether the channel health-checks (see
+:mod:`spec.monitors.ready_endpoints`).
 
 Once two endpoints of an update share an address the trace no longer says
 which endpoint a subchannel serves, and picks are not judged from then on
