@@ -488,6 +488,73 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         ("SC-6",),
         explicit_default="lower_cased_invalid",
     ),
+    SpecOption(
+        "round_robin.update_report",
+        ("every_update", "on_change"),
+        "Whether round_robin reports its state and a new picker after every resolver "
+        "update and ExitIdle (every_update), or only when the state or the picker's "
+        "children changed (on_change).",
+        "the text is silent (client_channel_specification.md does not say whether an "
+        "unchanged aggregate is re-reported); grpc-go and grpc-java split and C-core and "
+        "grpc-js are not checked, so the default is RR-10's reading (grpc-go's) until "
+        "they are read",
+        {
+            "grpc-go": _iv(
+                "every_update",
+                GO + "balancer/endpointsharding/endpointsharding.go:192-193 "
+                "(UpdateClientConnState ends with updateStateLocked)",
+            ),
+            "grpc-java": _iv(
+                "on_change",
+                JAVA + "util/src/main/java/io/grpc/util/RoundRobinLoadBalancer.java:83-89 "
+                "(updateBalancingState: only a new state or an unequal picker)",
+            ),
+            "C-core": NOT_CHECKED,
+            "grpc-js": NOT_CHECKED,
+        },
+        ("RR-10",),
+    ),
+    SpecOption(
+        "pick_first.connecting_report",
+        ("on_connect", "on_subchannel_connecting"),
+        "When pick_first leaving IDLE reports CONNECTING: as it asks a subchannel to "
+        "connect (on_connect), or when that subchannel reports CONNECTING "
+        "(on_subchannel_connecting).",
+        "the text is silent on the moment; grpc-go reports at once and grpc-java waits "
+        "for its subchannel, C-core and grpc-js are not checked: PF-20/PF-21's reading "
+        "(grpc-go's) until they are read",
+        {
+            "grpc-go": _iv("on_connect", _GO_PF + ":355-368 (ExitIdle, before the first pass)"),
+            "grpc-java": _iv(
+                "on_subchannel_connecting",
+                _JAVA_PF + "PickFirstLeafLoadBalancer.java:529-530 (requestConnection "
+                "connects without a report), :338 (CONNECTING with the subchannel's)",
+                "grpc-java's subchannel reports CONNECTING in the same synchronization-"
+                "context drain (InternalSubchannel.java:224), so production sees no gap",
+            ),
+            "C-core": NOT_CHECKED,
+            "grpc-js": NOT_CHECKED,
+        },
+        ("PF-20", "PF-21"),
+    ),
+    SpecOption(
+        "least_request_experimental.missing_config",
+        ("reject", "keep_current"),
+        "A resolver update with no least_request config: reject it (reject) or accept it "
+        "and keep the current choiceCount (keep_current).",
+        "gRFC A48 is silent; of the two implementations with the policy, grpc-go rejects "
+        "and grpc-java keeps: LR-5's reading (grpc-go's)",
+        {
+            "grpc-go": _iv("reject", GO + "balancer/leastrequest/leastrequest.go:132-136"),
+            "grpc-java": _iv(
+                "keep_current",
+                JAVA + "xds/src/main/java/io/grpc/xds/LeastRequestLoadBalancer.java:76-86",
+            ),
+            "C-core": _iv(None, CORE + "src/core/load_balancing/", "no least_request policy"),
+            "grpc-js": _iv(None, JS, "no least_request policy"),
+        },
+        ("LR-5",),
+    ),
 )
 
 OPTIONS: dict[str, SpecOption] = {o.key: o for o in OPTIONS_LIST}

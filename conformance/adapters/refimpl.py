@@ -66,6 +66,9 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "weighted_round_robin.weight_caps": "grpc_cpp",
     "weighted_round_robin.weight_on_reconnect": "reset_all",  # weighted_round_robin.on_ready
     "service_config.unknown_policy_name": "case_sensitive_skip",  # SC-6
+    "round_robin.update_report": "every_update",  # endpoint_sharding.py reports per update (RR-10)
+    "pick_first.connecting_report": "on_connect",  # pick_first.py: CONNECTING with the connect
+    "least_request_experimental.missing_config": "reject",  # least_request.py (LR-5)
 }
 
 

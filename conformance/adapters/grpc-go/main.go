@@ -211,6 +211,12 @@ var specOptions = map[string]string{
 	"weighted_round_robin.weight_on_reconnect": "reset_all",
 	// service_config.go lines 185-196: an unregistered name falls back to pick_first.
 	"service_config.unknown_policy_name": "case_sensitive_skip",
+	// endpointsharding.go lines 192-193: every update ends with a report.
+	"round_robin.update_report": "every_update",
+	// pickfirst.go lines 355-368: ExitIdle reports CONNECTING before the pass.
+	"pick_first.connecting_report": "on_connect",
+	// leastrequest.go lines 132-136: no config is ErrBadResolverState.
+	"least_request_experimental.missing_config": "reject",
 }
 
 func (a *adapter) started() object {
