@@ -33,6 +33,7 @@ diagrams: $(STAMP)
 	$(BIN)/python -m spec.docs docs
 	$(BIN)/python -m conformance.requirement_index docs
 	$(BIN)/python -m conformance.tour docs
+	$(BIN)/python -m conformance.implementations_page docs
 
 # The conformance suite against the reference implementation, attached as a subprocess
 # speaking adapter protocol v1 (conformance/PROTOCOL.md); exits non-zero on any

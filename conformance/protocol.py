@@ -55,7 +55,7 @@ REPLY_KEYS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
     "started": (frozenset({"protocol", "implementation", "capabilities"}), frozenset()),
     "begun": (frozenset(), frozenset()),
     "outputs": (frozenset({"seq", "outputs"}), frozenset()),
-    "ended": (frozenset(), frozenset()),
+    "ended": (frozenset(), frozenset({"outputs"})),  # outputs after the last step (issue 14)
     "error": (frozenset({"message"}), frozenset({"seq"})),
 }
 _IMPLEMENTATION_KEYS = frozenset({"name"}), frozenset({"version", "language", "homepage"})

@@ -97,6 +97,8 @@ def render_terminal(
             lines.append(_case_line(r, width))
             lines.extend(_details(r))
     lines.append("")
+    lines.extend(render_option_skips(results, hello))
+    lines.append("")
     lines.append(f"{closing_line(results)} in {seconds:.2f} s")
     return "\n".join(lines) + "\n"
 
@@ -141,6 +143,43 @@ def _tally(results: Sequence[CaseResult]) -> list[str]:
     for req in sorted(tally, key=_requirement_order):
         parts = [f"{n} {o.value}" for o, n in tally[req].items() if n]
         lines.append(f"  {req:<10}{', '.join(sorted(parts))}")
+    return lines
+
+
+def skipped_by_spec_option(
+    results: Sequence[CaseResult], hello: protocol.Hello | None
+) -> dict[str, dict[str, int]]:
+    """Per spec option, how many skipped cases were written for a value the adapter lacks.
+
+    Key -> {the case's value -> count}; a case counts once per option it was skipped
+    for.  Every option of the registry (spec/options.py) is present, with zero
+    counts when nothing was skipped for it, so the report shows each option.
+    """
+    from spec.options import OPTIONS  # the runner's side; spec/ imports nothing from here
+
+    declared = dict(hello.capabilities.spec_options) if hello is not None else {}
+    table: dict[str, dict[str, int]] = {key: {} for key in sorted(OPTIONS)}
+    for r in results:
+        if r.outcome is not Outcome.SKIPPED:
+            continue
+        for key, value in r.case.spec_options:
+            if declared.get(key) != value:
+                row = table.setdefault(key, {})
+                row[value] = row.get(value, 0) + 1
+    return table
+
+
+def render_option_skips(results: Sequence[CaseResult], hello: protocol.Hello | None) -> list[str]:
+    """The terminal report's "skipped by spec option" section (never invisible, issue 14)."""
+    declared = dict(hello.capabilities.spec_options) if hello is not None else {}
+    lines = ["skipped by spec option (the adapter's value -> cases written for another)"]
+    for key, row in skipped_by_spec_option(results, hello).items():
+        mine = declared.get(key, "no value")
+        if row:
+            other = ", ".join(f"{n} for {v}" for v, n in sorted(row.items()))
+            lines.append(f"  {key:<44}{mine}: {sum(row.values())} skipped ({other})")
+        else:
+            lines.append(f"  {key:<44}{mine}: 0 skipped")
     return lines
 
 
@@ -214,6 +253,8 @@ def to_json(
         "implementation": implementation,
         "seconds": round(seconds, 3),
         "summary": summary(results),
+        "spec_options": dict(hello.capabilities.spec_options) if hello is not None else {},
+        "skipped_by_spec_option": skipped_by_spec_option(results, hello),
         "results": [
             {
                 "id": r.case.id,

@@ -152,6 +152,8 @@ def _entry(
         f"### {req.id} ({req.level.value})\n",
         f"{text}\n",
         f"- source: {req.source}",
+        "- checked against (catalogue audit, spec/catalogue/audit.py): "
+        + ("; ".join(req.checked) if req.checked else "not audited yet"),
         f"- monitor: {_where(found['monitor'].get(req.id))}",
         f"- refimpl: {_where(found['refimpl'].get(req.id))}",
         f"- cases: {', '.join(checked.get(req.id, [])) or 'none'}",

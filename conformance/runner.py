@@ -57,6 +57,7 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import INITIAL_SUBCHANNEL_STATE, Profile, State, is_legal
 from spec.trace import Monitor, Step, Violation
+from spec.types import Duration
 
 DEFAULT_STEP_TIMEOUT = 5.0  # seconds; generous for a real-time adapter, and configurable
 # The handshake includes starting the process (a JVM, an interpreter importing its
@@ -201,6 +202,7 @@ class AdapterSession:
         self._seq = itertools.count(1)
         # Steps sent whose replies are not read yet: seq and timeout of each, oldest first.
         self._in_flight: collections.deque[tuple[int, float]] = collections.deque()
+        self.late_outputs: list[Any] = []  # the last ``ended`` reply's outputs
 
     @property
     def active(self) -> bool:
@@ -306,7 +308,14 @@ class AdapterSession:
             except AdapterError:
                 self.discard()
                 raise
-        self._ask(protocol.end_message(), "ended")
+        self.late_outputs = self._end_reply_outputs(self._ask(protocol.end_message(), "ended"))
+
+    def _end_reply_outputs(self, body: Any) -> list[Any]:
+        """Outputs an adapter reports in ``ended``: those after the case's last step."""
+        try:
+            return wire.expect_list(body.get("outputs", []), ("outputs",))
+        except WireError as err:
+            raise self.broken(AdapterFault.MALFORMED, str(err)) from None
 
     def stderr_tail(self) -> str:
         return self._transport.stderr_tail() if self._transport is not None else ""
@@ -399,6 +408,7 @@ class CaseRun:
         self.fault: AdapterFault | None = None  # how the adapter failed, when it did
         self._sent: collections.deque[tuple[StepVerdict, ev.Input]] = collections.deque()
         self._read: collections.deque[Answered] = collections.deque()  # read, not judged
+        self._ended = False  # finish() sent ``end`` (and judged its late outputs)
 
     def start(self) -> list[str]:
         """Handshake if needed and begin the case; returns what the adapter lacks (SKIP)."""
@@ -430,10 +440,42 @@ class CaseRun:
             self._judge(Answered(verdict, event, self._collect()))
 
     def finish(self) -> None:
+        self.session.late_outputs = []
+        self.session.end()
+        self._ended = True
+        self._judge_late_outputs(self.session.late_outputs)
         final = [self.by_case_step(v) for m in self.monitors for v in m.finish()]
         if final:
             raise CaseFailedError("the monitors found violations at the end of the trace", final)
-        self.session.end()
+
+    def _judge_late_outputs(self, raw_outputs: list[Any]) -> None:
+        """Outputs that arrived after the last step are judged, not dropped (issue 14).
+
+        They are judged as the outputs of time passing after the last step (an
+        ``advance_time`` of 0 in the trace): nothing the runner sent explains them.
+        """
+        if not raw_outputs:
+            return
+        outputs = []
+        for i, raw in enumerate(raw_outputs):
+            path: JsonPath = ("ended", "outputs", i)
+            try:
+                if isinstance(raw, dict) and raw.get("type") == "new_subchannel":
+                    addresses = wire.addresses_from_json(raw.get("addresses"), (*path, "addresses"))
+                    self.names.create(raw.get("subchannel"), tuple(a.addr for a in addresses), path)
+                output = wire.output_from_json(raw, path, self.names.from_handle)
+            except WireError as err:
+                raise self.session.broken(AdapterFault.MALFORMED, f"bad output: {err}") from None
+            outputs.append(output)
+        for output in outputs:
+            self.names.apply(output)
+        step = Step(ev.TimeAdvanced(Duration.of()), tuple(outputs))
+        self.trace.append(step)
+        self.trace_step.append(len(self.case.steps) - 1)
+        index = len(self.trace) - 1
+        found = [self.by_case_step(v) for m in self.monitors for v in m.observe(index, step)]
+        if found:
+            raise CaseFailedError("outputs after the last step broke the spec", found)
 
     def run(self) -> CaseResult:
         started = time.monotonic()
@@ -538,6 +580,8 @@ class CaseRun:
         return violation
 
     def end_quietly(self) -> None:
+        if self._ended:
+            return  # finish() already ended the case; its late outputs failed it
         if not self.session.active:
             return  # already discarded after an adapter error: the next case starts afresh
         with contextlib.suppress(AdapterError):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import attrs
+
 from spec.catalogue import (
     boundary,
     conformance,
@@ -24,6 +26,7 @@ from spec.catalogue import (
     service_config,
     weighted_round_robin,
 )
+from spec.catalogue.audit import AUDIT
 from spec.catalogue.model import Level, Requirement, RequirementId
 from spec.errors import ModelError
 
@@ -40,7 +43,7 @@ def _index(groups: Iterable[tuple[Requirement, ...]]) -> dict[str, Requirement]:
     return index
 
 
-CATALOGUE: dict[str, Requirement] = _index(
+_UNAUDITED: dict[str, Requirement] = _index(
     [
         connectivity.REQUIREMENTS,
         boundary.REQUIREMENTS,
@@ -55,6 +58,12 @@ CATALOGUE: dict[str, Requirement] = _index(
         least_request.REQUIREMENTS,
     ]
 )
+
+CATALOGUE: dict[str, Requirement] = {
+    req_id: attrs.evolve(req, checked=AUDIT.get(req_id, ())) for req_id, req in _UNAUDITED.items()
+}
+for _unknown in sorted(set(AUDIT) - set(CATALOGUE)):
+    raise ModelError("catalogue audit", f"audits unknown requirement {_unknown}")
 
 # Area prefix -> what it covers (also the headings of docs/requirements.md).
 AREAS: dict[str, str] = {

@@ -61,6 +61,10 @@ class Requirement:
     text: str = attrs.field()
     source: str = attrs.field()
     withdrawn: bool = False
+    # The catalogue audit (issue 14, spec/catalogue/audit.py): per implementation whose
+    # source was read for this requirement, what it says, e.g. "grpc-go v1.85.0: agrees
+    # (pickfirst.go:792-800)".  Empty: not audited yet.
+    checked: tuple[str, ...] = ()
 
     @text.validator
     def _check_text(self, _a: attrs.Attribute[str], value: str) -> None:

@@ -54,7 +54,10 @@ def strict_verdict(case: Case, connect: Callable[[], Transport]) -> Verdict:
     index: int | None = None
     outcome, message, violations = Outcome.PASS, "", tuple[Violation, ...]()
     try:
-        run.start()
+        missing = run.start()
+        if missing:  # a case written for another spec-option value, say (CONF-4)
+            session.close()
+            return Outcome.SKIPPED, "the adapter lacks " + ", ".join(missing), None, (), ()
         for index, step in enumerate(case.steps):
             run.feed(index, step)
         index = None
@@ -98,7 +101,7 @@ def test_sending_ahead_gives_the_verdicts_of_one_step_at_a_time(
         pipelined = pipelined_verdict(case, functools.partial(broken_transport, bug))
         assert pipelined == strict, (bug, case.id)
         outcomes.add(strict[0])
-    assert outcomes == {Outcome.PASS, Outcome.FAIL}
+    assert outcomes - {Outcome.SKIPPED} == {Outcome.PASS, Outcome.FAIL}  # skips: spec options
     assert set(BUGS) <= {bug for bug, _ in runs}
 
 

@@ -47,10 +47,11 @@ from refimpl.pick_first import (
 )
 from spec import actions as act
 from spec import events as ev
-from spec.catalogue.pick_first import ReresolutionMode
+from spec.catalogue.pick_first import CONNECTION_ATTEMPT_DELAY, ReresolutionMode
 from spec.connectivity import State
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.pick_first import PickFirstMonitor
+from spec.options import FamilyInterleaving, SelectedAddressRemoved
 from spec.trace import Step, Violation, judge
 from spec.types import Address, Duration, Endpoint, OrcaLoadReport, Status, StatusCode
 
@@ -151,7 +152,10 @@ def make_run(
             reresolution,
             health_listener=health,
             client_health_checking=health_checking,
-            **extra,
+            attempt_delay=CONNECTION_ATTEMPT_DELAY if attempt_delay is None else attempt_delay,
+            # refimpl interleaves three families (its adapter declares so).
+            family_interleaving=FamilyInterleaving.THREE_FAMILIES,
+            selected_address_removed=SelectedAddressRemoved.RECONNECTS,
         )
 
     return Run(driver, monitor)

@@ -111,7 +111,12 @@ lines.on("line", (line) => {
           type: "started",
           protocol: 1,
           implementation: { name: "quickstart-js", version: "0.1.0", language: "javascript" },
-          capabilities: { policies: ["pick_first"], time: "real" },
+          capabilities: {
+            policies: ["pick_first"],
+            time: "real",
+            // One subchannel per address: the leaf pick_first (spec/options.py, pick_first.variant).
+            spec_options: { "pick_first.variant": "leaf" },
+          },
         });
         break;
       case "begin":
