@@ -8,11 +8,11 @@ Sources read: grpc/grpc doc/client_channel_specification.md (as indexed, commit
 103702e) and grpc-go v1.85.0 (module cache), line numbers of that version.
 
 Audited (session of issue 14, second helper): CONN-1..9 and 11, CHAN-1..6, MODEL-1..5,
-LB-1..5, RPC-1..6 and 10, HC-1..5 against the language-neutral text where it speaks
-and grpc-go.  Not audited (no entry, "not audited yet"): CONN-10, LB-6 and the CONF
-area (this project's own rules: no gRPC source states them), RPC-7..9, and all of
-REG, SC (but SC-6, audited in audit.py), GS, BASE and HEALTH.  grpc-java and grpc-js
-were not read for these areas.
+LB-1..5, RPC-1..6 and 10, HC-1..4, REG-1..3, SC-1..5, 7, 8, 10..12, 14, GS-1..10,
+BASE-1..5, 7, 8 against the language-neutral text where it speaks and grpc-go.
+Not audited (no entry, "not audited yet"): CONN-10, LB-6, REG-4, SC-9 and the CONF
+area (this project's own rules: no gRPC source states them), RPC-7..9, HC-5, SC-13,
+BASE-6, 9, 10 and all of HEALTH.  grpc-java and grpc-js were not read for these areas.
 """
 
 from __future__ import annotations
@@ -133,5 +133,93 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
     "HC-3": (f"{_GO}: agrees (health/client.go:97-100 READY and return: not retried)",),
     "HC-4": (
         f"{_GO}: agrees (health/client.go:60-68 backoff per try, 103-105 TF and retry, 108-109 tryCnt reset on a message)",
+    ),
+    # --- REG: the registry ---
+    "REG-1": (
+        f"{_GO}: agrees (balancer/balancer.go:58-66 Register, 84-95 Get; case-sensitive by default, internal/envconfig/envconfig.go:95)",
+        f"{_TEXT}: agrees ('LB policies are registered by name')",
+    ),
+    "REG-2": (
+        f"{_GO}: agrees ('the one registered last will take effect', balancer/balancer.go:55-66)",
+        f"{_TEXT}: differs ('Only one LB policy can be registered for a given name'), as the citation says",
+    ),
+    "REG-3": (f"{_GO}: agrees (balancer/balancer.go:95 Get returns nil)",),
+    # --- SC: choosing the policy ---
+    "SC-1": (
+        f"{_GO}: agrees (internal/balancer/gracefulswitch/config.go:54-80: in order, unregistered names skipped)",
+        f"{_TEXT}: agrees (Channel Handling of Resolver Result, rule 1, via gRFC A24)",
+    ),
+    "SC-2": (
+        f"{_GO}: agrees (gracefulswitch/config.go:73,80 return at the first registered name; 50-52 decode the whole list into objects first, as the citation says)",
+    ),
+    "SC-3": (f"{_GO}: agrees (gracefulswitch/config.go:55-57, the message names the index)",),
+    "SC-4": (f"{_GO}: agrees (gracefulswitch/config.go:76-78 'error parsing config for policy')",),
+    "SC-5": (
+        f"{_GO}: agrees (gracefulswitch/config.go:83 'no supported policies found in config')",
+    ),
+    "SC-7": (
+        f"{_GO}: agrees (service_config.go:189-194 defaults to pick_first)",
+        f"{_TEXT}: agrees (rule 4 'Otherwise, default to pick_first'; rule 3, a policy chosen through the channel API, is outside this spec)",
+    ),
+    "SC-8": (
+        f"{_GO}: differs as the citation says: health checking starts whenever healthCheckConfig is present (clientconn.go:1612-1615), with its ServiceName (1651), also when empty",
+    ),
+    "SC-10": (
+        f"{_GO}: agrees (clientconn.go:847-855 applyFailingLBLocked only without a config in force, 878-881 UNAVAILABLE 'error parsing service config')",
+        f"{_TEXT}: agrees (pseudo-code: TRANSIENT_FAILURE, result_status UNAVAILABLE)",
+    ),
+    "SC-11": (
+        f"{_GO}: agrees (clientconn.go:847-858: ErrBadResolverState, the policy updated with the config in force)",
+        f"{_TEXT}: agrees (pseudo-code: 'keep using it')",
+    ),
+    "SC-12": (
+        f"{_GO}: keeps the config in force (clientconn.go:833-834, 794-798 maybeApplyDefaultServiceConfig)",
+        f"{_TEXT}: applies the default config (pseudo-code: 'Use the channel's default config'); the requirement states both",
+    ),
+    "SC-14": (
+        f"{_GO}: agrees (clientconn.go:816-826: maybeApplyDefaultServiceConfig before resolverError)",
+    ),
+    # --- GS: graceful switch ---
+    "GS-1": (
+        f"{_GO}: agrees (internal/balancer/gracefulswitch/gracefulswitch.go:176-200: same builder name, same child)",
+        f"{_TEXT}: agrees (Gracefully Switching LB Policies, second bullet)",
+    ),
+    "GS-2": (
+        f"{_GO}: agrees (gracefulswitch.go:182-200 switchTo, then only the new child is updated)",
+        f"{_TEXT}: agrees (third bullet)",
+    ),
+    "GS-3": (f"{_GO}: agrees (gracefulswitch.go:111-135 switchTo closes an older pending child)",),
+    "GS-4": (
+        f"{_GO}: agrees (gracefulswitch.go:161-175 latestBalancer, 204-217 ResolverError (TRANSIENT_FAILURE without a child), 224-234 ExitIdle)",
+    ),
+    "GS-5": (
+        f"{_GO}: agrees (gracefulswitch.go:346-352)",
+        f"{_TEXT}: agrees ('or the old policy reports a state other than READY')",
+    ),
+    "GS-6": (
+        f"{_GO}: agrees (gracefulswitch.go:367-368)",
+        f"{_TEXT}: differs as the citation says (swap at once when the channel is not READY; names READY and TRANSIENT_FAILURE only)",
+    ),
+    "GS-7": (
+        f"{_GO}: agrees (gracefulswitch.go:78-90 swap: the pending child's lastState (CONNECTING at creation, 122), then the old child closed; balancerWrapper.Close shuts its SubConns down, 309-325)",
+    ),
+    "GS-8": (
+        f"{_GO}: agrees (gracefulswitch.go:94-104 balancerCurrentOrPending; 236-266 updateSubConnState; 337-339 UpdateState; 372-390 NewSubConn)",
+    ),
+    "GS-9": (f"{_GO}: agrees (gracefulswitch.go:398-405 ResolveNow from the latest child only)",),
+    "GS-10": (f"{_GO}: agrees (gracefulswitch.go:272-283 Close, 309-325 balancerWrapper.Close)",),
+    # --- BASE: grpc-go's base balancer ---
+    "BASE-1": (
+        f"{_GO}: agrees (balancer/base/balancer.go:102-123: one SubConn per address, Connect at once)",
+    ),
+    "BASE-2": (f"{_GO}: agrees (balancer/base/balancer.go:124-131, 212-215 SHUTDOWN)",),
+    "BASE-3": (
+        f"{_GO}: agrees (balancer/base/balancer.go:136-139 'produced zero addresses', 77-93 ResolverError)",
+    ),
+    "BASE-4": (f"{_GO}: agrees (balancer/base/balancer.go:198-207)",),
+    "BASE-5": (f"{_GO}: agrees (balancer/base/balancer.go:203-204, 210-211)",),
+    "BASE-7": (f"{_GO}: agrees (balancer/base/balancer.go:147-158 mergeErrors, 165-170)",),
+    "BASE-8": (
+        f"{_GO}: agrees (balancer/base/balancer.go:77-93 ResolverError reports only in TRANSIENT_FAILURE; 216-233)",
     ),
 }
