@@ -9,10 +9,10 @@ Sources read: grpc/grpc doc/client_channel_specification.md (as indexed, commit
 
 Audited (session of issue 14, second helper): CONN-1..9 and 11, CHAN-1..6, MODEL-1..5,
 LB-1..5, RPC-1..6 and 10, HC-1..4, REG-1..3, SC-1..5, 7, 8, 10..12, 14, GS-1..10,
-BASE-1..5, 7, 8 against the language-neutral text where it speaks and grpc-go.
+BASE-1..5, 7, 8, HEALTH-1..4, 9 against the language-neutral text where it speaks and grpc-go.
 Not audited (no entry, "not audited yet"): CONN-10, LB-6, REG-4, SC-9 and the CONF
 area (this project's own rules: no gRPC source states them), RPC-7..9, HC-5, SC-13,
-BASE-6, 9, 10 and all of HEALTH.  grpc-java and grpc-js were not read for these areas.
+BASE-6, 9, 10, HEALTH-5..8 (pick_first's side: PF-27 in audit.py).  grpc-java and grpc-js were not read for these areas.
 """
 
 from __future__ import annotations
@@ -221,5 +221,19 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
     "BASE-7": (f"{_GO}: agrees (balancer/base/balancer.go:147-158 mergeErrors, 165-170)",),
     "BASE-8": (
         f"{_GO}: agrees (balancer/base/balancer.go:77-93 ResolverError reports only in TRANSIENT_FAILURE; 216-233)",
+    ),
+    # --- HEALTH: client-side health across the boundary ---
+    "HEALTH-1": (
+        f"{_GO}: agrees that only registered listeners are checked (balancer_wrapper.go:445-460 healthListenerRegFn); differs on serviceName as in SC-8 (a present healthCheckConfig suffices, 449-452)",
+    ),
+    "HEALTH-2": (
+        f"{_GO}: agrees (balancer_wrapper.go:39-43 noOpRegisterHealthListenerFn reports READY)",
+    ),
+    "HEALTH-3": (
+        f"{_GO}: agrees (pickfirst.go:222 health only with EnableHealthListener's attribute; 620-628 READY at once)",
+    ),
+    "HEALTH-4": (f"{_GO}: agrees (roundrobin/roundrobin.go:70 pickfirst.EnableHealthListener)",),
+    "HEALTH-9": (
+        f"{_GO}: agrees (balancer_wrapper.go:326-335 new healthData on every connectivity change; 469-483 a listener only while READY)",
     ),
 }
