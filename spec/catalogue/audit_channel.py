@@ -12,13 +12,18 @@ LB-1..5, RPC-1..6 and 10, HC-1..4, REG-1..3, SC-1..5, 7, 8, 10..12, 14, GS-1..10
 BASE-1..5, 7, 8, HEALTH-1..4, 9 against the language-neutral text where it speaks and grpc-go.
 Not audited (no entry, "not audited yet"): CONN-10, LB-6, REG-4, SC-9 and the CONF
 area (this project's own rules: no gRPC source states them), RPC-7..9, HC-5, SC-13,
-BASE-6, 9, 10, HEALTH-5..8 (pick_first's side: PF-27 in audit.py).  grpc-java and grpc-js were not read for these areas.
+BASE-6, 9, 10, HEALTH-5..8 (pick_first's side: PF-27 in audit.py).  grpc-java (5fda0c7) was read for CONN-8, 9 and HC-2..4; grpc-js has no client-side health
+checking (HC, HEALTH: not implemented); otherwise grpc-java and grpc-js were not read.
 """
 
 from __future__ import annotations
 
 _GO = "grpc-go v1.85.0"
 _TEXT = "client_channel_specification.md"
+_JAVA = "grpc-java 5fda0c7"
+_JS = "grpc-js 1.14.7"
+_HCLB = "HealthCheckingLoadBalancerFactory.java"
+_JS_NO_HC = f"{_JS}: not implemented (no client-side health checking in src/)"
 
 CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
     # --- CONN: the subchannel machine ---
@@ -44,8 +49,12 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
     ),
     "CONN-8": (
         f"{_GO}: agrees (balancer/subconn.go:73-79 SubConn.Shutdown: 'No future calls should be made', one final Shutdown update; clientconn.go:1686 tearDown returns once Shutdown)",
+        f"{_JAVA}: agrees (InternalSubchannel.java:361-362 'Cannot transition out of SHUTDOWN')",
     ),
-    "CONN-9": (f"{_GO}: agrees (clientconn.go:1283-1286 returns when the state is unchanged)",),
+    "CONN-9": (
+        f"{_GO}: agrees (clientconn.go:1283-1286 returns when the state is unchanged)",
+        f"{_JAVA}: agrees (InternalSubchannel.java:360 notifies only a changed state)",
+    ),
     "CONN-11": (
         f"{_TEXT}: agrees (Subchannel API: 'it is a no-op in any other state')",
         f"{_GO}: agrees (clientconn.go:989-994 connect returns unless IDLE)",
@@ -128,11 +137,22 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
     # --- HC: the Health/Watch client ---
     "HC-1": (
         f"{_GO}: agrees (health/client.go:73 CONNECTING before each attempt's first response)",
+        _JS_NO_HC,
     ),
-    "HC-2": (f"{_GO}: agrees (health/client.go:110-113; TF names the status)",),
-    "HC-3": (f"{_GO}: agrees (health/client.go:97-100 READY and return: not retried)",),
+    "HC-2": (
+        f"{_GO}: agrees (health/client.go:110-113; TF names the status)",
+        f"{_JAVA}: agrees ({_HCLB}:451-460, TF names the status)",
+        _JS_NO_HC,
+    ),
+    "HC-3": (
+        f"{_GO}: agrees (health/client.go:97-100 READY and return: not retried)",
+        f"{_JAVA}: agrees ({_HCLB}:466-474 disabled, reports the raw READY)",
+        _JS_NO_HC,
+    ),
     "HC-4": (
         f"{_GO}: agrees (health/client.go:60-68 backoff per try, 103-105 TF and retry, 108-109 tryCnt reset on a message)",
+        f"{_JAVA}: agrees ({_HCLB}:477-490 TF, backoff only when the stream had no response)",
+        _JS_NO_HC,
     ),
     # --- REG: the registry ---
     "REG-1": (
@@ -225,9 +245,11 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
     # --- HEALTH: client-side health across the boundary ---
     "HEALTH-1": (
         f"{_GO}: agrees that only registered listeners are checked (balancer_wrapper.go:445-460 healthListenerRegFn); differs on serviceName as in SC-8 (a present healthCheckConfig suffices, 449-452)",
+        _JS_NO_HC,
     ),
     "HEALTH-2": (
         f"{_GO}: agrees (balancer_wrapper.go:39-43 noOpRegisterHealthListenerFn reports READY)",
+        _JS_NO_HC,
     ),
     "HEALTH-3": (
         f"{_GO}: agrees (pickfirst.go:222 health only with EnableHealthListener's attribute; 620-628 READY at once)",
@@ -235,5 +257,6 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
     "HEALTH-4": (f"{_GO}: agrees (roundrobin/roundrobin.go:70 pickfirst.EnableHealthListener)",),
     "HEALTH-9": (
         f"{_GO}: agrees (balancer_wrapper.go:326-335 new healthData on every connectivity change; 469-483 a listener only while READY)",
+        _JS_NO_HC,
     ),
 }
