@@ -12,7 +12,9 @@ LB-1..5, RPC-1..6 and 10, HC-1..4, REG-1..3, SC-1..5, 7, 8, 10..12, 14, GS-1..10
 BASE-1..5, 7, 8, HEALTH-1..4, 9 against the language-neutral text where it speaks and grpc-go.
 Not audited (no entry, "not audited yet"): CONN-10, LB-6, REG-4, SC-9 and the CONF
 area (this project's own rules: no gRPC source states them), RPC-7..9, HC-5, SC-13,
-BASE-6, 9, 10, HEALTH-5..8 (pick_first's side: PF-27 in audit.py).  grpc-java (5fda0c7) was read for CONN-8, 9 and HC-2..4; grpc-js has no client-side health
+BASE-6, 9, 10, HEALTH-5..8 (pick_first's side: PF-27 in audit.py).  grpc-java
+(5fda0c7) was read for CONN-8, 9 and HC-2..4; grpc-js (1.14.3 tag, the newest in the
+local mirror) was read for RPC-1..3 and MODEL-5, and has no client-side health
 checking (HC, HEALTH: not implemented); otherwise grpc-java and grpc-js were not read.
 """
 
@@ -21,6 +23,8 @@ from __future__ import annotations
 _GO = "grpc-go v1.85.0"
 _TEXT = "client_channel_specification.md"
 _JAVA = "grpc-java 5fda0c7"
+# Read at the newest grpc-js tag in the local mirror; 1.14.7 was not available there.
+_JS_LB_CALL = "grpc-js 1.14.3: agrees (load-balancing-call.ts"
 _JS = "grpc-js 1.14.7"
 _HCLB = "HealthCheckingLoadBalancerFactory.java"
 _JS_NO_HC = f"{_JS}: not implemented (no client-side health checking in src/)"
@@ -93,6 +97,7 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
     "MODEL-5": (
         f"{_TEXT}: agrees (Picker API: 'constrained as described in gRFC A54')",
         f"{_GO}: agrees (picker_wrapper.go:165-167 rewrites to INTERNAL)",
+        f"{_JS_LB_CALL}:294,309 restrictControlPlaneStatusCode)",
     ),
     # --- LB: every policy at the boundary ---
     "LB-1": (
@@ -115,14 +120,17 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
     "RPC-1": (
         f"{_TEXT}: agrees (Picker API, Queue)",
         f"{_GO}: agrees (picker_wrapper.go:158-160 ErrNoSubConnAvailable: wait for the next picker)",
+        f"{_JS_LB_CALL}:321-322 QUEUE: queueCallForPick)",
     ),
     "RPC-2": (
         f"{_TEXT}: agrees (Picker API, Fail: queued instead when wait_for_ready)",
         f"{_GO}: agrees for a non-status error (picker_wrapper.go:169-175, fail-fast ends UNAVAILABLE with its message); a status error always ends the RPC (162-168): grpc-go has no Fail that carries a chosen status",
+        f"{_JS_LB_CALL}:305-320 TRANSIENT_FAILURE: queued when waitForReady, else the picker's status)",
     ),
     "RPC-3": (
         f"{_TEXT}: agrees (Picker API, Drop)",
         f"{_GO}: agrees (picker_wrapper.go:162-168 'end the RPC unconditionally')",
+        f"{_JS_LB_CALL}:293-304 DROP ends the call regardless of waitForReady)",
     ),
     "RPC-4": (f"{_GO}: agrees (picker_wrapper.go:124-133 'latest balancer error')",),
     "RPC-5": (
