@@ -8,11 +8,11 @@ Sources read: grpc/grpc doc/client_channel_specification.md (as indexed, commit
 103702e) and grpc-go v1.85.0 (module cache), line numbers of that version.
 
 Audited (session of issue 14, second helper): CONN-1..9 and 11, CHAN-1..6, MODEL-1..5,
-LB-1..5, RPC-1..6 and 10, HC-1..4, REG-1..3, SC-1..5, 7, 8, 10..12, 14, GS-1..10,
-BASE-1..5, 7, 8, HEALTH-1..4, 9 against the language-neutral text where it speaks and grpc-go.
+LB-1..5, RPC-1..6 and 10, HC-1..5, REG-1..3, SC-1..5, 7, 8, 10..12, 14, GS-1..10,
+BASE-1..8, 10, HEALTH-1..4, 9 against the language-neutral text where it speaks and grpc-go.
 Not audited (no entry, "not audited yet"): CONN-10, LB-6, REG-4, SC-9 and the CONF
-area (this project's own rules: no gRPC source states them), RPC-7..9, HC-5, SC-13,
-BASE-6, 9, 10, HEALTH-5..8 (pick_first's side: PF-27 in audit.py).  grpc-java
+area (this project's own rules: no gRPC source states them), RPC-7..9, SC-13,
+BASE-9, HEALTH-5..8 (pick_first's side: PF-27 in audit.py).  grpc-java
 (5fda0c7) was read for CONN-8, 9 and HC-2..4; grpc-js (1.14.3 tag, the newest in the
 local mirror) was read for RPC-1..3 and MODEL-5, and has no client-side health
 checking (HC, HEALTH: not implemented); otherwise grpc-java and grpc-js were not read.
@@ -266,5 +266,15 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
     "HEALTH-9": (
         f"{_GO}: agrees (balancer_wrapper.go:326-335 new healthData on every connectivity change; 469-483 a listener only while READY)",
         _JS_NO_HC,
+    ),
+    "HC-5": (
+        f"{_GO}: agrees (health/producer.go:27-33 the producer's cleanup cancels the watch, 66-77 a new registration cancels the old one; balancer_wrapper.go:494-497 updates of a superseded listener are dropped, 326-335 on every connectivity change)",
+        _JS_NO_HC,
+    ),
+    "BASE-6": (
+        f"{_GO}: agrees (balancer/base/balancer.go:142 after each resolver update, 224-229 on entering or leaving READY)",
+    ),
+    "BASE-10": (
+        f"{_GO}: agrees (balancer/base/base.go:60-61 Config.HealthCheck, balancer.go:110 HealthCheckEnabled; health/client.go:73 CONNECTING until the first response)",
     ),
 }
