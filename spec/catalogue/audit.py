@@ -280,3 +280,6 @@ AUDIT: dict[str, tuple[str, ...]] = {
         f"{_GO}: agrees (leastrequest.go:153-167: READY children only; without any the endpointsharding state passes through)",
     ),
 }
+from spec.catalogue.audit_channel import CHANNEL_AUDIT  # noqa: E402  -- the channel-side areas (issue 14)
+
+AUDIT.update(CHANNEL_AUDIT)
