@@ -8,56 +8,19 @@ the health of its chosen subchannel.
 
 Where the language-neutral text and grpc-go differ, the requirement follows grpc-go
 (``balancer/pickfirst/pickfirst.go`` at 4793ad04) and its source says what the text
-says instead; the differences the spec makes options are who asks the resolver
-to re-resolve (:class:`ReresolutionMode`, PF-28) and when subchannels are created
-(:class:`SubchannelCreation`, PF-11).
+says instead; where the sources differ the behaviour is a spec option
+(:mod:`spec.options`), such as who asks the resolver to re-resolve
+(``pick_first.reresolution``, PF-28) and when subchannels are created
+(``pick_first.subchannel_creation``, PF-11).
 """
 
 from __future__ import annotations
 
-import enum
-
 from spec.catalogue.model import Level, Requirement
+from spec.options import ReresolutionMode
 from spec.types import Duration
 
-
-class ReresolutionMode(enum.Enum):
-    """Who asks the resolver to re-resolve when pick_first's connections fail (PF-28).
-
-    * ``SPEC_TEXT`` -- the policy asks (``RequestReresolution``) when it first reports
-      TRANSIENT_FAILURE after a pass, each time it re-reports TRANSIENT_FAILURE after
-      N more failures, and when its connection is lost (client_channel_specification.md,
-      "pick_first").  Use it when subchannels do not re-resolve by themselves.
-    * ``GRPC_GO`` -- the policy never asks; grpc-go's subchannel (addrConn) calls
-      ResolveNow itself before it reports TRANSIENT_FAILURE or IDLE (pickfirst.go,
-      comment on issue 7534).
-    """
-
-    SPEC_TEXT = "spec_text"
-    GRPC_GO = "grpc_go"
-
-
-class SubchannelCreation(enum.Enum):
-    """When pick_first creates the subchannels of an address list (PF-11).
-
-    * ``EAGER`` -- when a pass starts on a list (a resolver update the policy acts on
-      while not IDLE, or leaving IDLE) the policy may create a subchannel for every
-      listed address it does not hold, then connects them one at a time as the pass
-      goes; on an update that keeps its READY subchannel (PF-8) the new ones are
-      dropped again at once.  The text: "pick_first will create a new list of
-      subchannels using the last address list ... and start connecting to them"
-      (client_channel_specification.md, "pick_first"); C-core (pick_first.cc at
-      v1.85.0, lines 1060-1064, SubchannelList's constructor) and grpc-js 1.14.7
-      (load-balancer-pick-first.ts:476-479, connectToAddressList) do so.  Creating
-      lazily is accepted too: the difference is only when a subchannel appears.
-    * ``LAZY`` -- a subchannel is created only when the pass reaches its address:
-      grpc-go (balancer/pickfirst/pickfirst.go at v1.85.0, line 520 in
-      requestConnectionLocked) and grpc-java's PickFirstLeafLoadBalancer (v1.85.1,
-      line 523 in requestConnection, its only call of createNewSubchannel).
-    """
-
-    EAGER = "eager"
-    LAZY = "lazy"
+__all__ = ["CONNECTION_ATTEMPT_DELAY", "REQUIREMENTS", "ReresolutionMode"]
 
 
 # RFC 8305 section 5 default; gRFC A61 allows a configured value in [100 ms, 2 s].
@@ -154,12 +117,15 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "PF-10",
         M,
-        "After an update that PF-8 does not cover, a policy whose chosen subchannel was READY, "
-        "or that was CONNECTING or had no address list, reports CONNECTING with a queueing "
-        "picker and starts a pass at the first address; in TRANSIENT_FAILURE it starts a pass "
-        "without reporting; in IDLE it starts nothing.",
-        _GO + " (UpdateClientConnState). The text instead says losing the selected address "
-        "reports IDLE: " + _SPEC,
+        "After an update that PF-8 does not cover, a policy that was CONNECTING or had no "
+        "address list reports CONNECTING with a queueing picker and starts a pass at the first "
+        "address; in TRANSIENT_FAILURE it starts a pass without reporting; in IDLE it starts "
+        "nothing; one whose chosen subchannel was READY reports IDLE and waits for ExitIdle "
+        "(under pick_first.selected_address_removed=reconnects: as when CONNECTING).",
+        _SPEC + " ('a resolver update removes the address of the selected subchannel, the "
+        "policy will report IDLE'); grpc-java PickFirstLeafLoadBalancer.java lines 143-168 and "
+        "C-core pick_first.cc (GoIdle) agree; grpc-go reconnects at once (" + _GO + " lines "
+        "315-331): spec option",
     ),
     # --- A pass over the list (Happy Eyeballs) ---
     Requirement(
@@ -167,9 +133,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         M,
         "A pass walks the list in order, one subchannel per address: it connects a subchannel "
         "in IDLE, waits on one in CONNECTING, and skips one in TRANSIENT_FAILURE at once. "
-        "Under SubchannelCreation.LAZY it creates a subchannel only when the pass reaches its "
-        "address; under EAGER it may create one for every listed address it does not hold "
-        "when the pass starts.",
+        "Under pick_first.subchannel_creation=lazy it creates a subchannel only when the pass "
+        "reaches its address; under eager (the text) it may create one for every listed "
+        "address it does not hold when the pass starts.",
         _A61_HE
         + "; "
         + _SPEC
@@ -237,7 +203,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         MAY,
         "A resolver update that restarts a pass while the policy is CONNECTING may report "
         "CONNECTING again (grpc-go does; this reference does not repeat it).",
-        _GO + " (forceUpdateConcludedStateLocked in UpdateClientConnState)",
+        _GO + " lines 323-328 (forceUpdateConcludedStateLocked in UpdateClientConnState)",
     ),
     # --- Connected, lost, idle ---
     Requirement(
@@ -283,8 +249,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "PF-24",
         M,
         "The policy never reports the state it last reported, except TRANSIENT_FAILURE, whose "
-        "picker error may change.",
-        _GO + " (updateBalancerState)",
+        "picker error may change, and CONNECTING on a resolver update that restarts a pass "
+        "(PF-18).",
+        _GO + " lines 792-800 (updateBalancerState suppresses repeats except TF); lines 323-328 "
+        "(UpdateClientConnState reports CONNECTING through forceUpdateConcludedStateLocked, "
+        "which does not suppress a repeat: PF-18)",
     ),
     Requirement(
         "PF-25",

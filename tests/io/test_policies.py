@@ -17,9 +17,10 @@ from refimpl import registry
 from refimpl.io import scenarios
 from refimpl.io.backend import WHOAMI
 from refimpl.io.balanced_channel import BalancedChannel
-from spec.catalogue.pick_first import ReresolutionMode, SubchannelCreation
+from spec.catalogue.pick_first import ReresolutionMode
 from spec.monitors.pick_first import PickFirstMonitor
 from spec.monitors.round_robin import RoundRobinMonitor
+from spec.options import SubchannelCreation
 from spec.trace import Monitor, judge
 from spec.types import OrcaLoadReport
 from tests.io.conftest import (

@@ -22,11 +22,11 @@ from refimpl.endpoint_sharding import NO_CHILDREN, rotate_endpoints
 from refimpl.round_robin import RoundRobinBuilder
 from spec import actions as act
 from spec import events as ev
-from spec.catalogue.pick_first import SubchannelCreation
 from spec.connectivity import State
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.pick_first import PickFirstMonitor
 from spec.monitors.round_robin import RoundRobinMonitor
+from spec.options import SubchannelCreation
 from spec.trace import Monitor, Step, Violation, judge
 from spec.types import Endpoint, Status, StatusCode
 
