@@ -544,9 +544,8 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "update and ExitIdle (every_update), or only when the state or the picker's "
         "children changed (on_change).",
         "the text is silent (client_channel_specification.md does not say whether an "
-        "unchanged aggregate is re-reported); grpc-go and grpc-java split and C-core and "
-        "grpc-js are not checked, so the default is RR-10's reading (grpc-go's) until "
-        "they are read",
+        "unchanged aggregate is re-reported); majority of those read: grpc-go and grpc-js "
+        "report every update, grpc-java only a change (C-core not checked)",
         {
             "grpc-go": _iv(
                 "every_update",
@@ -559,7 +558,12 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 "(updateBalancingState: only a new state or an unequal picker)",
             ),
             "C-core": NOT_CHECKED,
-            "grpc-js": NOT_CHECKED,
+            "grpc-js": _iv(
+                "every_update",
+                JS + "load-balancer-round-robin.ts:260 (updateAddressList ends with "
+                "calculateAndUpdateState, which reports without comparing)",
+                "exitIdle does nothing (264-268)",
+            ),
         },
         ("RR-10",),
     ),
@@ -569,9 +573,8 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "When pick_first leaving IDLE reports CONNECTING: as it asks a subchannel to "
         "connect (on_connect), or when that subchannel reports CONNECTING "
         "(on_subchannel_connecting).",
-        "the text is silent on the moment; grpc-go reports at once and grpc-java waits "
-        "for its subchannel, C-core and grpc-js are not checked: PF-20/PF-21's reading "
-        "(grpc-go's) until they are read",
+        "the text is silent on the moment; majority of those read: grpc-go and grpc-js "
+        "report at once, grpc-java waits for its subchannel (C-core not checked)",
         {
             "grpc-go": _iv("on_connect", _GO_PF + ":355-368 (ExitIdle, before the first pass)"),
             "grpc-java": _iv(
@@ -582,7 +585,12 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 "context drain (InternalSubchannel.java:224), so production sees no gap",
             ),
             "C-core": NOT_CHECKED,
-            "grpc-js": NOT_CHECKED,
+            "grpc-js": _iv(
+                "on_connect",
+                _JS_PF + ":506-507 (connectToAddressList: startNextSubchannelConnecting, "
+                "then calculateAndReportNewState reports CONNECTING; the subchannel's "
+                "startConnecting runs on the next tick, 410-412)",
+            ),
         },
         ("PF-20", "PF-21"),
     ),

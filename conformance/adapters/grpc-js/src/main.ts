@@ -29,11 +29,36 @@ function capabilities(): JsonObject {
       // src/resolving-load-balancer.ts:375-383): see README "Spec options".
       'pick_first.reresolution': 'spec_text',
       // pick_first creates a subchannel for every address of a list before connecting the
-      // first (src/load-balancer-pick-first.ts:476-479, connectToAddressList).
+      // first (src/load-balancer-pick-first.ts:474-479, connectToAddressList).
       'pick_first.subchannel_creation': 'eager',
+      // The 250 ms Connection Attempt Delay (src/load-balancer-pick-first.ts:60, 417).
+      'pick_first.happy_eyeballs': 'enabled',
+      // A resolver error with children or a pick is ignored (src/load-balancer-pick-first.ts:519-527).
+      'pick_first.resolver_error_with_addresses': 'keep_subchannels',
+      // IPv6 and everything else (src/load-balancer-pick-first.ts:139-165, interleaveAddressFamilies).
+      'pick_first.family_interleaving': 'two_families',
+      // One subchannel per address: the leaf policy of gRFC A61 (load-balancer-pick-first.ts).
+      'pick_first.variant': 'leaf',
+      // CONNECTING is reported as the pass starts; the subchannel connects on the next tick
+      // (src/load-balancer-pick-first.ts:506-507, 410-412).
+      'pick_first.connecting_report': 'on_connect',
+      // A new READY picker starts where the old one would have picked next
+      // (src/load-balancer-round-robin.ts:146-154).
+      'round_robin.start_index': 'shared_counter',
+      // An IDLE child ranks below TRANSIENT_FAILURE (src/load-balancer-round-robin.ts:142-182).
+      'round_robin.idle_child': 'after_failure',
+      // Every update ends with a report, unchanged or not (src/load-balancer-round-robin.ts:260).
+      'round_robin.update_report': 'every_update',
       // No clamping of weights around the mean (src/load-balancer-weighted-round-robin.ts:183-203),
       // the behaviour this value names.
       'weighted_round_robin.weight_caps': 'grpc_go',
+      // On READY only the blackout restarts (src/load-balancer-weighted-round-robin.ts:414-416).
+      'weighted_round_robin.weight_on_reconnect': 'reset_non_empty_since',
+      // loadBalancingPolicy is validated as a string and never read (src/service-config.ts:384-388).
+      'service_config.unknown_policy_name': 'ignored',
+      // Not declared: pick_first.selected_address_removed. An update without the READY
+      // address keeps the old pick READY while the new list connects (connectToAddressList
+      // does not drop currentPick, 474-507): neither goes_idle nor reconnects.
     },
   };
 }
