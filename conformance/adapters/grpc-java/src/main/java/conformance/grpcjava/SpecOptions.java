@@ -35,6 +35,11 @@ final class SpecOptions {
       options.put("pick_first.family_interleaving", "two_families");
     }
     options.put("pick_first.variant", leaf ? "leaf" : "legacy_single_subchannel");
+    // The leaf policy creates a subchannel only when its pass reaches the address
+    // (requestConnection, PickFirstLeafLoadBalancer.java:520-524); the legacy policy creates its
+    // one subchannel, for the whole list, when the first addresses arrive
+    // (PickFirstLoadBalancer.java:73-76).
+    options.put("pick_first.subchannel_creation", leaf ? "lazy" : "eager");
     // requestConnection connects an IDLE subchannel without a report; CONNECTING follows the
     // subchannel's CONNECTING (PickFirstLeafLoadBalancer.java:529-530, :338; the legacy
     // PickFirstLoadBalancer passes every subchannel state on, :152).
