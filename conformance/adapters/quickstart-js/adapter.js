@@ -114,8 +114,9 @@ lines.on("line", (line) => {
           capabilities: {
             policies: ["pick_first"],
             time: "real",
-            // One subchannel per address: the leaf pick_first (spec/options.py, pick_first.variant).
-            spec_options: { "pick_first.variant": "leaf" },
+            // One subchannel per address: the leaf pick_first (spec/options.py, pick_first.variant),
+            // each created when connectTo reaches its address (pick_first.subchannel_creation).
+            spec_options: { "pick_first.variant": "leaf", "pick_first.subchannel_creation": "lazy" },
           },
         });
         break;
