@@ -133,3 +133,22 @@ def test_the_reference_follows_the_value_begin_gives() -> None:
         first_outputs[value] = [o for o in reply["outputs"] if o["type"] == "update_state"]
     assert first_outputs["goes_idle"][0]["state"] == "IDLE"
     assert first_outputs["reconnects"][0]["state"] == "CONNECTING"
+
+
+@pytest.mark.req("CONF-4")
+def test_an_undeclared_selection_only_option_takes_the_registry_default() -> None:
+    """pick_first.variant has no monitor parameter; an adapter silent on it is the default."""
+    silent = protocol.Capabilities(frozenset({"pick_first"}))
+    default = options.OPTIONS["pick_first.variant"].default
+    other = next(v for v in options.OPTIONS["pick_first.variant"].values if v != default)
+    written_for = attrs.evolve(BASIC, policy="pick_first")
+    assert (
+        silent.missing_for(
+            attrs.evolve(written_for, spec_options=(("pick_first.variant", default),))
+        )
+        == []
+    )
+    assert (
+        silent.missing_for(attrs.evolve(written_for, spec_options=(("pick_first.variant", other),)))
+        != []
+    )
