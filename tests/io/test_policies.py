@@ -33,10 +33,10 @@ from tests.io.conftest import (
 )
 
 
-def _needs(policy: str) -> pytest.MarkDecorator:
-    return pytest.mark.skipif(
-        registry.get(policy) is None, reason=f"policy {policy!r} is not registered yet"
-    )
+def _require(policy: str) -> None:
+    """A built-in policy that is missing fails the test: it never skips (issue 19)."""
+    if registry.get(policy) is None:
+        pytest.fail(f"the built-in policy {policy!r} is not registered (refimpl/builtin.py)")
 
 
 def _judged(ch: BalancedChannel, monitor: Monitor) -> None:
@@ -143,9 +143,9 @@ def test_no_wait_for_ready_rpc_is_lost_across_a_restart(
     _judged(ch, monitor)
 
 
-@_needs("weighted_round_robin")
 @pytest.mark.req("WRR-5", "WRR-6", "WRR-16")
 def test_weighted_round_robin_shifts_traffic_to_the_less_loaded(backends: MakeBackends) -> None:
+    _require("weighted_round_robin")
     servers = backends(3)
     reports = [
         OrcaLoadReport(application_utilization=u, rps_fractional=100) for u in (0.2, 0.4, 0.8)
@@ -155,9 +155,9 @@ def test_weighted_round_robin_shifts_traffic_to_the_less_loaded(backends: MakeBa
     assert result.observed["a"] > result.observed["b"] > result.observed["c"]
 
 
-@_needs("least_request_experimental")
 @pytest.mark.req("LR-7", "LR-8")
 def test_least_request_avoids_a_backend_with_slow_calls(backends: MakeBackends) -> None:
+    _require("least_request_experimental")
     servers = backends(3)
     config = scenarios.service_config("least_request_experimental", {"choiceCount": 2})
     slow = scenarios.slow_backend_share(scenarios.balanced_channel, servers, config)
