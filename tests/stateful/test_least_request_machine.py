@@ -58,9 +58,7 @@ class LeastRequestMachine(EndpointPolicyMachine):
             assert set(mine.values()) <= {0}  # every RPC done: every count back to zero
 
 
-@pytest.mark.req("LR-1", "LR-5", "LR-6", "LR-7", "LR-8", "LR-9", "LR-10", "LR-11")
-def test_least_request_machine() -> None:
-    LeastRequestMachine.TestCase.settings = settings(
-        settings(), stateful_step_count=60, deadline=None
-    )
-    LeastRequestMachine.TestCase().runTest()
+LeastRequestMachine.TestCase.settings = settings(stateful_step_count=60, deadline=None)
+TestLeastRequestMachine = pytest.mark.req(
+    "LR-1", "LR-5", "LR-6", "LR-7", "LR-8", "LR-9", "LR-10", "LR-11"
+)(LeastRequestMachine.TestCase)

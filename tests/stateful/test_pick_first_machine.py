@@ -25,6 +25,7 @@ from spec.monitors.pick_first import PickFirstMonitor
 from spec.trace import Violation
 from spec.types import Address, Duration, Endpoint, OrcaLoadReport, Status, StatusCode
 from tests.refimpl.test_pick_first import Run, make_run
+from tests.stateful.effects import CountsEffects, takes_effect
 
 POOL = (
     Address("10.0.0.1:80"),
@@ -67,7 +68,7 @@ def _error(state: State, message: str) -> Status | None:
     return Status(StatusCode.UNAVAILABLE, message) if state is State.TRANSIENT_FAILURE else None
 
 
-class PickFirstMachine(RuleBasedStateMachine):
+class PickFirstMachine(CountsEffects, RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.run: Run | None = None
@@ -78,7 +79,10 @@ class PickFirstMachine(RuleBasedStateMachine):
 
     @initialize(
         seed=st.integers(0, 2**32 - 1),
-        role=st.sampled_from(("top-level", "leaf", "leaf with health checking")),
+        # Half the runs watch health, so health_changes acts in many runs (issue 19).
+        role=st.sampled_from(
+            ("top-level", "leaf", "leaf with health checking", "leaf with health checking")
+        ),
         mode=st.sampled_from(ReresolutionMode),
         first=st.lists(endpoints, min_size=1, max_size=4),
         shuffle=st.booleans(),
@@ -107,6 +111,7 @@ class PickFirstMachine(RuleBasedStateMachine):
         return self.run is not None
 
     def feed(self, event: ev.Input) -> None:
+        self.fed()
         outputs = self.r(event)
         index = len(self.r.trace) - 1
         for monitor in self.monitors:
@@ -148,6 +153,7 @@ class PickFirstMachine(RuleBasedStateMachine):
         config=st.sampled_from(CONFIGS),
         error=st.none() | st.sampled_from(("resolver failed", "NXDOMAIN")),
     )
+    @takes_effect
     def resolver_reports(self, chosen: list[Endpoint], config: object, error: str | None) -> None:
         """One rule for both resolver inputs, so that they do not reset runs too often."""
         if error is not None:
@@ -157,6 +163,7 @@ class PickFirstMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.started() and bool(self.moves()))
     @rule(data=st.data())
+    @takes_effect
     def subchannel_changes(self, data: st.DataObject) -> None:
         sub, target = data.draw(st.sampled_from(self.moves()), label="move")
         message = data.draw(st.sampled_from(ERRORS), label="error")
@@ -164,12 +171,14 @@ class PickFirstMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.started() and bool(self.progress()))
     @rule(data=st.data())
+    @takes_effect
     def subchannel_progresses(self, data: st.DataObject) -> None:
         sub, target = data.draw(st.sampled_from(self.progress()), label="progress")
         self.feed(ev.SubchannelStateChange(sub.ident, target))
 
     @precondition(lambda self: self.started() and bool(self.failing()))
     @rule(data=st.data())
+    @takes_effect
     def subchannel_fails(self, data: st.DataObject) -> None:
         sub, target = data.draw(st.sampled_from(self.failing()), label="failure")
         message = data.draw(st.sampled_from(ERRORS), label="error")
@@ -177,6 +186,7 @@ class PickFirstMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.started() and bool(self.watched()))
     @rule(data=st.data())
+    @takes_effect
     def health_changes(self, data: st.DataObject) -> None:
         sub = data.draw(st.sampled_from(self.watched()), label="subchannel")
         state = data.draw(st.sampled_from(HEALTH), label="health")
@@ -184,6 +194,7 @@ class PickFirstMachine(RuleBasedStateMachine):
 
     @precondition(started)
     @rule(data=st.data())
+    @takes_effect
     def rpcs(self, data: st.DataObject) -> None:
         """A pick, the end of a completed one, or a load report from a READY subchannel."""
         kinds = ["pick"] + ["done"] * bool(self.completed) + ["load report"] * bool(self.ready())
@@ -202,11 +213,13 @@ class PickFirstMachine(RuleBasedStateMachine):
 
     @precondition(started)
     @rule(millis=st.sampled_from((1, 100, 249, 250, 251, 500, 1000)))
+    @takes_effect
     def time_passes(self, millis: int) -> None:
         self.feed(ev.TimeAdvanced(Duration.of(millis=millis)))
 
     @precondition(started)
     @rule()
+    @takes_effect
     def exit_idle(self) -> None:
         self.feed(ev.ExitIdle())
 
@@ -218,6 +231,7 @@ class PickFirstMachine(RuleBasedStateMachine):
         """Every run ends with Close: all shut down and no timer left (PF-23, LB-3)."""
         if self.run is None:
             return
+        self.record_effects()
         self.feed(ev.Close())
         assert self.r.driver.clock.pending() == 0
         for monitor in self.monitors:
