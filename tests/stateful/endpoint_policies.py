@@ -10,6 +10,7 @@ goes.  Subclasses say which policy, which monitors and which configs.
 
 from __future__ import annotations
 
+import random
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
@@ -34,6 +35,17 @@ _NEXT = {
     for source in State
 }
 
+# A run starts with two or more distinct endpoints, so that picks have a choice to make
+# (LR-10 and WRR-16 learn nothing from one).  Later updates may have any size, and now
+# and then a repeated endpoint -- after which the monitors stop judging picks, since the
+# trace no longer says which endpoint a subchannel serves (spec/monitors/ready_endpoints.py).
+first_endpoints = st.lists(st.sampled_from(POOL), min_size=2, max_size=5, unique=True)
+later_endpoints = st.one_of(
+    st.lists(st.sampled_from(POOL), max_size=5, unique=True),
+    st.lists(st.sampled_from(POOL), max_size=5, unique=True),
+    st.lists(st.sampled_from(POOL), max_size=5, unique=True),
+    st.lists(st.sampled_from(POOL), max_size=4),
+)
 server_loads = st.builds(
     OrcaLoadReport,
     application_utilization=st.sampled_from([0.1, 0.25, 0.5, 1.0]),
@@ -53,6 +65,8 @@ class EndpointPolicyMachine(CountsEffects, RuleBasedStateMachine):
     """Runs one policy; subclasses define the driver, the monitors and the configs."""
 
     configs: ClassVar[st.SearchStrategy[Any]]
+    # Which of the policy's two variants a run builds (subclasses say what each is).
+    variants: ClassVar[st.SearchStrategy[int]] = st.integers(0, 1)
 
     def __init__(self) -> None:
         super().__init__()
@@ -144,22 +158,22 @@ class EndpointPolicyMachine(CountsEffects, RuleBasedStateMachine):
         seed=st.integers(0, 2**32 - 1),
         # Two runs in three watch health, so the health rules act in many runs (issue 19).
         health_checking=st.sampled_from([False, True, True]),
-        variant=st.integers(0, 1),
         data=st.data(),
     )
-    def start(self, seed: int, health_checking: bool, variant: int, data: st.DataObject) -> None:
+    def start(self, seed: int, health_checking: bool, data: st.DataObject) -> None:
+        variant = data.draw(self.variants, label="variant")
         self.health_checking = health_checking
         self.driver = self.build(seed, health_checking, variant)
         self.monitors = [BoundaryMonitor(), *self.policy_monitors(variant)]
         for endpoint in POOL:
             for address in endpoint.addresses:
                 self.loads[address.addr] = data.draw(server_loads)
-        endpoints = data.draw(st.lists(st.sampled_from(POOL), min_size=1, max_size=4))
+        endpoints = data.draw(first_endpoints)
         self.run(ev.ResolverUpdate(endpoints, config=data.draw(self.configs)))
         self.bring_up()
 
     @precondition(started)
-    @rule(endpoints=st.lists(st.sampled_from(POOL), max_size=4), data=st.data())
+    @rule(endpoints=later_endpoints, data=st.data())
     @takes_effect
     def resolver_update(self, endpoints: list[Endpoint], data: st.DataObject) -> None:
         self.run(ev.ResolverUpdate(endpoints, config=data.draw(self.configs)))
@@ -249,6 +263,36 @@ class EndpointPolicyMachine(CountsEffects, RuleBasedStateMachine):
             self.run(ev.TimeAdvanced(Duration.of(millis=millis)))
             if self.d.state is State.READY:
                 self.picks_while_ready(count)
+
+    @precondition(lambda self: self.started() and self.d.state is State.READY)
+    @rule(
+        picks=st.integers(20, 300),
+        finished=st.sampled_from([0.25, 0.5, 0.75]),
+        millis=st.sampled_from([0, 10, 100, 1000]),
+        shuffle=st.integers(0, 2**32 - 1),
+    )
+    @takes_effect
+    def busy_spell(self, picks: int, finished: float, millis: int, shuffle: int) -> None:
+        """Many picks while RPCs are in flight: after each pick, one RPC finishes with the
+        chance ``finished`` (a random one, with its load); time moves every 25 picks.
+
+        Counts stay uneven across endpoints, so each pick says something about how the
+        policy weighs them: LR-10 needs a few hundred such picks to tell choiceCount 2
+        from a uniform pick (the statistics in spec/monitors/least_request.py), WRR-16
+        as many to see a share off its weight.  ``shuffle`` seeds the choice of RPCs to
+        finish, so a run is still replayed from Hypothesis's data alone.
+        """
+        chooser = random.Random(shuffle)
+        for index in range(picks):
+            if self.d.state is not State.READY:
+                break
+            self.picks_while_ready(1)
+            if self.open_picks and chooser.random() < finished:
+                pick_id = chooser.choice(sorted(self.open_picks))
+                subchannel = self.open_picks.pop(pick_id)
+                self.run(ev.Done(pick_id, load_report=self.load_of(subchannel)))
+            if millis and index % 25 == 24:
+                self.run(ev.TimeAdvanced(Duration.of(millis=millis)))
 
     def every_ready_backend_reports_out_of_band(self) -> None:
         for subchannel in self.live(State.READY):

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from refimpl.driver import FakeSubConn
+from refimpl.pick_first import PickFirstBuilder
 from spec import actions as act
 from spec import events as ev
 from spec.catalogue.pick_first import ReresolutionMode
@@ -96,9 +97,20 @@ class PickFirstMachine(CountsEffects, RuleBasedStateMachine):
         shuffle: bool,
     ) -> None:
         leaf, checking = role != "top-level", role == "leaf with health checking"
-        self.run = make_run(seed=seed, health=leaf, health_checking=checking, reresolution=mode)
+        self.run = make_run(
+            seed=seed,
+            health=leaf,
+            health_checking=checking,
+            reresolution=mode,
+            builder=self.leaf_builder(mode) if checking else None,
+        )
         self.monitors = [BoundaryMonitor(), self.run.monitor()]
         self.feed(ev.ResolverUpdate(first, config={"shuffleAddressList": shuffle}))
+
+    def leaf_builder(self, mode: ReresolutionMode) -> PickFirstBuilder | None:
+        """The pick_first that watches health; None: the reference.  A test of the tests
+        (test_machines_find_planted_bugs.py) plants a bug here."""
+        return None
 
     # --- helpers ---
 
