@@ -30,7 +30,7 @@ MACHINES: dict[str, type[RuleBasedStateMachine]] = {
     "weighted_round_robin": WeightedRoundRobinMachine,
     "least_request": LeastRequestMachine,
 }
-RUNS = 150
+RUNS = 100
 LONG_RUN = 20  # steps
 SEED = 19
 # A call of a rule must feed the policy something at least this often...
@@ -38,9 +38,10 @@ MIN_SHARE_OF_CALLS = 0.95
 # ...and take effect at least once in this share of the long runs.  Hypothesis's swarm
 # testing switches each rule off in about half of the runs (a random share per run),
 # and a run decides some things once (health checking on or off, the config), so no
-# rule can reach every run: the health rules reach at most about a third (measured
-# 12-45% over four seeds, against 29-90% for the others).  Before
-# issue 19 pick_first's health_changes acted in 5% of the runs.
+# rule can reach every run.  Measured with seeds 1, 2 and 19: every call of every rule
+# took effect, and the rarest rule of each machine acted in 11-38% of the long runs
+# (health_changes or done, mostly).  Before issue 19 pick_first's health_changes acted
+# in 5% of the runs and round_robin's done in 0-2%.
 MIN_SHARE_OF_RUNS = 0.08
 
 
