@@ -1,11 +1,15 @@
 """The tests of the tests: each state machine finds bugs planted in its policy, by default.
 
-Each planted bug is the real reference policy with one thing changed, made from its
-public pieces (a builder subclass, a ClientConn or Picker wrapped around the real
-one), so that it is the bug, not the scaffolding, that a run finds.  The machine is
-the real one (a subclass that only swaps the builder in), run under the ``default``
-Hypothesis profile -- what ``make check`` runs -- with a fixed seed and no example
-database, and it must fail with the requirement the bug breaks (issue 19).
+Each planted bug is the real reference policy with one documented hook replaced -- the
+hooks conformance/planted.py uses (``LeastRequestBalancer.picker_type``,
+``RoundRobinBuilder.sharding_type``, ``EndpointSharding.picker_type``,
+``PickFirstBuilder.balancer_type``, a builder's ``parse_config``) -- so that it differs
+from the reference in that one place and it is the bug, not scaffolding, that a run
+finds.  Where conformance/planted.py already has the bug (the four WRR config misreads,
+lr-no-decrement-on-error) its class is used as it is: one definition per bug.  The
+machine is the real one (a subclass that only swaps the builder in), run under the
+``default`` Hypothesis profile -- what ``make check`` runs -- with a fixed seed and no
+example database, and it must fail with the requirement the bug breaks (issue 19).
 
 The shrink phase is left out: the claim is that the machine *finds* the bug within
 the default number of runs, and shrinking only makes the report shorter.  The seed is
@@ -18,51 +22,40 @@ wrr-never-listens-out-of-band on 8 (before issue 19 the least_request machine fo
 lr-one-sample-fewer on 2 of 10 at 60 examples, 3 of 10 at 100).
 ``python -m tests.stateful.test_machines_find_planted_bugs [SEEDS [PROFILE]]`` repeats
 the measurement.
-
-Refimpl names these plants depend on: ``LeastRequestBuilder.build``,
-``LeastRequestPicker`` and its ``choice_count`` attribute; ``WeightedRoundRobinBuilder.
-parse_config`` and the ``WeightedRoundRobinConfig`` fields ``blackout_period``,
-``weight_expiration_period``, ``error_utilization_penalty``,
-``enable_oob_load_report``; ``RoundRobinBuilder.build``; ``PickFirstBuilder`` (through
-tests/refimpl/test_pick_first.py's ``HealthLeafBuilder``); and the balancer API of
-refimpl/balancer.py.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import Any, ClassVar
+from collections.abc import Sequence
 
-import attrs
 import pytest
 from hypothesis import Phase, seed, settings
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
-from refimpl.balancer import (
-    Balancer,
-    BalancerState,
-    BuildOptions,
-    ClientConn,
-    Complete,
-    DoneInfo,
-    HealthListener,
-    JsonValue,
-    NewSubConnOptions,
-    Picker,
-    PickInfo,
-    PickResult,
-    SubConn,
-    SubConnState,
+from conformance.planted import (
+    LrNoDecrementOnError,
+    WrrIgnoresBlackout,
+    WrrIgnoresErrorPenalty,
+    WrrNeverListensOutOfBand,
+    WrrWeightsNeverExpire,
 )
+from refimpl.balancer import PickInfo, PickResult, RandomSource, SubConnState
 from refimpl.driver import Driver
-from refimpl.least_request import LeastRequestBuilder, LeastRequestPicker
+from refimpl.endpoint_sharding import EndpointSharding, EndpointShardingPicker
+from refimpl.least_request import (
+    LeastRequestBalancer,
+    LeastRequestBuilder,
+    LeastRequestPicker,
+    PickTarget,
+    Selection,
+)
+from refimpl.pick_first import PickFirstBalancer, _Entry
 from refimpl.round_robin import RoundRobinBuilder
-from refimpl.weighted_round_robin import WeightedRoundRobinBuilder, WeightedRoundRobinConfig
+from refimpl.weighted_round_robin import WeightedRoundRobinBuilder
 from refimpl.wrr_scheduler import SchedulerKind
 from spec.catalogue.pick_first import ReresolutionMode
 from spec.connectivity import State
-from spec.types import Address, Duration
 from tests.refimpl.test_pick_first import HealthLeafBuilder
 from tests.stateful.test_least_request_machine import SELECTIONS, LeastRequestMachine
 from tests.stateful.test_pick_first_machine import PickFirstMachine
@@ -71,69 +64,29 @@ from tests.stateful.test_weighted_round_robin_machine import WeightedRoundRobinM
 
 SEED = 19
 
-# --- wrapping the ClientConn a balancer reports to ---
+# --- least_request_experimental: the picker it builds (picker_type) ---
 
 
-class _PassThrough(ClientConn):
-    """Passes everything to the channel's ClientConn; subclasses change one thing."""
+class _OneSampleFewer(LeastRequestPicker):
+    """Draws choiceCount - 1 samples: choiceCount 2 becomes one uniform draw, random
+    balancing (breaks LR-7, LR-10)."""
 
-    def __init__(self, cc: ClientConn) -> None:
-        self.cc = cc
-
-    def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
-        return self.cc.new_subconn(addresses, options)
-
-    def update_state(self, state: BalancerState) -> None:
-        self.cc.update_state(state)
-
-    def resolve_now(self) -> None:
-        self.cc.resolve_now()
+    def __init__(
+        self,
+        targets: Sequence[PickTarget],
+        choice_count: int,
+        rng: RandomSource,
+        selection: Selection = Selection.SAMPLE,
+    ) -> None:
+        super().__init__(targets, choice_count - 1, rng, selection)  # the bug: - 1
 
 
-class _WrapsPickers(_PassThrough):
-    """Every picker the balancer reports goes through ``wrap``."""
-
-    wrap: ClassVar[Callable[[Picker], Picker]]
-
-    def update_state(self, state: BalancerState) -> None:
-        self.cc.update_state(BalancerState(state.state, type(self).wrap(state.picker)))
-
-
-# --- least_request_experimental ---
-
-
-def _one_sample_fewer(picker: Picker) -> Picker:
-    """choiceCount 2 becomes one uniform draw: random balancing (breaks LR-7, LR-10)."""
-    if isinstance(picker, LeastRequestPicker):
-        picker.choice_count -= 1
-    return picker
-
-
-class _NoDecrementOnError(Picker):
-    """An RPC that fails is never counted down (breaks LR-8)."""
-
-    def __init__(self, picker: Picker) -> None:
-        self.picker = picker
-
-    def pick(self, info: PickInfo) -> PickResult:
-        result = self.picker.pick(info)
-        if not isinstance(result, Complete):
-            return result
-        done = result.done
-
-        def done_unless_failed(done_info: DoneInfo) -> None:
-            if done_info.error is None and done is not None:
-                done(done_info)
-
-        return result.with_done(done_unless_failed)
-
-
-def _planted_lr(wrap: Callable[[Picker], Picker]) -> type[LeastRequestMachine]:
-    conn = type("PlantedConn", (_WrapsPickers,), {"wrap": staticmethod(wrap)})
+def _planted_lr(picker: type[LeastRequestPicker]) -> type[LeastRequestMachine]:
+    class PlantedBalancer(LeastRequestBalancer):
+        picker_type = picker
 
     class PlantedBuilder(LeastRequestBuilder):
-        def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
-            return super().build(conn(cc), options)
+        balancer_type = PlantedBalancer
 
     class Planted(LeastRequestMachine):
         def build(self, seed: int, health_checking: bool, variant: int) -> Driver:
@@ -143,73 +96,59 @@ def _planted_lr(wrap: Callable[[Picker], Picker]) -> type[LeastRequestMachine]:
     return Planted
 
 
-# --- weighted_round_robin: one config field misread ---
+# --- weighted_round_robin: one config field misread (conformance/planted.py) ---
 
 
-def _planted_wrr(**misread: Any) -> type[WeightedRoundRobinMachine]:
-    class PlantedBuilder(WeightedRoundRobinBuilder):
-        def parse_config(self, config: JsonValue) -> WeightedRoundRobinConfig:
-            return attrs.evolve(super().parse_config(config), **misread)
-
+def _planted_wrr(builder: type[WeightedRoundRobinBuilder]) -> type[WeightedRoundRobinMachine]:
     class Planted(WeightedRoundRobinMachine):
         def build(self, seed: int, health_checking: bool, variant: int) -> Driver:
             kind = [SchedulerKind.STATIC_STRIDE, SchedulerKind.SMOOTH][variant]
-            builder = PlantedBuilder(scheduler=kind)
-            return Driver(builder, seed=seed, health_checking=health_checking)
+            return Driver(builder(scheduler=kind), seed=seed, health_checking=health_checking)
 
     return Planted
 
 
-# --- round_robin ---
+# --- round_robin: the endpoint-sharding picker (sharding_type, picker_type) ---
 
 
-class _AdvancesTwice(Picker):
+class _AdvancesTwicePicker(EndpointShardingPicker):
     """Each pick moves the rotation on by two: with two READY endpoints one gets every
     pick (breaks RR-7)."""
 
-    def __init__(self, picker: Picker) -> None:
-        self.picker = picker
-
     def pick(self, info: PickInfo) -> PickResult:
-        self.picker.pick(info)
-        return self.picker.pick(info)
+        with self._lock:
+            index = self._next
+            self._next = (index + 2) % len(self._pickers)  # the bug: + 2, not + 1
+        return self._pickers[index].pick(info)
 
 
-class _RotationAdvancesTwice(RoundRobinBuilder):
-    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
-        conn = type("PlantedConn", (_WrapsPickers,), {"wrap": staticmethod(_AdvancesTwice)})
-        return super().build(conn(cc), options)
+class _RotationAdvancesTwice(EndpointSharding):
+    picker_type = _AdvancesTwicePicker
+
+
+class _RotationAdvancesTwiceBuilder(RoundRobinBuilder):
+    sharding_type = _RotationAdvancesTwice
 
 
 class _PlantedRoundRobin(RoundRobinMachine):
-    builder = _RotationAdvancesTwice()
+    builder = _RotationAdvancesTwiceBuilder()
 
 
-# --- pick_first as a leaf that watches health ---
+# --- pick_first as a leaf that watches health (balancer_type) ---
 
 
-class _IgnoresUnhealthy(_PassThrough):
-    """Health reports other than READY never reach pick_first, so it keeps picking an
-    unhealthy subchannel (breaks PF-27, HEALTH-*)."""
+class _IgnoresUnhealthy(PickFirstBalancer):
+    """Acts on health reports of READY only, so it keeps picking a subchannel whose health
+    check fails or restarts (breaks PF-27, HEALTH-*).  Wider than conformance/planted.py's
+    HealthFailureIgnored, which still acts on CONNECTING."""
 
-    def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
-        sub = self.cc.new_subconn(addresses, options)
-        register = sub.register_health_listener
-
-        def register_filtered(listener: HealthListener) -> None:
-            def only_ready(state: SubConnState) -> None:
-                if state.state is State.READY:
-                    listener(state)
-
-            register(only_ready)
-
-        sub.register_health_listener = register_filtered  # type: ignore[method-assign]
-        return sub
+    def _on_health(self, entry: _Entry, health: SubConnState) -> None:
+        if health.state is State.READY:
+            super()._on_health(entry, health)
 
 
 class _IgnoresUnhealthyLeaf(HealthLeafBuilder):
-    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
-        return super().build(_IgnoresUnhealthy(cc), options)
+    balancer_type = _IgnoresUnhealthy
 
 
 class _PlantedPickFirst(PickFirstMachine):
@@ -219,21 +158,21 @@ class _PlantedPickFirst(PickFirstMachine):
 
 # bug -> (the machine with it planted, requirement IDs of which the failure must name one)
 PLANTED: dict[str, tuple[type[RuleBasedStateMachine], tuple[str, ...]]] = {
-    "lr-one-sample-fewer": (_planted_lr(_one_sample_fewer), ("LR-10",)),
+    "lr-one-sample-fewer": (_planted_lr(_OneSampleFewer), ("LR-10",)),
     # The machine compares the balancer's counts with the monitor's after every step.
-    "lr-no-decrement-on-error": (_planted_lr(_NoDecrementOnError), ("LR-8", "LR-11", "==")),
+    "lr-no-decrement-on-error": (_planted_lr(LrNoDecrementOnError), ("LR-8", "LR-11", "==")),
     # Weights used early look, to the monitor, like an uneven round-robin fallback.
-    "wrr-ignores-blackout": (_planted_wrr(blackout_period=Duration(0)), ("WRR-8", "WRR-13")),
+    "wrr-ignores-blackout": (_planted_wrr(WrrIgnoresBlackout), ("WRR-8", "WRR-13")),
     "wrr-weights-never-expire": (
-        _planted_wrr(weight_expiration_period=Duration.of(seconds=10**6)),
+        _planted_wrr(WrrWeightsNeverExpire),
         ("WRR-9", "WRR-13", "WRR-16"),
     ),
     "wrr-ignores-error-penalty": (
-        _planted_wrr(error_utilization_penalty=0.0),
+        _planted_wrr(WrrIgnoresErrorPenalty),
         ("WRR-5", "WRR-16"),
     ),
     "wrr-never-listens-out-of-band": (
-        _planted_wrr(enable_oob_load_report=False),
+        _planted_wrr(WrrNeverListensOutOfBand),
         ("WRR-6", "WRR-7", "WRR-13", "WRR-16"),
     ),
     "rr-rotation-advances-twice": (_PlantedRoundRobin, ("RR-7",)),
