@@ -88,17 +88,29 @@ def _policies_the_readme_names() -> set[str]:
     return names
 
 
+# Every module that makes a channel; each imports refimpl/builtin.py (refimpl/registry.py).
+_CHANNELS = (
+    "refimpl.driver",
+    "refimpl.service_config",
+    "refimpl.io.balanced_channel",
+    "refimpl.io.blackbox",
+)
+
+
 @pytest.mark.req("REG-1")
-def test_a_fresh_process_finds_every_built_in_policy_the_readme_names() -> None:
-    """refimpl/builtin.py registers every policy; nothing else may do it for the registry.
+@pytest.mark.parametrize("channel", _CHANNELS)
+def test_a_fresh_process_finds_every_built_in_policy_the_readme_names(channel: str) -> None:
+    """Wherever a channel is, refimpl/builtin.py has registered every built-in policy.
 
     In this process the test modules import the policies themselves, which would hide a
-    policy dropped from refimpl/builtin.py (issue 19); a new interpreter imports only
-    the registry.
+    policy dropped from refimpl/builtin.py, or a channel that no longer imports it
+    (issue 19); a new interpreter imports only the channel's module and the registry.
     """
     named = _policies_the_readme_names()
     assert {"pick_first", "round_robin", "weighted_round_robin"} <= named, named
-    script = "import json; from refimpl import registry; print(json.dumps(registry.names()))"
+    script = (
+        f"import json, {channel}; from refimpl import registry; print(json.dumps(registry.names()))"
+    )
     found = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
@@ -109,5 +121,6 @@ def test_a_fresh_process_finds_every_built_in_policy_the_readme_names() -> None:
     )
     missing = named - set(json.loads(found.stdout))
     assert not missing, (
-        f"built-in policies the README names but refimpl/builtin.py lacks: {missing}"
+        f"built-in policies the README names but not registered after importing {channel} "
+        f"(refimpl/builtin.py): {missing}"
     )
