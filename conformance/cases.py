@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 
 from conformance import wire
+from conformance.across import Across, across_from_json
 from conformance.errors import CaseError, JsonPath, WireError
 from spec import actions as act
 from spec.catalogue import CATALOGUE
@@ -288,10 +289,26 @@ class CaseStep:
     note: str = ""
     requirements: tuple[str, ...] = ()
     line: int | None = None
+    # A step of a ``repeat`` block (conformance/across.py): the block's expectation over
+    # every repetition, which repetition (0-based) and which step of the block (1-based).
+    across: Across | None = None
+    repetition: int = 0
+    position: int = 0
+    origin: JsonPath = ()  # where the step is written in the file (blocks write it once)
 
     @property
     def kind(self) -> str:
         return str(self.input["type"])
+
+    @property
+    def closes_block(self) -> bool:
+        """The last step of the last repetition: the block's expectation is judged here."""
+        across = self.across
+        return (
+            across is not None
+            and self.repetition == across.repetitions - 1
+            and self.position == across.steps_per_repetition
+        )
 
 
 @attrs.frozen
@@ -322,6 +339,8 @@ _CASE_REQUIRED = frozenset({"id", "title", "requirements", "policy", "steps"})
 _CASE_OPTIONAL = frozenset({"description", "config", "channel", "capabilities", "spec_options"})
 _SPEC_OPTION = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 _STEP_OPTIONAL = frozenset({"expect", "note", "requirements"})
+_REPEAT_KEYS = frozenset({"repeat", "steps", "expect"})
+MAX_REPETITIONS = 5000
 _EXPECT_MODES = ("outputs", "any_of", "unordered", "includes", "statistical")
 
 
@@ -532,14 +551,20 @@ def _steps(
     picks: set[int] = set()
     next_pick = 1
     steps = []
-    for index, raw in enumerate(raw_steps):
-        path: JsonPath = ("steps", index)
+
+    def one(raw: wire.JsonValue, path: JsonPath, in_block: bool) -> CaseStep:
+        nonlocal next_pick
         obj = wire.expect_object(raw, path)
         wire.check_keys(obj, path, frozenset({"input"}), _STEP_OPTIONAL)
         given = wire.expect_object(obj["input"], (*path, "input"))
         inp = dict(given)
         kind = wire.kind_of(inp, (*path, "input"), wire.INPUT_KEYS, "input")
         expect = None if "expect" not in obj else _expectation(obj["expect"], (*path, "expect"))
+        if in_block and (kind == "done" or "pick_id" in given):
+            # Pick numbers differ in every repetition: a block cannot name one.
+            raise WireError((*path, "input"), "a step in a repeat block cannot name a pick_id")
+        if in_block and isinstance(expect, Statistical):
+            raise WireError((*path, "expect"), "a repeat block's steps cannot be statistical")
         if kind == "pick" and "pick_id" not in inp:
             inp["pick_id"] = next_pick
         if kind == "resolver_update" and "config" not in inp and config is not None:
@@ -573,8 +598,54 @@ def _steps(
             obj.get("requirements", []), (*path, "requirements"), allow_empty=True
         )
         note = wire.expect_str(obj.get("note", ""), (*path, "note"))
-        steps.append(CaseStep(inp, expect, note, requirements))
+        return CaseStep(inp, expect, note, requirements, origin=path)
+
+    for index, raw in enumerate(raw_steps):
+        path: JsonPath = ("steps", index)
+        if isinstance(raw, dict) and "repeat" in raw:
+            steps.extend(_repeat_block(raw, path, index, one))
+        else:
+            steps.append(one(raw, path, in_block=False))
     return steps
+
+
+def _repeat_block(
+    obj: dict[str, Any],
+    path: JsonPath,
+    index: int,
+    one: Callable[[wire.JsonValue, JsonPath, bool], CaseStep],
+) -> list[CaseStep]:
+    """A ``repeat`` step, expanded: its block once per repetition (conformance/across.py)."""
+    wire.check_keys(obj, path, _REPEAT_KEYS, frozenset({"note", "requirements"}))
+    times = wire.positive_int(obj["repeat"], (*path, "repeat"))
+    if not 2 <= times <= MAX_REPETITIONS:
+        raise WireError((*path, "repeat"), f"repeat between 2 and {MAX_REPETITIONS} times")
+    block = wire.expect_list(obj["steps"], (*path, "steps"))
+    if not block:
+        raise WireError((*path, "steps"), "a repeat block has at least one step")
+    for j, inner in enumerate(block):
+        if isinstance(inner, dict) and "repeat" in inner:
+            raise WireError((*path, "steps", j), "repeat blocks do not nest")
+    epath = (*path, "expect")
+    expect = wire.expect_object(obj["expect"], epath)
+    wire.check_keys(expect, epath, frozenset({"across"}), frozenset())
+    across = across_from_json(expect["across"], (*epath, "across"), times, len(block), index)
+    requirements = _requirements(
+        obj.get("requirements", []), (*path, "requirements"), allow_empty=True
+    )
+    note = wire.expect_str(obj.get("note", ""), (*path, "note"))
+    expanded = []
+    for repetition in range(times):
+        for j, inner in enumerate(block):
+            step = one(inner, (*path, "steps", j), True)
+            if j == len(block) - 1:  # the block's note and requirements go with its verdict
+                step = attrs.evolve(
+                    step, note=step.note or note, requirements=step.requirements + requirements
+                )
+            expanded.append(
+                attrs.evolve(step, across=across, repetition=repetition, position=j + 1)
+            )
+    return expanded
 
 
 def load_case(path: Path, area: str | None = None) -> Case:
@@ -582,8 +653,13 @@ def load_case(path: Path, area: str | None = None) -> Case:
     case, text = wire.load_json_file(
         path, lambda data: case_from_json(data, area or path.parent.name, path)
     )
+    lines: dict[JsonPath, int | None] = {}  # a repeat block's steps share their lines
+    for i, step in enumerate(case.steps):
+        origin = step.origin or ("steps", i)
+        if origin not in lines:
+            lines[origin] = wire.line_of(text, origin)
     steps = tuple(
-        attrs.evolve(step, line=wire.line_of(text, ("steps", i)))
+        attrs.evolve(step, line=lines[step.origin or ("steps", i)])
         for i, step in enumerate(case.steps)
     )
     return attrs.evolve(case, steps=steps)

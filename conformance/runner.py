@@ -335,6 +335,8 @@ class CaseRun:
         self.at_step: int | None = None  # the step an error or failure belongs to
         self._sent: collections.deque[tuple[StepVerdict, ev.Input]] = collections.deque()
         self._read: collections.deque[Answered] = collections.deque()  # read, not judged
+        # Repeat blocks (conformance/across.py): block -> per repetition, what was observed.
+        self._observed: dict[int, list[list[str]]] = {}
 
     def start(self) -> list[str]:
         """Handshake if needed and begin the case; returns what the adapter lacks (SKIP)."""
@@ -522,6 +524,8 @@ class CaseRun:
         self.trace_step.append(verdict.index)
         verdict.violations.extend(v for m in self.monitors for v in m.observe(trace_index, step))
         verdict.last = answered.outputs
+        if verdict.step.across is not None:
+            self._observe(verdict.step, answered.outputs)
         expect = verdict.step.expect
         if isinstance(expect, Statistical):
             verdict.counts[self._outcome_key(answered.outputs, expect)] += 1
@@ -537,11 +541,59 @@ class CaseRun:
                 problem += f", got [{got}]"
         else:
             problem = None
+        if problem is None and verdict.step.closes_block:
+            problem = self._judge_block(verdict.step)
         if verdict.violations and problem is None:
             problem = "the monitors found violations"
         if problem is not None:
-            where = f"step {verdict.index + 1} ({describe_input(verdict.step.input)})"
+            where = _step_label(verdict.index, verdict.step)
             raise CaseFailedError(f"{where}: {problem}", verdict.violations)
+
+    def _observe(self, step: CaseStep, outputs: tuple[act.Output, ...]) -> None:
+        """Record what a repeat block observes in this step's outputs (conformance/across.py)."""
+        across = step.across
+        assert across is not None
+        repetitions = self._observed.setdefault(across.at_step, [])
+        while len(repetitions) <= step.repetition:
+            repetitions.append([])
+        if step.position < across.from_step:
+            return
+        seen = repetitions[step.repetition]
+        listed = {k for k, _ in across.fractions} | {a for r in across.reachable for a in r}
+        if across.observe == "first_pick":
+            if not seen and step.kind == "pick":
+                seen.append(self._pick_key(outputs, listed))
+            return
+        for output in outputs:
+            if isinstance(output, act.Connect):
+                address = self._address_key(output.subchannel, listed)
+                if address not in seen:
+                    seen.append(address)
+
+    def _judge_block(self, step: CaseStep) -> str | None:
+        across = step.across
+        assert across is not None
+        observed = self._observed.get(across.at_step, [])
+        keep = 1 if across.observe in ("first_pick", "first_connect") else None
+        problem = across.check([tuple(seen[:keep]) for seen in observed])
+        return problem
+
+    def _address_key(self, ident: int, listed: set[str]) -> str:
+        addresses = self.names.addresses_of(ident)
+        chosen = [a for a in addresses if a in listed]
+        return chosen[0] if chosen else (addresses[0] if addresses else "?")
+
+    def _pick_key(self, outputs: tuple[act.Output, ...], listed: set[str]) -> str:
+        for output in outputs:
+            if isinstance(output, act.PickComplete):
+                return self._address_key(output.subchannel, listed)
+            if isinstance(output, act.PickQueue):
+                return QUEUE
+            if isinstance(output, act.PickFail):
+                return FAIL
+            if isinstance(output, act.PickDrop):
+                return DROP
+        return "no outcome"
 
     def _outcome_key(self, outputs: tuple[act.Output, ...], expect: Statistical) -> str:
         for output in outputs:
@@ -556,6 +608,17 @@ class CaseRun:
             if isinstance(output, act.PickDrop):
                 return DROP
         return "no outcome"
+
+
+def _step_label(index: int, step: CaseStep) -> str:
+    """A step as the case file numbers it; a repeat block's step also says which repetition."""
+    across = step.across
+    if across is None:
+        return f"step {index + 1} ({describe_input(step.input)})"
+    return (
+        f"step {across.at_step + 1} (repeat block), repetition {step.repetition + 1} of "
+        f"{across.repetitions}, block step {step.position} ({describe_input(step.input)})"
+    )
 
 
 ProgressCallback = Callable[[int, int, CaseResult], None]

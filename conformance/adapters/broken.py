@@ -284,6 +284,45 @@ class HealthFailureIgnored(PickFirstBalancer):
         super()._on_health(entry, health)
 
 
+class IgnoresShuffle(PickFirstBalancer):
+    """Parses shuffleAddressList but never shuffles: every client of a service connects to
+    the resolver's first address (breaks PF-5)."""
+
+    def _ordered_endpoints(
+        self, endpoints: Sequence[Endpoint], config: PickFirstConfig
+    ) -> list[Endpoint]:
+        return list(endpoints)
+
+
+class FisherYatesStopsEarly(PickFirstBalancer):
+    """Shuffles with a Fisher-Yates loop that stops one step early (grpc-js 1.14.7: the first
+    two endpoints are never swapped with each other), so some orders never occur and the
+    first endpoint is not uniform (breaks PF-5)."""
+
+    def _ordered_endpoints(
+        self, endpoints: Sequence[Endpoint], config: PickFirstConfig
+    ) -> list[Endpoint]:
+        shuffled = list(endpoints)
+        if config.shuffle_address_list:
+            for i in range(len(shuffled) - 1, 1, -1):  # the bug: stops at 2, not at 1
+                j = self._options.random.randrange(i + 1)
+                shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
+        return shuffled
+
+
+class ShuffleIgnoresWeights(PickFirstBalancer):
+    """Shuffles uniformly, ignoring endpoint weights, so a heavy endpoint comes first no more
+    often than a light one (breaks PF-5, gRFC A113)."""
+
+    def _ordered_endpoints(
+        self, endpoints: Sequence[Endpoint], config: PickFirstConfig
+    ) -> list[Endpoint]:
+        unweighted = [attrs.evolve(e, weight=None) for e in endpoints]
+        ordered = super()._ordered_endpoints(unweighted, config)
+        by_key = {e.key: e for e in endpoints}
+        return [by_key[e.key] for e in ordered]
+
+
 class _PlantedPickFirstBuilder(PickFirstBuilder):
     def __init__(self, balancer_type: type[PickFirstBalancer]) -> None:
         super().__init__()
@@ -372,6 +411,17 @@ class OffByOneRotation(_PlantedSharding):
         self, pickers: Sequence[Picker], children: tuple[ChildState, ...], start: int
     ) -> Picker:
         return _OffByOnePicker(pickers, 0)
+
+
+class PickerStartsAtFirstChild(_PlantedSharding):
+    """Starts every new picker at its first READY child instead of a random one (grpc-go
+    #2580), so after every change the first RPCs of all clients go to the same endpoint
+    (breaks RR-7)."""
+
+    def make_picker(
+        self, pickers: Sequence[Picker], children: tuple[ChildState, ...], start: int
+    ) -> Picker:
+        return EndpointShardingPicker(pickers, children, 0)
 
 
 class IdleCountedAsIdle(_PlantedSharding):
@@ -672,6 +722,9 @@ BUGS: dict[str, Bug] = {
         _pf("pf-leaks-subchannels-on-close", LeaksSubchannelsOnClose, "PF-23", "LB-3"),
         _pf("pf-repeats-reports", RepeatsReports, "PF-24"),
         _pf("pf-top-level-watches-health", TopLevelWatchesHealth, "PF-26", "HEALTH-3"),
+        _pf("pf-ignores-shuffle", IgnoresShuffle, "PF-5"),
+        _pf("pf-fisher-yates-stops-early", FisherYatesStopsEarly, "PF-5"),
+        _pf("pf-shuffle-ignores-weights", ShuffleIgnoresWeights, "PF-5"),
         Bug(
             "pf-accepts-non-boolean-shuffle",
             "pick_first",
@@ -681,6 +734,7 @@ BUGS: dict[str, Bug] = {
         ),
         _rr("rr-picks-non-ready-children", PicksNonReadyChildren, "RR-7", "LB-5"),
         _rr("rr-off-by-one-rotation", OffByOneRotation, "RR-7"),
+        _rr("rr-picker-starts-at-first-child", PickerStartsAtFirstChild, "RR-7"),
         _rr("rr-idle-counted-as-idle", IdleCountedAsIdle, "AGG-7", "RR-5"),
         _rr("rr-no-exit-idle-for-idle-children", NoExitIdleForIdleChildren, "RR-6"),
         _rr("rr-resolver-error-fails-ready-channel", ResolverErrorFailsReadyChannel, "RR-13"),

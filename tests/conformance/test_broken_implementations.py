@@ -99,6 +99,18 @@ CATCHES: dict[str, tuple[str, ...]] = {
         "pf-config-wrong-type-fails-channel",
         "pf-config-invalid-after-good-keeps-old-config",
     ),
+    "pf-ignores-shuffle": (
+        "pf-shuffle-first-connection-uniform",
+        "pf-shuffle-every-order-reachable",
+        "pf-weighted-shuffle-first-connection-follows-weights",
+    ),
+    "pf-fisher-yates-stops-early": (
+        "pf-shuffle-first-connection-uniform",
+        "pf-shuffle-every-order-reachable",
+        "pf-weighted-shuffle-first-connection-follows-weights",
+    ),
+    "pf-shuffle-ignores-weights": ("pf-weighted-shuffle-first-connection-follows-weights",),
+    "rr-picker-starts-at-first-child": ("rr-new-picker-starts-at-random-endpoint",),
     "rr-picks-non-ready-children": (
         "rr-picks-skip-connecting-endpoints",
         "rr-ready-endpoint-beats-failures",
