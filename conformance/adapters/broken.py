@@ -57,6 +57,7 @@ from refimpl.endpoint_sharding import (
 from refimpl.least_request import (
     LeastRequestBalancer,
     LeastRequestBuilder,
+    LeastRequestConfig,
     LeastRequestPicker,
 )
 from refimpl.pick_first import (
@@ -645,6 +646,57 @@ class LrCountsSurviveReconnect(LeastRequestBalancer):
         self._counters = {**kept, **self._counters}
 
 
+class _ChoiceCountBalancer(LeastRequestBalancer):
+    """A least-request balancer whose choiceCount the planted builder sets after parsing."""
+
+    choice_count_override: int | None = None
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        super().update_client_conn_state(state)
+        if self.choice_count_override is not None:
+            self._choice_count = self.choice_count_override
+
+
+class _MisreadLrChoiceCount(LeastRequestBuilder):
+    """least_request_experimental whose choiceCount handling gets one thing wrong."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._balancers: list[_ChoiceCountBalancer] = []
+
+    def misread(self, raw: JsonValue, parsed: int) -> int:
+        return parsed
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        leaf = _PlantedPickFirstBuilder(PickFirstBalancer)
+        balancer = _ChoiceCountBalancer(cc, options, leaf, self.selection)
+        self._balancers.append(balancer)
+        return balancer
+
+    def parse_config(self, config: JsonValue) -> LeastRequestConfig:
+        parsed = super().parse_config(config)
+        for balancer in self._balancers:  # one balancer per case: the adapter builds afresh
+            balancer.choice_count_override = self.misread(config, parsed.choice_count)
+        return parsed
+
+
+class LrChoiceCountNotClamped(_MisreadLrChoiceCount):
+    """Uses a choiceCount above 10 as given instead of clamping it to 10, so a config of 100
+    draws a hundred endpoints per pick (breaks LR-3)."""
+
+    def misread(self, raw: JsonValue, parsed: int) -> int:
+        given = raw.get("choiceCount") if isinstance(raw, dict) else None
+        return given if isinstance(given, int) and given > parsed else parsed
+
+
+class LrDefaultChoiceCountTen(_MisreadLrChoiceCount):
+    """Defaults an absent choiceCount to the maximum, 10, instead of 2 (breaks LR-1)."""
+
+    def misread(self, raw: JsonValue, parsed: int) -> int:
+        absent = not isinstance(raw, dict) or raw.get("choiceCount") is None
+        return 10 if absent else parsed
+
+
 class _PlantedLrBuilder(LeastRequestBuilder):
     def __init__(
         self,
@@ -767,6 +819,18 @@ BUGS: dict[str, Bug] = {
             LrIgnoresOutstandingCounts,
             "LR-7",
             "LR-10",
+        ),
+        _lr(
+            "lr-choice-count-not-clamped",
+            LrChoiceCountNotClamped,
+            LrChoiceCountNotClamped,
+            "LR-3",
+        ),
+        _lr(
+            "lr-default-choice-count-ten",
+            LrDefaultChoiceCountTen,
+            LrDefaultChoiceCountTen,
+            "LR-1",
         ),
         _lr(
             "lr-counts-survive-reconnect",

@@ -168,6 +168,8 @@ CATCHES: dict[str, tuple[str, ...]] = {
     ),
     "lr-no-decrement-on-error": ("lr-failed-requests-release-their-count",),
     "lr-ignores-outstanding-counts": ("lr-busy-endpoint-gets-no-picks",),
+    "lr-choice-count-not-clamped": ("lr-choice-count-above-ten-clamped-to-ten",),
+    "lr-default-choice-count-ten": ("lr-choice-count-defaults-to-two",),
     "lr-counts-survive-reconnect": ("lr-reconnected-endpoint-starts-from-zero",),
     "rr-health-failure-ignored": (
         "health-unhealthy-endpoint-gets-no-picks",
