@@ -584,6 +584,50 @@ class WrrNeverListensOutOfBand(_MisreadWrrConfig):
         return attrs.evolve(config, enable_oob_load_report=False)
 
 
+class _MisdefaultedWrrConfig(WeightedRoundRobinBuilder):
+    """weighted_round_robin with a wrong default for one field left out of the config."""
+
+    field = ""
+
+    def default(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return config
+
+    def parse_config(self, config: JsonValue) -> WeightedRoundRobinConfig:
+        parsed = super().parse_config(config)
+        absent = not isinstance(config, dict) or config.get(self.field) is None
+        return self.default(parsed) if absent else parsed
+
+
+class WrrDefaultBlackoutZero(_MisdefaultedWrrConfig):
+    """Defaults an absent blackoutPeriod to 0 instead of 10 s, so a fresh backend's first,
+    misleading reports count at once (breaks WRR-1)."""
+
+    field = "blackoutPeriod"
+
+    def default(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return attrs.evolve(config, blackout_period=Duration.of())
+
+
+class WrrDefaultExpirationTenSeconds(_MisdefaultedWrrConfig):
+    """Defaults an absent weightExpirationPeriod to 10 s (the blackout's default) instead of
+    3 minutes, so weights of backends that report every minute keep expiring (breaks WRR-1)."""
+
+    field = "weightExpirationPeriod"
+
+    def default(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return attrs.evolve(config, weight_expiration_period=Duration.of(seconds=10))
+
+
+class WrrDefaultUpdatePeriodThirtySeconds(_MisdefaultedWrrConfig):
+    """Defaults an absent weightUpdatePeriod to 30 s instead of 1 s, so new weights take half
+    a minute to be used (breaks WRR-1)."""
+
+    field = "weightUpdatePeriod"
+
+    def default(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return attrs.evolve(config, weight_update_period=Duration.of(seconds=30))
+
+
 # --- least_request_experimental: the outstanding-request accounting ---
 
 
@@ -739,7 +783,9 @@ def _pf(name: str, cls: type[PickFirstBalancer], *breaks: str) -> Bug:
     return Bug(name, "pick_first", breaks, lambda: _PlantedPickFirstBuilder(cls), _doc(cls))
 
 
-def _wrr(name: str, cls: type[_MisreadWrrConfig], *breaks: str) -> Bug:
+def _wrr(
+    name: str, cls: type[_MisreadWrrConfig] | type[_MisdefaultedWrrConfig], *breaks: str
+) -> Bug:
     return Bug(name, "weighted_round_robin", breaks, cls, _doc(cls))
 
 
@@ -807,6 +853,13 @@ BUGS: dict[str, Bug] = {
         _wrr("wrr-ignores-error-penalty", WrrIgnoresErrorPenalty, "WRR-5"),
         _wrr("wrr-never-rebuilds-schedule", WrrNeverRebuildsSchedule, "WRR-12"),
         _wrr("wrr-never-listens-out-of-band", WrrNeverListensOutOfBand, "WRR-6", "WRR-7"),
+        _wrr("wrr-default-blackout-zero", WrrDefaultBlackoutZero, "WRR-1"),
+        _wrr("wrr-default-expiration-ten-seconds", WrrDefaultExpirationTenSeconds, "WRR-1"),
+        _wrr(
+            "wrr-default-update-period-thirty-seconds",
+            WrrDefaultUpdatePeriodThirtySeconds,
+            "WRR-1",
+        ),
         _lr(
             "lr-no-decrement-on-error",
             lambda: _PlantedLrBuilder(picker_type=LrNoDecrementOnError),
