@@ -71,7 +71,7 @@ from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.tracker import SubchannelTracker, SubchannelView
 from spec.trace import Step, Violation
-from spec.types import StatusCode
+from spec.types import Address, StatusCode
 
 TF = State.TRANSIENT_FAILURE
 
@@ -379,19 +379,25 @@ class RoundRobinMonitor:
                 v("RR-1", f"the new endpoint {sorted(key)} got no connecting subchannel")
 
     def _judge_ownership(self, v: _Report) -> None:
-        per_address: dict[str, int] = {}
+        # Counted per address as PF-6 compares them (address, server name and attributes):
+        # one endpoint may list "10.0.0.2:80" twice with different server names, and its
+        # leaf then rightly has a subchannel for each.
+        per_address: dict[Address, int] = {}
         for view in self.tracker.live():
             owner = self._owner.get(view.ident)
             if owner is not None and owner not in self._endpoints:
                 v("RR-3", f"subchannel {view.ident} of the removed endpoint {sorted(owner)} lives")
             elif not any(_addrs(view) <= key for key in self._endpoints):
                 v("RR-3", f"subchannel {view.ident} serves no current endpoint but lives")
-            for addr in _addrs(view):
-                per_address[addr] = per_address.get(addr, 0) + 1
-        for addr, count in sorted(per_address.items()):
-            listed = sum(1 for key in self._endpoints if addr in key)
+            for address in set(view.addresses):
+                per_address[address] = per_address.get(address, 0) + 1
+        for address, count in sorted(per_address.items(), key=lambda item: item[0].addr):
+            listed = sum(1 for key in self._endpoints if address.addr in key)
             if 0 < listed < count:  # an unlisted address is RR-3's
-                v("RR-2", f"{count} live subchannels for {addr}, listed by {listed} endpoint(s)")
+                v(
+                    "RR-2",
+                    f"{count} live subchannels for {address.addr}, listed by {listed} endpoint(s)",
+                )
 
     def _explain(self, reported: State, event: ev.Input) -> str:
         """The requirement a wrong report breaks: a health rule when one explains it."""
