@@ -35,6 +35,7 @@ import attrs
 from conformance import wire
 from conformance.across import Across, across_from_json
 from conformance.errors import CaseError, JsonPath, WireError
+from conformance.protocol import SERVICE_CONFIG_POLICY
 from spec import actions as act
 from spec.catalogue import CATALOGUE
 from spec.connectivity import Profile, State
@@ -53,6 +54,8 @@ class Capability(enum.Enum):
     SEEDABLE_RANDOM = "seedable_random"  # the case's seed makes random choices repeat
     HEALTH_LISTENER = "health_listener"  # health states can be delivered (gRFC A17)
     ORCA = "orca"  # load reports per call and out of band (gRFC A51, A58)
+    # Whole service configs through the channel's LB layer (policy "service_config").
+    SERVICE_CONFIG = "service_config"
 
 
 @attrs.frozen
@@ -515,6 +518,12 @@ def case_from_json(value: wire.JsonValue, area: str, path: Path | None = None) -
         except ValueError:
             names = ", ".join(c.value for c in Capability)
             raise WireError(("capabilities", i), f"unknown capability {cap!r} ({names})") from None
+    if (policy == SERVICE_CONFIG_POLICY) != (Capability.SERVICE_CONFIG in capabilities):
+        raise WireError(
+            ("capabilities",),
+            f"policy {SERVICE_CONFIG_POLICY!r} and capability {SERVICE_CONFIG_POLICY!r} go "
+            "together: the case's resolver updates carry whole service configs",
+        )
     config = obj.get("config")
     raw_steps = wire.expect_list(obj["steps"], ("steps",))
     if not raw_steps:

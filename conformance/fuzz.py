@@ -28,6 +28,7 @@ import collections
 import hashlib
 import json
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -36,6 +37,7 @@ import attrs
 
 from conformance.cases import Capability, Case, CaseStep, ChannelOptions
 from conformance.errors import AdapterError, CaseError, ConformanceError
+from conformance.protocol import SERVICE_CONFIG_POLICY
 from conformance.runner import DEFAULT_STEP_TIMEOUT, AdapterSession, CaseFailedError, CaseRun
 from conformance.transport import Transport
 from spec import actions as act
@@ -81,6 +83,26 @@ POLICY_CONFIGS: Mapping[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {
         ({}, {"choiceCount": 2}, {"choiceCount": 3}, {"choiceCount": 100}),
         ({"choiceCount": 1}, {"choiceCount": "2"}, {"choiceCount": 2.5}),
     ),
+    # Whole service configs, as text the resolver delivers (PROTOCOL.md, service config
+    # cases): switching between policies, deprecated and unknown names, invalid ones.
+    SERVICE_CONFIG_POLICY: (
+        (
+            '{"loadBalancingConfig": [{"round_robin": {}}]}',
+            '{"loadBalancingConfig": [{"pick_first": {"shuffleAddressList": true}}]}',
+            "{}",
+            '{"loadBalancingPolicy": "round_robin"}',
+            '{"loadBalancingPolicy": "no_such_policy"}',
+            '{"loadBalancingConfig": [{"no_such_policy": {}},'
+            ' {"least_request_experimental": {"choiceCount": 3}}]}',
+            '{"loadBalancingConfig": [{"weighted_round_robin": {"blackoutPeriod": "0s"}}]}',
+        ),
+        (
+            "bad json service config",
+            '{"loadBalancingConfig": []}',
+            '{"loadBalancingConfig": [{"pick_first": {"shuffleAddressList": 1}}]}',
+            '{"loadBalancingConfig": [{"round_robin": {}, "pick_first": {}}]}',
+        ),
+    ),
 }
 LOAD_REPORTS = (
     {"rps_fractional": 100, "application_utilization": 0.5},
@@ -106,6 +128,15 @@ class FuzzStats:
     invalid_configs_sent: int = 0
     health_sequences: int = 0
     inputs: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    started: float = attrs.field(factory=time.monotonic)
+    # The first failing sequence: how many sequences it took, and how long (before shrinking).
+    first_failure_sequence: int | None = None
+    first_failure_seconds: float | None = None
+
+    def failed(self) -> None:
+        if self.first_failure_sequence is None:
+            self.first_failure_sequence = self.sequences
+            self.first_failure_seconds = time.monotonic() - self.started
 
     def record(self, raw: Mapping[str, Any], outputs: Sequence[act.Output]) -> None:
         self.steps += 1
@@ -245,6 +276,8 @@ class FuzzFailure:
             capabilities.append(Capability.HEALTH_LISTENER.value)
         if any(s.kind == "oob_load_report" or "load_report" in s.input for s in self.steps):
             capabilities.append(Capability.ORCA.value)
+        if self.policy == SERVICE_CONFIG_POLICY:
+            capabilities.append(Capability.SERVICE_CONFIG.value)
         if capabilities:
             out["capabilities"] = capabilities
         return out
@@ -469,6 +502,7 @@ def _run_sequence(
         requirements = tuple(dict.fromkeys(v.requirement for v in violations))
         message = "\n".join([str(err), *(str(v) for v in violations)])
         run.end_quietly()
+        stats.failed()
         return FuzzFailure(
             policy,
             tuple(steps),
@@ -506,7 +540,8 @@ def fuzz(
     session = AdapterSession(connect, step_timeout)
     try:
         hello = session.ensure_started()
-        if policy not in hello.capabilities.policies:
+        service_config = policy == SERVICE_CONFIG_POLICY and hello.capabilities.service_config
+        if policy not in hello.capabilities.policies and not service_config:
             raise CaseError(f"the adapter does not offer policy {policy!r}")
         caps = hello.capabilities
         valid, invalid = POLICY_CONFIGS.get(policy, ((), ()))

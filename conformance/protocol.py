@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from conformance.cases import Capability, Case
 
 PROTOCOL_VERSION = 1
+# The pseudo-policy of service config cases: the channel's whole LB layer (service config
+# selection and graceful switch), its resolver updates carrying whole service configs.
+SERVICE_CONFIG_POLICY = "service_config"
 
 REQUEST_KEYS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
     "start": (frozenset({"protocol"}), frozenset()),
@@ -61,7 +64,9 @@ REPLY_KEYS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
 _IMPLEMENTATION_KEYS = frozenset({"name"}), frozenset({"version", "language", "homepage"})
 _CAPABILITY_KEYS = (
     frozenset({"policies", "time"}),
-    frozenset({"seedable_random", "health_listener", "orca", "profiles", "spec_options"}),
+    frozenset(
+        {"seedable_random", "health_listener", "orca", "profiles", "spec_options", "service_config"}
+    ),
 )
 TIME_MODES = ("virtual", "real")
 _SPEC_OPTION = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -94,6 +99,9 @@ class Capabilities:
     # Where the sources differ, which behaviour the implementation follows:
     # "<policy>.<option>" -> value, e.g. ("pick_first.reresolution", "grpc_go").
     spec_options: tuple[tuple[str, str], ...] = ()
+    # The adapter can run its channel's LB layer on whole service configs: cases of the
+    # pseudo-policy "service_config" (PROTOCOL.md, "Service config cases").
+    service_config: bool = False
 
     @property
     def flags(self) -> frozenset[Capability]:
@@ -104,13 +112,15 @@ class Capabilities:
             Capability.SEEDABLE_RANDOM: self.seedable_random,
             Capability.HEALTH_LISTENER: self.health_listener,
             Capability.ORCA: self.orca,
+            Capability.SERVICE_CONFIG: self.service_config,
         }
         return frozenset(cap for cap, ok in have.items() if ok)
 
     def missing_for(self, case: Case) -> list[str]:
         """What ``case`` needs that the adapter lacks, as readable phrases."""
         missing = []
-        if case.policy not in self.policies:
+        # The service_config capability stands for the pseudo-policy of the same name.
+        if case.policy not in self.policies and case.policy != SERVICE_CONFIG_POLICY:
             missing.append(f"policy {case.policy!r}")
         if case.channel.profile not in self.profiles:
             missing.append(f"profile {case.channel.profile.value!r}")
@@ -192,6 +202,7 @@ def started_message(
             "orca": capabilities.orca,
             "profiles": sorted(p.value for p in capabilities.profiles),
             "spec_options": dict(capabilities.spec_options),
+            "service_config": capabilities.service_config,
         },
     }
 
@@ -259,6 +270,7 @@ def read_started(message: wire.JsonObject) -> Hello:
         seedable_random=flag("seedable_random"),
         health_listener=flag("health_listener"),
         orca=flag("orca"),
+        service_config=flag("service_config"),
         profiles=frozenset(profiles),
         spec_options=tuple(sorted(options.items())),
     )

@@ -350,6 +350,7 @@ class CaseRun:
                 profile=self.case.channel.profile,
                 health_checking=self.case.channel.health_checking,
                 spec_options=dict(hello.capabilities.spec_options),
+                known_policies=hello.capabilities.policies,
             )
             self.monitors = [make() for make in monitor_set.factories]
             self.session.begin(self.case)

@@ -18,6 +18,7 @@ Run one as an adapter, in place of the policy it breaks::
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 
@@ -25,6 +26,7 @@ import attrs
 
 from conformance import protocol
 from conformance.adapters.refimpl import IMPLEMENTATION, RefimplAdapter, serve
+from conformance.protocol import SERVICE_CONFIG_POLICY
 from conformance.transport import InProcessTransport
 from refimpl.balancer import (
     BadResolverStateError,
@@ -54,6 +56,8 @@ from refimpl.endpoint_sharding import (
     EndpointShardingPicker,
     _Child,
 )
+from refimpl.graceful_switch import GracefulSwitchBalancer
+from refimpl.graceful_switch import _Child as _SwitchChild
 from refimpl.least_request import (
     LeastRequestBalancer,
     LeastRequestBuilder,
@@ -71,6 +75,8 @@ from refimpl.pick_first import (
     interleave_by_family,
 )
 from refimpl.round_robin import RoundRobinBalancer, RoundRobinBuilder
+from refimpl.service_config import ServiceConfig, ServiceConfigError
+from refimpl.service_config_channel import ServiceConfigChannel, ServiceConfigChannelBuilder
 from refimpl.weighted_round_robin import WeightedRoundRobinBuilder, WeightedRoundRobinConfig
 from spec.connectivity import State, aggregate, aggregate_round_robin
 from spec.types import Address, Duration, Endpoint, Status
@@ -758,6 +764,58 @@ class _PlantedLrBuilder(LeastRequestBuilder):
         return self._balancer_type(cc, options, leaf, self.selection)
 
 
+# --- service_config: the channel's LB layer (service config selection, graceful switch) ---
+
+
+class ScInvalidConfigIgnored(ServiceConfigChannelBuilder):
+    """Treats an invalid service config as if there were none: the default config (first
+    update) or the config in force runs, and the update is never rejected, so a broken config
+    goes unnoticed (breaks SC-10, SC-11)."""
+
+    def parse_config(self, config: JsonValue) -> ServiceConfig:
+        try:
+            return super().parse_config(config)
+        except ServiceConfigError:
+            return self.default_config()
+
+
+class ScBadPolicyConfigTriesNextEntry(ServiceConfigChannelBuilder):
+    """When the selected policy rejects its config, moves on to the next loadBalancingConfig
+    entry instead of failing the whole service config (breaks SC-4)."""
+
+    def parse_config(self, config: JsonValue) -> ServiceConfig:
+        try:
+            return super().parse_config(config)
+        except ServiceConfigError as err:
+            try:
+                parsed = json.loads(config) if isinstance(config, str) else config
+            except ValueError:
+                raise err from None
+            entries = parsed.get("loadBalancingConfig") if isinstance(parsed, dict) else None
+            if not isinstance(entries, list) or len(entries) < 2:
+                raise
+            return self.parse_config({**parsed, "loadBalancingConfig": entries[1:]})
+
+
+class _SwitchesAtOnce(GracefulSwitchBalancer):
+    def _child_update_state(self, child: _SwitchChild, state: BalancerState) -> None:
+        if child is self.pending:
+            child.last_state = state
+            self._swap()  # the bug: even CONNECTING while the channel is READY
+            return
+        super()._child_update_state(child, state)
+
+
+class GsSwapsOnConnecting(ServiceConfigChannelBuilder):
+    """Swaps a pending policy in on its first report, also CONNECTING while the old policy is
+    READY, so a policy switch makes RPCs queue until the new one connects (breaks GS-6)."""
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        channel = ServiceConfigChannel(cc, options, self)
+        channel.switch = _SwitchesAtOnce(cc, options)
+        return channel
+
+
 # --- the catalogue of planted bugs ---
 
 
@@ -791,6 +849,10 @@ def _wrr(
 
 def _lr(name: str, make: Callable[[], Builder], cls: type, *breaks: str) -> Bug:
     return Bug(name, "least_request_experimental", breaks, make, _doc(cls))
+
+
+def _sc(name: str, cls: type[ServiceConfigChannelBuilder], *breaks: str) -> Bug:
+    return Bug(name, SERVICE_CONFIG_POLICY, breaks, cls, _doc(cls))
 
 
 def _rr(name: str, cls: type[EndpointSharding], *breaks: str) -> Bug:
@@ -860,6 +922,9 @@ BUGS: dict[str, Bug] = {
             WrrDefaultUpdatePeriodThirtySeconds,
             "WRR-1",
         ),
+        _sc("sc-invalid-config-ignored", ScInvalidConfigIgnored, "SC-10", "SC-11"),
+        _sc("sc-bad-policy-config-tries-next-entry", ScBadPolicyConfigTriesNextEntry, "SC-4"),
+        _sc("gs-swaps-on-connecting", GsSwapsOnConnecting, "GS-6"),
         _lr(
             "lr-no-decrement-on-error",
             lambda: _PlantedLrBuilder(picker_type=LrNoDecrementOnError),
@@ -942,7 +1007,7 @@ class BrokenAdapter(RefimplAdapter):
         )
 
     def builder_for(self, policy: str) -> str | Builder:
-        return self.bug.builder() if policy == self.bug.policy else policy
+        return self.bug.builder() if policy == self.bug.policy else super().builder_for(policy)
 
 
 def broken_transport(name: str) -> InProcessTransport:

@@ -30,6 +30,7 @@ from conformance.errors import JsonPath, WireError
 from refimpl import registry
 from refimpl.balancer import BalancerError, Builder
 from refimpl.driver import Driver
+from refimpl.service_config_channel import ServiceConfigChannelBuilder
 from spec.connectivity import Profile
 
 if TYPE_CHECKING:
@@ -64,7 +65,11 @@ class RefimplAdapter:
         """What ``begin`` builds for ``policy``: the registered builder of that name.
 
         A subclass may substitute another builder (``conformance/adapters/broken.py``).
+        The pseudo-policy ``service_config`` is the channel's LB layer: service config
+        selection and graceful switch (refimpl/service_config_channel.py).
         """
+        if policy == protocol.SERVICE_CONFIG_POLICY:
+            return ServiceConfigChannelBuilder()
         return policy
 
     def capabilities(self) -> protocol.Capabilities:
@@ -74,6 +79,7 @@ class RefimplAdapter:
             seedable_random=True,
             health_listener=True,
             orca=True,
+            service_config=True,
             profiles=frozenset(Profile),
             # refimpl's pick_first asks for re-resolution itself, as the spec text says (PF-28).
             spec_options=(("pick_first.reresolution", "spec_text"),),

@@ -169,6 +169,13 @@ CATCHES: dict[str, tuple[str, ...]] = {
     "wrr-default-blackout-zero": ("wrr-default-periods",),
     "wrr-default-expiration-ten-seconds": ("wrr-default-periods",),
     "wrr-default-update-period-thirty-seconds": ("wrr-default-periods",),
+    "sc-invalid-config-ignored": (
+        "sc-not-json-first-update-fails-channel",
+        "sc-malformed-entry-makes-config-invalid",
+        "sc-invalid-after-good-keeps-config-in-force",
+    ),
+    "sc-bad-policy-config-tries-next-entry": ("sc-invalid-policy-config-does-not-fall-through",),
+    "gs-swaps-on-connecting": ("sc-switch-keeps-ready-picker-until-new-policy-ready",),
     "lr-no-decrement-on-error": ("lr-failed-requests-release-their-count",),
     "lr-ignores-outstanding-counts": ("lr-busy-endpoint-gets-no-picks",),
     "lr-choice-count-not-clamped": ("lr-choice-count-above-ten-clamped-to-ten",),
