@@ -31,6 +31,7 @@ check: lint typecheck test
 # Generated teaching artefacts (a test fails when the committed copies are stale).
 diagrams: $(STAMP)
 	$(BIN)/python -m spec.docs docs
+	$(BIN)/python -m conformance.coverage docs
 
 # The conformance suite against the reference implementation, attached as a subprocess
 # speaking adapter protocol v1 (conformance/PROTOCOL.md); exits non-zero on any

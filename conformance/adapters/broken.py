@@ -325,9 +325,8 @@ class ShuffleIgnoresWeights(PickFirstBalancer):
         self, endpoints: Sequence[Endpoint], config: PickFirstConfig
     ) -> list[Endpoint]:
         unweighted = [attrs.evolve(e, weight=None) for e in endpoints]
-        ordered = super()._ordered_endpoints(unweighted, config)
-        by_key = {e.key: e for e in endpoints}
-        return [by_key[e.key] for e in ordered]
+        original = {id(u): e for u, e in zip(unweighted, endpoints, strict=True)}
+        return [original[id(u)] for u in super()._ordered_endpoints(unweighted, config)]
 
 
 class _PlantedPickFirstBuilder(PickFirstBuilder):
