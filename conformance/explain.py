@@ -11,6 +11,7 @@ import textwrap
 
 from conformance.cases import Case, CaseStep, Statistical
 from conformance.monitors import monitors_for
+from conformance.protocol import SERVICE_CONFIG_POLICY
 from conformance.runner import describe_input
 from spec.catalogue import CATALOGUE
 
@@ -113,7 +114,7 @@ def explain(case: Case) -> str:
             )
             lines.append("")
         label = number if across is None else f"{number}.{step.position}"
-        lines.extend(_step(index, step, label))
+        lines.extend(_step(index, step, label, case.policy == SERVICE_CONFIG_POLICY))
     monitors = monitors_for(case.policy)
     lines.append("")
     judged = ", ".join(monitors.names)
@@ -123,8 +124,12 @@ def explain(case: Case) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _step(index: int, step: CaseStep, label: int | str | None = None) -> list[str]:
+def _step(
+    index: int, step: CaseStep, label: int | str | None = None, service_config: bool = False
+) -> list[str]:
     text = narrate_input(step.input)
+    if service_config:  # the resolver updates of service config cases carry service configs
+        text = text.replace("the policy config", "the service config")
     if isinstance(step.expect, Statistical):
         text = text.replace(f"RPC {step.input['pick_id']}", f"{step.expect.samples} RPCs", 1)
     lines = [_wrap(f"Step {index + 1 if label is None else label}. {text}", "")]
