@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import attrs
 
@@ -45,6 +46,7 @@ from refimpl.balancer import (
     PickInfo,
     PickResult,
     QueuePicker,
+    RandomSource,
     SubConn,
     SubConnState,
     unavailable,
@@ -428,6 +430,42 @@ class PickerStartsAtFirstChild(_PlantedSharding):
         self, pickers: Sequence[Picker], children: tuple[ChildState, ...], start: int
     ) -> Picker:
         return EndpointShardingPicker(pickers, children, 0)
+
+
+class _FirstDrawZero:
+    """A random source whose first randrange returns 0; everything else is the real one's."""
+
+    def __init__(self, rng: RandomSource) -> None:
+        self._rng = rng
+        self._first = True
+
+    def random(self) -> float:
+        return self._rng.random()
+
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
+        if self._first:
+            self._first = False
+            return 0
+        if stop is None:
+            return self._rng.randrange(start)
+        return self._rng.randrange(start, stop, step)
+
+    def shuffle(self, x: list[Any]) -> None:
+        self._rng.shuffle(x)
+
+
+class NeverRotates(_PlantedSharding):
+    """Builds the children in the resolver's order instead of rotating the endpoint list by
+    a random amount, so every client given the same list connects to its first endpoint
+    first (breaks RR-12)."""
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        options = self._options  # the rotation is the update's first random draw
+        self._options = attrs.evolve(options, random=_FirstDrawZero(options.random))
+        try:
+            super().update_client_conn_state(state)
+        finally:
+            self._options = options
 
 
 class IdleCountedAsIdle(_PlantedSharding):
@@ -894,6 +932,7 @@ BUGS: dict[str, Bug] = {
         _rr("rr-picks-non-ready-children", PicksNonReadyChildren, "RR-7", "LB-5"),
         _rr("rr-off-by-one-rotation", OffByOneRotation, "RR-7"),
         _rr("rr-picker-starts-at-first-child", PickerStartsAtFirstChild, "RR-7"),
+        _rr("rr-never-rotates", NeverRotates, "RR-12"),
         _rr("rr-idle-counted-as-idle", IdleCountedAsIdle, "AGG-7", "RR-5"),
         _rr("rr-no-exit-idle-for-idle-children", NoExitIdleForIdleChildren, "RR-6"),
         _rr("rr-resolver-error-fails-ready-channel", ResolverErrorFailsReadyChannel, "RR-13"),

@@ -111,6 +111,7 @@ CATCHES: dict[str, tuple[str, ...]] = {
     ),
     "pf-shuffle-ignores-weights": ("pf-weighted-shuffle-first-connection-follows-weights",),
     "rr-picker-starts-at-first-child": ("rr-new-picker-starts-at-random-endpoint",),
+    "rr-never-rotates": ("rr-update-rotates-endpoint-list",),
     "rr-picks-non-ready-children": (
         "rr-picks-skip-connecting-endpoints",
         "rr-ready-endpoint-beats-failures",
