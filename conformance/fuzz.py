@@ -128,6 +128,9 @@ class FuzzStats:
     invalid_configs_sent: int = 0
     health_sequences: int = 0
     inputs: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    # The policy's last reported state when a resolver error came (IDLE before any report).
+    resolver_errors_in: set[str] = attrs.field(factory=set)
+    reported: str = "IDLE"  # in the sequence being run
     started: float = attrs.field(factory=time.monotonic)
     # The first failing sequence: how many sequences it took, and how long (before shrinking).
     first_failure_sequence: int | None = None
@@ -142,6 +145,8 @@ class FuzzStats:
         self.steps += 1
         kind = str(raw["type"])
         self.inputs[kind] += 1
+        if kind == "resolver_error":
+            self.resolver_errors_in.add(self.reported)
         if kind == "done" and "load_report" in raw:
             self.inputs["done with load_report"] += 1
         for output in outputs:
@@ -149,6 +154,7 @@ class FuzzStats:
                 self.subchannels_created += 1
             elif isinstance(output, act.UpdateState):
                 self.states_reached.add(output.state.name)
+                self.reported = output.state.name
             elif isinstance(output, act.PickComplete):
                 self.picks_completed += 1
         if kind == "pick":
@@ -161,12 +167,14 @@ class FuzzStats:
 
     def summary(self, policy: str) -> str:
         states = ", ".join(sorted(self.states_reached)) or "none"
+        errors_in = ", ".join(sorted(self.resolver_errors_in)) or "none"
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.inputs.items()))
         return (
             f"fuzz: {policy}: {self.sequences} sequences, {self.steps} steps "
             f"({self.health_sequences} with health checking); subchannels created "
             f"{self.subchannels_created}; picks {self.picks}, completed {self.picks_completed}; "
-            f"states reached: {states}; updates with config accepted {self.configs_accepted}, "
+            f"states reached: {states}; resolver errors in: {errors_in}; "
+            f"updates with config accepted {self.configs_accepted}, "
             f"rejected {self.configs_rejected} (invalid configs sent "
             f"{self.invalid_configs_sent}); inputs: {kinds}"
         )
@@ -418,12 +426,15 @@ def _draw_input(
         kinds.append("done")  # ends an RPC, with a load report at times
     if ready:
         kinds.append("pick")  # a pick that can complete
+        kinds.append("resolver_error")  # resolver errors while READY, too (FuzzStats)
     if run.case.channel.health_checking and watched:
         kinds.append("health_state")
     if options.orca and ready:
         kinds.append("oob_load_report")
     if movable:
         kinds.extend(["subchannel_state"] * 3)  # most of the interest is in state changes
+    if model.states and not ready:
+        kinds.append("resolver_error")  # early enough to come in every state (FuzzStats)
     for kind in ("pick", "advance_time", "resolver_update", "exit_idle", "resolver_error"):
         if kind not in kinds:
             kinds.append(kind)
@@ -485,6 +496,7 @@ def _run_sequence(
     run.start()
     stats.sequences += 1
     stats.health_sequences += health_checking
+    stats.reported = "IDLE"
     model = _ChannelModel()
     steps: list[CaseStep] = []
     try:
