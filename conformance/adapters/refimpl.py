@@ -30,7 +30,6 @@ from conformance.errors import JsonPath, WireError
 from refimpl import registry
 from refimpl.balancer import BalancerError, Builder
 from refimpl.driver import Driver
-from refimpl.service_config_channel import ServiceConfigChannelBuilder
 from spec.connectivity import Profile
 
 if TYPE_CHECKING:
@@ -69,6 +68,9 @@ class RefimplAdapter:
         selection and graceful switch (refimpl/service_config_channel.py).
         """
         if policy == protocol.SERVICE_CONFIG_POLICY:
+            # Imported here: every adapter start would pay for it (bench/NOTES.md).
+            from refimpl.service_config_channel import ServiceConfigChannelBuilder
+
             return ServiceConfigChannelBuilder()
         return policy
 
