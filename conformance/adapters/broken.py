@@ -853,6 +853,30 @@ class GsSwapsOnConnecting(ServiceConfigChannelBuilder):
         return channel
 
 
+class _ForwardsEveryReresolution(_SwitchChild):
+    def resolve_now(self) -> None:
+        self.gsb.cc.resolve_now()  # the bug: also for a policy that is no longer the latest
+
+
+class _SwitchForwardingStaleRequests(GracefulSwitchBalancer):
+    def switch_to(self, builder: Builder) -> Balancer:
+        balancer = super().switch_to(builder)
+        child = self._latest()
+        assert child is not None
+        child.__class__ = _ForwardsEveryReresolution
+        return balancer
+
+
+class GsForwardsStaleReresolution(ServiceConfigChannelBuilder):
+    """Passes every child policy's request to re-resolve to the channel, also one from a policy
+    that a newer one is replacing (breaks GS-9)."""
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        channel = ServiceConfigChannel(cc, options, self)
+        channel.switch = _SwitchForwardingStaleRequests(cc, options)
+        return channel
+
+
 # --- the catalogue of planted bugs ---
 
 
@@ -963,6 +987,7 @@ BUGS: dict[str, Bug] = {
         _sc("sc-invalid-config-ignored", ScInvalidConfigIgnored, "SC-10", "SC-11"),
         _sc("sc-bad-policy-config-tries-next-entry", ScBadPolicyConfigTriesNextEntry, "SC-4"),
         _sc("gs-swaps-on-connecting", GsSwapsOnConnecting, "GS-6"),
+        _sc("gs-forwards-stale-reresolution", GsForwardsStaleReresolution, "GS-9"),
         _lr(
             "lr-no-decrement-on-error",
             lambda: _PlantedLrBuilder(picker_type=LrNoDecrementOnError),

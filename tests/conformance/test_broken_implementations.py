@@ -177,6 +177,7 @@ CATCHES: dict[str, tuple[str, ...]] = {
     ),
     "sc-bad-policy-config-tries-next-entry": ("sc-invalid-policy-config-does-not-fall-through",),
     "gs-swaps-on-connecting": ("sc-switch-keeps-ready-picker-until-new-policy-ready",),
+    "gs-forwards-stale-reresolution": ("sc-replaced-policy-cannot-ask-for-reresolution",),
     "lr-no-decrement-on-error": ("lr-failed-requests-release-their-count",),
     "lr-ignores-outstanding-counts": ("lr-busy-endpoint-gets-no-picks",),
     "lr-choice-count-not-clamped": ("lr-choice-count-above-ten-clamped-to-ten",),
