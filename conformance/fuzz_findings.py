@@ -67,9 +67,10 @@ def table(findings: Sequence[Finding], *, max_steps: int, seed: int) -> str:
     lines = [
         START,
         f"Fuzzing (`fuzz`, seed {seed}, at most {max_steps} steps a sequence) against each "
-        f"planted bug: {caught} of {len(findings)} found within the budget. Sequences and "
-        "seconds until the first failing sequence, before shrinking "
-        "(`python -m conformance.fuzz_findings --write README.md` regenerates this).",
+        f"planted bug: {caught} of {len(findings)} found within a budget of {findings[0].budget} "
+        "Hypothesis examples. Sequences (every one run, Hypothesis's replays included) and "
+        "seconds until the first failing sequence, before shrinking, on a shared two-core "
+        "machine (`python -m conformance.fuzz_findings --write README.md` regenerates this).",
         "",
         "| planted bug | breaks | sequences | seconds | violated |",
         "|---|---|---:|---:|---|",
