@@ -1,6 +1,6 @@
 """How long fuzzing takes to find each planted bug: the README's table.
 
-For every planted bug (``conformance/adapters/broken.py``) this runs ``fuzz``
+For every planted bug (``conformance/planted.py``) this runs ``fuzz``
 in-process against the reference with that bug, with a fixed seed and a budget
 of sequences, and reports how many sequences and seconds it took until the
 first failing sequence (before shrinking), or that the budget ran out::
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import attrs
 
-from conformance.adapters.broken import BUGS, broken_transport
 from conformance.fuzz import FuzzStats, fuzz
+from conformance.planted import BUGS, broken_transport
 
 START = "<!-- fuzz-findings:start -->"
 END = "<!-- fuzz-findings:end -->"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.adapters.broken import BUGS
 from conformance.fuzz_findings import END, START, find, table
+from conformance.planted import BUGS
 from tests.conformance.helpers import ROOT
 
 
