@@ -16,6 +16,7 @@ conformance/mutation_equivalents.json (each with its one-line reason).
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import shutil
 import subprocess
@@ -39,6 +40,9 @@ EQUIVALENTS = ROOT / "conformance" / "mutation_equivalents.json"
 WORK = ROOT / "build" / "mutation"
 COPIED = ("spec", "refimpl", "conformance")
 PER_MUTANT_TIMEOUT_S = 60.0
+ANNOTATION_REASON = (
+    "inside a type annotation, never evaluated (`from __future__ import annotations`)"
+)
 
 
 def _mutant_key(mutant: dict[str, Any]) -> tuple[str, int, int]:
@@ -47,6 +51,30 @@ def _mutant_key(mutant: dict[str, Any]) -> tuple[str, int, int]:
 
 def _test_command() -> str:
     return f"{sys.executable} -m conformance run --in-process --require-all -q"
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The (start, end) positions of every annotation: with ``from __future__ import
+    annotations`` none is evaluated, so a mutant inside one is equivalent by construction."""
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        annotations: list[ast.expr | None] = []
+        if isinstance(node, ast.arg):
+            annotations.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            annotations.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+        for annotation in annotations:
+            if annotation is not None and annotation.end_lineno is not None:
+                end_column = annotation.end_col_offset or 0
+                spans.append(
+                    (
+                        (annotation.lineno, annotation.col_offset),
+                        (annotation.end_lineno, end_column),
+                    )
+                )
+    return spans
 
 
 def run_module(module: str) -> list[dict[str, Any]]:
@@ -135,7 +163,14 @@ def render_report() -> str:
             lines.append(f"| {module} | not run yet | | | | |")
             continue
         mutants: list[dict[str, Any]] = json.loads(path.read_text())
-        reasons = equivalents.get(module, {})
+        reasons = dict(equivalents.get(module, {}))
+        source = (ROOT / "refimpl" / f"{module}.py").read_text()
+        if "from __future__ import annotations" in source:
+            spans = annotation_spans(source)
+            for m in mutants:
+                start = (m["line"], m["column"])
+                if any(low <= start < high for low, high in spans):
+                    reasons[_mutant_key(m)] = ANNOTATION_REASON
         killed = [m for m in mutants if m["outcome"] == "killed"]
         equivalent = [m for m in mutants if m["outcome"] != "killed" and _mutant_key(m) in reasons]
         survived = [
