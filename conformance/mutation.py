@@ -36,6 +36,9 @@ POLICY_MODULES = (
 )
 RESULTS_DIR = ROOT / "docs" / "mutation"
 REPORT = ROOT / "docs" / "mutation.md"
+README = ROOT / "README.md"
+README_BEGIN = "<!-- mutation-table:begin (python -m conformance.mutation report) -->"
+README_END = "<!-- mutation-table:end -->"
 EQUIVALENTS = ROOT / "conformance" / "mutation_equivalents.json"
 WORK = ROOT / "build" / "mutation"
 COPIED = ("spec", "refimpl", "conformance")
@@ -199,6 +202,21 @@ def render_report() -> str:
     return "\n".join(lines + details) + "\n"
 
 
+def summary_table() -> str:
+    """The per-module table of docs/mutation.md, for the README."""
+    rows = [line for line in render_report().splitlines() if line.startswith("|")]
+    return "\n".join(rows) + "\n"
+
+
+def update_readme() -> None:
+    text = README.read_text()
+    head, found, rest = text.partition(README_BEGIN)
+    _, found_end, tail = rest.partition(README_END)
+    if not (found and found_end):
+        raise SystemExit(f"mutation: README.md lacks the markers {README_BEGIN} ... {README_END}")
+    README.write_text(head + README_BEGIN + "\n" + summary_table() + README_END + tail)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.mutation")
     parser.add_argument("command", choices=("run", "report"))
@@ -215,8 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             mutants = run_module(module)
             (RESULTS_DIR / f"{module}.json").write_text(json.dumps(mutants, indent=1) + "\n")
             REPORT.write_text(render_report())
+            update_readme()
             print(f"mutation: {module}: {len(mutants)} mutants done", flush=True)
     REPORT.write_text(render_report())
+    update_readme()
     return 0
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
-from conformance.mutation import EQUIVALENTS, POLICY_MODULES, REPORT, RESULTS_DIR, render_report
+from conformance.mutation import (
+    EQUIVALENTS,
+    POLICY_MODULES,
+    README,
+    REPORT,
+    RESULTS_DIR,
+    render_report,
+    summary_table,
+)
 
 
 def test_the_committed_mutation_report_is_fresh() -> None:
@@ -28,3 +36,9 @@ def test_every_reviewed_equivalent_names_a_mutant_that_survived() -> None:
         ]
         assert matching, entry
         assert matching[0]["outcome"] != "killed", entry
+
+
+def test_the_readme_shows_the_current_mutation_scores() -> None:
+    assert summary_table() in README.read_text(encoding="utf-8"), (
+        "README.md's mutation table is stale: run `python -m conformance.mutation report`"
+    )
