@@ -103,9 +103,20 @@ def run_module(module: str) -> list[dict[str, Any]]:
         'name = "local"\n'
     )
     session = tree.parent / "session.sqlite"
-    cosmic_ray = str(Path(sys.executable).parent / "cosmic-ray")
-    subprocess.run([cosmic_ray, "init", str(config), str(session)], cwd=tree, check=True)
-    subprocess.run([cosmic_ray, "exec", str(config), str(session)], cwd=tree, check=True)
+    subprocess.run([_cosmic_ray(), "init", str(config), str(session)], cwd=tree, check=True)
+    subprocess.run([_cosmic_ray(), "exec", str(config), str(session)], cwd=tree, check=True)
+    return collect(module)
+
+
+def _cosmic_ray() -> str:
+    return str(Path(sys.executable).parent / "cosmic-ray")
+
+
+def collect(module: str) -> list[dict[str, Any]]:
+    """The outcome of each mutant in the module's session so far ("not run" if pending)."""
+    tree = WORK / module / "tree"
+    session = tree.parent / "session.sqlite"
+    cosmic_ray = _cosmic_ray()
     dump = subprocess.run(
         [cosmic_ray, "dump", str(session)], cwd=tree, check=True, capture_output=True, text=True
     )
@@ -174,6 +185,8 @@ def render_report() -> str:
                 start = (m["line"], m["column"])
                 if any(low <= start < high for low, high in spans):
                     reasons[_mutant_key(m)] = ANNOTATION_REASON
+        pending = [m for m in mutants if m["outcome"] == "not run"]
+        mutants = [m for m in mutants if m["outcome"] != "not run"]
         killed = [m for m in mutants if m["outcome"] == "killed"]
         equivalent = [m for m in mutants if m["outcome"] != "killed" and _mutant_key(m) in reasons]
         survived = [
@@ -181,8 +194,9 @@ def render_report() -> str:
         ]
         relevant = len(mutants) - len(equivalent)
         score = f"{100 * len(killed) / relevant:.1f}%" if relevant else "n/a"
+        name = f"{module} (partial: {len(pending)} more not run yet)" if pending else module
         lines.append(
-            f"| {module} | {len(mutants)} | {len(killed)} | {len(equivalent)} | "
+            f"| {name} | {len(mutants)} | {len(killed)} | {len(equivalent)} | "
             f"{len(survived)} | {score} |"
         )
         if equivalent or survived:
@@ -219,7 +233,8 @@ def update_readme() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.mutation")
-    parser.add_argument("command", choices=("run", "report"))
+    # collect: write a module's results from its (possibly unfinished) session.
+    parser.add_argument("command", choices=("run", "report", "collect"))
     parser.add_argument("modules", nargs="*", help=f"default: {' '.join(POLICY_MODULES)}")
     args = parser.parse_args(argv)
     modules: list[str] = args.modules or list(POLICY_MODULES)
@@ -235,6 +250,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             REPORT.write_text(render_report())
             update_readme()
             print(f"mutation: {module}: {len(mutants)} mutants done", flush=True)
+    if args.command == "collect":
+        for module in modules:
+            (RESULTS_DIR / f"{module}.json").write_text(
+                json.dumps(collect(module), indent=1) + "\n"
+            )
     REPORT.write_text(render_report())
     update_readme()
     return 0
