@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import shutil
 import subprocess
@@ -36,6 +37,9 @@ POLICY_MODULES = (
 )
 RESULTS_DIR = ROOT / "docs" / "mutation"
 REPORT = ROOT / "docs" / "mutation.md"
+# Per module, the source its results were measured on: its sha256 (a later edit of the module
+# shifts lines, so its results are marked stale) and its annotation spans (classified there).
+SOURCES = RESULTS_DIR / "sources.json"
 README = ROOT / "README.md"
 README_BEGIN = "<!-- mutation-table:begin (python -m conformance.mutation report) -->"
 README_END = "<!-- mutation-table:end -->"
@@ -78,6 +82,25 @@ def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]
                     )
                 )
     return spans
+
+
+def measured_source(source: str) -> dict[str, Any]:
+    """What the report keeps of the source a module's mutants were made from."""
+    spans = annotation_spans(source) if "from __future__ import annotations" in source else []
+    return {
+        "sha256": hashlib.sha256(source.encode("utf-8")).hexdigest(),
+        "annotation_spans": [[*start, *end] for start, end in spans],
+    }
+
+
+def _sources() -> dict[str, dict[str, Any]]:
+    return dict(json.loads(SOURCES.read_text())) if SOURCES.exists() else {}
+
+
+def _record_source(module: str, source: str) -> None:
+    sources = _sources()
+    sources[module] = measured_source(source)
+    SOURCES.write_text(json.dumps(sources, indent=1, sort_keys=True) + "\n")
 
 
 def run_module(module: str) -> list[dict[str, Any]]:
@@ -159,6 +182,7 @@ def _equivalents() -> dict[str, dict[tuple[str, int, int], str]]:
 
 def render_report() -> str:
     equivalents = _equivalents()
+    sources = _sources()
     lines = [
         "# Mutation testing of the conformance corpus",
         "",
@@ -178,13 +202,13 @@ def render_report() -> str:
             continue
         mutants: list[dict[str, Any]] = json.loads(path.read_text())
         reasons = dict(equivalents.get(module, {}))
-        source = (ROOT / "refimpl" / f"{module}.py").read_text()
-        if "from __future__ import annotations" in source:
-            spans = annotation_spans(source)
-            for m in mutants:
-                start = (m["line"], m["column"])
-                if any(low <= start < high for low, high in spans):
-                    reasons[_mutant_key(m)] = ANNOTATION_REASON
+        current = measured_source((ROOT / "refimpl" / f"{module}.py").read_text())
+        measured = sources.get(module, current)
+        stale = measured["sha256"] != current["sha256"]
+        for m in mutants:
+            start = (m["line"], m["column"])
+            if any((a, b) <= start < (c, d) for a, b, c, d in measured["annotation_spans"]):
+                reasons[_mutant_key(m)] = ANNOTATION_REASON
         pending = [m for m in mutants if m["outcome"] == "not run"]
         mutants = [m for m in mutants if m["outcome"] != "not run"]
         killed = [m for m in mutants if m["outcome"] == "killed"]
@@ -195,6 +219,8 @@ def render_report() -> str:
         relevant = len(mutants) - len(equivalent)
         score = f"{100 * len(killed) / relevant:.1f}%" if relevant else "n/a"
         name = f"{module} (partial: {len(pending)} more not run yet)" if pending else module
+        if stale:  # lines and verdicts belong to the source measured, not to today's
+            name += f" (stale: refimpl/{module}.py changed since; re-run)"
         lines.append(
             f"| {name} | {len(mutants)} | {len(killed)} | {len(equivalent)} | "
             f"{len(survived)} | {score} |"
@@ -245,8 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         for module in modules:
+            source = (ROOT / "refimpl" / f"{module}.py").read_text()  # what the copy mutates
             mutants = run_module(module)
             (RESULTS_DIR / f"{module}.json").write_text(json.dumps(mutants, indent=1) + "\n")
+            _record_source(module, source)
             REPORT.write_text(render_report())
             update_readme()
             print(f"mutation: {module}: {len(mutants)} mutants done", flush=True)
@@ -255,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             (RESULTS_DIR / f"{module}.json").write_text(
                 json.dumps(collect(module), indent=1) + "\n"
             )
+            copy = WORK / module / "tree" / "refimpl" / f"{module}.py"  # the session's source
+            _record_source(module, copy.read_text())
     REPORT.write_text(render_report())
     update_readme()
     return 0

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from conformance.mutation import (
     EQUIVALENTS,
@@ -42,3 +45,28 @@ def test_the_readme_shows_the_current_mutation_scores() -> None:
     assert summary_table() in README.read_text(encoding="utf-8"), (
         "README.md's mutation table is stale: run `python -m conformance.mutation report`"
     )
+
+
+def test_every_module_with_results_records_the_source_it_was_measured_on() -> None:
+    from conformance.mutation import SOURCES
+
+    recorded = json.loads(SOURCES.read_text(encoding="utf-8"))
+    measured = {path.stem for path in RESULTS_DIR.glob("*.json") if path != SOURCES}
+    assert measured == set(recorded)
+
+
+def test_results_measured_on_another_source_are_marked_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A module edited after its run has shifted lines: its results must say so, not pass as
+    # current (issue 15).
+    from conformance import mutation
+
+    recorded = json.loads(mutation.SOURCES.read_text(encoding="utf-8"))
+    recorded["round_robin"] = mutation.measured_source("# not round_robin.py\n")
+    sources = tmp_path / "sources.json"
+    sources.write_text(json.dumps(recorded), encoding="utf-8")
+    monkeypatch.setattr(mutation, "SOURCES", sources)
+    rows = [line for line in render_report().splitlines() if line.startswith("| round_robin")]
+    assert rows
+    assert "stale: refimpl/round_robin.py changed since" in rows[0]
