@@ -34,6 +34,7 @@ diagrams: $(STAMP)
 	$(BIN)/python -m conformance.requirement_index docs
 	$(BIN)/python -m conformance.tour docs
 	$(BIN)/python -m conformance.implementations_page docs --readme README.md
+	$(BIN)/python -m conformance.coverage docs
 
 # The conformance suite against the reference implementation, attached as a subprocess
 # speaking adapter protocol v1 (conformance/PROTOCOL.md); exits non-zero on any
@@ -200,3 +201,13 @@ conformance-quickstart: $(STAMP)
 	fi; \
 	$(BIN)/python -m conformance run --require-all --adapter "$(NODE) $(QUICKSTART_ADAPTER)" \
 		$(foreach c,$(QUICKSTART_CASES),--id $(c)) $(CONFORMANCE_ARGS)
+
+# Mutation testing of the conformance corpus (issue 15; not part of `make check`): Cosmic Ray
+# mutates each refimpl policy module in a copy of the tree under build/mutation/ and runs the
+# whole corpus in-process per mutant. Cosmic Ray is installed here, pinned, not in the dev
+# group: `make check` never needs it. MUTATION_MODULES picks modules (default: all).
+COSMIC_RAY_VERSION := 8.7.0
+.PHONY: mutation
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet "cosmic-ray==$(COSMIC_RAY_VERSION)"
+	$(BIN)/python -m conformance.mutation run $(MUTATION_MODULES)

@@ -33,7 +33,9 @@ from typing import Any
 import attrs
 
 from conformance import wire
+from conformance.across import Across, across_from_json
 from conformance.errors import CaseError, JsonPath, WireError
+from conformance.protocol import SERVICE_CONFIG_POLICY
 from spec import actions as act
 from spec.catalogue import CATALOGUE, RequirementId
 from spec.connectivity import Profile, State
@@ -52,6 +54,8 @@ class Capability(enum.Enum):
     SEEDABLE_RANDOM = "seedable_random"  # the case's seed makes random choices repeat
     HEALTH_LISTENER = "health_listener"  # health states can be delivered (gRFC A17)
     ORCA = "orca"  # load reports per call and out of band (gRFC A51, A58)
+    # Whole service configs through the channel's LB layer (policy "service_config").
+    SERVICE_CONFIG = "service_config"
 
 
 @attrs.frozen
@@ -302,10 +306,31 @@ class CaseStep:
     note: str = ""
     requirements: tuple[RequirementId, ...] = ()
     line: int | None = None
+    # A step of a ``repeat`` block (conformance/across.py): the block's expectation over
+    # every repetition, which repetition (0-based) and which step of the block (1-based).
+    across: Across | None = None
+    repetition: int = 0
+    position: int = 0
+    origin: JsonPath = ()  # where the step is written in the file (blocks write it once)
+
+    def number(self, index: int) -> int:
+        """This step's number in its case file, from 1, given its index in the expanded
+        steps: every step of a repeat block has the block's number."""
+        return int(self.origin[1]) + 1 if len(self.origin) >= 2 else index + 1
 
     @property
     def kind(self) -> str:
         return str(self.input["type"])
+
+    @property
+    def closes_block(self) -> bool:
+        """The last step of the last repetition: the block's expectation is judged here."""
+        across = self.across
+        return (
+            across is not None
+            and self.repetition == across.repetitions - 1
+            and self.position == across.steps_per_repetition
+        )
 
 
 @attrs.frozen
@@ -336,6 +361,8 @@ _CASE_REQUIRED = frozenset({"id", "title", "requirements", "policy", "steps"})
 _CASE_OPTIONAL = frozenset({"description", "config", "channel", "capabilities", "spec_options"})
 _SPEC_OPTION = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 _STEP_OPTIONAL = frozenset({"expect", "note", "requirements"})
+_REPEAT_KEYS = frozenset({"repeat", "steps", "expect"})
+MAX_REPETITIONS = 5000
 _EXPECT_MODES = ("outputs", "any_of", "unordered", "includes", "statistical")
 
 
@@ -515,6 +542,12 @@ def case_from_json(value: wire.JsonValue, area: str, path: Path | None = None) -
         except ValueError:
             names = ", ".join(c.value for c in Capability)
             raise WireError(("capabilities", i), f"unknown capability {cap!r} ({names})") from None
+    if (policy == SERVICE_CONFIG_POLICY) != (Capability.SERVICE_CONFIG in capabilities):
+        raise WireError(
+            ("capabilities",),
+            f"policy {SERVICE_CONFIG_POLICY!r} and capability {SERVICE_CONFIG_POLICY!r} go "
+            "together: the case's resolver updates carry whole service configs",
+        )
     config = obj.get("config")
     raw_steps = wire.expect_list(obj["steps"], ("steps",))
     if not raw_steps:
@@ -551,14 +584,20 @@ def _steps(
     picks: set[int] = set()
     next_pick = 1
     steps = []
-    for index, raw in enumerate(raw_steps):
-        path: JsonPath = ("steps", index)
+
+    def one(raw: wire.JsonValue, path: JsonPath, in_block: bool) -> CaseStep:
+        nonlocal next_pick
         obj = wire.expect_object(raw, path)
         wire.check_keys(obj, path, frozenset({"input"}), _STEP_OPTIONAL)
         given = wire.expect_object(obj["input"], (*path, "input"))
         inp = dict(given)
         kind = wire.kind_of(inp, (*path, "input"), wire.INPUT_KEYS, "input")
         expect = None if "expect" not in obj else _expectation(obj["expect"], (*path, "expect"))
+        if in_block and (kind == "done" or "pick_id" in given):
+            # Pick numbers differ in every repetition: a block cannot name one.
+            raise WireError((*path, "input"), "a step in a repeat block cannot name a pick_id")
+        if in_block and isinstance(expect, Statistical):
+            raise WireError((*path, "expect"), "a repeat block's steps cannot be statistical")
         if kind == "pick" and "pick_id" not in inp:
             inp["pick_id"] = next_pick
         if kind == "resolver_update" and "config" not in inp and config is not None:
@@ -592,8 +631,54 @@ def _steps(
             obj.get("requirements", []), (*path, "requirements"), allow_empty=True
         )
         note = wire.expect_str(obj.get("note", ""), (*path, "note"))
-        steps.append(CaseStep(inp, expect, note, requirements))
+        return CaseStep(inp, expect, note, requirements, origin=path)
+
+    for index, raw in enumerate(raw_steps):
+        path: JsonPath = ("steps", index)
+        if isinstance(raw, dict) and "repeat" in raw:
+            steps.extend(_repeat_block(raw, path, index, one))
+        else:
+            steps.append(one(raw, path, in_block=False))
     return steps
+
+
+def _repeat_block(
+    obj: dict[str, Any],
+    path: JsonPath,
+    index: int,
+    one: Callable[[wire.JsonValue, JsonPath, bool], CaseStep],
+) -> list[CaseStep]:
+    """A ``repeat`` step, expanded: its block once per repetition (conformance/across.py)."""
+    wire.check_keys(obj, path, _REPEAT_KEYS, frozenset({"note", "requirements"}))
+    times = wire.positive_int(obj["repeat"], (*path, "repeat"))
+    if not 2 <= times <= MAX_REPETITIONS:
+        raise WireError((*path, "repeat"), f"repeat between 2 and {MAX_REPETITIONS} times")
+    block = wire.expect_list(obj["steps"], (*path, "steps"))
+    if not block:
+        raise WireError((*path, "steps"), "a repeat block has at least one step")
+    for j, inner in enumerate(block):
+        if isinstance(inner, dict) and "repeat" in inner:
+            raise WireError((*path, "steps", j), "repeat blocks do not nest")
+    epath = (*path, "expect")
+    expect = wire.expect_object(obj["expect"], epath)
+    wire.check_keys(expect, epath, frozenset({"across"}), frozenset())
+    across = across_from_json(expect["across"], (*epath, "across"), times, len(block), index)
+    requirements = _requirements(
+        obj.get("requirements", []), (*path, "requirements"), allow_empty=True
+    )
+    note = wire.expect_str(obj.get("note", ""), (*path, "note"))
+    expanded = []
+    for repetition in range(times):
+        for j, inner in enumerate(block):
+            step = one(inner, (*path, "steps", j), True)
+            if j == len(block) - 1:  # the block's note and requirements go with its verdict
+                step = attrs.evolve(
+                    step, note=step.note or note, requirements=step.requirements + requirements
+                )
+            expanded.append(
+                attrs.evolve(step, across=across, repetition=repetition, position=j + 1)
+            )
+    return expanded
 
 
 # Each area's ID prefix (CONF-8).  An area not listed here (a new folder) may use any
@@ -605,6 +690,7 @@ AREA_PREFIXES: Mapping[str, str] = {
     "least_request": "lr",
     "health": "health",
     "aggregation": "agg",
+    "service_config": "sc",
     "fuzz": "fuzz",
     "selftest": "selftest",
 }
@@ -644,8 +730,13 @@ def load_case(path: Path, area: str | None = None) -> Case:
         return case
 
     case, text = wire.load_json_file(path, read)
+    lines: dict[JsonPath, int | None] = {}  # a repeat block's steps share their lines
+    for i, step in enumerate(case.steps):
+        origin = step.origin or ("steps", i)
+        if origin not in lines:
+            lines[origin] = wire.line_of(text, origin)
     steps = tuple(
-        attrs.evolve(step, line=wire.line_of(text, ("steps", i)))
+        attrs.evolve(step, line=lines[step.origin or ("steps", i)])
         for i, step in enumerate(case.steps)
     )
     return attrs.evolve(case, steps=steps)

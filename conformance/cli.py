@@ -340,8 +340,9 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _fuzz(args: argparse.Namespace) -> int:
-    from conformance.fuzz import fuzz
+    from conformance.fuzz import FuzzStats, fuzz
 
+    stats = FuzzStats()  # what the sequences exercised, printed whatever the verdict
     found = fuzz(
         connector(args),
         args.policy,
@@ -349,7 +350,9 @@ def _fuzz(args: argparse.Namespace) -> int:
         max_steps=args.steps,
         seed=args.seed,
         step_timeout=args.timeout,
+        stats=stats,
     )
+    print(stats.summary(args.policy))
     if found is None:
         print(f"fuzz: {args.examples} sequences against {args.policy}: no violation found")
         return 0

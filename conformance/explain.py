@@ -11,6 +11,7 @@ import textwrap
 
 from conformance.cases import Case, CaseStep, Statistical
 from conformance.monitors import monitors_for
+from conformance.protocol import SERVICE_CONFIG_POLICY
 from conformance.runner import describe_input
 from spec.catalogue import CATALOGUE
 
@@ -94,9 +95,26 @@ def explain(case: Case) -> str:
     lines.append("Requirements checked:")
     for req in case.requirements:
         lines.extend(_why(req, "  "))
+    number = 0  # steps as the file numbers them: a repeat block is one step
     for index, step in enumerate(case.steps):
+        across = step.across
+        if across is not None and step.repetition > 0:
+            continue  # a repeat block is told once
+        if across is None or step.position == 1:
+            number += 1
         lines.append("")
-        lines.extend(_step(index, step))
+        if across is not None and step.position == 1:
+            lines.append(
+                _wrap(
+                    f"Step {number} repeats the {across.steps_per_repetition} steps below "
+                    f"{across.repetitions} times; over the repetitions the spec demands "
+                    f"{across.describe()}.",
+                    "",
+                )
+            )
+            lines.append("")
+        label = number if across is None else f"{number}.{step.position}"
+        lines.extend(_step(index, step, label, case.policy == SERVICE_CONFIG_POLICY))
     monitors = monitors_for(case.policy)
     lines.append("")
     judged = ", ".join(monitors.names)
@@ -106,11 +124,15 @@ def explain(case: Case) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _step(index: int, step: CaseStep) -> list[str]:
+def _step(
+    index: int, step: CaseStep, label: int | str | None = None, service_config: bool = False
+) -> list[str]:
     text = narrate_input(step.input)
+    if service_config:  # the resolver updates of service config cases carry service configs
+        text = text.replace("the policy config", "the service config")
     if isinstance(step.expect, Statistical):
         text = text.replace(f"RPC {step.input['pick_id']}", f"{step.expect.samples} RPCs", 1)
-    lines = [_wrap(f"Step {index + 1}. {text}", "")]
+    lines = [_wrap(f"Step {index + 1 if label is None else label}. {text}", "")]
     if step.expect is None:
         lines.append(
             _wrap("The case demands nothing specific; the monitors judge the outputs.", "  ")

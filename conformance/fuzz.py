@@ -24,17 +24,20 @@ Hypothesis is a development dependency; this module imports it lazily.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import random
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from conformance.cases import Case, CaseStep
+from conformance.cases import Capability, Case, CaseStep, ChannelOptions
 from conformance.errors import AdapterError, CaseError, ConformanceError
+from conformance.protocol import SERVICE_CONFIG_POLICY
 from conformance.runner import DEFAULT_STEP_TIMEOUT, AdapterSession, CaseFailedError, CaseRun
 from conformance.transport import Transport
 from spec import actions as act
@@ -43,7 +46,8 @@ from spec.connectivity import Profile, State, transitions
 
 ADDRESS_POOL = ("10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80", "[2001:db8::1]:443")
 CONNECTION_ERROR = {"code": "UNAVAILABLE", "message": "connection refused"}
-DELAYS = ("0.001s", "0.1s", "0.25s", "1s", "30s")
+# 10 s and 200 s: past weighted_round_robin's default blackout and weight expiration.
+DELAYS = ("0.001s", "0.1s", "0.25s", "1s", "30s", "10s", "200s")
 REAL_TIME_DELAYS = ("0.001s", "0.1s", "0.25s")
 FALLBACK_REQUIREMENT = "CONF-10"  # the sequence was legal, and the adapter failed on it
 NOT_SEEDABLE = (
@@ -53,6 +57,127 @@ NOT_SEEDABLE = (
 )
 
 T = TypeVar("T")
+
+# Configs sent with resolver updates, per policy: (valid ones, invalid ones).  Without a
+# config weighted_round_robin and least_request reject every update (WRR-4, LR-5), so a
+# fuzzer that sends none never gets them past their first update.  A policy not listed
+# gets no config.  Short periods keep weighted_round_robin's timers busy at fuzz delays.
+_WRR_FAST = {"blackoutPeriod": "0s", "weightUpdatePeriod": "0.1s"}
+POLICY_CONFIGS: Mapping[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {
+    "pick_first": (
+        ({}, {"shuffleAddressList": True}, {"shuffleAddressList": False}),
+        ({"shuffleAddressList": "yes"}, [1]),
+    ),
+    "round_robin": (({},), ()),
+    "weighted_round_robin": (
+        (
+            {**_WRR_FAST, "enableOobLoadReport": True, "oobReportingPeriod": "0.1s"},
+            _WRR_FAST,
+            {"enableOobLoadReport": True},
+            {"errorUtilizationPenalty": 0, "weightExpirationPeriod": "1s", **_WRR_FAST},
+            {},
+        ),
+        ({"blackoutPeriod": "10"}, {"errorUtilizationPenalty": -1}, {"enableOobLoadReport": 1}),
+    ),
+    "least_request_experimental": (
+        ({}, {"choiceCount": 2}, {"choiceCount": 3}, {"choiceCount": 100}),
+        ({"choiceCount": 1}, {"choiceCount": "2"}, {"choiceCount": 2.5}),
+    ),
+    # Whole service configs, as text the resolver delivers (PROTOCOL.md, service config
+    # cases): switching between policies, deprecated and unknown names, invalid ones.
+    SERVICE_CONFIG_POLICY: (
+        (
+            '{"loadBalancingConfig": [{"round_robin": {}}]}',
+            '{"loadBalancingConfig": [{"pick_first": {"shuffleAddressList": true}}]}',
+            "{}",
+            '{"loadBalancingPolicy": "round_robin"}',
+            '{"loadBalancingPolicy": "no_such_policy"}',
+            '{"loadBalancingConfig": [{"no_such_policy": {}},'
+            ' {"least_request_experimental": {"choiceCount": 3}}]}',
+            '{"loadBalancingConfig": [{"weighted_round_robin": {"blackoutPeriod": "0s"}}]}',
+        ),
+        (
+            "bad json service config",
+            '{"loadBalancingConfig": []}',
+            '{"loadBalancingConfig": [{"pick_first": {"shuffleAddressList": 1}}]}',
+            '{"loadBalancingConfig": [{"round_robin": {}, "pick_first": {}}]}',
+        ),
+    ),
+}
+LOAD_REPORTS = (
+    {"rps_fractional": 100, "application_utilization": 0.5},
+    {"rps_fractional": 100, "cpu_utilization": 0.9, "eps": 10},
+    {"rps_fractional": 50, "application_utilization": 1.0},
+    {"rps_fractional": 0, "cpu_utilization": 0.5},  # no qps: ignored (WRR-5)
+    {"cpu_utilization": 0.2, "mem_utilization": 0.7},
+)
+
+
+@attrs.define
+class FuzzStats:
+    """What fuzzing exercised for one policy (printed by ``fuzz``; a test asserts on it)."""
+
+    sequences: int = 0
+    steps: int = 0
+    subchannels_created: int = 0
+    picks: int = 0
+    picks_completed: int = 0
+    states_reached: set[str] = attrs.field(factory=set)
+    configs_accepted: int = 0
+    configs_rejected: int = 0
+    invalid_configs_sent: int = 0
+    health_sequences: int = 0
+    inputs: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    # The policy's last reported state when a resolver error came (IDLE before any report).
+    resolver_errors_in: set[str] = attrs.field(factory=set)
+    reported: str = "IDLE"  # in the sequence being run
+    started: float = attrs.field(factory=time.monotonic)
+    # The first failing sequence: how many sequences it took, and how long (before shrinking).
+    first_failure_sequence: int | None = None
+    first_failure_seconds: float | None = None
+
+    def failed(self) -> None:
+        if self.first_failure_sequence is None:
+            self.first_failure_sequence = self.sequences
+            self.first_failure_seconds = time.monotonic() - self.started
+
+    def record(self, raw: Mapping[str, Any], outputs: Sequence[act.Output]) -> None:
+        self.steps += 1
+        kind = str(raw["type"])
+        self.inputs[kind] += 1
+        if kind == "resolver_error":
+            self.resolver_errors_in.add(self.reported)
+        if kind == "done" and "load_report" in raw:
+            self.inputs["done with load_report"] += 1
+        for output in outputs:
+            if isinstance(output, act.NewSubchannel):
+                self.subchannels_created += 1
+            elif isinstance(output, act.UpdateState):
+                self.states_reached.add(output.state.name)
+                self.reported = output.state.name
+            elif isinstance(output, act.PickComplete):
+                self.picks_completed += 1
+        if kind == "pick":
+            self.picks += 1
+        if kind == "resolver_update" and "config" in raw:
+            if any(isinstance(o, act.UpdateRejected) for o in outputs):
+                self.configs_rejected += 1
+            else:
+                self.configs_accepted += 1
+
+    def summary(self, policy: str) -> str:
+        states = ", ".join(sorted(self.states_reached)) or "none"
+        errors_in = ", ".join(sorted(self.resolver_errors_in)) or "none"
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.inputs.items()))
+        return (
+            f"fuzz: {policy}: {self.sequences} sequences, {self.steps} steps "
+            f"({self.health_sequences} with health checking); subchannels created "
+            f"{self.subchannels_created}; picks {self.picks}, completed {self.picks_completed}; "
+            f"states reached: {states}; resolver errors in: {errors_in}; "
+            f"updates with config accepted {self.configs_accepted}, "
+            f"rejected {self.configs_rejected} (invalid configs sent "
+            f"{self.invalid_configs_sent}); inputs: {kinds}"
+        )
 
 
 def _next_states() -> dict[State, tuple[State, ...]]:
@@ -77,6 +202,7 @@ class _ChannelModel:
     connect_pending: set[int] = attrs.field(factory=set)
     completed: list[int] = attrs.field(factory=list)
     next_pick: int = 1
+    with_health_listener: set[int] = attrs.field(factory=set)
 
     def observe(self, event: ev.Input, outputs: tuple[act.Output, ...]) -> None:
         if isinstance(event, ev.SubchannelStateChange) and event.subchannel in self.states:
@@ -88,6 +214,8 @@ class _ChannelModel:
         for output in outputs:
             if isinstance(output, act.NewSubchannel):
                 self.states[output.subchannel] = State.IDLE
+                if output.health_listener:
+                    self.with_health_listener.add(output.subchannel)
             elif isinstance(output, act.Connect):
                 if self.states.get(output.subchannel) is State.IDLE:
                     self.connect_pending.add(output.subchannel)
@@ -96,6 +224,9 @@ class _ChannelModel:
                 self.connect_pending.discard(output.subchannel)
             elif isinstance(output, act.PickComplete):
                 self.completed.append(output.pick_id)
+
+    def ready(self) -> list[int]:
+        return sorted(i for i, state in self.states.items() if state is State.READY)
 
     def moves(self, ident: int) -> tuple[State, ...]:
         state = self.states[ident]
@@ -122,6 +253,7 @@ class FuzzFailure:
     requirements: tuple[str, ...]
     shrunk: bool = True
     note: str = ""
+    health_checking: bool = False
 
     @property
     def case_id(self) -> str:
@@ -143,8 +275,24 @@ class FuzzFailure:
             ),
             "requirements": list(self.requirements),
             "policy": self.policy,
+            **self._channel_json(),
             "steps": [{"input": s.input} for s in self.steps],
         }
+
+    def _channel_json(self) -> dict[str, Any]:
+        """The channel and capabilities the steps need (the loader refuses them otherwise)."""
+        out: dict[str, Any] = {}
+        capabilities = []
+        if self.health_checking:
+            out["channel"] = {"health_checking": True}
+            capabilities.append(Capability.HEALTH_LISTENER.value)
+        if any(s.kind == "oob_load_report" or "load_report" in s.input for s in self.steps):
+            capabilities.append(Capability.ORCA.value)
+        if self.policy == SERVICE_CONFIG_POLICY:
+            capabilities.append(Capability.SERVICE_CONFIG.value)
+        if capabilities:
+            out["capabilities"] = capabilities
+        return out
 
     def write(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -171,8 +319,6 @@ class _Draws(Protocol):
 
     def coin(self) -> bool: ...
 
-    def endpoints(self) -> list[list[str]]: ...
-
 
 class _HypothesisDraws:
     def __init__(self, data: Any) -> None:
@@ -188,12 +334,6 @@ class _HypothesisDraws:
     def coin(self) -> bool:
         return bool(self._data.draw(self._st.booleans()))
 
-    def endpoints(self) -> list[list[str]]:
-        st = self._st
-        endpoint = st.lists(st.sampled_from(ADDRESS_POOL), min_size=1, max_size=2, unique=True)
-        drawn: list[list[str]] = self._data.draw(st.lists(endpoint, max_size=3))
-        return drawn
-
 
 @attrs.define
 class _RandomDraws:
@@ -207,15 +347,69 @@ class _RandomDraws:
     def coin(self) -> bool:
         return self.rng.random() < 0.5
 
-    def endpoints(self) -> list[list[str]]:
-        return [
-            self.rng.sample(ADDRESS_POOL, self.rng.randint(1, 2))
-            for _ in range(self.rng.randint(0, 3))
-        ]
+
+def _draw_address(draws: _Draws) -> Any:
+    """An address: mostly a plain string, sometimes with a server name or attributes
+    (which make it another address, PF-6) or balancer attributes (which do not)."""
+    addr = draws.choice(ADDRESS_POOL)
+    shape = draws.choice(("plain", "plain", "plain", "server_name", "attributes", "balancer"))
+    if shape == "server_name":
+        return {"addr": addr, "server_name": "backend.example"}
+    if shape == "attributes":
+        return {"addr": addr, "attributes": {"zone": draws.choice(("a", "b"))}}
+    if shape == "balancer":
+        return {"addr": addr, "balancer_attributes": {"locality": "l1"}}
+    return addr
+
+
+def _draw_endpoints(draws: _Draws) -> list[Any]:
+    """Up to three endpoints of one or two addresses; addresses may repeat within an
+    endpoint and across endpoints (duplicates and overlaps), endpoints may carry a weight
+    (pick_first's weighted shuffle, A113) and attributes."""
+    endpoints: list[Any] = []
+    for _ in range(draws.choice((1, 2, 3, 0))):
+        addresses = [_draw_address(draws) for _ in range(draws.choice((1, 2)))]
+        if draws.coin() and draws.coin():
+            endpoint: dict[str, Any] = {"addresses": addresses}
+            if draws.coin():
+                endpoint["weight"] = draws.choice((1, 4))
+            if draws.coin():
+                endpoint["attributes"] = {"zone": draws.choice(("a", "b"))}
+            endpoints.append(endpoint)
+        else:
+            endpoints.append(addresses)
+    return endpoints
+
+
+@attrs.frozen
+class _Options:
+    """What one fuzz run may send, from the policy and the adapter's handshake."""
+
+    delays: Sequence[str]
+    valid_configs: tuple[Any, ...] = ()
+    invalid_configs: tuple[Any, ...] = ()
+    orca: bool = False
+    health: bool = False  # the adapter can deliver health states
+
+
+def _draw_update(draws: _Draws, options: _Options, stats: FuzzStats) -> dict[str, Any]:
+    obj: dict[str, Any] = {"type": "resolver_update", "endpoints": _draw_endpoints(draws)}
+    if options.valid_configs:
+        one_in_four: bool = draws.choice((False, False, False, True))
+        if options.invalid_configs and one_in_four:
+            obj["config"] = draws.choice(options.invalid_configs)
+            stats.invalid_configs_sent += 1
+        else:
+            obj["config"] = draws.choice(options.valid_configs)
+    return obj
 
 
 def _draw_input(
-    draws: _Draws, run: CaseRun, model: _ChannelModel, delays: Sequence[str]
+    draws: _Draws,
+    run: CaseRun,
+    model: _ChannelModel,
+    options: _Options,
+    stats: FuzzStats,
 ) -> dict[str, Any]:
     """One input the channel could send now, given what the adapter did so far."""
     movable = []
@@ -223,16 +417,45 @@ def _draw_input(
         addr = _unique_address(run, ident)
         if addr is not None and model.moves(ident):
             movable.append((ident, addr))
-    # "close" first: Hypothesis shrinks towards the first choice, so failing
-    # sequences shrink towards ending early.
-    kinds = ["close", "resolver_update", "pick", "advance_time", "exit_idle", "resolver_error"]
-    if movable:
-        kinds[2:2] = ["subchannel_state"] * 3  # most of the interest is in state changes
+    # Hypothesis favours (and shrinks towards) the first choices: the ones that make
+    # progress come first -- an update while there are no subchannels, state changes
+    # while some can move -- and "close", which ends the sequence, comes last, so that
+    # sequences get far enough for picks to complete (FuzzStats).
+    ready = [(i, a) for i in model.ready() if (a := _unique_address(run, i)) is not None]
+    watched = [(i, a) for i, a in ready if i in model.with_health_listener]
+    kinds: list[str] = []
+    if not model.states:
+        kinds.append("resolver_update")
     if model.completed:
-        kinds.append("done")
+        kinds.append("done")  # ends an RPC, with a load report at times
+    if ready:
+        kinds.append("pick")  # a pick that can complete
+        kinds.append("resolver_error")  # resolver errors while READY, too (FuzzStats)
+    if run.case.channel.health_checking and watched:
+        kinds.append("health_state")
+    if options.orca and ready:
+        kinds.append("oob_load_report")
+    if movable:
+        kinds.extend(["subchannel_state"] * 3)  # most of the interest is in state changes
+    if model.states and not ready:
+        kinds.append("resolver_error")  # early enough to come in every state (FuzzStats)
+    for kind in ("pick", "advance_time", "resolver_update", "exit_idle", "resolver_error"):
+        if kind not in kinds:
+            kinds.append(kind)
+    kinds.append("close")
     kind = draws.choice(kinds)
     if kind == "resolver_update":
-        return {"type": kind, "endpoints": draws.endpoints()}
+        return _draw_update(draws, options, stats)
+    if kind == "oob_load_report":
+        _, addr = draws.choice(ready)
+        return {"type": kind, "subchannel": addr, "report": draws.choice(LOAD_REPORTS)}
+    if kind == "health_state":
+        _, addr = draws.choice(watched)
+        health = draws.choice(("READY", "TRANSIENT_FAILURE", "CONNECTING"))
+        report: dict[str, Any] = {"type": kind, "subchannel": addr, "state": health}
+        if health == "TRANSIENT_FAILURE":
+            report["error"] = {"code": "UNAVAILABLE", "message": "health check failed"}
+        return report
     if kind == "subchannel_state":
         ident, addr = draws.choice(movable)
         state = draws.choice(model.moves(ident))
@@ -251,9 +474,11 @@ def _draw_input(
         obj = {"type": kind, "pick_id": pick_id}
         if draws.coin():
             obj["error"] = {"code": "UNAVAILABLE", "message": "stream reset"}
+        if options.orca and draws.coin():
+            obj["load_report"] = draws.choice(LOAD_REPORTS)
         return obj
     if kind == "advance_time":
-        return {"type": kind, "by": draws.choice(delays)}
+        return {"type": kind, "by": draws.choice(options.delays)}
     if kind == "resolver_error":
         return {"type": kind, "message": "name resolution failed"}
     return {"type": kind}
@@ -264,19 +489,27 @@ def _run_sequence(
     policy: str,
     draws: _Draws,
     max_steps: int,
-    delays: Sequence[str],
+    options: _Options,
+    stats: FuzzStats,
 ) -> FuzzFailure | None:
     """One sequence, live against the adapter: the failure it met, or None."""
-    run = CaseRun(Case("fuzz-run", "fuzz", "fuzz", policy, (), ()), session)
+    # Health checking on in every other sequence, when the adapter can deliver health.
+    health_checking = options.health and draws.coin()
+    channel = ChannelOptions(health_checking=health_checking)
+    run = CaseRun(Case("fuzz-run", "fuzz", "fuzz", policy, (), (), channel=channel), session)
     run.start()
+    stats.sequences += 1
+    stats.health_sequences += health_checking
+    stats.reported = "IDLE"
     model = _ChannelModel()
     steps: list[CaseStep] = []
     try:
         for index in range(max_steps):
-            step = CaseStep(_draw_input(draws, run, model, delays))
+            step = CaseStep(_draw_input(draws, run, model, options, stats))
             steps.append(step)
             run.feed(index, step)
             model.observe(run.trace[-1].input, run.trace[-1].outputs)
+            stats.record(step.input, run.trace[-1].outputs)
             if step.kind == "close":
                 break
         run.finish()
@@ -285,7 +518,14 @@ def _run_sequence(
         requirements = tuple(dict.fromkeys(v.requirement for v in violations))
         message = "\n".join([str(err), *(str(v) for v in violations)])
         run.end_quietly()
-        return FuzzFailure(policy, tuple(steps), message, requirements or (FALLBACK_REQUIREMENT,))
+        stats.failed()
+        return FuzzFailure(
+            policy,
+            tuple(steps),
+            message,
+            requirements or (FALLBACK_REQUIREMENT,),
+            health_checking=health_checking,
+        )
     return None
 
 
@@ -297,8 +537,11 @@ def fuzz(
     max_steps: int = 30,
     seed: int = 0,
     step_timeout: float = DEFAULT_STEP_TIMEOUT,
+    stats: FuzzStats | None = None,
 ) -> FuzzFailure | None:
     """Try ``examples`` sequences; return the failure found, or None when all passed.
+
+    ``stats``, when given, is filled with what the sequences exercised.
 
     The failure is shrunk when the adapter declares ``seedable_random``; otherwise it
     is the first one found (``shrunk`` False, ``note`` says why).  Raises
@@ -313,12 +556,22 @@ def fuzz(
     session = AdapterSession(connect, step_timeout)
     try:
         hello = session.ensure_started()
-        if policy not in hello.capabilities.policies:
+        service_config = policy == SERVICE_CONFIG_POLICY and hello.capabilities.service_config
+        if policy not in hello.capabilities.policies and not service_config:
             raise CaseError(f"the adapter does not offer policy {policy!r}")
-        delays = DELAYS if hello.capabilities.time == "virtual" else REAL_TIME_DELAYS
-        if not hello.capabilities.seedable_random:
-            return _fuzz_unshrunk(session, policy, examples, max_steps, seed, delays)
-        return _fuzz_and_shrink(session, policy, examples, max_steps, seed, delays)
+        caps = hello.capabilities
+        valid, invalid = POLICY_CONFIGS.get(policy, ((), ()))
+        options = _Options(
+            delays=DELAYS if caps.time == "virtual" else REAL_TIME_DELAYS,
+            valid_configs=valid,
+            invalid_configs=invalid,
+            orca=caps.orca,
+            health=caps.health_listener,
+        )
+        stats = stats if stats is not None else FuzzStats()
+        if not caps.seedable_random:
+            return _fuzz_unshrunk(session, policy, examples, max_steps, seed, options, stats)
+        return _fuzz_and_shrink(session, policy, examples, max_steps, seed, options, stats)
     finally:
         session.close()
 
@@ -329,12 +582,13 @@ def _fuzz_unshrunk(
     examples: int,
     max_steps: int,
     seed: int,
-    delays: Sequence[str],
+    options: _Options,
+    stats: FuzzStats,
 ) -> FuzzFailure | None:
     """The first failing sequence of a seeded generator's: no shrinking, no replay."""
     draws = _RandomDraws(random.Random(seed))
     for _ in range(examples):
-        failure = _run_sequence(session, policy, draws, max_steps, delays)
+        failure = _run_sequence(session, policy, draws, max_steps, options, stats)
         if failure is not None:
             return attrs.evolve(failure, shrunk=False, note=NOT_SEEDABLE)
     return None
@@ -346,7 +600,8 @@ def _fuzz_and_shrink(
     examples: int,
     max_steps: int,
     seed: int,
-    delays: Sequence[str],
+    options: _Options,
+    stats: FuzzStats,
 ) -> FuzzFailure | None:
     """Hypothesis generates and shrinks (CONF-11); its Flaky errors become results."""
     from hypothesis import Phase, Verbosity, given, settings
@@ -367,7 +622,8 @@ def _fuzz_and_shrink(
     )
     @given(st.data())
     def one_sequence(data: Any) -> None:
-        failure = _run_sequence(session, policy, _HypothesisDraws(data), max_steps, delays)
+        draws = _HypothesisDraws(data)
+        failure = _run_sequence(session, policy, draws, max_steps, options, stats)
         if failure is not None:
             found.append(failure)
             raise AssertionError(failure.message)

@@ -30,7 +30,7 @@ import functools
 import importlib
 import inspect
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -47,6 +47,8 @@ POLICY_MONITOR_MODULES: dict[str, str] = {
     "round_robin": "spec.monitors.round_robin",
     "weighted_round_robin": "spec.monitors.weighted_round_robin",
     "least_request_experimental": "spec.monitors.least_request",
+    # Service config cases (PROTOCOL.md): the channel's LB layer, judged by graceful switch.
+    "service_config": "spec.monitors.graceful_switch",
 }
 
 MonitorFactory = Callable[[], Monitor]
@@ -116,6 +118,7 @@ def monitors_for(
     profile: Profile = Profile.CURRENT,
     health_checking: bool = False,
     spec_options: Mapping[str, str] | None = None,
+    known_policies: Iterable[str] = (),
 ) -> MonitorSet:
     """BoundaryMonitor, plus the policy's monitor when there is one."""
     factories: list[MonitorFactory] = [functools.partial(BoundaryMonitor, profile)]
@@ -127,6 +130,8 @@ def monitors_for(
             "profile": profile,
             "health_checking": health_checking,
             "client_health_checking": health_checking,
+            # The policies the adapter registered: which one a service config selects (SC-1).
+            "known_policies": frozenset(known_policies),
         }
         params = inspect.signature(cls).parameters
         hints = typing.get_type_hints(cls.__init__)

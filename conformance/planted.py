@@ -22,31 +22,41 @@ Run one as an adapter, in place of the policy it breaks::
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import attrs
 
 from conformance import protocol
 from conformance.adapters.refimpl import IMPLEMENTATION, RefimplAdapter, serve
+from conformance.protocol import SERVICE_CONFIG_POLICY
 from conformance.transport import InProcessTransport
 from refimpl.balancer import (
     BadResolverStateError,
+    Balancer,
     BalancerState,
     Builder,
+    BuildOptions,
+    ClientConn,
     ClientConnState,
     DoneInfo,
     FailPicker,
     JsonValue,
     Picker,
     QueuePicker,
+    RandomSource,
     SubConnState,
     unavailable,
 )
 from refimpl.endpoint_sharding import ChildState, EndpointSharding, EndpointShardingPicker, _Child
+from refimpl.graceful_switch import GracefulSwitchBalancer
+from refimpl.graceful_switch import _Child as _SwitchChild
 from refimpl.least_request import (
     LeastRequestBalancer,
     LeastRequestBuilder,
+    LeastRequestConfig,
     LeastRequestPicker,
     OutstandingCounter,
 )
@@ -61,6 +71,8 @@ from refimpl.pick_first import (
     interleave_by_family,
 )
 from refimpl.round_robin import RoundRobinBuilder
+from refimpl.service_config import ServiceConfig, ServiceConfigError
+from refimpl.service_config_channel import ServiceConfigChannel, ServiceConfigChannelBuilder
 from refimpl.weighted_round_robin import WeightedRoundRobinBuilder, WeightedRoundRobinConfig
 from spec.catalogue.model import RequirementId
 from spec.connectivity import State
@@ -265,6 +277,45 @@ class HealthFailureIgnored(PickFirstBalancer):
         super()._on_health(entry, health)
 
 
+class IgnoresShuffle(PickFirstBalancer):
+    """Parses shuffleAddressList but never shuffles: every client of a service connects to
+    the resolver's first address (breaks PF-5)."""
+
+    def _ordered_endpoints(
+        self, endpoints: Sequence[Endpoint], config: PickFirstConfig
+    ) -> list[Endpoint]:
+        return list(endpoints)
+
+
+class FisherYatesStopsEarly(PickFirstBalancer):
+    """Shuffles with a Fisher-Yates loop that stops one step early (grpc-js 1.14.7: the first
+    two endpoints are never swapped with each other), so some orders never occur and the
+    first endpoint is not uniform (breaks PF-5)."""
+
+    def _ordered_endpoints(
+        self, endpoints: Sequence[Endpoint], config: PickFirstConfig
+    ) -> list[Endpoint]:
+        shuffled = list(endpoints)
+        if config.shuffle_address_list:
+            for i in range(len(shuffled) - 1, 1, -1):  # the bug: stops at 2, not at 1
+                j = self._options.random.randrange(i + 1)
+                shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
+        return shuffled
+
+
+class ShuffleIgnoresWeights(PickFirstBalancer):
+    """Shuffles uniformly, ignoring endpoint weights, so a heavy endpoint comes first no more
+    often than a light one (breaks PF-5, gRFC A113)."""
+
+    def _ordered_endpoints(
+        self, endpoints: Sequence[Endpoint], config: PickFirstConfig
+    ) -> list[Endpoint]:
+        unweighted = [attrs.evolve(e, weight=None) for e in endpoints]
+        # By identity, not equality: two repeated endpoints stay two entries.
+        original = {id(u): e for u, e in zip(unweighted, endpoints, strict=True)}
+        return [original[id(u)] for u in super()._ordered_endpoints(unweighted, config)]
+
+
 def _pick_first_building(planted: type[PickFirstBalancer]) -> PickFirstBuilder:
     """pick_first's builder, building ``planted`` (the hook: ``balancer_type``)."""
 
@@ -310,6 +361,57 @@ class OffByOneRotation(EndpointSharding):
     RPC (breaks RR-7)."""
 
     picker_type = _OffByOnePicker
+
+
+class _FirstChildPicker(EndpointShardingPicker):
+    def __init__(
+        self, pickers: Sequence[Picker], child_states: tuple[ChildState, ...], start: int
+    ) -> None:
+        super().__init__(pickers, child_states, 0)  # the bug: the random start is dropped
+
+
+class PickerStartsAtFirstChild(EndpointSharding):
+    """Starts every new picker at its first READY child instead of a random one (grpc-go
+    #2580), so after every change the first RPCs of all clients go to the same endpoint
+    (breaks RR-7)."""
+
+    picker_type = _FirstChildPicker
+
+
+class _FirstDrawZero:
+    """A random source whose first randrange returns 0; everything else is the real one's."""
+
+    def __init__(self, rng: RandomSource) -> None:
+        self._rng = rng
+        self._first = True
+
+    def random(self) -> float:
+        return self._rng.random()
+
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
+        if self._first:
+            self._first = False
+            return 0
+        if stop is None:
+            return self._rng.randrange(start)
+        return self._rng.randrange(start, stop, step)
+
+    def shuffle(self, x: list[Any]) -> None:
+        self._rng.shuffle(x)
+
+
+class NeverRotates(EndpointSharding):
+    """Builds the children in the resolver's order instead of rotating the endpoint list by
+    a random amount, so every client given the same list connects to its first endpoint
+    first (breaks RR-12)."""
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        options = self._options  # the rotation (rotate_endpoints) is the update's first draw
+        self._options = attrs.evolve(options, random=_FirstDrawZero(options.random))
+        try:
+            super().update_client_conn_state(state)
+        finally:
+            self._options = options
 
 
 class IdleCountedAsIdle(EndpointSharding):
@@ -458,6 +560,50 @@ class WrrNeverListensOutOfBand(_MisreadWrrConfig):
         return attrs.evolve(config, enable_oob_load_report=False)
 
 
+class _MisdefaultedWrrConfig(WeightedRoundRobinBuilder):
+    """weighted_round_robin with a wrong default for one field left out of the config."""
+
+    field = ""
+
+    def default(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return config
+
+    def parse_config(self, config: JsonValue) -> WeightedRoundRobinConfig:
+        parsed = super().parse_config(config)
+        absent = not isinstance(config, dict) or config.get(self.field) is None
+        return self.default(parsed) if absent else parsed
+
+
+class WrrDefaultBlackoutZero(_MisdefaultedWrrConfig):
+    """Defaults an absent blackoutPeriod to 0 instead of 10 s, so a fresh backend's first,
+    misleading reports count at once (breaks WRR-1)."""
+
+    field = "blackoutPeriod"
+
+    def default(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return attrs.evolve(config, blackout_period=Duration.of())
+
+
+class WrrDefaultExpirationTenSeconds(_MisdefaultedWrrConfig):
+    """Defaults an absent weightExpirationPeriod to 10 s (the blackout's default) instead of
+    3 minutes, so weights of backends that report every minute keep expiring (breaks WRR-1)."""
+
+    field = "weightExpirationPeriod"
+
+    def default(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return attrs.evolve(config, weight_expiration_period=Duration.of(seconds=10))
+
+
+class WrrDefaultUpdatePeriodThirtySeconds(_MisdefaultedWrrConfig):
+    """Defaults an absent weightUpdatePeriod to 30 s instead of 1 s, so new weights take half
+    a minute to be used (breaks WRR-1)."""
+
+    field = "weightUpdatePeriod"
+
+    def default(self, config: WeightedRoundRobinConfig) -> WeightedRoundRobinConfig:
+        return attrs.evolve(config, weight_update_period=Duration.of(seconds=30))
+
+
 # --- least_request_experimental: the outstanding-request accounting ---
 
 
@@ -488,6 +634,51 @@ class LrCountsSurviveReconnect(LeastRequestBalancer):
         self._counters = {**kept, **self._counters}
 
 
+@attrs.frozen
+class _MisreadLrConfig(LeastRequestConfig):
+    """The parsed config plus the choiceCount a planted bug uses instead (unvalidated)."""
+
+    used_choice_count: int = attrs.field(kw_only=True)
+
+
+class _UsesMisreadChoiceCount(LeastRequestBalancer):
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        super().update_client_conn_state(state)
+        if isinstance(state.config, _MisreadLrConfig):
+            self._choice_count = state.config.used_choice_count
+
+
+class _MisreadLrChoiceCount(LeastRequestBuilder):
+    """least_request_experimental whose choiceCount handling gets one thing wrong."""
+
+    balancer_type = _UsesMisreadChoiceCount
+
+    def misread(self, raw: JsonValue, parsed: int) -> int:
+        return parsed
+
+    def parse_config(self, config: JsonValue) -> LeastRequestConfig:
+        parsed = super().parse_config(config)
+        used = self.misread(config, parsed.choice_count)
+        return _MisreadLrConfig(parsed.choice_count, used_choice_count=used)
+
+
+class LrChoiceCountNotClamped(_MisreadLrChoiceCount):
+    """Uses a choiceCount above 10 as given instead of clamping it to 10, so a config of 100
+    draws a hundred endpoints per pick (breaks LR-3)."""
+
+    def misread(self, raw: JsonValue, parsed: int) -> int:
+        given = raw.get("choiceCount") if isinstance(raw, dict) else None
+        return given if isinstance(given, int) and given > parsed else parsed
+
+
+class LrDefaultChoiceCountTen(_MisreadLrChoiceCount):
+    """Defaults an absent choiceCount to the maximum, 10, instead of 2 (breaks LR-1)."""
+
+    def misread(self, raw: JsonValue, parsed: int) -> int:
+        absent = not isinstance(raw, dict) or raw.get("choiceCount") is None
+        return 10 if absent else parsed
+
+
 def _least_request_building(
     balancer: type[LeastRequestBalancer] = LeastRequestBalancer,
     picker: type[LeastRequestPicker] = LeastRequestPicker,
@@ -502,6 +693,82 @@ def _least_request_building(
         balancer_type = PlantedBalancer
 
     return Planted()
+
+
+# --- service_config: the channel's LB layer (service config selection, graceful switch) ---
+
+
+class ScInvalidConfigIgnored(ServiceConfigChannelBuilder):
+    """Treats an invalid service config as if there were none: the default config (first
+    update) or the config in force runs, and the update is never rejected, so a broken config
+    goes unnoticed (breaks SC-10, SC-11)."""
+
+    def parse_config(self, config: JsonValue) -> ServiceConfig:
+        try:
+            return super().parse_config(config)
+        except ServiceConfigError:
+            return self.default_config()
+
+
+class ScBadPolicyConfigTriesNextEntry(ServiceConfigChannelBuilder):
+    """When the selected policy rejects its config, moves on to the next loadBalancingConfig
+    entry instead of failing the whole service config (breaks SC-4)."""
+
+    def parse_config(self, config: JsonValue) -> ServiceConfig:
+        try:
+            return super().parse_config(config)
+        except ServiceConfigError as err:
+            try:
+                parsed = json.loads(config) if isinstance(config, str) else config
+            except ValueError:
+                raise err from None
+            entries = parsed.get("loadBalancingConfig") if isinstance(parsed, dict) else None
+            if not isinstance(entries, list) or len(entries) < 2:
+                raise
+            return self.parse_config({**parsed, "loadBalancingConfig": entries[1:]})
+
+
+class _SwitchesAtOnce(GracefulSwitchBalancer):
+    def _child_update_state(self, child: _SwitchChild, state: BalancerState) -> None:
+        if child is self.pending:
+            child.last_state = state
+            self._swap()  # the bug: even CONNECTING while the channel is READY
+            return
+        super()._child_update_state(child, state)
+
+
+class GsSwapsOnConnecting(ServiceConfigChannelBuilder):
+    """Swaps a pending policy in on its first report, also CONNECTING while the old policy is
+    READY, so a policy switch makes RPCs queue until the new one connects (breaks GS-6)."""
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        channel = ServiceConfigChannel(cc, options, self)
+        channel.switch = _SwitchesAtOnce(cc, options)
+        return channel
+
+
+class _ForwardsEveryReresolution(_SwitchChild):
+    def resolve_now(self) -> None:
+        self.gsb.cc.resolve_now()  # the bug: also for a policy that is no longer the latest
+
+
+class _SwitchForwardingStaleRequests(GracefulSwitchBalancer):
+    def switch_to(self, builder: Builder) -> Balancer:
+        balancer = super().switch_to(builder)
+        child = self._latest()
+        assert child is not None
+        child.__class__ = _ForwardsEveryReresolution
+        return balancer
+
+
+class GsForwardsStaleReresolution(ServiceConfigChannelBuilder):
+    """Passes every child policy's request to re-resolve to the channel, also one from a policy
+    that a newer one is replacing (breaks GS-9)."""
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        channel = ServiceConfigChannel(cc, options, self)
+        channel.switch = _SwitchForwardingStaleRequests(cc, options)
+        return channel
 
 
 # --- the catalogue of planted bugs ---
@@ -533,8 +800,14 @@ def _pf(name: str, cls: type[PickFirstBalancer], *breaks: str) -> Bug:
     return Bug(name, "pick_first", breaks, lambda: _pick_first_building(cls), _doc(cls))
 
 
-def _wrr(name: str, cls: type[_MisreadWrrConfig], *breaks: str) -> Bug:
+def _wrr(
+    name: str, cls: type[_MisreadWrrConfig] | type[_MisdefaultedWrrConfig], *breaks: str
+) -> Bug:
     return Bug(name, "weighted_round_robin", breaks, cls, _doc(cls))
+
+
+def _sc(name: str, cls: type[ServiceConfigChannelBuilder], *breaks: str) -> Bug:
+    return Bug(name, SERVICE_CONFIG_POLICY, breaks, cls, _doc(cls))
 
 
 def _lr(name: str, make: Callable[[], Builder], cls: type, *breaks: str) -> Bug:
@@ -566,6 +839,9 @@ BUGS: dict[str, Bug] = {
         _pf("pf-leaks-subchannels-on-close", LeaksSubchannelsOnClose, "PF-23", "LB-3"),
         _pf("pf-repeats-reports", RepeatsReports, "PF-24"),
         _pf("pf-top-level-watches-health", TopLevelWatchesHealth, "PF-26", "HEALTH-3"),
+        _pf("pf-ignores-shuffle", IgnoresShuffle, "PF-5"),
+        _pf("pf-fisher-yates-stops-early", FisherYatesStopsEarly, "PF-5"),
+        _pf("pf-shuffle-ignores-weights", ShuffleIgnoresWeights, "PF-5"),
         Bug(
             "pf-accepts-non-boolean-shuffle",
             "pick_first",
@@ -575,6 +851,8 @@ BUGS: dict[str, Bug] = {
         ),
         _rr("rr-picks-non-ready-children", PicksNonReadyChildren, "RR-7", "LB-5"),
         _rr("rr-off-by-one-rotation", OffByOneRotation, "RR-7"),
+        _rr("rr-picker-starts-at-first-child", PickerStartsAtFirstChild, "RR-7"),
+        _rr("rr-never-rotates", NeverRotates, "RR-12"),
         _rr("rr-idle-counted-as-idle", IdleCountedAsIdle, "AGG-7", "RR-5"),
         _rr("rr-no-exit-idle-for-idle-children", NoExitIdleForIdleChildren, "RR-6"),
         _rr("rr-resolver-error-fails-ready-channel", ResolverErrorFailsReadyChannel, "RR-13"),
@@ -595,6 +873,17 @@ BUGS: dict[str, Bug] = {
         _wrr("wrr-ignores-error-penalty", WrrIgnoresErrorPenalty, "WRR-5"),
         _wrr("wrr-never-rebuilds-schedule", WrrNeverRebuildsSchedule, "WRR-12"),
         _wrr("wrr-never-listens-out-of-band", WrrNeverListensOutOfBand, "WRR-6", "WRR-7"),
+        _wrr("wrr-default-blackout-zero", WrrDefaultBlackoutZero, "WRR-1"),
+        _wrr("wrr-default-expiration-ten-seconds", WrrDefaultExpirationTenSeconds, "WRR-1"),
+        _wrr(
+            "wrr-default-update-period-thirty-seconds",
+            WrrDefaultUpdatePeriodThirtySeconds,
+            "WRR-1",
+        ),
+        _sc("sc-invalid-config-ignored", ScInvalidConfigIgnored, "SC-10", "SC-11"),
+        _sc("sc-bad-policy-config-tries-next-entry", ScBadPolicyConfigTriesNextEntry, "SC-4"),
+        _sc("gs-swaps-on-connecting", GsSwapsOnConnecting, "GS-6"),
+        _sc("gs-forwards-stale-reresolution", GsForwardsStaleReresolution, "GS-9"),
         _lr(
             "lr-no-decrement-on-error",
             lambda: _least_request_building(picker=LrNoDecrementOnError),
@@ -607,6 +896,12 @@ BUGS: dict[str, Bug] = {
             LrIgnoresOutstandingCounts,
             "LR-7",
             "LR-10",
+        ),
+        _lr(
+            "lr-choice-count-not-clamped", LrChoiceCountNotClamped, LrChoiceCountNotClamped, "LR-3"
+        ),
+        _lr(
+            "lr-default-choice-count-ten", LrDefaultChoiceCountTen, LrDefaultChoiceCountTen, "LR-1"
         ),
         _lr(
             "lr-counts-survive-reconnect",
@@ -665,7 +960,7 @@ class BrokenAdapter(RefimplAdapter):
         )
 
     def builder_for(self, policy: str) -> str | Builder:
-        return self.bug.builder() if policy == self.bug.policy else policy
+        return self.bug.builder() if policy == self.bug.policy else super().builder_for(policy)
 
 
 def broken_transport(name: str) -> InProcessTransport:

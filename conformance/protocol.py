@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from conformance.cases import Capability, Case
 
 PROTOCOL_VERSION = 1
+# The pseudo-policy of service config cases: the channel's whole LB layer (service config
+# selection and graceful switch), its resolver updates carrying whole service configs.
+SERVICE_CONFIG_POLICY = "service_config"
 
 REQUEST_KEYS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
     "start": (frozenset({"protocol"}), frozenset()),
@@ -69,6 +72,7 @@ _CAPABILITY_KEYS = (
             "profiles",
             "spec_options",
             "configurable_options",
+            "service_config",
         }
     ),
 )
@@ -103,6 +107,9 @@ class Capabilities:
     # Where the sources differ, which behaviour the implementation follows:
     # "<policy>.<option>" -> value, e.g. ("pick_first.reresolution", "grpc_go").
     spec_options: tuple[tuple[str, str], ...] = ()
+    # The adapter can run its channel's LB layer on whole service configs: cases of the
+    # pseudo-policy "service_config" (PROTOCOL.md, "Service config cases").
+    service_config: bool = False
     # Options the adapter can be set to per case ("begin" carries the value): key -> every
     # value it can follow, its declared one included (PROTOCOL.md, "Spec options").
     configurable_options: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -126,13 +133,15 @@ class Capabilities:
             Capability.SEEDABLE_RANDOM: self.seedable_random,
             Capability.HEALTH_LISTENER: self.health_listener,
             Capability.ORCA: self.orca,
+            Capability.SERVICE_CONFIG: self.service_config,
         }
         return frozenset(cap for cap, ok in have.items() if ok)
 
     def missing_for(self, case: Case) -> list[str]:
         """What ``case`` needs that the adapter lacks, as readable phrases."""
         missing = []
-        if case.policy not in self.policies:
+        # The service_config capability stands for the pseudo-policy of the same name.
+        if case.policy not in self.policies and case.policy != SERVICE_CONFIG_POLICY:
             missing.append(f"policy {case.policy!r}")
         if case.channel.profile not in self.profiles:
             missing.append(f"profile {case.channel.profile.value!r}")
@@ -224,6 +233,7 @@ def started_message(
             "orca": capabilities.orca,
             "profiles": sorted(p.value for p in capabilities.profiles),
             "spec_options": dict(capabilities.spec_options),
+            "service_config": capabilities.service_config,
             **(
                 {"configurable_options": {k: list(v) for k, v in capabilities.configurable_options}}
                 if capabilities.configurable_options
@@ -297,6 +307,7 @@ def read_started(message: wire.JsonObject) -> Hello:
         seedable_random=flag("seedable_random"),
         health_listener=flag("health_listener"),
         orca=flag("orca"),
+        service_config=flag("service_config"),
         profiles=frozenset(profiles),
         spec_options=tuple(sorted(options.items())),
         configurable_options=configurable,

@@ -408,6 +408,8 @@ class CaseRun:
         self.fault: AdapterFault | None = None  # how the adapter failed, when it did
         self._sent: collections.deque[tuple[StepVerdict, ev.Input]] = collections.deque()
         self._read: collections.deque[Answered] = collections.deque()  # read, not judged
+        # Repeat blocks (conformance/across.py): block -> per repetition, what was observed.
+        self._observed: dict[int, list[list[str]]] = {}
         self._ended = False  # finish() sent ``end`` (and judged its late outputs)
 
     def start(self) -> list[str]:
@@ -423,6 +425,7 @@ class CaseRun:
                 profile=self.case.channel.profile,
                 health_checking=self.case.channel.health_checking,
                 spec_options=options,
+                known_policies=hello.capabilities.policies,
             )
             self.monitors = [make() for make in monitor_set.factories]
             configurable = {k: options[k] for k, _ in hello.capabilities.configurable_options}
@@ -487,7 +490,7 @@ class CaseRun:
                 self.case,
                 outcome,
                 message,
-                step=self.at_step,
+                step=None if self.at_step is None else self._file_index(self.at_step),
                 duration=time.monotonic() - started,
                 trace=tuple(self.trace),
                 **kw,
@@ -578,8 +581,17 @@ class CaseRun:
         """The violation located by case step, from 1 (as messages and reports number steps),
         not by trace position (a statistical step is many trace steps)."""
         if 0 <= violation.step < len(self.trace_step):
-            return attrs.evolve(violation, step=self.trace_step[violation.step] + 1)
+            return attrs.evolve(
+                violation, step=self._file_index(self.trace_step[violation.step]) + 1
+            )
         return violation
+
+    def _file_index(self, index: int) -> int:
+        """The case-file index (from 0) of expanded step ``index`` (repeat blocks expand;
+        fuzzing feeds steps its case does not list yet)."""
+        if 0 <= index < len(self.case.steps):
+            return self.case.steps[index].number(index) - 1
+        return index
 
     def end_quietly(self) -> None:
         if self._ended:
@@ -650,6 +662,8 @@ class CaseRun:
         self.trace_step.append(verdict.index)
         verdict.violations.extend(v for m in self.monitors for v in m.observe(trace_index, step))
         verdict.last = answered.outputs
+        if verdict.step.across is not None:
+            self._observe(verdict.step, answered.outputs)
         expect = verdict.step.expect
         if isinstance(expect, Statistical):
             verdict.counts[self._outcome_key(answered.outputs, expect)] += 1
@@ -665,15 +679,60 @@ class CaseRun:
                 problem += f", got [{got}]"
         else:
             problem = None
+        if problem is None and verdict.step.closes_block:
+            problem = self._judge_block(verdict.step)
         if verdict.violations and problem is None:
             problem = "the monitors found violations"
         if problem is not None:
-            where = f"step {verdict.index + 1}"
-            if verdict.seq != verdict.index + 1:  # after a statistical step (see PROTOCOL.md)
-                where += f", seq {verdict.seq}"
-            where += f" ({describe_input(verdict.step.input)})"
+            where = _step_label(verdict.index, verdict.step, verdict.seq)
             located = [self.by_case_step(v) for v in verdict.violations]
             raise CaseFailedError(f"{where}: {problem}", located)
+
+    def _observe(self, step: CaseStep, outputs: tuple[act.Output, ...]) -> None:
+        """Record what a repeat block observes in this step's outputs (conformance/across.py)."""
+        across = step.across
+        assert across is not None
+        repetitions = self._observed.setdefault(across.at_step, [])
+        while len(repetitions) <= step.repetition:
+            repetitions.append([])
+        if step.position < across.from_step:
+            return
+        seen = repetitions[step.repetition]
+        listed = {k for k, _ in across.fractions} | {a for r in across.reachable for a in r}
+        if across.observe == "first_pick":
+            if not seen and step.kind == "pick":
+                seen.append(self._pick_key(outputs, listed))
+            return
+        for output in outputs:
+            if isinstance(output, act.Connect):
+                address = self._address_key(output.subchannel, listed)
+                if address not in seen:
+                    seen.append(address)
+
+    def _judge_block(self, step: CaseStep) -> str | None:
+        across = step.across
+        assert across is not None
+        observed = self._observed.get(across.at_step, [])
+        keep = 1 if across.observe in ("first_pick", "first_connect") else None
+        problem = across.check([tuple(seen[:keep]) for seen in observed])
+        return problem
+
+    def _address_key(self, ident: int, listed: set[str]) -> str:
+        addresses = self.names.addresses_of(ident)
+        chosen = [a for a in addresses if a in listed]
+        return chosen[0] if chosen else (addresses[0] if addresses else "?")
+
+    def _pick_key(self, outputs: tuple[act.Output, ...], listed: set[str]) -> str:
+        for output in outputs:
+            if isinstance(output, act.PickComplete):
+                return self._address_key(output.subchannel, listed)
+            if isinstance(output, act.PickQueue):
+                return QUEUE
+            if isinstance(output, act.PickFail):
+                return FAIL
+            if isinstance(output, act.PickDrop):
+                return DROP
+        return "no outcome"
 
     def _outcome_key(self, outputs: tuple[act.Output, ...], expect: Statistical) -> str:
         for output in outputs:
@@ -688,6 +747,23 @@ class CaseRun:
             if isinstance(output, act.PickDrop):
                 return DROP
         return "no outcome"
+
+
+def _step_label(index: int, step: CaseStep, seq: int) -> str:
+    """A step as the case file numbers it; a repeat block's step also says which repetition,
+    and the message's ``seq`` is added when it differs (after a statistical step or a
+    repeat block; see PROTOCOL.md)."""
+    number = step.number(index)
+    label = f"step {number}"
+    across = step.across
+    if across is not None:
+        label += (
+            f" (repeat block), repetition {step.repetition + 1} of {across.repetitions}, "
+            f"block step {step.position}"
+        )
+    if seq != number:
+        label += f", seq {seq}"
+    return f"{label} ({describe_input(step.input)})"
 
 
 ProgressCallback = Callable[[int, int, CaseResult], None]

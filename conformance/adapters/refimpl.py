@@ -105,7 +105,14 @@ class RefimplAdapter:
         """What ``begin`` builds for ``policy``: the registered builder of that name.
 
         A subclass may substitute another builder (``conformance/planted.py``).
+        The pseudo-policy ``service_config`` is the channel's LB layer: service config
+        selection and graceful switch (refimpl/service_config_channel.py).
         """
+        if policy == protocol.SERVICE_CONFIG_POLICY:
+            # Imported here: every adapter start would pay for it (bench/NOTES.md).
+            from refimpl.service_config_channel import ServiceConfigChannelBuilder
+
+            return ServiceConfigChannelBuilder()
         return policy
 
     def capabilities(self) -> protocol.Capabilities:
@@ -115,6 +122,7 @@ class RefimplAdapter:
             seedable_random=True,
             health_listener=True,
             orca=True,
+            service_config=True,
             profiles=frozenset(Profile),
             spec_options=tuple(sorted(REFIMPL_SPEC_OPTIONS.items())),
             configurable_options=tuple(sorted(REFIMPL_CONFIGURABLE_OPTIONS.items())),

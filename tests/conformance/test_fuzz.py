@@ -126,7 +126,7 @@ def test_a_flaky_failure_under_hypothesis_is_an_unshrunk_result() -> None:
         unseeded.LEAKS_AT_RANDOM,
         examples=30,
         max_steps=8,
-        seed=1,
+        seed=5,  # a seed whose failure does not recur on replay (most do, and then shrink)
     )
     assert found is not None
     assert not found.shrunk
@@ -143,7 +143,7 @@ def test_inconsistent_draws_before_any_failure_are_a_typed_error() -> None:
             unseeded.RANDOM_CONNECT,
             examples=30,
             max_steps=8,
-            seed=1,
+            seed=2,
         )
     assert "other outputs for the same inputs" in str(caught.value)
     assert "declare seedable_random false" in str(caught.value)

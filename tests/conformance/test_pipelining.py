@@ -70,6 +70,8 @@ def strict_verdict(case: Case, connect: Callable[[], Transport]) -> Verdict:
         outcome, message = Outcome.ERROR, str(err)
     finally:
         session.close()
+    if index is not None:  # as the case file numbers it (a repeat block is one step there)
+        index = case.steps[index].number(index) - 1
     return outcome, message, index, violations, tuple(run.trace)
 
 

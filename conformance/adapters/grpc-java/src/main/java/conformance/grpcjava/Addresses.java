@@ -2,6 +2,7 @@ package conformance.grpcjava;
 
 import io.grpc.Attributes;
 import io.grpc.EquivalentAddressGroup;
+import io.grpc.InternalEquivalentAddressGroup;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -44,13 +45,19 @@ final class Addresses {
   private EquivalentAddressGroup endpoint(Object raw, String path) throws BadInput {
     List<?> rawAddresses;
     Map<String, Object> attributes = new LinkedHashMap<>();
+    Long weight = null;
     if (raw instanceof List) {
       rawAddresses = (List<?>) raw;
     } else {
       Map<String, ?> obj = Json.object(raw, path);
       rawAddresses = Json.list(obj.get("addresses"), path + ".addresses");
       attributes.putAll(Json.objectOrEmpty(obj.get("attributes"), path + ".attributes"));
-      // grpc-java's weighted policies take weights from ORCA reports, not from the resolver.
+      // An endpoint's weight is the EAG attribute grpc-java's xDS resolver sets; pick_first's
+      // weighted shuffle reads it (PickFirstLeafLoadBalancer.java:239-253, gRFC A113).
+      // weighted_round_robin takes its weights from ORCA reports instead.
+      if (obj.get("weight") != null) {
+        weight = Json.integer(obj.get("weight"), path + ".weight");
+      }
     }
     List<SocketAddress> addresses = new ArrayList<>();
     Map<String, Object> addressAttributes = null;
@@ -61,6 +68,12 @@ final class Addresses {
       if (address instanceof Map) {
         Map<String, ?> obj = Json.object(address, where);
         own = Json.objectOrEmpty(obj.get("attributes"), where + ".attributes");
+        if (obj.get("server_name") != null) {
+          // Refused rather than dropped: a case relying on it would pass or fail for nothing.
+          throw new BadInput(
+              where + ".server_name: grpc-java has no server name per address (an authority"
+                  + " override is an attribute of the whole EquivalentAddressGroup)");
+        }
         address = obj.get("addr");
       }
       if (addressAttributes != null && !addressAttributes.equals(own)) {
@@ -77,7 +90,12 @@ final class Addresses {
     if (addresses.isEmpty()) {
       throw new BadInput(path + ": an endpoint needs an address");
     }
-    return new EquivalentAddressGroup(addresses, toAttributes(attributes));
+    Attributes eagAttributes = toAttributes(attributes);
+    if (weight != null) {
+      eagAttributes =
+          eagAttributes.toBuilder().set(InternalEquivalentAddressGroup.ATTR_WEIGHT, weight).build();
+    }
+    return new EquivalentAddressGroup(addresses, eagAttributes);
   }
 
   private static Attributes toAttributes(Map<String, Object> values) {

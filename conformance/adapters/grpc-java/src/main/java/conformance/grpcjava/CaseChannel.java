@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -54,7 +55,12 @@ final class CaseChannel {
   private final Map<String, FakeSubchannel> subchannels = new LinkedHashMap<>();
   private final String policy;
   private final LoadBalancerProvider provider;
-  private final long seed;
+  /**
+   * A fresh shuffle seed for each parsed pick_first config, drawn from the case seed: grpc-java
+   * shuffles every update with a new {@code Random()} (PickFirstLeafLoadBalancer.java, config
+   * randomSeed null in production), so one fixed seed would repeat one order on every update.
+   */
+  private final Random shuffleSeeds;
   private final boolean healthChecking;
   private final boolean seedProfile;
   private final Picks picks;
@@ -72,7 +78,7 @@ final class CaseChannel {
       boolean seedProfile) {
     this.policy = policy;
     this.provider = provider;
-    this.seed = seed;
+    this.shuffleSeeds = new Random(seed);
     this.healthChecking = healthChecking;
     this.seedProfile = seedProfile;
     this.picks = new Picks(this);
@@ -167,7 +173,8 @@ final class CaseChannel {
       NameResolver.ConfigOrError parsed =
           provider.parseLoadBalancingPolicyConfig(Json.object(rawConfig, "input.config"));
       if (parsed.getError() == null) {
-        config = configInForce = Policies.seedConfig(policy, parsed.getConfig(), seed);
+        config = configInForce =
+            Policies.seedConfig(policy, parsed.getConfig(), shuffleSeeds.nextLong());
       } else {
         rejection = parsed.getError();
         if (!configApplied) {
