@@ -1,4 +1,4 @@
-"""The command line: ``python -m conformance list | run | explain | fuzz``.
+"""The command line: ``python -m conformance list | run | explain | fuzz | explore``.
 
 Exit status: 0 when every result is expected, 1 when any is unexpected (CONF-6),
 2 when the cases, the expectations file or the command line are wrong.
@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from conformance.cases import CASES_DIR, Capability, Case, load_cases
 from conformance.errors import ConformanceError
@@ -88,7 +89,37 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument(
         "--out", type=Path, default=CASES_DIR / "fuzz", help="where a failing case is written"
     )
+    _add_explore(sub)
     return parser
+
+
+# --- explore (issue 18): the logic is in conformance/explore.py ---
+
+
+def _add_explore(sub: Any) -> None:
+    explore = sub.add_parser(
+        "explore", help="every legal input sequence up to a depth, breadth-first (a bounded proof)"
+    )
+    explore.add_argument("--policy", help="the policy to explore")
+    explore.add_argument("--adapter", metavar="COMMAND", help="start the adapter with COMMAND")
+    explore.add_argument("--in-process", action="store_true", help="the reference, in-process")
+    explore.add_argument("--load", action="append", default=[], metavar="MODULE")
+    explore.add_argument("--timeout", type=float, default=DEFAULT_STEP_TIMEOUT)
+    explore.add_argument("--endpoints", type=int, default=3, help="addresses in the alphabet")
+    explore.add_argument("--depth", type=int, help="explore every sequence of this many inputs")
+    explore.add_argument("--jobs", type=int, default=1, help="worker processes (local cores)")
+    explore.add_argument("--shard", metavar="I/N", help="explore the I-th of N parts")
+    explore.add_argument("--out", type=Path, metavar="DIR", help="write results (and a case)")
+    explore.add_argument("--health-checking", action="store_true", help="health_state inputs")
+    explore.add_argument("--seed", type=int, default=0, help="the channel's seed")
+    explore.add_argument("--no-coverage", action="store_true", help="skip requirement coverage")
+    explore.add_argument("--merge", nargs="+", metavar="FILE", help="merge shard results")
+
+
+def _explore(args: argparse.Namespace) -> int:
+    from conformance.explore import command
+
+    return command(args)
 
 
 def select(cases: Sequence[Case], args: argparse.Namespace) -> list[Case]:
@@ -191,6 +222,7 @@ def _fuzz(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"list": _list, "run": _run, "explain": _explain, "fuzz": _fuzz}
+    commands["explore"] = _explore
     try:
         return commands[args.command](args)
     except ConformanceError as err:

@@ -193,6 +193,15 @@ def state_key(run: CaseRun) -> bytes:
         return names.get(ident, 0)
 
     parts = [_canonical(monitor, name) for monitor in run.monitors]
+    if run.case.policy in LOAD_REPORTING:  # the alphabet offers a Done for these picks
+        outstanding = _outstanding_picks(run)
+        by_pick = {
+            o.pick_id: o.subchannel
+            for s in run.trace
+            for o in s.outputs
+            if isinstance(o, act.PickComplete)
+        }
+        parts.append(tuple(name(by_pick[p]) for p in outstanding))
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
 
 
@@ -498,13 +507,15 @@ def explore(
     shard: tuple[int, int] = (0, 1),
     keep_keys: bool = False,
     cover: bool = True,
+    budget: float | None = None,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> Result:
     """Breadth-first search of every abstract state within ``bounds.depth`` inputs.
 
     Stops at the first level with a violation; the violating path first in the level's
     (deterministic) order is the counterexample.  ``progress(depth, states, frontier)``
-    is called after each level.
+    is called after each level.  ``budget``: seconds after which no new level is begun
+    (the result says which depth was completed).
     """
     started = time.monotonic()
     session = AdapterSession(target.connect, target.step_timeout)
@@ -531,6 +542,8 @@ def explore(
     depth = 0
     try:
         while depth < bounds.depth and frontier and found is None:
+            if budget is not None and time.monotonic() - started > budget:
+                break
             if not split and len(frontier) >= SHARD_SPLIT_FACTOR * count:
                 frontier = frontier[index::count]  # every shard computes the same levels so far
                 split = True
@@ -607,3 +620,146 @@ def merge(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "shard": [0, 1],
         "merged_from": total,
     }
+
+
+# --- The command line (``python -m conformance explore``; the parser is in cli.py) ---
+
+AREA_OF_POLICY = {
+    "pick_first": "PF",
+    "round_robin": "RR",
+    "weighted_round_robin": "WRR",
+    "least_request_experimental": "LR",
+}
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``I/N`` (0 <= I < N) as a pair; a one-line CaseError otherwise."""
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit()) or not 0 <= int(index) < int(count):
+        raise CaseError(f"--shard: expected I/N with 0 <= I < N, got {text!r}")
+    return int(index), int(count)
+
+
+def render(result: dict[str, Any]) -> str:
+    """A result (``Result.to_json`` or :func:`merge`) for the terminal."""
+    b = result["bounds"]
+    seconds = result["seconds"]
+    rate = result["states"] / seconds if seconds else 0.0
+    shard = result.get("shard", [0, 1])
+    part = f" (shard {shard[0]}/{shard[1]})" if shard[1] > 1 else ""
+    lines = [
+        f"explore {b['policy']}{part}: {b['endpoints']} endpoints, depth {b['depth']}, "
+        f"health_checking={str(b['health_checking']).lower()}, seed {b['seed']}, "
+        f"on {result['implementation']}",
+        f"  {result['states']} states, {result['transitions']} transitions, "
+        f"depth {result['depth_completed']} completed, {seconds:.1f} s "
+        f"({rate:.0f} states/s)",
+    ]
+    if "level_sizes" in result:
+        lines.append("  new states per depth: " + " ".join(map(str, result["level_sizes"])))
+    pairs = [tuple(p) for p in result["exercised"]]
+    if pairs:
+        area = AREA_OF_POLICY.get(b["policy"], "")
+        reached = sorted({r for r, _ in pairs}, key=_requirement_order)
+        own = [r for r in reached if r.startswith(area + "-")]
+        lines.append(f"  requirements exercised ({len(reached)}): {', '.join(reached)}")
+        if area:
+            from spec.catalogue import CATALOGUE
+
+            judged = judged_requirements(b["policy"])
+            ids = [r for r in CATALOGUE if r.startswith(area + "-")]
+            missing = [r for r in ids if r in judged and r not in own]
+            unjudged = [r for r in ids if r not in judged]
+            lines.append(
+                f"  {area}: {len(own)} of the {len(own) + len(missing)} the monitors judge "
+                f"exercised; not reached: {', '.join(missing) or 'none'}; judged by no "
+                f"monitor: {', '.join(unjudged) or 'none'}"
+            )
+        columns = sorted({c for _, c in pairs})
+        lines.append("  requirement x channel state: " + " ".join(columns))
+        for req in reached:
+            marks = " ".join("x" if (req, c) in pairs else "." for c in columns)
+            lines.append(f"    {req:<10} {marks}")
+    found = result["counterexample"]
+    if found is None:
+        lines.append(
+            f"  no violation: no sequence of at most {result['depth_completed']} inputs of the "
+            "alphabet violates the spec"
+        )
+    else:
+        lines.append(f"  VIOLATION in {len(found['steps'])} steps: {found['title']}")
+    return "\n".join(lines) + "\n"
+
+
+def judged_requirements(policy: str) -> frozenset[str]:
+    """The requirement IDs the policy's monitors can report: those their source names."""
+    import inspect
+    import re
+
+    from conformance.monitors import find_policy_monitor
+
+    cls, _ = find_policy_monitor(policy)
+    sources = [inspect.getsource(BoundaryMonitor)]
+    if cls is not None:
+        sources.append(inspect.getsource(inspect.getmodule(cls) or cls))
+    return frozenset(m for text in sources for m in re.findall(r'"([A-Z]+-[0-9]+)"', text))
+
+
+def _requirement_order(req: str) -> tuple[str, int]:
+    area, _, number = req.rpartition("-")
+    return area, int(number) if number.isdigit() else 0
+
+
+def command(args: Any) -> int:
+    """``python -m conformance explore``: 0 clean, 1 a violation found, 2 bad input."""
+    import sys
+
+    from conformance.cases import CASES_DIR
+
+    if args.merge:
+        results = []
+        for path in args.merge:
+            try:
+                results.append(json.loads(Path(path).read_text(encoding="utf-8")))
+            except (OSError, ValueError) as err:
+                raise CaseError(f"explore --merge: cannot read {path}: {err}") from None
+        merged = merge(results)
+        sys.stdout.write(render(merged))
+        if args.out is not None:
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "merged.json").write_text(json.dumps(merged, indent=2) + "\n")
+        return 0 if merged["counterexample"] is None else 1
+    if args.policy is None or args.depth is None:
+        raise CaseError("explore: --policy and --depth are required (or --merge FILE...)")
+    if (args.adapter is None) == (not args.in_process):
+        raise CaseError("explore: give exactly one of --in-process and --adapter COMMAND")
+    if args.endpoints < 1 or args.depth < 0 or args.jobs < 1:
+        raise CaseError("explore: --endpoints and --jobs must be at least 1, --depth at least 0")
+    bounds = Bounds(args.policy, args.endpoints, args.depth, args.health_checking, args.seed)
+    target = Target(args.adapter, tuple(args.load), None, args.timeout)
+    shard = parse_shard(args.shard) if args.shard else (0, 1)
+
+    def progress(depth: int, states: int, frontier: int) -> None:
+        print(f"  depth {depth}: {states} states, {frontier} new", file=sys.stderr, flush=True)
+
+    result = explore(
+        bounds,
+        target,
+        jobs=args.jobs,
+        shard=shard,
+        cover=not args.no_coverage,
+        progress=progress,
+    )
+    data = result.to_json()
+    sys.stdout.write(render(data))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        suffix = f"-shard-{shard[0]}-of-{shard[1]}" if shard[1] > 1 else ""
+        name = f"explore-{bounds.policy}-k{bounds.endpoints}-d{bounds.depth}{suffix}.json"
+        (args.out / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        print(f"explore: wrote {args.out / name}")
+    if result.counterexample is not None:
+        path = result.counterexample.write(args.out or CASES_DIR / "explore")
+        print(f"explore: wrote {path}")
+        return 1
+    return 0
