@@ -66,6 +66,14 @@ conformance-grpc-go: $(STAMP)
 	$(BIN)/python -m conformance run --adapter "$(GRPC_GO_ADAPTER_DIR)/bin/grpc-go-adapter" \
 		--expectations conformance/expectations/grpc-go.json $(CONFORMANCE_ARGS)
 
+# Bounded exhaustive exploration (docs/explore.md): the README's table of what has been
+# explored exhaustively, one row per line; each row is a few minutes on two cores.
+# EXPLORE_ARGS adds options (--jobs 2, --out DIR...).
+.PHONY: explore
+explore: $(STAMP)
+	$(BIN)/python -m conformance explore --policy pick_first --in-process --endpoints 3 --depth 6 $(EXPLORE_ARGS)
+	$(BIN)/python -m conformance explore --policy round_robin --in-process --endpoints 3 --depth 8 $(EXPLORE_ARGS)
+
 # Three local servers (127.0.0.1) and each reference policy's traffic split;
 # `$(BIN)/python -m refimpl.demo --compare` puts grpcio's own policies beside them.
 demo: $(STAMP)

@@ -83,14 +83,16 @@ def addresses(endpoints: int) -> tuple[str, ...]:
 
 
 def resolver_updates(policy: str, endpoints: int) -> tuple[wire.JsonObject, ...]:
-    """The resolver results of the alphabet: every endpoint, none, an overlapping list,
-    a duplicate address, an attribute-only difference, and (pick_first) a bad config."""
+    """The resolver results of the alphabet: every endpoint, none, the first alone, an
+    overlapping list, a duplicate address, an attribute-only difference, and for
+    pick_first a bad config and a shuffling one."""
     addrs = addresses(endpoints)
     every: list[wire.JsonValue] = [[a] for a in addrs]
     first_with_attrs = {"addresses": [{"addr": addrs[0], "attributes": {"zone": "b"}}]}
     lists: list[list[wire.JsonValue]] = [
         every,
         [],
+        [[addrs[0]]],
         every[1:] if endpoints > 1 else [[addrs[0]], [addrs[0]]],
         [[addrs[0]], [addrs[0]], *every[1:2]],
         [first_with_attrs, *every[1:]],
@@ -514,8 +516,8 @@ def explore(
 
     Stops at the first level with a violation; the violating path first in the level's
     (deterministic) order is the counterexample.  ``progress(depth, states, frontier)``
-    is called after each level.  ``budget``: seconds after which no new level is begun
-    (the result says which depth was completed).
+    is called after each level.  ``budget``: seconds after which the search stops, even
+    within a level (the result says which depth was completed).
     """
     started = time.monotonic()
     session = AdapterSession(target.connect, target.step_timeout)
@@ -540,10 +542,9 @@ def explore(
     if pool is None:
         _start_worker(target, bounds, cover)
     depth = 0
+    out_of_time = False
     try:
-        while depth < bounds.depth and frontier and found is None:
-            if budget is not None and time.monotonic() - started > budget:
-                break
+        while depth < bounds.depth and frontier and found is None and not out_of_time:
             if not split and len(frontier) >= SHARD_SPLIT_FACTOR * count:
                 frontier = frontier[index::count]  # every shard computes the same levels so far
                 split = True
@@ -553,6 +554,9 @@ def explore(
             )
             next_frontier = []
             for visit in visits:
+                if budget is not None and time.monotonic() - started > budget:
+                    out_of_time = True  # this level is not complete
+                    break
                 transitions += 1
                 covered.update(visit.exercised)
                 if visit.failure is not None:
@@ -569,6 +573,8 @@ def explore(
                     continue
                 seen.add(visit.key)
                 next_frontier.append(visit)
+            if out_of_time:
+                break
             frontier = next_frontier
             depth += 1
             levels.append(len(frontier))
@@ -576,9 +582,12 @@ def explore(
                 progress(depth, len(seen), len(frontier))
     finally:
         if pool is not None:
-            pool.close()
+            if out_of_time:
+                pool.terminate()
+            else:
+                pool.close()
             pool.join()
-    completed = depth if found is None else depth - 1
+    completed = depth if found is None else len(found.path) - 1
     return Result(
         bounds,
         implementation,
