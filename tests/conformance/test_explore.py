@@ -19,7 +19,7 @@ from conformance.cli import main
 from conformance.explore import Bounds, Target, explore, merge, replay, state_key
 from conformance.results import Outcome
 from conformance.runner import AdapterSession, CaseRun, run_cases
-from tests.conformance.helpers import ROOT
+from tests.conformance.helpers import ROOT, schema_errors
 
 PF = Bounds("pick_first", 2, 3)
 
@@ -77,7 +77,7 @@ def replay_key(bounds: Bounds, path: list[dict[str, object]]) -> bytes:
         session.close()
 
 
-@pytest.mark.req("CONF-5", "CONF-11")
+@pytest.mark.req("CONF-5", "CONF-9", "CONF-11")
 def test_a_planted_bug_gives_a_shortest_counterexample_that_run_replays(tmp_path: Path) -> None:
     bounds = Bounds("pick_first", 3, 4)
     result = explore(bounds, Target(planted="pf-no-family-interleaving"), cover=False)
@@ -87,6 +87,8 @@ def test_a_planted_bug_gives_a_shortest_counterexample_that_run_replays(tmp_path
     assert "PF-7" in found.requirements
     assert result.depth_completed == 1
     written = found.write(tmp_path)
+    assert written.name == f"{found.case_id}.json"
+    assert schema_errors("case", json.loads(written.read_text())) == []
     case = case_from_json(json.loads(written.read_text()), "explore", written)
     against_bug, _ = run_cases([case], lambda: broken_transport("pf-no-family-interleaving"))
     against_reference, _ = run_cases([case], refimpl_transport)
@@ -152,6 +154,7 @@ def test_the_command_line_prints_the_bounded_claim(capsys: pytest.CaptureFixture
     assert main(["explore", "--merge", "/nonexistent.json"]) == 2
 
 
+@pytest.mark.req("CONF-10")
 def test_state_key_ignores_pick_ids() -> None:
     """Pick IDs only number RPCs: two picks in another order reach one state."""
     bounds = Bounds("pick_first", 1, 2)
