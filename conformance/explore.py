@@ -26,7 +26,10 @@ these endpoints, violates the spec", nothing more.
 
 from __future__ import annotations
 
+import enum
+import functools
 import hashlib
+import inspect
 import json
 import multiprocessing
 import pickle
@@ -64,6 +67,11 @@ TIME_STEPS: dict[str, tuple[str, ...]] = {
     "weighted_round_robin": ("1s", "10s", "180s"),
 }
 DEFAULT_TIME_STEPS = ("0.25s",)
+# The config every resolver update carries, for policies that need one (and the monitors).
+POLICY_CONFIGS: dict[str, wire.JsonValue] = {
+    "least_request_experimental": {"choiceCount": 2},
+    "weighted_round_robin": {},  # the defaults: 10 s blackout, 1 s update period, 3 min expiry
+}
 LOAD_REPORTING = frozenset({"weighted_round_robin", "least_request_experimental"})
 # Legal subchannel state changes under the ``current`` profile; IDLE -> CONNECTING only
 # after a Connect (CONN-2), which the boundary monitor tracks.
@@ -102,6 +110,8 @@ def resolver_updates(policy: str, endpoints: int) -> tuple[wire.JsonObject, ...]
         for e in dict.fromkeys(map(json.dumps, lists))
         for e in [json.loads(e)]
     ]
+    if policy in POLICY_CONFIGS:
+        updates = [{**u, "config": POLICY_CONFIGS[policy]} for u in updates]
     if policy == "pick_first":
         for config in (INVALID_PF_CONFIG, {"shuffleAddressList": True}):
             updates.append({"type": "resolver_update", "endpoints": every, "config": config})
@@ -214,21 +224,43 @@ def _canonical(monitor: Monitor, name: Callable[[int], int]) -> Any:
     return _snapshot(monitor)
 
 
-def _snapshot(value: Any) -> Any:
-    """A deterministic rendering of a plain-data object graph (no identities, no ids)."""
-    if isinstance(value, str | int | float | bool | type(None) | State):
+def _snapshot(value: Any, seen: dict[int, int] | None = None) -> Any:
+    """A deterministic rendering of a monitor's object graph.
+
+    An object met again (a shared or cyclic reference) becomes ``("ref", n)``, n its
+    place in the walk; ``id()`` only recognises it and never enters the rendering, nor
+    does any address (functions render as their qualified names).
+    """
+    seen = {} if seen is None else seen
+    if isinstance(value, str | int | float | bool | type(None) | enum.Enum):
         return value
+    if isinstance(value, type):
+        return ("type", value.__qualname__)
+    if id(value) in seen:
+        return ("ref", seen[id(value)])
+    seen[id(value)] = len(seen)
+    if isinstance(value, functools.partial):
+        return ("partial", *(_snapshot(v, seen) for v in (value.func, value.args, value.keywords)))
+    if inspect.isroutine(value):  # its name, what it is bound to, what it closes over
+        bound = getattr(value, "__self__", None)
+        cells = getattr(value, "__closure__", None) or ()
+        return (
+            "routine",
+            getattr(value, "__qualname__", type(value).__qualname__),
+            None if bound is None or inspect.ismodule(bound) else _snapshot(bound, seen),
+            tuple(_snapshot(c.cell_contents, seen) for c in cells),
+        )
     if isinstance(value, list | tuple):
-        return tuple(_snapshot(v) for v in value)
+        return tuple(_snapshot(v, seen) for v in value)
     if isinstance(value, set | frozenset):
-        return tuple(sorted(repr(_snapshot(v)) for v in value))
+        return tuple(sorted(repr(_snapshot(v, seen)) for v in value))
     if isinstance(value, dict):
-        return tuple((_snapshot(k), _snapshot(v)) for k, v in value.items())
+        return tuple((_snapshot(k, seen), _snapshot(v, seen)) for k, v in value.items())
     if attrs.has(type(value)):
         fields = attrs.fields(type(value))
-        return (type(value).__name__, *(_snapshot(getattr(value, f.name)) for f in fields))
+        return (type(value).__name__, *(_snapshot(getattr(value, f.name), seen) for f in fields))
     if hasattr(value, "__dict__"):
-        return (type(value).__name__, *(_snapshot(v) for v in vars(value).items()))
+        return (type(value).__name__, *(_snapshot(v, seen) for v in vars(value).items()))
     return repr(value)
 
 
@@ -297,6 +329,7 @@ def _case(bounds: Bounds) -> Case:
         bounds.policy,
         (),
         (),
+        config=POLICY_CONFIGS.get(bounds.policy),
         channel=ChannelOptions(health_checking=bounds.health_checking, seed=bounds.seed),
     )
 
@@ -425,6 +458,8 @@ class Counterexample:
         }
         if self.health_checking:
             case["channel"] = {"health_checking": True}
+        if self.policy in POLICY_CONFIGS:
+            case["config"] = POLICY_CONFIGS[self.policy]
         return case
 
     def write(self, directory: Path) -> Path:
@@ -702,7 +737,6 @@ def render(result: dict[str, Any]) -> str:
 
 def judged_requirements(policy: str) -> frozenset[str]:
     """The requirement IDs the policy's monitors can report: those their source names."""
-    import inspect
     import re
 
     from conformance.monitors import find_policy_monitor
