@@ -72,7 +72,8 @@ conformance-grpc-go: $(STAMP)
 .PHONY: explore
 explore: $(STAMP)
 	$(BIN)/python -m conformance explore --policy pick_first --in-process --endpoints 3 --depth 6 $(EXPLORE_ARGS)
-	$(BIN)/python -m conformance explore --policy round_robin --in-process --endpoints 3 --depth 6 $(EXPLORE_ARGS)
+	$(BIN)/python -m conformance explore --policy round_robin --in-process --endpoints 3 --depth 10 $(EXPLORE_ARGS)
+	$(BIN)/python -m conformance explore --policy round_robin --in-process --endpoints 3 --depth 6 --health-checking $(EXPLORE_ARGS)
 
 # Three local servers (127.0.0.1) and each reference policy's traffic split;
 # `$(BIN)/python -m refimpl.demo --compare` puts grpcio's own policies beside them.

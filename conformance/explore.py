@@ -105,11 +105,11 @@ def resolver_updates(policy: str, endpoints: int) -> tuple[wire.JsonObject, ...]
         [[addrs[0]], [addrs[0]], *every[1:2]],
         [first_with_attrs, *every[1:]],
     ]
-    updates: list[wire.JsonObject] = [
-        {"type": "resolver_update", "endpoints": e}
-        for e in dict.fromkeys(map(json.dumps, lists))
-        for e in [json.loads(e)]
-    ]
+    distinct: list[list[wire.JsonValue]] = []
+    for endpoint_list in lists:  # with one address, some of the lists coincide
+        if endpoint_list not in distinct:
+            distinct.append(endpoint_list)
+    updates: list[wire.JsonObject] = [{"type": "resolver_update", "endpoints": e} for e in distinct]
     if policy in POLICY_CONFIGS:
         updates = [{**u, "config": POLICY_CONFIGS[policy]} for u in updates]
     if policy == "pick_first":
