@@ -802,7 +802,8 @@ def command(args: Any) -> int:
         (args.out / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"explore: wrote {args.out / name}")
     if result.counterexample is not None:
-        path = result.counterexample.write(args.out or CASES_DIR / "explore")
+        # <DIR>/explore/<id>.json: `conformance run --cases DIR` replays it (an area folder).
+        path = result.counterexample.write((args.out or CASES_DIR) / "explore")
         print(f"explore: wrote {path}")
         return 1
     return 0

@@ -14,7 +14,7 @@ import pytest
 
 from conformance.adapters.broken import broken_transport
 from conformance.adapters.inprocess import refimpl_transport
-from conformance.cases import case_from_json
+from conformance.cases import case_from_json, load_cases
 from conformance.cli import main
 from conformance.explore import Bounds, Target, explore, merge, replay, state_key
 from conformance.results import Outcome
@@ -176,3 +176,15 @@ def test_state_key_ignores_pick_ids() -> None:
     finally:
         session.close()
     assert key == other.key
+
+
+@pytest.mark.req("CONF-5", "CONF-11")
+def test_the_command_line_writes_a_case_that_run_replays(tmp_path: Path) -> None:
+    adapter = f"{sys.executable} -m conformance.adapters.broken pf-no-family-interleaving"
+    argv = ["explore", "--policy", "pick_first", "--adapter", adapter, "--depth", "3"]
+    assert main([*argv, "--out", str(tmp_path)]) == 1
+    assert (tmp_path / "explore-pick_first-k3-d3.json").is_file()
+    (case,) = load_cases(tmp_path)  # DIR/explore/<id>.json: an area folder
+    assert case.id.startswith("explore-pick-first-")
+    results, _ = run_cases([case], lambda: broken_transport("pf-no-family-interleaving"))
+    assert [r.outcome for r in results] == [Outcome.FAIL]
