@@ -48,6 +48,15 @@ def test_exploration_is_deterministic() -> None:
 
 
 @pytest.mark.req("CONF-10")
+def test_worker_processes_give_the_same_result() -> None:
+    one = explore(PF, Target(), keep_keys=True)
+    two = explore(PF, Target(), keep_keys=True, jobs=2)
+    assert two.keys == one.keys
+    assert (two.transitions, two.level_sizes) == (one.transitions, one.level_sizes)
+    assert two.exercised == one.exercised
+
+
+@pytest.mark.req("CONF-10")
 def test_the_key_renames_subchannels_so_equal_states_meet() -> None:
     # The same three endpoints, reached directly or through a shorter list first: the
     # subchannels get other spec IDs (a1 is subchannel 1 or 3), and the state is the same.
