@@ -31,12 +31,16 @@ check: lint typecheck test
 # Generated teaching artefacts (a test fails when the committed copies are stale).
 diagrams: $(STAMP)
 	$(BIN)/python -m spec.docs docs
+	$(BIN)/python -m conformance.requirement_index docs
+	$(BIN)/python -m conformance.tour docs
+	$(BIN)/python -m conformance.implementations_page docs
 
 # The conformance suite against the reference implementation, attached as a subprocess
 # speaking adapter protocol v1 (conformance/PROTOCOL.md); exits non-zero on any
-# unexpected result. CONFORMANCE_ARGS adds runner options (--json FILE, --junit FILE...).
+# unexpected result. The reference lacks nothing, so --require-all: a SKIPPED case is a
+# failure here. CONFORMANCE_ARGS adds runner options (--json FILE, --junit FILE...).
 conformance: $(STAMP)
-	$(BIN)/python -m conformance run \
+	$(BIN)/python -m conformance run --require-all \
 		--adapter "$(BIN)/python -m conformance.adapters.refimpl" \
 		--expectations conformance/expectations/refimpl.json $(CONFORMANCE_ARGS)
 
@@ -66,6 +70,83 @@ conformance-grpc-go: $(STAMP)
 	$(BIN)/python -m conformance run --adapter "$(GRPC_GO_ADAPTER_DIR)/bin/grpc-go-adapter" \
 		--expectations conformance/expectations/grpc-go.json $(CONFORMANCE_ARGS)
 
+# The whole suite against @grpc/grpc-js's real balancers (conformance/adapters/grpc-js,
+# pinned in its package-lock.json): npm ci, tsc, then every case, twice. The two JSON
+# reports (written without wall-clock times, --no-timings) must be byte-identical: the adapter
+# runs on virtual time and a seeded Math.random, so any difference is a bug.
+# Without node and npm it says so and succeeds: `make check` never needs Node.
+NPM ?= npm
+NODE ?= node
+GRPC_JS_ADAPTER_DIR := conformance/adapters/grpc-js
+GRPC_JS_REPORTS := $(GRPC_JS_ADAPTER_DIR)/build/reports
+.PHONY: conformance-grpc-js
+conformance-grpc-js: $(STAMP)
+	@if ! command -v $(NODE) >/dev/null 2>&1 || ! command -v $(NPM) >/dev/null 2>&1; then \
+		echo "conformance-grpc-js: SKIPPED: Node.js is not installed ('$(NODE)' or '$(NPM)' is not on PATH);"; \
+		echo "conformance-grpc-js: install Node.js (>= 18, with npm) to run the suite against grpc-js."; \
+		exit 0; \
+	fi; \
+	set -e; \
+	echo "conformance-grpc-js: building the adapter with node $$($(NODE) --version), npm $$($(NPM) --version)"; \
+	$(NPM) --prefix $(GRPC_JS_ADAPTER_DIR) ci --no-audit --no-fund --loglevel=error; \
+	$(NPM) --prefix $(GRPC_JS_ADAPTER_DIR) run --silent build; \
+	mkdir -p $(GRPC_JS_REPORTS); \
+	for run in 1 2; do \
+		$(BIN)/python -m conformance run --adapter "$(NODE) $(GRPC_JS_ADAPTER_DIR)/build/main.js" \
+			--expectations conformance/expectations/grpc-js.json \
+			--json $(GRPC_JS_REPORTS)/run$$run.json --no-timings $(CONFORMANCE_ARGS); \
+	done; \
+	cmp $(GRPC_JS_REPORTS)/run1.json $(GRPC_JS_REPORTS)/run2.json || { \
+		echo "conformance-grpc-js: the two runs gave different reports"; exit 1; }; \
+	echo "conformance-grpc-js: two runs, byte-identical JSON reports"
+
+# The whole suite against grpc-java's real balancers (conformance/adapters/grpc-java, pinned to
+# grpc-java 1.85.1 through io.grpc:grpc-bom in its pom.xml), once per pick_first grpc-java ships:
+# the leaf policy and the legacy one (1.85.1's production default). Each variant runs twice and the
+# two JSON reports (written without wall-clock times, --no-timings) must be byte-identical (virtual
+# time, seeded randomness). Needs java and mvn; Maven fetches the jars on
+# first use (MVN="mvn -o" after that runs offline). Without them it says so and succeeds.
+JAVA ?= java
+MVN ?= mvn
+GRPC_JAVA_ADAPTER_DIR := conformance/adapters/grpc-java
+GRPC_JAVA_REPORTS := $(GRPC_JAVA_ADAPTER_DIR)/target/reports
+# A short-lived, single-threaded adapter (restarted after each ERROR case): the C1 compiler alone
+# and the serial collector get it going sooner (per variant 25.0 s -> 19.7 s on a loaded 2-core box).
+GRPC_JAVA_JVM_FLAGS ?= -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
+.PHONY: conformance-grpc-java
+conformance-grpc-java: $(STAMP)
+	@for tool in $(firstword $(JAVA)) $(firstword $(MVN)); do \
+		if ! command -v $$tool >/dev/null 2>&1; then \
+			echo "conformance-grpc-java: SKIPPED: '$$tool' is not on PATH;"; \
+			echo "conformance-grpc-java: install a JDK (17+) and Maven to run the suite against grpc-java."; \
+			exit 0; \
+		fi; \
+	done; \
+	set -e; \
+	echo "conformance-grpc-java: building the adapter with $$($(MVN) -B -v 2>/dev/null | grep -o 'Apache Maven [0-9.]*') and $$($(JAVA) -version 2>&1 | head -1)"; \
+	$(MVN) -B -q -f $(GRPC_JAVA_ADAPTER_DIR)/pom.xml compile dependency:build-classpath \
+		-Dmdep.outputFile=target/classpath.txt; \
+	classpath="$(GRPC_JAVA_ADAPTER_DIR)/target/classes:$$(cat $(GRPC_JAVA_ADAPTER_DIR)/target/classpath.txt)"; \
+	mkdir -p $(GRPC_JAVA_REPORTS); \
+	for variant in leaf legacy; do \
+		for run in 1 2; do \
+			echo "conformance-grpc-java: pick_first $$variant, run $$run"; \
+			status=0; \
+			$(BIN)/python -m conformance run \
+				--adapter "$(JAVA) $(GRPC_JAVA_JVM_FLAGS) -cp $$classpath conformance.grpcjava.Main --pick-first=$$variant" \
+				--expectations conformance/expectations/grpc-java-$$variant.json \
+				--json $(GRPC_JAVA_REPORTS)/$$variant-$$run.json --no-timings $(CONFORMANCE_ARGS) \
+				> $(GRPC_JAVA_REPORTS)/$$variant-$$run.txt || status=$$?; \
+			if [ $$run = 1 ] || [ $$status != 0 ]; then cat $(GRPC_JAVA_REPORTS)/$$variant-$$run.txt; \
+			else tail -n 1 $(GRPC_JAVA_REPORTS)/$$variant-$$run.txt; fi; \
+			[ $$status = 0 ] || exit $$status; \
+		done; \
+		cmp $(GRPC_JAVA_REPORTS)/$$variant-1.json $(GRPC_JAVA_REPORTS)/$$variant-2.json || { \
+			echo "conformance-grpc-java: pick_first $$variant: the two runs gave different reports"; \
+			exit 1; }; \
+		echo "conformance-grpc-java: pick_first $$variant: two runs, byte-identical JSON reports"; \
+	done
+
 # Bounded exhaustive exploration (docs/explore.md): the README's table of what has been
 # explored exhaustively, one row per line; each row is a few minutes on two cores.
 # EXPLORE_ARGS adds options (--jobs 2, --out DIR...).
@@ -82,3 +163,38 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# Every generated Mermaid diagram through Mermaid's own parser (tests/mermaid: pinned in
+# its package-lock.json, installed only into tests/mermaid/node_modules). Needs Node;
+# without it says SKIPPED and succeeds. With it, a diagram that does not parse, or that
+# shows other states or edges than the spec's tables, fails (REQUIRE_MERMAID=1: no skip).
+NODE ?= node
+NPM ?= npm
+MERMAID_DIR := tests/mermaid
+.PHONY: check-diagrams
+check-diagrams: $(STAMP)
+	@if ! command -v $(NODE) >/dev/null 2>&1 || ! command -v $(NPM) >/dev/null 2>&1; then \
+		echo "check-diagrams: SKIPPED: Node or npm is not installed ('$(NODE)', '$(NPM)' not on PATH)"; \
+		exit 0; \
+	fi; \
+	set -e; \
+	$(NPM) --prefix $(MERMAID_DIR) ci --no-audit --no-fund --loglevel=error; \
+	REQUIRE_MERMAID=1 $(BIN)/python -m pytest -q tests/spec/test_mermaid_diagrams.py
+
+# The quick-start adapter (conformance/adapters/quickstart-js: a toy pick_first in plain
+# Node) on the first pick_first cases it must pass. --require-all: every listed case must
+# run (a SKIPPED case fails), and filters that select nothing are an error, so this never
+# passes vacuously. Without Node it says SKIPPED and succeeds.
+QUICKSTART_ADAPTER := conformance/adapters/quickstart-js/adapter.js
+QUICKSTART_CASES := pf-pick-before-any-update-queues pf-connects-first-address-only \
+	pf-one-address-down-uses-next pf-ready-address-takes-every-pick pf-all-addresses-fail \
+	pf-close-shuts-down-subchannels pf-endpoint-addresses-flattened-in-order \
+	pf-completions-cause-no-outputs
+.PHONY: conformance-quickstart
+conformance-quickstart: $(STAMP)
+	@if ! command -v $(NODE) >/dev/null 2>&1; then \
+		echo "conformance-quickstart: SKIPPED: Node is not installed ('$(NODE)' is not on PATH)"; \
+		exit 0; \
+	fi; \
+	$(BIN)/python -m conformance run --require-all --adapter "$(NODE) $(QUICKSTART_ADAPTER)" \
+		$(foreach c,$(QUICKSTART_CASES),--id $(c)) $(CONFORMANCE_ARGS)

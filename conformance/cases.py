@@ -35,9 +35,9 @@ import attrs
 from conformance import wire
 from conformance.errors import CaseError, JsonPath, WireError
 from spec import actions as act
-from spec.catalogue import CATALOGUE
+from spec.catalogue import CATALOGUE, RequirementId
 from spec.connectivity import Profile, State
-from spec.types import Attributes, StatusCode
+from spec.types import Address, Attributes, StatusCode
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 
@@ -77,6 +77,7 @@ _PATTERN_KEYS: Mapping[str, frozenset[str]] = {
     "pick_queue": frozenset({"pick_id"}),
     "pick_fail": frozenset({"pick_id", "status"}),
     "pick_drop": frozenset({"pick_id", "status"}),
+    "update_addresses": frozenset({"subchannel"}),
 }
 
 AddressesOf = Callable[[int], tuple[str, ...]]
@@ -142,14 +143,27 @@ def _text_of(output: act.Output) -> str:
     return status.message if status is not None else ""
 
 
+def address_label(address: Address) -> str:
+    """An address as messages show it: ``10.0.0.1:80``, with its server name and attributes
+    when it has any (``10.0.0.1:80{zone=b}``), so that two addresses that differ only in
+    them never read alike."""
+    extras = [f"server_name={address.server_name}"] if address.server_name else []
+    extras += [f"{key}={value}" for key, value in address.attributes]
+    return address.addr + ("{" + ", ".join(extras) + "}" if extras else "")
+
+
 def describe_output(output: act.Output, addresses_of: AddressesOf) -> str:
-    """One output in case vocabulary: subchannels by address."""
+    """One output in case vocabulary: subchannels by address (``addresses_of`` may give
+    :func:`address_label` forms)."""
     kind = wire.OUTPUT_KINDS[type(output)]
     if isinstance(output, act.NewSubchannel):
         listener = " (health listener)" if output.health_listener else ""
-        return f"{kind} [{', '.join(a.addr for a in output.addresses)}]{listener}"
+        return f"{kind} [{', '.join(address_label(a) for a in output.addresses)}]{listener}"
     if isinstance(output, act.Connect | act.Shutdown | act.PickComplete):
         return f"{kind} {', '.join(addresses_of(output.subchannel)) or '?'}"
+    if isinstance(output, act.UpdateAddresses):
+        was = ", ".join(addresses_of(output.subchannel)) or "?"
+        return f"{kind} {was} -> [{', '.join(a.addr for a in output.addresses)}]"
     if isinstance(output, act.UpdateState):
         return f"{kind} {output.state.name}"
     if isinstance(output, act.UpdateRejected):
@@ -286,7 +300,7 @@ class CaseStep:
     input: wire.JsonObject
     expect: Expectation | None = None
     note: str = ""
-    requirements: tuple[str, ...] = ()
+    requirements: tuple[RequirementId, ...] = ()
     line: int | None = None
 
     @property
@@ -300,7 +314,7 @@ class Case:
     title: str
     area: str
     policy: str
-    requirements: tuple[str, ...]
+    requirements: tuple[RequirementId, ...]
     steps: tuple[CaseStep, ...]
     config: wire.JsonValue = attrs.field(default=None, eq=False)
     channel: ChannelOptions = ChannelOptions()
@@ -465,14 +479,19 @@ def _spec_options(value: wire.JsonValue, path: JsonPath) -> tuple[tuple[str, str
     return tuple(options)
 
 
-def _requirements(value: wire.JsonValue, path: JsonPath, *, allow_empty: bool) -> tuple[str, ...]:
+def _requirements(
+    value: wire.JsonValue, path: JsonPath, *, allow_empty: bool
+) -> tuple[RequirementId, ...]:
     items = wire.expect_list(value, path)
     if not items and not allow_empty:
         raise WireError(path, "a case checks at least one requirement")
-    for i, req in enumerate(items):
-        if wire.expect_str(req, (*path, i)) not in CATALOGUE:
-            raise WireError((*path, i), f"no requirement {req!r} in the catalogue")
-    return tuple(items)
+    found = []
+    for i, item in enumerate(items):
+        known = CATALOGUE.get(wire.expect_str(item, (*path, i)))
+        if known is None:
+            raise WireError((*path, i), f"no requirement {item!r} in the catalogue")
+        found.append(known.id)
+    return tuple(found)
 
 
 def case_from_json(value: wire.JsonValue, area: str, path: Path | None = None) -> Case:
@@ -577,11 +596,54 @@ def _steps(
     return steps
 
 
+# Each area's ID prefix (CONF-8).  An area not listed here (a new folder) may use any
+# prefix that no listed area owns, the same one for all its cases.
+AREA_PREFIXES: Mapping[str, str] = {
+    "pick_first": "pf",
+    "round_robin": "rr",
+    "weighted_round_robin": "wrr",
+    "least_request": "lr",
+    "health": "health",
+    "aggregation": "agg",
+    "fuzz": "fuzz",
+    "selftest": "selftest",
+}
+_AREA_OF_PREFIX = {prefix: area for area, prefix in AREA_PREFIXES.items()}
+
+
+def _check_prefix(case: Case) -> None:
+    """The ID's first word is its area's prefix (CONF-8): a ``pf-`` case under
+    ``round_robin/`` would otherwise run as a round_robin case."""
+    prefix = case.id.split("-")[0]
+    want = AREA_PREFIXES.get(case.area)
+    owner = _AREA_OF_PREFIX.get(prefix)
+    if want is not None and prefix != want:
+        problem = f"a case in area {case.area!r} has an ID starting {want + '-'!r}"
+    elif want is None and owner is not None:
+        problem = f"the prefix {prefix + '-'!r} belongs to area {owner!r}, not {case.area!r}"
+    else:
+        return
+    raise WireError(("id",), f"{problem}; got {case.id!r}")
+
+
+def area_of(path: Path) -> str:
+    """The area of the case file at ``path``: its folder when that is a known area (or the
+    file sits in ``<area>/`` under a case root), else the area its ID prefix names."""
+    if path.parent.name in AREA_PREFIXES:
+        return path.parent.name
+    prefix = path.stem.split("-")[0]
+    return _AREA_OF_PREFIX.get(prefix, path.parent.name)
+
+
 def load_case(path: Path, area: str | None = None) -> Case:
     """Load one case file; errors name the file and line."""
-    case, text = wire.load_json_file(
-        path, lambda data: case_from_json(data, area or path.parent.name, path)
-    )
+
+    def read(data: wire.JsonValue) -> Case:
+        case = case_from_json(data, area or path.parent.name, path)
+        _check_prefix(case)
+        return case
+
+    case, text = wire.load_json_file(path, read)
     steps = tuple(
         attrs.evolve(step, line=wire.line_of(text, ("steps", i)))
         for i, step in enumerate(case.steps)
@@ -595,8 +657,21 @@ def case_files(root: Path = CASES_DIR) -> Iterator[Path]:
 
 
 def load_cases(root: Path = CASES_DIR) -> list[Case]:
-    """Load every case under ``root``; a duplicate ID is a CaseError naming both files."""
-    cases = [load_case(path) for path in case_files(root)]
+    """Load the cases at ``root``: a case root (``<area>/<id>.json``), a flat folder of case
+    files (what ``fuzz --out`` writes; each file's area is that of its ID prefix), or one
+    case file.  Finding no case at all is a CaseError, never an empty run; so is a
+    duplicate ID (naming both files) or an area with two prefixes (CONF-8)."""
+    if root.is_file():
+        return [load_case(root, area_of(root))]
+    if not root.is_dir():
+        raise CaseError(f"{root}: no such case file or directory")
+    nested = list(case_files(root))
+    flat = sorted(root.glob("*.json"))
+    if not nested and not flat:
+        raise CaseError(
+            f"{root}: no case files here (expected <area>/<id>.json or <id>.json files)"
+        )
+    cases = [load_case(path) for path in nested] + [load_case(p, area_of(p)) for p in flat]
     seen: dict[str, Case] = {}
     for case in cases:
         if case.id in seen:
@@ -604,4 +679,12 @@ def load_cases(root: Path = CASES_DIR) -> list[Case]:
                 f"case ID {case.id!r} is used by {seen[case.id].location} and {case.location}"
             )
         seen[case.id] = case
+    prefixes: dict[str, Case] = {}
+    for case in cases:
+        first = prefixes.setdefault(case.area, case)
+        if first.id.split("-")[0] != case.id.split("-")[0]:
+            raise CaseError(
+                f"area {case.area!r} has two ID prefixes: {first.location} and {case.location}"
+                " (CONF-8: one prefix per area)"
+            )
     return cases

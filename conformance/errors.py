@@ -5,8 +5,14 @@
   for case files ``file`` and ``line`` say where the value sits.
 * :class:`CaseError` -- a case is well-formed JSON but cannot be run as written
   (an address that names no live subchannel, a capability used but not declared).
+* :class:`UsageError` -- the command line is wrong (an option's value, a filter that
+  selects nothing, a report path that cannot be written).
 * :class:`AdapterError` -- the adapter broke the protocol: it crashed, hung past
   the step timeout, wrote a malformed line or spoke another protocol version.
+
+Elsewhere, under the same root: ``runner.CaseFailedError`` (a step missed its
+expectation or the monitors found violations: the case FAILs),
+``fuzz.NonReproducibleError`` and ``requirement_index.UnknownRequirementError``.
 """
 
 from __future__ import annotations
@@ -54,6 +60,10 @@ class WireError(ConformanceError, ValueError):
 
 class CaseError(ConformanceError):
     """A case cannot be run as written; the message names the case and step."""
+
+
+class UsageError(ConformanceError):
+    """The command line is wrong; the message names the option and what it allows."""
 
 
 class AdapterFault(enum.Enum):

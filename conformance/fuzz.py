@@ -39,7 +39,7 @@ from conformance.runner import DEFAULT_STEP_TIMEOUT, AdapterSession, CaseFailedE
 from conformance.transport import Transport
 from spec import actions as act
 from spec import events as ev
-from spec.connectivity import State
+from spec.connectivity import Profile, State, transitions
 
 ADDRESS_POOL = ("10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80", "[2001:db8::1]:443")
 CONNECTION_ERROR = {"code": "UNAVAILABLE", "message": "connection refused"}
@@ -54,14 +54,19 @@ NOT_SEEDABLE = (
 
 T = TypeVar("T")
 
-# Legal subchannel state changes under the ``current`` profile (spec/connectivity.py),
-# leaving IDLE only after a Connect (CONN-2).
-NEXT_STATES: dict[State, tuple[State, ...]] = {
-    State.IDLE: (State.CONNECTING,),
-    State.CONNECTING: (State.READY, State.TRANSIENT_FAILURE, State.IDLE),
-    State.READY: (State.IDLE,),
-    State.TRANSIENT_FAILURE: (State.IDLE,),
-}
+
+def _next_states() -> dict[State, tuple[State, ...]]:
+    """The channel's own subchannel state changes under the ``current`` profile, from the
+    table in spec/connectivity.py; SHUTDOWN is the policy's doing, never an input."""
+    moves: dict[State, tuple[State, ...]] = {}
+    for t in transitions(Profile.CURRENT):
+        if t.target is not State.SHUTDOWN:
+            moves[t.source] = (*moves.get(t.source, ()), t.target)
+    return moves
+
+
+# Leaving IDLE happens only after a Connect (CONN-2): see _ChannelModel.moves.
+NEXT_STATES: dict[State, tuple[State, ...]] = _next_states()
 
 
 @attrs.define

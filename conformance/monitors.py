@@ -11,11 +11,16 @@ arguments ``config``, ``profile`` and ``health_checking`` (also offered as
 ``client_health_checking``) it declares: the case's policy config,
 :class:`~spec.connectivity.Profile` and channel option.
 
-Where the sources differ, the spec makes the behaviour an option and an
-implementation says which one it follows: the adapter's handshake lists
-``spec_options`` such as ``{"pick_first.reresolution": "grpc_go"}``, and the
-value goes to the ``reresolution`` parameter of the pick_first monitor,
-converted to the parameter's type (an enum by value, or bool, int, str).
+Where the sources differ, the spec makes the behaviour an option
+(:mod:`spec.options`, one registry) and an implementation says which one it
+follows: the adapter's handshake lists ``spec_options`` such as
+``{"pick_first.reresolution": "grpc_go"}``.  A key or value the registry does
+not know is a case error.  The value goes to the registry entry's
+``monitor_parameter`` of the monitor of each policy in its ``monitor_policies``
+(``<policy>.<param>`` -> that policy's ``param``), converted to the parameter's
+type (an enum by value, or bool, int, str).  Options with no monitor parameter
+(``service_config.*``, and those the monitors encode at their default value)
+only select cases.
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ import attrs
 
 from conformance.errors import CaseError
 from spec.connectivity import Profile
+from spec.errors import ModelError
 from spec.monitors.boundary import BoundaryMonitor
+from spec.options import check_value
 from spec.trace import Monitor
 
 POLICY_MONITOR_MODULES: dict[str, str] = {
@@ -124,11 +131,17 @@ def monitors_for(
         params = inspect.signature(cls).parameters
         hints = typing.get_type_hints(cls.__init__)
         for key, value in (spec_options or {}).items():
-            owner, _, name = key.partition(".")
-            if owner != policy:
-                continue
+            try:
+                option = check_value(key, value)
+            except ModelError as err:
+                raise CaseError(
+                    f"the adapter declares spec option {key}={value!r}: {err}"
+                ) from None
+            if policy not in option.monitor_policies or option.monitor_parameter is None:
+                continue  # selection-only, or another policy's option (spec/options.py)
+            name = option.monitor_parameter
             if name not in params:
-                raise CaseError(f"the {cls.__name__} has no spec option {name!r} (from {key!r})")
+                raise CaseError(f"the {cls.__name__} has no parameter {name!r} (for {key!r})")
             offered[name] = _convert(value, hints.get(name), key)
         kwargs = {k: v for k, v in offered.items() if k in params}
 
@@ -139,3 +152,22 @@ def monitors_for(
         factories.append(make)
         names.append(cls.__name__)
     return MonitorSet(tuple(factories), tuple(names), note)
+
+
+def spec_option_default(key: str) -> str | None:
+    """The value ``"<policy>.<option>"`` takes for an adapter that declares none: the
+    default of the policy monitor's parameter (the spec text's reading), as the monitor
+    then judges every case by it.  None when no monitor has such a parameter."""
+    policy, _, name = key.partition(".")
+    cls, _ = find_policy_monitor(policy)
+    if cls is None:
+        return None
+    param = inspect.signature(cls).parameters.get(name)
+    if param is None or param.default is inspect.Parameter.empty:
+        return None
+    default = param.default
+    if isinstance(default, enum.Enum):
+        return str(default.value)
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    return str(default)

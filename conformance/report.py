@@ -1,4 +1,4 @@
-"""Reports of a run: a terminal report grouped by policy and requirement, JSON, JUnit XML.
+"""Reports of a run: a terminal report (per policy; failures last), JSON, JUnit XML.
 
 The JSON report follows ``conformance/schema/report.schema.json``.  In JUnit
 XML each policy is a ``testsuite`` and each case a ``testcase``; a known
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from conformance import protocol
+from conformance.cases import Case
 from conformance.results import CaseResult, Outcome
 
 LABEL = {
@@ -57,51 +58,129 @@ def render_terminal(
     seconds: float,
     *,
     verbose: bool = False,
+    tally: bool = False,
+    quiet: bool = False,
+    interrupted: bool = False,
 ) -> str:
-    """The human report: per policy, each case; then per requirement, the tally."""
+    """The human report: per policy, one line per case; the per-requirement tally when
+    asked for (``tally``); then what went wrong, unexpected results last, just above the
+    closing line, so that they are what a terminal shows.  ``quiet`` leaves out the
+    per-case lines and the details of expected results."""
     lines = []
     who = f"against {hello.implementation}" if hello is not None else ""
     if results and hello is None:
         who = "(no adapter answered)"
+    if interrupted:  # the run stopped before the adapter's handshake could be reported
+        who = "(interrupted)" if hello is None else f"{who} (interrupted)"
     lines.append(
         f"conformance protocol v{protocol.PROTOCOL_VERSION}: {len(results)} cases {who}".rstrip()
     )
-    by_policy: dict[str, list[CaseResult]] = collections.defaultdict(list)
-    for r in results:
-        by_policy[r.case.policy].append(r)
     width = max((len(r.case.id) for r in results), default=10)
-    for policy in sorted(by_policy):
+    if not quiet:
+        by_policy: dict[str, list[CaseResult]] = collections.defaultdict(list)
+        for r in results:
+            by_policy[r.case.policy].append(r)
+        for policy in sorted(by_policy):
+            lines.append("")
+            lines.append(policy)
+            lines.extend(_case_line(r, width) for r in by_policy[policy])
+    if tally:
+        lines.extend(["", "by requirement", *_tally(results)])
+    shown = [r for r in results if _has_details(r, verbose=verbose and not quiet)]
+    if quiet:
+        shown = [r for r in shown if r.unexpected]
+    expected_first = sorted(shown, key=lambda r: r.unexpected)  # stable: run order within
+    if expected_first:
         lines.append("")
-        lines.append(policy)
-        for r in by_policy[policy]:
-            mark = "!" if r.unexpected else " "
-            label = LABEL[r.outcome]
-            if r.known is not None and not r.unexpected:
-                label += " (known)"
-            lines.append(f" {mark}{label:<13}{r.case.id:<{width}}  {r.case.title}")
-            show = r.outcome in (Outcome.FAIL, Outcome.ERROR) or verbose
-            if r.outcome is Outcome.SKIPPED and show:
-                lines.extend(_indent(r.message, " " * 16))
-            elif show and r.outcome is not Outcome.PASS:
-                lines.extend(_indent(r.message, " " * 16))
-                lines.extend(_indent("\n".join(str(v) for v in r.violations), " " * 18))
-                if r.known is not None:
-                    lines.append(" " * 16 + f"known failure: {r.known.reason} <{r.known.link}>")
-                if r.stderr_tail:
-                    lines.append(" " * 16 + "adapter stderr (tail):")
-                    lines.extend(_indent(r.stderr_tail, " " * 18 + "| "))
+        lines.append("details (unexpected results last)")
+        for r in expected_first:
+            lines.append(_case_line(r, width))
+            lines.extend(_details(r))
     lines.append("")
-    lines.append("by requirement")
+    lines.extend(render_option_skips(results, hello))
+    lines.append("")
+    lines.append(f"{closing_line(results)} in {seconds:.2f} s")
+    return "\n".join(lines) + "\n"
+
+
+def _case_line(r: CaseResult, width: int) -> str:
+    mark = "!" if r.unexpected else " "
+    label = LABEL[r.outcome]
+    if r.known is not None and not r.unexpected:
+        label += " (known)"
+    return f" {mark}{label:<13}{r.case.id:<{width}}  {r.case.title}"
+
+
+def _has_details(r: CaseResult, *, verbose: bool) -> bool:
+    if r.outcome in (Outcome.FAIL, Outcome.ERROR) or r.unexpected:
+        return True
+    return verbose and r.outcome is Outcome.SKIPPED
+
+
+def _details(r: CaseResult) -> list[str]:
+    lines = _indent(r.message, " " * 16)
+    if r.outcome is Outcome.SKIPPED:
+        if r.required:
+            lines.append(" " * 16 + "--require-all: every case must run against this adapter")
+        return lines
+    if r.outcome is Outcome.PASS and r.known is not None:
+        lines.append(" " * 16 + "passed, but is listed as a known failure: remove the entry")
+    lines.extend(_indent("\n".join(str(v) for v in r.violations), " " * 18))
+    if r.known is not None:
+        lines.append(" " * 16 + f"known failure: {r.known.reason} <{r.known.link}>")
+    if r.stderr_tail:
+        lines.append(" " * 16 + "adapter stderr (tail):")
+        lines.extend(_indent(r.stderr_tail, " " * 18 + "| "))
+    return lines
+
+
+def _tally(results: Sequence[CaseResult]) -> list[str]:
     tally: dict[str, collections.Counter[Outcome]] = collections.defaultdict(collections.Counter)
     for r in results:
         for req in r.requirements:
             tally[req][r.outcome] += 1
+    lines = []
     for req in sorted(tally, key=_requirement_order):
         parts = [f"{n} {o.value}" for o, n in tally[req].items() if n]
         lines.append(f"  {req:<10}{', '.join(sorted(parts))}")
-    lines.append("")
-    lines.append(f"{closing_line(results)} in {seconds:.2f} s")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def skipped_by_spec_option(
+    results: Sequence[CaseResult], hello: protocol.Hello | None
+) -> dict[str, dict[str, int]]:
+    """Per spec option, how many skipped cases were written for a value the adapter lacks.
+
+    Key -> {the case's value -> count}; a case counts once per option it was skipped
+    for.  Every option of the registry (spec/options.py) is present, with zero
+    counts when nothing was skipped for it, so the report shows each option.
+    """
+    from spec.options import OPTIONS  # the runner's side; spec/ imports nothing from here
+
+    declared = dict(hello.capabilities.spec_options) if hello is not None else {}
+    table: dict[str, dict[str, int]] = {key: {} for key in sorted(OPTIONS)}
+    for r in results:
+        if r.outcome is not Outcome.SKIPPED:
+            continue
+        for key, value in r.case.spec_options:
+            if declared.get(key) != value:
+                row = table.setdefault(key, {})
+                row[value] = row.get(value, 0) + 1
+    return table
+
+
+def render_option_skips(results: Sequence[CaseResult], hello: protocol.Hello | None) -> list[str]:
+    """The terminal report's "skipped by spec option" section (never invisible, issue 14)."""
+    declared = dict(hello.capabilities.spec_options) if hello is not None else {}
+    lines = ["skipped by spec option (the adapter's value -> cases written for another)"]
+    for key, row in skipped_by_spec_option(results, hello).items():
+        mine = declared.get(key, "no value")
+        if row:
+            other = ", ".join(f"{n} for {v}" for v, n in sorted(row.items()))
+            lines.append(f"  {key:<44}{mine}: {sum(row.values())} skipped ({other})")
+        else:
+            lines.append(f"  {key:<44}{mine}: 0 skipped")
+    return lines
 
 
 def _requirement_order(req: str) -> tuple[str, int]:
@@ -110,30 +189,56 @@ def _requirement_order(req: str) -> tuple[str, int]:
 
 
 class Progress:
-    """A one-line progress display on a terminal (nothing when not a terminal)."""
+    """What a run shows while it runs, on ``stream``.
 
-    def __init__(self, stream: TextIO) -> None:
+    On a terminal, one status line rewritten in place: the case now running, then its
+    result; unexpected results stay on screen as they come.  Elsewhere (a CI log, a pipe)
+    one line per finished case, flushed at once.  ``enabled=False`` shows nothing.
+    """
+
+    def __init__(self, stream: TextIO, *, enabled: bool = True) -> None:
         self.stream = stream
-        self.enabled = stream.isatty()
+        self.enabled = enabled
+        self.terminal = stream.isatty()
 
-    def __call__(self, done: int, total: int, result: CaseResult) -> None:
-        if self.enabled:
-            text = (
-                f"[{done:>{len(str(total))}}/{total}] {LABEL[result.outcome]:<5} {result.case.id}"
-            )
-            self.stream.write("\r\x1b[K" + text)
+    def starting(self, number: int, total: int, case: Case) -> None:
+        if self.enabled and self.terminal:
+            self.stream.write(f"\r\x1b[K[{number:>{len(str(total))}}/{total}] {case.id} ...")
             self.stream.flush()
 
+    def __call__(self, done: int, total: int, result: CaseResult) -> None:
+        if not self.enabled:
+            return
+        text = f"[{done:>{len(str(total))}}/{total}] {LABEL[result.outcome]:<5} {result.case.id}"
+        if result.unexpected:
+            text += f"  {_first_line(result.message)}".rstrip()
+        if not self.terminal:
+            self.stream.write(text + "\n")
+        elif result.unexpected:
+            self.stream.write("\r\x1b[K" + text + "\n")
+        else:
+            self.stream.write("\r\x1b[K" + text)
+        self.stream.flush()
+
     def clear(self) -> None:
-        if self.enabled:
+        if self.enabled and self.terminal:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
 
 
 def to_json(
-    results: Sequence[CaseResult], hello: protocol.Hello | None, seconds: float
+    results: Sequence[CaseResult],
+    hello: protocol.Hello | None,
+    seconds: float,
+    *,
+    timings: bool = True,
 ) -> dict[str, Any]:
-    """The machine-readable report (conformance/schema/report.schema.json)."""
+    """The machine-readable report (conformance/schema/report.schema.json).
+
+    ``timings=False`` leaves out the wall-clock ``seconds`` fields, the only part of a
+    report that differs between two runs of an adapter with virtual time and seeded
+    randomness: what is left is byte-identical run to run (``run --no-timings``).
+    """
     implementation = None
     if hello is not None:
         impl = hello.implementation
@@ -143,11 +248,13 @@ def to_json(
             "language": impl.language,
             "homepage": impl.homepage,
         }
-    return {
+    report: dict[str, Any] = {
         "protocol": protocol.PROTOCOL_VERSION,
         "implementation": implementation,
         "seconds": round(seconds, 3),
         "summary": summary(results),
+        "spec_options": dict(hello.capabilities.spec_options) if hello is not None else {},
+        "skipped_by_spec_option": skipped_by_spec_option(results, hello),
         "results": [
             {
                 "id": r.case.id,
@@ -158,7 +265,7 @@ def to_json(
                 "outcome": r.outcome.value,
                 "unexpected": r.unexpected,
                 "message": r.message,
-                "step": r.step,
+                "step": None if r.step is None else r.step + 1,  # case steps count from 1
                 "violations": [
                     {"requirement": v.requirement, "step": v.step, "message": v.message}
                     for v in r.violations
@@ -176,11 +283,18 @@ def to_json(
             for r in results
         ],
     }
+    if not timings:
+        del report["seconds"]
+        for entry in report["results"]:
+            del entry["seconds"]
+    return report
 
 
-def to_junit(results: Sequence[CaseResult], seconds: float) -> str:
-    """JUnit XML, one testsuite per policy."""
-    root = ET.Element("testsuites", name="conformance", time=f"{seconds:.3f}")
+def to_junit(results: Sequence[CaseResult], seconds: float, *, timings: bool = True) -> str:
+    """JUnit XML, one testsuite per policy (no ``time`` attributes with ``timings=False``)."""
+    root = ET.Element("testsuites", name="conformance")
+    if timings:
+        root.set("time", f"{seconds:.3f}")
     by_policy: dict[str, list[CaseResult]] = collections.defaultdict(list)
     for r in results:
         by_policy[r.case.policy].append(r)
@@ -195,8 +309,9 @@ def to_junit(results: Sequence[CaseResult], seconds: float) -> str:
                 "testcase",
                 name=r.case.id,
                 classname=f"conformance.{r.case.area}",
-                time=f"{r.duration:.4f}",
             )
+            if timings:
+                case.set("time", f"{r.duration:.4f}")
             detail = "\n".join(
                 [r.message, *(str(v) for v in r.violations), *_stderr_block(r.stderr_tail)]
             )
@@ -224,13 +339,22 @@ def to_junit(results: Sequence[CaseResult], seconds: float) -> str:
                 ET.SubElement(
                     case, "error", message=_first_line(r.message), type="ERROR"
                 ).text = detail
+            elif r.outcome is Outcome.SKIPPED and r.required:
+                counts["failures"] += 1
+                ET.SubElement(
+                    case,
+                    "failure",
+                    message=f"skipped under --require-all: {r.message}",
+                    type="SKIP",
+                )
             elif r.outcome is Outcome.SKIPPED:
                 counts["skipped"] += 1
                 ET.SubElement(case, "skipped", message=r.message)
         for key in ("tests", "failures", "errors", "skipped"):
             suite.set(key, str(counts[key]))
             totals[key] += counts[key]
-        suite.set("time", f"{sum(r.duration for r in by_policy[policy]):.3f}")
+        if timings:
+            suite.set("time", f"{sum(r.duration for r in by_policy[policy]):.3f}")
     for key in ("tests", "failures", "errors", "skipped"):
         root.set(key, str(totals[key]))
     ET.indent(root)

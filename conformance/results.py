@@ -13,8 +13,10 @@ reason and a source link (an issue, a commit, a spec section)::
 
 A result is *unexpected* (CONF-6) when it is FAIL or ERROR and not listed with
 that result, or when it is PASS but listed as a known failure (so a fixed bug
-forces its entry out of the file).  SKIPPED is never unexpected: the adapter
-said it lacks what the case needs.
+forces its entry out of the file).  SKIPPED is unexpected only when the run
+requires every case to run (``run --require-all``, used for the reference
+adapter, which lacks nothing); otherwise the adapter said it lacks what the case
+needs.
 """
 
 from __future__ import annotations
@@ -60,12 +62,13 @@ class CaseResult:
     duration: float = 0.0
     trace: tuple[Step, ...] = attrs.field(default=(), repr=False, eq=False)
     known: KnownFailure | None = None
+    required: bool = False  # the run requires the case to run: SKIPPED is unexpected
 
     @property
     def unexpected(self) -> bool:
         """CONF-6: failures not listed as known, and passes of listed ones."""
         if self.outcome is Outcome.SKIPPED:
-            return False
+            return self.required
         if self.known is not None:
             return self.outcome is not self.known.result
         return self.outcome is not Outcome.PASS

@@ -38,12 +38,14 @@ from conformance.cases import (
     CaseStep,
     Expect,
     Statistical,
+    address_label,
     describe_output,
 )
 from conformance.errors import (
     AdapterError,
     AdapterFault,
     CaseError,
+    ConformanceError,
     JsonPath,
     WireError,
     render_path,
@@ -53,9 +55,17 @@ from conformance.results import CaseResult, Outcome
 from conformance.transport import Transport
 from spec import actions as act
 from spec import events as ev
+from spec.connectivity import INITIAL_SUBCHANNEL_STATE, Profile, State, is_legal
 from spec.trace import Monitor, Step, Violation
+from spec.types import Duration
 
 DEFAULT_STEP_TIMEOUT = 5.0  # seconds; generous for a real-time adapter, and configurable
+# The handshake includes starting the process (a JVM, an interpreter importing its
+# implementation): it gets its own, longer allowance than a step.
+DEFAULT_START_TIMEOUT = 20.0
+# After this many cases in a row end with the adapter timing out, the rest are not started
+# (each would cost the full step timeout: 13 minutes for the corpus with a hung adapter).
+MAX_CONSECUTIVE_TIMEOUTS = 3
 # Steps sent ahead at most (CaseRun._run_steps): enough for most statistical steps to go
 # out in one write; measured 1.5x the in-process time at 8, 1.3x at 64 and at 256.
 WINDOW = 64
@@ -69,7 +79,9 @@ class SubchannelRecord:
     ident: int
     handle: Handle
     addresses: tuple[str, ...]
+    labels: tuple[str, ...] = ()  # the addresses as messages show them (cases.address_label)
     shut_down: bool = False
+    state: State = INITIAL_SUBCHANNEL_STATE  # as the case's subchannel_state inputs set it
 
 
 class SubchannelNames:
@@ -86,7 +98,13 @@ class SubchannelNames:
             raise WireError(path, f"a subchannel handle is a string or integer, got {value!r}")
         return value
 
-    def create(self, value: wire.JsonValue, addresses: tuple[str, ...], path: JsonPath) -> int:
+    def create(
+        self,
+        value: wire.JsonValue,
+        addresses: tuple[str, ...],
+        path: JsonPath,
+        labels: tuple[str, ...] = (),
+    ) -> int:
         """The adapter announced a new subchannel: give it the next spec ID (LB-6)."""
         handle = self._handle(value, path)
         if handle in self._by_handle:
@@ -94,7 +112,7 @@ class SubchannelNames:
         real = [r for r in self.records.values() if r.ident < UNKNOWN_HANDLE_BASE]
         ident = len(real) + 1
         self._by_handle[handle] = ident
-        self.records[ident] = SubchannelRecord(ident, handle, addresses)
+        self.records[ident] = SubchannelRecord(ident, handle, addresses, labels or addresses)
         return ident
 
     def from_handle(self, value: wire.JsonValue, path: JsonPath) -> int:
@@ -130,6 +148,23 @@ class SubchannelNames:
             f"(handles {', '.join(repr(r.handle) for r in live)}); a case address must name one"
         )
 
+    def change_state(self, ident: int, state: State, profile: Profile, path: JsonPath) -> None:
+        """A case input moves a subchannel to ``state``: an edge the profile forbids is the
+        case's mistake, not the adapter's (an adapter would rightly refuse it, CONN-1..)."""
+        record = self.records[ident]
+        if not is_legal(record.state, state, profile):
+            raise CaseError(
+                f"{render_path(path)}: the case asks for an illegal subchannel transition "
+                f"{record.state.name} -> {state.name} of {', '.join(record.addresses)} "
+                f"(profile {profile.value!r}; spec/connectivity.py lists the legal edges)"
+            )
+        record.state = state
+
+    def labels_of(self, ident: int) -> tuple[str, ...]:
+        """The subchannel's addresses with their attributes, for messages."""
+        record = self.records.get(ident)
+        return record.labels if record is not None else ()
+
     def addresses_of(self, ident: int) -> tuple[str, ...]:
         record = self.records.get(ident)
         return record.addresses if record is not None else ()
@@ -137,6 +172,9 @@ class SubchannelNames:
     def apply(self, output: act.Output) -> None:
         if isinstance(output, act.Shutdown) and output.subchannel in self.records:
             self.records[output.subchannel].shut_down = True
+        if isinstance(output, act.UpdateAddresses) and output.subchannel in self.records:
+            # Later inputs name the subchannel by its new addresses (CONF-1).
+            self.records[output.subchannel].addresses = tuple(a.addr for a in output.addresses)
 
 
 class AdapterSession:
@@ -147,14 +185,24 @@ class AdapterSession:
     on later ones (:meth:`CaseRun._run_steps`).
     """
 
-    def __init__(self, connect: Callable[[], Transport], step_timeout: float) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], Transport],
+        step_timeout: float,
+        start_timeout: float = DEFAULT_START_TIMEOUT,
+    ) -> None:
         self._connect = connect
         self.step_timeout = step_timeout
+        self.start_timeout = max(start_timeout, step_timeout)
         self._transport: Transport | None = None
         self.hello: protocol.Hello | None = None
+        # Why a fresh adapter is not worth starting: its handshake failed or it speaks
+        # another protocol version.  run_cases then marks the remaining cases ERROR.
+        self.hopeless: str | None = None
         self._seq = itertools.count(1)
         # Steps sent whose replies are not read yet: seq and timeout of each, oldest first.
         self._in_flight: collections.deque[tuple[int, float]] = collections.deque()
+        self.late_outputs: list[Any] = []  # the last ``ended`` reply's outputs
 
     @property
     def active(self) -> bool:
@@ -164,18 +212,23 @@ class AdapterSession:
     def ensure_started(self) -> protocol.Hello:
         if self._transport is not None and self.hello is not None:
             return self.hello
-        self._transport = self._connect()
-        reply = self._ask(protocol.start_message(), "started")
         try:
-            hello = protocol.read_started(reply)
-        except WireError as err:
-            raise self.broken(AdapterFault.MALFORMED, f"bad 'started' reply: {err}") from None
-        if hello.protocol != protocol.PROTOCOL_VERSION:
-            raise self.broken(
-                AdapterFault.VERSION,
-                f"the adapter speaks protocol {hello.protocol}, "
-                f"the runner speaks {protocol.PROTOCOL_VERSION}",
-            )
+            self._transport = self._connect()
+            self._submit(protocol.start_message())
+            reply = self._collect("start", "started", self.start_timeout)
+            try:
+                hello = protocol.read_started(reply)
+            except WireError as err:
+                raise self.broken(AdapterFault.MALFORMED, f"bad 'started' reply: {err}") from None
+            if hello.protocol != protocol.PROTOCOL_VERSION:
+                raise self.broken(
+                    AdapterFault.VERSION,
+                    f"the adapter speaks protocol {hello.protocol}, "
+                    f"the runner speaks {protocol.PROTOCOL_VERSION}",
+                )
+        except AdapterError as err:
+            self.hopeless = f"the adapter's handshake failed: {err}"
+            raise
         self.hello = hello
         return hello
 
@@ -219,12 +272,15 @@ class AdapterSession:
 
     def begin(self, case: Case) -> None:
         self._ask(protocol.begin_message(case), "begun")
+        self._seq = itertools.count(1)  # seq numbers a case's step messages from 1
 
-    def submit_step(self, event_json: wire.JsonObject, extra_wait: float = 0.0) -> None:
-        """Send one step; :meth:`collect_step` reads the replies in the same order."""
+    def submit_step(self, event_json: wire.JsonObject, extra_wait: float = 0.0) -> int:
+        """Send one step; :meth:`collect_step` reads the replies in the same order.
+        Returns the message's ``seq``."""
         seq = next(self._seq)
         self._submit(protocol.step_message(seq, event_json))
         self._in_flight.append((seq, self.step_timeout + extra_wait))
+        return seq
 
     def collect_step(self) -> list[Any]:
         """The outputs the adapter answered to the oldest step in flight."""
@@ -252,7 +308,14 @@ class AdapterSession:
             except AdapterError:
                 self.discard()
                 raise
-        self._ask(protocol.end_message(), "ended")
+        self.late_outputs = self._end_reply_outputs(self._ask(protocol.end_message(), "ended"))
+
+    def _end_reply_outputs(self, body: Any) -> list[Any]:
+        """Outputs an adapter reports in ``ended``: those after the case's last step."""
+        try:
+            return wire.expect_list(body.get("outputs", []), ("outputs",))
+        except WireError as err:
+            raise self.broken(AdapterFault.MALFORMED, str(err)) from None
 
     def stderr_tail(self) -> str:
         return self._transport.stderr_tail() if self._transport is not None else ""
@@ -267,7 +330,7 @@ class AdapterSession:
     close = discard
 
 
-class CaseFailedError(Exception):
+class CaseFailedError(ConformanceError):
     """A step missed its expectation or the monitors found violations."""
 
     def __init__(self, message: str, violations: Iterable[Violation] = ()) -> None:
@@ -282,9 +345,7 @@ def describe_input(obj: wire.JsonObject) -> str:
         endpoints = []
         for e in obj["endpoints"]:
             addrs = e["addresses"] if isinstance(e, dict) else e
-            endpoints.append(
-                "[" + ", ".join(a if isinstance(a, str) else a["addr"] for a in addrs) + "]"
-            )
+            endpoints.append("[" + ", ".join(_input_address(a) for a in addrs) + "]")
         return f"resolver_update [{', '.join(endpoints)}]"
     if kind in ("subchannel_state", "health_state"):
         return f"{kind} {obj['subchannel']} -> {obj['state']}"
@@ -299,6 +360,16 @@ def describe_input(obj: wire.JsonObject) -> str:
     return kind
 
 
+def _input_address(value: wire.JsonValue) -> str:
+    """An address of a case input, with its server name and attributes (address_label)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return address_label(wire.address_from_json(value, ()))
+    except WireError:
+        return str(value)
+
+
 @attrs.define
 class StepVerdict:
     """What the runner gathers over one case step's events, to judge the step at its end."""
@@ -310,6 +381,7 @@ class StepVerdict:
     last: tuple[act.Output, ...] = ()
     violations: list[Violation] = attrs.field(factory=list)
     judged: int = 0  # events judged so far
+    seq: int = 0  # the ``seq`` of the step's last message sent
 
 
 @attrs.define
@@ -333,8 +405,10 @@ class CaseRun:
         self.monitors: list[Monitor] = []
         self.real_time = False
         self.at_step: int | None = None  # the step an error or failure belongs to
+        self.fault: AdapterFault | None = None  # how the adapter failed, when it did
         self._sent: collections.deque[tuple[StepVerdict, ev.Input]] = collections.deque()
         self._read: collections.deque[Answered] = collections.deque()  # read, not judged
+        self._ended = False  # finish() sent ``end`` (and judged its late outputs)
 
     def start(self) -> list[str]:
         """Handshake if needed and begin the case; returns what the adapter lacks (SKIP)."""
@@ -362,14 +436,46 @@ class CaseRun:
         verdict = self._verdict(index, step)
         for raw in self._inputs(step):
             event = self._resolve(index, raw)
-            self._submit(event)
+            verdict.seq = self._submit(event)
             self._judge(Answered(verdict, event, self._collect()))
 
     def finish(self) -> None:
-        final = [v for m in self.monitors for v in m.finish()]
+        self.session.late_outputs = []
+        self.session.end()
+        self._ended = True
+        self._judge_late_outputs(self.session.late_outputs)
+        final = [self.by_case_step(v) for m in self.monitors for v in m.finish()]
         if final:
             raise CaseFailedError("the monitors found violations at the end of the trace", final)
-        self.session.end()
+
+    def _judge_late_outputs(self, raw_outputs: list[Any]) -> None:
+        """Outputs that arrived after the last step are judged, not dropped (issue 14).
+
+        They are judged as the outputs of time passing after the last step (an
+        ``advance_time`` of 0 in the trace): nothing the runner sent explains them.
+        """
+        if not raw_outputs:
+            return
+        outputs = []
+        for i, raw in enumerate(raw_outputs):
+            path: JsonPath = ("ended", "outputs", i)
+            try:
+                if isinstance(raw, dict) and raw.get("type") == "new_subchannel":
+                    addresses = wire.addresses_from_json(raw.get("addresses"), (*path, "addresses"))
+                    self.names.create(raw.get("subchannel"), tuple(a.addr for a in addresses), path)
+                output = wire.output_from_json(raw, path, self.names.from_handle)
+            except WireError as err:
+                raise self.session.broken(AdapterFault.MALFORMED, f"bad output: {err}") from None
+            outputs.append(output)
+        for output in outputs:
+            self.names.apply(output)
+        step = Step(ev.TimeAdvanced(Duration.of()), tuple(outputs))
+        self.trace.append(step)
+        self.trace_step.append(len(self.case.steps) - 1)
+        index = len(self.trace) - 1
+        found = [self.by_case_step(v) for m in self.monitors for v in m.observe(index, step)]
+        if found:
+            raise CaseFailedError("outputs after the last step broke the spec", found)
 
     def run(self) -> CaseResult:
         started = time.monotonic()
@@ -399,6 +505,7 @@ class CaseRun:
             self.end_quietly()
             return result(Outcome.ERROR, f"case error: {err}")
         except AdapterError as err:
+            self.fault = err.fault
             return result(Outcome.ERROR, str(err), stderr_tail=err.stderr_tail)
         return result(Outcome.PASS)
 
@@ -435,7 +542,7 @@ class CaseRun:
                 self.at_step = index
                 try:
                     event = self._resolve(index, raw)
-                    self._submit(event)
+                    verdict.seq = self._submit(event)
                 except (CaseError, AdapterError):
                     self._catch_up()  # earlier verdicts come first
                     self.at_step = index
@@ -465,7 +572,16 @@ class CaseRun:
             self._read_reply()
             self._judge(self._read.popleft())
 
+    def by_case_step(self, violation: Violation) -> Violation:
+        """The violation located by case step, from 1 (as messages and reports number steps),
+        not by trace position (a statistical step is many trace steps)."""
+        if 0 <= violation.step < len(self.trace_step):
+            return attrs.evolve(violation, step=self.trace_step[violation.step] + 1)
+        return violation
+
     def end_quietly(self) -> None:
+        if self._ended:
+            return  # finish() already ended the case; its late outputs failed it
         if not self.session.active:
             return  # already discarded after an adapter error: the next case starts afresh
         with contextlib.suppress(AdapterError):
@@ -487,11 +603,16 @@ class CaseRun:
 
     def _resolve(self, index: int, raw: wire.JsonObject) -> ev.Input:
         """A case input as a spec input, its addresses resolved to live subchannels (CONF-1)."""
-        return wire.input_from_json(raw, ("steps", index, "input"), self.names.by_address)
+        path: JsonPath = ("steps", index, "input")
+        event = wire.input_from_json(raw, path, self.names.by_address)
+        if isinstance(event, ev.SubchannelStateChange):
+            profile = self.case.channel.profile
+            self.names.change_state(event.subchannel, event.state, profile, (*path, "state"))
+        return event
 
-    def _submit(self, event: ev.Input) -> None:
+    def _submit(self, event: ev.Input) -> int:
         extra = event.by.seconds if isinstance(event, ev.TimeAdvanced) and self.real_time else 0.0
-        self.session.submit_step(wire.input_to_json(event, self.names.to_handle), extra)
+        return self.session.submit_step(wire.input_to_json(event, self.names.to_handle), extra)
 
     def _collect(self) -> tuple[act.Output, ...]:
         """The reply to the step in flight, decoded, with its subchannel changes applied."""
@@ -502,7 +623,12 @@ class CaseRun:
             try:
                 if isinstance(raw, dict) and raw.get("type") == "new_subchannel":
                     addresses = wire.addresses_from_json(raw.get("addresses"), (*path, "addresses"))
-                    self.names.create(raw.get("subchannel"), tuple(a.addr for a in addresses), path)
+                    self.names.create(
+                        raw.get("subchannel"),
+                        tuple(a.addr for a in addresses),
+                        path,
+                        tuple(address_label(a) for a in addresses),
+                    )
                 output = wire.output_from_json(raw, path, self.names.from_handle)
             except WireError as err:
                 raise self.session.broken(AdapterFault.MALFORMED, f"bad output: {err}") from None
@@ -533,15 +659,19 @@ class CaseRun:
         elif isinstance(expect, Expect):
             problem = expect.check(verdict.last, self.names.addresses_of)
             if problem is not None:
-                got = "; ".join(describe_output(o, self.names.addresses_of) for o in verdict.last)
+                got = "; ".join(describe_output(o, self.names.labels_of) for o in verdict.last)
                 problem += f", got [{got}]"
         else:
             problem = None
         if verdict.violations and problem is None:
             problem = "the monitors found violations"
         if problem is not None:
-            where = f"step {verdict.index + 1} ({describe_input(verdict.step.input)})"
-            raise CaseFailedError(f"{where}: {problem}", verdict.violations)
+            where = f"step {verdict.index + 1}"
+            if verdict.seq != verdict.index + 1:  # after a statistical step (see PROTOCOL.md)
+                where += f", seq {verdict.seq}"
+            where += f" ({describe_input(verdict.step.input)})"
+            located = [self.by_case_step(v) for v in verdict.violations]
+            raise CaseFailedError(f"{where}: {problem}", located)
 
     def _outcome_key(self, outputs: tuple[act.Output, ...], expect: Statistical) -> str:
         for output in outputs:
@@ -559,6 +689,7 @@ class CaseRun:
 
 
 ProgressCallback = Callable[[int, int, CaseResult], None]
+StartCallback = Callable[[int, int, Case], None]
 
 
 def run_cases(
@@ -566,20 +697,49 @@ def run_cases(
     connect: Callable[[], Transport],
     *,
     step_timeout: float = DEFAULT_STEP_TIMEOUT,
+    start_timeout: float = DEFAULT_START_TIMEOUT,
     progress: ProgressCallback | None = None,
+    on_start: StartCallback | None = None,
 ) -> tuple[list[CaseResult], protocol.Hello | None]:
-    """Run every case, reusing one adapter until it fails; returns results and the handshake."""
+    """Run every case, reusing one adapter until it fails; returns results and the handshake.
+
+    A fresh adapter is started after each failure (CONF-3), except when that cannot help:
+    after a failed handshake or a protocol version mismatch, or after
+    MAX_CONSECUTIVE_TIMEOUTS cases in a row timed out, the remaining cases are marked
+    ERROR with that first cause at once, instead of each waiting out its own time-out.
+    """
     todo = list(cases)
-    session = AdapterSession(connect, step_timeout)
+    session = AdapterSession(connect, step_timeout, start_timeout)
     results: list[CaseResult] = []
     hello: protocol.Hello | None = None
+    timeouts: list[CaseResult] = []  # the latest cases, in a row, that timed out
+    given_up: str | None = None  # why the remaining cases are not run
     try:
         for number, case in enumerate(todo, start=1):
-            result = CaseRun(case, session).run()
-            hello = session.hello or hello
+            if given_up is not None:
+                result = CaseResult(case, Outcome.ERROR, f"not run: {given_up}")
+            else:
+                if on_start is not None:
+                    on_start(number, len(todo), case)
+                run = CaseRun(case, session)
+                result = run.run()
+                hello = session.hello or hello
+                timeouts = [*timeouts, result] if run.fault is AdapterFault.TIMED_OUT else []
+                if session.hopeless is not None:
+                    given_up = f"{session.hopeless} (in {case.id})"
+                elif len(timeouts) >= MAX_CONSECUTIVE_TIMEOUTS:
+                    first = timeouts[0]
+                    given_up = (
+                        f"{len(timeouts)} cases in a row timed out, the first "
+                        f"{first.case.id}: {_first_line(first.message)}"
+                    )
             results.append(result)
             if progress is not None:
                 progress(number, len(todo), result)
     finally:
         session.close()
     return results, hello
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""

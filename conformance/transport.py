@@ -29,7 +29,7 @@ from typing import IO
 import attrs
 
 from conformance import wire
-from conformance.errors import AdapterError, AdapterFault
+from conformance.errors import AdapterError, AdapterFault, WireError
 
 STDERR_TAIL_LINES = 40
 
@@ -223,21 +223,24 @@ class SubprocessTransport(Transport):
         after the replies before them: those may still be waiting in the pipe, and came first."""
         if not self._held:
             return
+        # Take the buffer before writing: an interrupt mid-write (Ctrl-C) leaves a
+        # memoryview of it alive in the traceback, and a bytearray with a live view
+        # cannot be cleared.
+        unwritten, self._unwritten = bytes(self._unwritten), bytearray()
+        held, self._held = self._held, []
         failed: tuple[AdapterFault, str] | None = None
         try:
-            self._write(self._unwritten, stall_timeout)
+            self._write(unwritten, stall_timeout)
         except OSError:
             failed = (AdapterFault.CRASHED, self._exit_text("before reading"))
         except _WriteStalledError as stalled:
             failed = (AdapterFault.TIMED_OUT, f"{stalled} after {stall_timeout:g} s)")
         if failed is not None:
-            for sent in self._held:
+            for sent in held:
                 sent.failed = failed
         now = time.monotonic()
-        for sent in self._held:
+        for sent in held:
             sent.written = now
-        self._held.clear()
-        self._unwritten.clear()
 
     def collect(self, timeout: float) -> wire.JsonObject:
         assert self._sent, "collect() without a submitted message"
@@ -261,10 +264,10 @@ class SubprocessTransport(Transport):
         self._last_reply = time.monotonic()
         text = line.decode("utf-8", errors="replace")
         try:
-            reply = json.loads(text)
-        except json.JSONDecodeError as err:
+            reply = wire.parse_json(text)
+        except WireError as err:
             raise self._fail(
-                AdapterFault.MALFORMED, f"not a JSON line ({err.msg}): {text.strip()[:200]!r}"
+                AdapterFault.MALFORMED, f"not a JSON line ({err.problem}): {text.strip()[:200]!r}"
             ) from None
         if not isinstance(reply, dict):
             raise self._fail(AdapterFault.MALFORMED, f"not a JSON object: {text.strip()[:200]!r}")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -310,6 +311,7 @@ OUTPUT_KINDS: Mapping[type, str] = {
     act.PickQueue: "pick_queue",
     act.PickFail: "pick_fail",
     act.PickDrop: "pick_drop",
+    act.UpdateAddresses: "update_addresses",
 }
 INPUT_TYPES_BY_KIND = {kind: cls for cls, kind in INPUT_KINDS.items()}
 OUTPUT_TYPES_BY_KIND = {kind: cls for cls, kind in OUTPUT_KINDS.items()}
@@ -338,6 +340,7 @@ OUTPUT_KEYS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
     "pick_queue": (frozenset({"pick_id"}), frozenset()),
     "pick_fail": (frozenset({"pick_id", "status"}), frozenset()),
     "pick_drop": (frozenset({"pick_id", "status"}), frozenset()),
+    "update_addresses": (frozenset({"subchannel", "addresses"}), frozenset()),
 }
 
 
@@ -449,6 +452,9 @@ def output_to_json(
         out["health_listener"] = output.health_listener
     elif isinstance(output, act.Connect | act.Shutdown):
         out["subchannel"] = subchannel(output.subchannel)
+    elif isinstance(output, act.UpdateAddresses):
+        out["subchannel"] = subchannel(output.subchannel)
+        out["addresses"] = [address_to_json(a) for a in output.addresses]
     elif isinstance(output, act.UpdateState):
         out["state"] = state_to_json(output.state)
     elif isinstance(output, act.UpdateRejected):
@@ -483,6 +489,10 @@ def output_from_json(
         listener = expect_bool(obj.get("health_listener", False), (*path, "health_listener"))
         ident = subchannel(obj["subchannel"], (*path, "subchannel"))
         return _model(path, lambda: act.NewSubchannel(ident, addresses, listener))
+    if kind == "update_addresses":
+        ident = subchannel(obj["subchannel"], (*path, "subchannel"))
+        addresses = addresses_from_json(obj["addresses"], (*path, "addresses"))
+        return _model(path, lambda: act.UpdateAddresses(ident, addresses))
     if kind in ("connect", "shutdown"):
         ident = subchannel(obj["subchannel"], (*path, "subchannel"))
         return act.Connect(ident) if kind == "connect" else act.Shutdown(ident)
@@ -519,7 +529,7 @@ def line_of(text: str, path: JsonPath) -> int | None:
     """
     try:
         positions = _positions(text)
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, RecursionError):
         return None
     for depth in range(len(path), -1, -1):
         found = positions.get(tuple(path[:depth]))
@@ -581,18 +591,115 @@ def _positions(text: str) -> dict[JsonPath, int]:
     return found
 
 
+# Deeper than any case, message or service config needs, and far below Python's
+# recursion limit, so that no recursive reader of the parsed value can overflow.
+MAX_JSON_DEPTH = 64
+# A number must fit an IEEE double (what every implementation's JSON reader uses):
+# 1e400 or a 5000-digit integer is refused where it stands, not turned into inf.
+_MAX_NUMBER_TEXT = 400
+
+
+class _OutOfRange:
+    """A number token that no double can hold; :func:`check_json_value` names its path."""
+
+    made = 0  # how many were ever made: parse_json walks the value only when this moved
+
+    def __init__(self, text: str) -> None:
+        _OutOfRange.made += 1
+        self.text = text if len(text) <= 24 else f"{text[:12]}...({len(text)} characters)"
+
+
+def _parse_int(text: str) -> int | _OutOfRange:
+    if len(text) > _MAX_NUMBER_TEXT:
+        return _OutOfRange(text)  # int() itself refuses > 4300 digits, with a ValueError
+    number = int(text)
+    if len(text) > 300 and abs(number) > _MAX_DOUBLE:
+        return _OutOfRange(text)
+    return number
+
+
+_MAX_DOUBLE = int(sys.float_info.max)
+
+
+def _parse_float(text: str) -> float | _OutOfRange:
+    number = float(text)
+    return number if math.isfinite(number) else _OutOfRange(text)
+
+
+def _parse_constant(name: str) -> _OutOfRange:
+    return _OutOfRange(name)  # NaN, Infinity, -Infinity: not JSON (RFC 8259, section 6)
+
+
+# Built once: json.loads with hooks builds a decoder per call, which costs more than the
+# parse of a protocol message.
+_DECODER = json.JSONDecoder(
+    parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
+)
+
+
+def check_json_value(value: JsonValue, path: JsonPath = ()) -> None:
+    """Raise WireError at the first value nested deeper than MAX_JSON_DEPTH, or a number
+    out of a double's range (NaN, Infinity, 1e400).  Iterative: depth cannot overflow it."""
+    stack: list[tuple[JsonValue, JsonPath]] = [(value, tuple(path))]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, _OutOfRange):
+            raise WireError(where, f"the number {item.text} is out of range (not a finite double)")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise WireError(where, f"{item} is not a JSON number")
+        if isinstance(item, dict | list):
+            if len(where) - len(path) >= MAX_JSON_DEPTH:
+                raise WireError(where, f"nested deeper than {MAX_JSON_DEPTH} levels")
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            stack.extend((v, (*where, k)) for k, v in reversed(list(pairs)))
+
+
+def _loads(text: str) -> JsonValue:
+    """JSON text with out-of-range numbers marked; raises WireError (line in ``line``)."""
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as err:
+        raise WireError((), f"not valid JSON: {err.msg}", line=err.lineno) from None
+    except RecursionError:
+        problem = f"not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels"
+        raise WireError((), problem) from None
+
+
+def parse_json(text: str) -> JsonValue:
+    """JSON text, strictly: raises WireError (path ``$``, or the value's path) for a syntax
+    error, nesting too deep, NaN/Infinity or a number no double holds.
+
+    Protocol messages pass here at every step, so the value is walked only when it may
+    fail (an out-of-range number was seen, or it has enough brackets to nest too deep).
+    """
+    seen = _OutOfRange.made
+    data = _loads(text)
+    if _OutOfRange.made != seen or text.count("{") + text.count("[") > MAX_JSON_DEPTH:
+        check_json_value(data)
+    return data
+
+
 def load_json_file(path: Path, read: Callable[[JsonValue], _T]) -> tuple[_T, str]:
     """``read`` applied to the JSON file at ``path``, and the file's text.
 
-    A JSON syntax error, or a WireError from ``read``, is raised naming the file and
-    the line of the offending value.
+    A file that cannot be read, is not UTF-8 or not JSON, or a WireError from ``read``,
+    is raised naming the file and the line of the offending value.
     """
-    text = path.read_text(encoding="utf-8")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise WireError((), f"not valid JSON: {err.msg}", file=str(path), line=err.lineno) from None
+        raw = path.read_bytes()
+    except OSError as err:
+        raise WireError((), f"cannot read the file: {err.strerror}", file=str(path)) from None
     try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise WireError((), f"not UTF-8 text ({err.reason})", file=str(path), line=line) from None
+    try:
+        data = _loads(text)
+    except WireError as err:
+        raise err.located(str(path), err.line) from None
+    try:
+        check_json_value(data)
         return read(data), text
     except WireError as err:
         raise err.located(str(path), line_of(text, err.path)) from None

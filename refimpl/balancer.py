@@ -16,7 +16,7 @@ grpc-go                here
 ``ErrBadResolverState`` :class:`BadResolverStateError`
 =====================  =========================================================
 
-Rules every policy here follows (see ``DEVELOPERS.md``):
+Rules every policy here follows:
 
 * Sans-IO: a balancer never sleeps, spawns threads, reads the wall clock or the
   global ``random``.  Time comes from ``BuildOptions.clock`` and randomness from
@@ -54,6 +54,11 @@ JsonValue = Any
 
 class BalancerError(Exception):
     """Base of the errors the reference implementation raises."""
+
+
+class OptionError(BalancerError, ValueError):
+    """A builder or a picker part was given an argument it cannot use (a Python-level
+    option such as ``attempt_delay``, not a JSON config: that is :class:`ConfigError`)."""
 
 
 class BadResolverStateError(BalancerError):
@@ -168,21 +173,9 @@ def unavailable(message: str) -> Status:
 class Picker(abc.ABC):
     """Routes RPCs.  Must be safe to call from many threads at once.
 
-    ``fixed_result`` is an optional optimisation, not part of grpc-go's API.  A
-    picker whose ``pick`` returns one and the same result object for every
-    ``PickInfo``, for as long as the picker lives (pick_first's READY picker),
-    may set it to that object; None (the default) promises nothing.  Composite
-    pickers (endpoint sharding, so round_robin; weighted_round_robin;
-    least_request) may then read it once, when they are built, instead of
-    calling ``pick`` on every pick: that saves the call and keeps a pick from
-    touching the child picker at all (README, Benchmarks).  When not None it
-    must be exactly what ``pick`` returns, and must not change while the picker
-    lives (tests/refimpl/test_fixed_result.py checks every picker that sets it).
-    A subclass that overrides ``pick`` must not inherit a ``fixed_result`` set
-    for the parent's ``pick``: composites would never call the override.
+    A picker is an immutable snapshot: the policy builds a new one whenever its
+    state changes and the channel swaps it in whole (grpc-go ``balancer.Picker``).
     """
-
-    fixed_result: PickResult | None = None
 
     @abc.abstractmethod
     def pick(self, info: PickInfo) -> PickResult: ...

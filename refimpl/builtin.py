@@ -1,7 +1,9 @@
 """Imports every built-in policy module, each of which registers its builder.
 
-The registry loads this module on first lookup, so ``registry.get("pick_first")``
-works without the caller importing the policy.  Add one import per policy.
+The channels import it (refimpl.driver, refimpl.service_config,
+refimpl.io.balanced_channel, refimpl.io.blackbox), as grpc-go's clientconn.go
+imports pickfirst and roundrobin; the registry itself imports no policy.  Add
+one import per policy.
 """
 
 from __future__ import annotations

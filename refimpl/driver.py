@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
+import refimpl.builtin  # noqa: F401  (registers the built-in policies)
 from refimpl import registry
 from refimpl.balancer import (
     BadResolverStateError,

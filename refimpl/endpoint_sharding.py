@@ -26,11 +26,9 @@ between updates (any fixed order satisfies RR-7).
 
 from __future__ import annotations
 
-import itertools
-import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 import attrs
 
@@ -44,6 +42,7 @@ from refimpl.balancer import (
     ClientConnState,
     FailPicker,
     NewSubConnOptions,
+    OptionError,
     Picker,
     PickInfo,
     PickResult,
@@ -53,7 +52,7 @@ from refimpl.balancer import (
     SubConn,
     unavailable,
 )
-from spec.connectivity import State, aggregate_round_robin
+from spec.connectivity import State, aggregate
 from spec.types import Address, Endpoint, Status
 
 NO_CHILDREN = "no children to pick from"  # grpc-go's wording (RR-4)
@@ -80,63 +79,29 @@ def rotate_endpoints(endpoints: Sequence[Endpoint], rng: RandomSource) -> list[E
     return [*endpoints[shift:], *endpoints[:shift]]
 
 
-# Whether next() on an itertools.cycle is atomic: under the GIL it is one C call that
-# runs no Python code, so no other thread can run in the middle of it.  A free-threaded
-# build (sys._is_gil_enabled, Python 3.13+) makes no such promise.
-_ATOMIC_CYCLE = getattr(sys, "_is_gil_enabled", lambda: True)()
-
-_T = TypeVar("_T")
-
-
-def _cycle(items: Sequence[_T]) -> Iterator[_T]:
-    return itertools.cycle(items) if _ATOMIC_CYCLE else _LockedCycle(items)
-
-
-class _LockedCycle(Iterator[_T]):
-    """``itertools.cycle`` with a lock around each step, for builds without the GIL."""
-
-    def __init__(self, items: Sequence[_T]) -> None:
-        self._items = tuple(items)
-        self._next = 0
-        self._lock = threading.Lock()
-
-    def __next__(self) -> _T:
-        with self._lock:
-            index = self._next
-            self._next = (index + 1) % len(self._items)
-        return self._items[index]
-
-
 class EndpointShardingPicker(Picker):
-    """Round-robins over child pickers from ``start``, safely under concurrent picks (RR-16).
+    """Round-robins over child pickers from ``start`` (RR-7); concurrent picks are safe (RR-16).
 
-    The rotation is a cycle over the child pickers: one ``next()`` per pick hands each
-    caller the next child exactly once, with no lock where the interpreter makes that
-    step atomic (see ``_ATOMIC_CYCLE``).  A lock and an index cost several times an
-    empty method call per pick (README, Benchmarks).  When every child's picker has a
-    ``fixed_result`` (READY pick_first children, the usual case), the cycle is over those
-    results instead, in the same order, and a pick calls no child at all.
+    grpc-go's picker adds one to an atomic counter and picks ``pickers[next % len]``;
+    here a lock guards the index.  The picker itself is immutable apart from that
+    index: the policy builds a new one for every report and the channel swaps it whole.
     """
 
     def __init__(
         self, pickers: Sequence[Picker], child_states: tuple[ChildState, ...], start: int
     ) -> None:
         if not pickers:
-            raise ValueError("EndpointShardingPicker needs at least one child picker")
+            raise OptionError("EndpointShardingPicker needs at least one child picker")
         self._pickers = tuple(pickers)
         self.child_states = child_states
-        first = start % len(self._pickers)
-        order = (*self._pickers[first:], *self._pickers[:first])
-        self._next_picker = _cycle(order)
-        results = [picker.fixed_result for picker in order]
-        fixed = [result for result in results if result is not None]
-        self._next_result = _cycle(fixed) if len(fixed) == len(results) else None
+        self._next = start % len(self._pickers)
+        self._lock = threading.Lock()
 
     def pick(self, info: PickInfo) -> PickResult:
-        next_result = self._next_result
-        if next_result is not None:
-            return next(next_result)
-        return next(self._next_picker).pick(info)
+        with self._lock:
+            index = self._next
+            self._next = (index + 1) % len(self._pickers)
+        return self._pickers[index].pick(info)
 
 
 class InterceptingClientConn(ClientConn):
@@ -176,11 +141,6 @@ def child_states_from_picker(picker: Picker | None) -> tuple[ChildState, ...] | 
     return picker.child_states if isinstance(picker, EndpointShardingPicker) else None
 
 
-def _counted_as(state: State) -> State:
-    # AGG-7: an IDLE child is about to be told to exit IDLE, so it counts as CONNECTING.
-    return State.CONNECTING if state is State.IDLE else state
-
-
 class _Child(ClientConn):
     """The ClientConn one child sees: it intercepts update_state, passes the rest up."""
 
@@ -190,12 +150,12 @@ class _Child(ClientConn):
         self.balancer: Balancer | None = None
         self.closed = False
         # Until the child first reports, it counts as connecting.
-        self._record(endpoint, BalancerState(State.CONNECTING, QueuePicker()))
+        self.child_state = ChildState(
+            endpoint, BalancerState(State.CONNECTING, QueuePicker()), self.exit_idle, key=self.key
+        )
 
-    def _record(self, endpoint: Endpoint, state: BalancerState) -> None:
-        # The picker's view of this child, rebuilt only when the child changes: a picker
-        # rebuild then copies N references instead of building N objects (README, Benchmarks).
-        self.child_state = ChildState(endpoint, state, self.exit_idle, key=self.key)
+    # The picker's view of this child is kept as a ChildState, replaced when the child
+    # changes, so that a report reuses it instead of building one per child.
 
     @property
     def endpoint(self) -> Endpoint:
@@ -203,7 +163,7 @@ class _Child(ClientConn):
 
     @endpoint.setter
     def endpoint(self, endpoint: Endpoint) -> None:
-        self._record(endpoint, self.child_state.state)
+        self.child_state = attrs.evolve(self.child_state, endpoint=endpoint)
 
     @property
     def state(self) -> BalancerState:
@@ -211,7 +171,7 @@ class _Child(ClientConn):
 
     @state.setter
     def state(self, state: BalancerState) -> None:
-        self._record(self.child_state.endpoint, state)
+        self.child_state = attrs.evolve(self.child_state, state=state)
 
     def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
         return self._parent._cc.new_subconn(addresses, options)
@@ -235,7 +195,15 @@ class _Child(ClientConn):
 
 
 class EndpointSharding(Balancer):
-    """One ``child_builder`` balancer per distinct endpoint, reported as one policy."""
+    """One ``child_builder`` balancer per distinct endpoint, reported as one policy.
+
+    Each rule is one small method (``_counted_as``, ``_pickers_to_rotate``,
+    ``_close_removed``, ``_exit_idle_soon``) and the picker is ``picker_type``, so a
+    planted bug (conformance/planted.py) replaces exactly one of them and differs from
+    this code in that one place.
+    """
+
+    picker_type: ClassVar[type[EndpointShardingPicker]] = EndpointShardingPicker
 
     def __init__(self, cc: ClientConn, options: BuildOptions, child_builder: Builder) -> None:
         self._cc = cc
@@ -277,7 +245,7 @@ class EndpointSharding(Balancer):
                     first_error = first_error or err  # grpc-go keeps the first child error
             for key, old in self._children.items():
                 if key not in children:
-                    old.close()  # RR-3
+                    self._close_removed(old)
             self._children = children
         finally:
             self._holding_reports = False
@@ -306,6 +274,10 @@ class EndpointSharding(Balancer):
         child.balancer = self._child_builder.build(child, self._options)
         return child
 
+    def _close_removed(self, child: _Child) -> None:
+        """RR-3: the child of an endpoint the update removed is closed."""
+        child.close()
+
     def _to_every_child(self, call: Callable[[Balancer], None]) -> None:
         self._holding_reports = True  # RR-10
         try:
@@ -323,24 +295,36 @@ class EndpointSharding(Balancer):
         if not self._holding_reports:
             self._report()  # RR-11
         if state.state is State.IDLE:
-            self._options.run_soon(child.exit_idle)  # RR-6
+            self._exit_idle_soon(child)
+
+    def _exit_idle_soon(self, child: _Child) -> None:
+        """RR-6: a child that reported IDLE is asked to exit IDLE, outside this call."""
+        self._options.run_soon(child.exit_idle)
+
+    def _counted_as(self, state: State) -> State:
+        """AGG-7, RR-5: an IDLE child is about to be told to exit IDLE: it counts as CONNECTING."""
+        return State.CONNECTING if state is State.IDLE else state
+
+    def _pickers_to_rotate(
+        self, child_states: Sequence[ChildState], aggregate_state: State
+    ) -> list[Picker]:
+        """RR-7..RR-9: the pickers of the children counted in the aggregate state."""
+        return [
+            c.state.picker
+            for c in child_states
+            if self._counted_as(c.state.state) is aggregate_state
+        ]
 
     def _report(self) -> None:
         if self._closed:
             return
         child_states = tuple(c.child_state for c in self._children.values())
         if not child_states:  # RR-4, RR-13
-            aggregate = State.TRANSIENT_FAILURE
+            state = State.TRANSIENT_FAILURE
             pickers: list[Picker] = [FailPicker(unavailable(NO_CHILDREN))]
         else:
-            # RR-5.  The aggregate depends only on which states occur, so the distinct
-            # states go in: the spec's rule then runs over at most five, not N.
-            aggregate = aggregate_round_robin({c.state.state for c in child_states})
-            # RR-7..RR-9: rotate over the children counted in the aggregate state: the states
-            # that count as it (_counted_as) listed once, not a function call per child, which
-            # was most of this report at 10,000 children (README, Benchmarks).
-            counted = tuple(s for s in State if _counted_as(s) is aggregate)
-            pickers = [c.state.picker for c in child_states if c.state.state in counted]
+            state = aggregate(self._counted_as(c.state.state) for c in child_states)  # RR-5
+            pickers = self._pickers_to_rotate(child_states, state)
         start = self._options.random.randrange(len(pickers))
-        picker = EndpointShardingPicker(pickers, child_states, start)
-        self._cc.update_state(BalancerState(aggregate, picker))
+        picker = self.picker_type(pickers, child_states, start)
+        self._cc.update_state(BalancerState(state, picker))

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import ClassVar
 
 import attrs
 
@@ -47,6 +48,7 @@ from refimpl.balancer import (
     ConfigParser,
     DoneInfo,
     JsonValue,
+    OptionError,
     Picker,
     PickInfo,
     PickResult,
@@ -61,7 +63,7 @@ from refimpl.pick_first import enable_health_listener
 from spec.connectivity import State
 from spec.types import Status
 
-NAME = "least_request_experimental"
+NAME = "least_request_experimental"  # as grpc-go registers it; gRFC A48 calls it least_request
 CHILD_POLICY = "pick_first"
 DEFAULT_CHOICE_COUNT = 2  # LR-1
 MIN_CHOICE_COUNT = 2  # LR-2
@@ -108,71 +110,26 @@ def parse_config(raw: JsonValue) -> LeastRequestConfig:
     return LeastRequestConfig(min(value, MAX_CHOICE_COUNT))  # LR-3
 
 
-# The lock of counters made without one (tests build pickers from such).
-_SHARED_LOCK = threading.Lock()
-
-
 class OutstandingCounter:
     """One endpoint's outstanding RPCs (LR-8).  Picks and Dones change it from any thread.
 
-    The count itself is an item of a list: when a picker is built over the
-    endpoint, the count moves into that picker's list, where every count of the
-    picker sits side by side in the picker's order.  A pick reads
-    ``choiceCount`` counts of endpoints drawn at random; as one object per
-    endpoint they lie all over the heap, and at thousands of endpoints each read
-    was a cache miss (README, Benchmarks).  The list a count leaves keeps None
-    in its place, so an older picker that still picks finds the count through
-    the counter.  Every change and every move is made under ``lock``, shared by
-    the counters of one balancer.
-
-    A count never moves to a picker built after its endpoint left READY: the
-    balancer makes a new counter when the endpoint is READY again, and the Dones
-    of RPCs picked before still hold the old one (LR-9).
+    grpc-go keeps an ``atomic.Int32`` per endpoint; here a lock guards the count.
     """
 
-    __slots__ = ("_at", "lock")
+    __slots__ = ("_lock", "_value")
 
-    def __init__(self, lock: threading.Lock | None = None) -> None:
-        self.lock = _SHARED_LOCK if lock is None else lock
-        self._at: tuple[list[int | None], int] = ([0], 0)  # the list and index of the count
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = 0
 
     @property
     def value(self) -> int:
-        with self.lock:
-            counts, index = self._at
-            value = counts[index]
-        assert value is not None  # None is only ever left in a list the count moved out of
-        return value
+        with self._lock:
+            return self._value
 
     def add(self, delta: int) -> None:
-        with self.lock:
-            self.add_locked(delta)
-
-    def add_locked(self, delta: int) -> None:
-        """:meth:`add` for a caller that holds ``lock``."""
-        counts, index = self._at
-        value = counts[index]
-        assert value is not None
-        counts[index] = value + delta
-
-    def move_locked(self, counts: list[int | None], index: int) -> None:
-        """Move the count to ``counts[index]``, leaving None where it was; hold ``lock``."""
-        old, old_index = self._at
-        counts[index], old[old_index] = old[old_index], None
-        self._at = (counts, index)
-
-
-def _counted_done(
-    counter: OutstandingCounter, child_done: Callable[[DoneInfo], None] | None
-) -> Callable[[DoneInfo], None]:
-    """The Done of an RPC picked on ``counter``'s endpoint: one count down, then the child's."""
-
-    def done(done_info: DoneInfo) -> None:
-        counter.add(-1)  # whatever the status (LR-8)
-        if child_done is not None:
-            child_done(done_info)
-
-    return done
+        with self._lock:
+            self._value += delta
 
 
 @attrs.frozen
@@ -181,28 +138,12 @@ class PickTarget:
 
     picker: Picker
     counter: OutstandingCounter
-    # When the child's picker has a fixed Complete (``Picker.fixed_result``): that
-    # Complete with its Done counting this endpoint down, made once here, so a pick
-    # allocates nothing and never touches the child (README, Benchmarks).  One Complete
-    # serves many RPCs: its Done holds no per-RPC state, each RPC's Done counts down once.
-    counted_result: Complete | None = attrs.field(init=False, eq=False, repr=False)
-
-    @counted_result.default
-    def _count_the_fixed_result(self) -> Complete | None:
-        fixed = self.picker.fixed_result
-        if not isinstance(fixed, Complete):
-            return None
-        return fixed.with_done(_counted_done(self.counter, fixed.done))
 
 
 class LeastRequestPicker(Picker):
     """Chooses the endpoint with the fewest outstanding RPCs among random samples (LR-7).
 
-    Building the picker moves its endpoints' counts into its own list
-    (:class:`OutstandingCounter`), and the result of a pick comes from
-    ``_results`` when the child's is ready made (:class:`PickTarget`): a pick then
-    reads one list and one tuple by index and returns one result object,
-    whatever the number of endpoints (README, Benchmarks).
+    The planted bugs of conformance/planted.py replace :meth:`choose` or :meth:`_on_done`.
     """
 
     def __init__(
@@ -213,72 +154,59 @@ class LeastRequestPicker(Picker):
         selection: Selection = Selection.SAMPLE,
     ) -> None:
         if not targets:
-            raise ValueError("a least-request picker needs at least one READY endpoint")
+            raise OptionError("a least-request picker needs at least one READY endpoint")
         self.targets = tuple(targets)
         self.choice_count = choice_count
         self._rng = rng
         self.selection = selection
-        self._lock = self.targets[0].counter.lock
-        if any(t.counter.lock is not self._lock for t in self.targets):
-            raise ValueError("a least-request picker's counters must share one lock")
-        self._results = tuple(t.counted_result for t in self.targets)
-        # The targets' counts, by index; None once a count has moved to a newer picker.
-        self._counts: list[int | None] = [None] * len(self.targets)
-        with self._lock:
-            for index, target in enumerate(self.targets):
-                target.counter.move_locked(self._counts, index)
 
     def count(self, index: int) -> int:
         """The outstanding RPCs of the endpoint at ``index``."""
-        count = self._counts[index]
-        return self.targets[index].counter.value if count is None else count
+        return self.targets[index].counter.value
 
     def choose(self) -> int:
         """The index in ``targets`` of the endpoint for the next pick (LR-7, or LR-11)."""
-        counts = self._counts
         if self.selection is Selection.FULL_SCAN:
-            return min(range(len(counts)), key=self.count)  # the first minimum
-        n, randrange = len(counts), self._rng.randrange
-        chosen = randrange(n)
-        fewest = counts[chosen]
-        if fewest is None:  # what self.count does, written out on the common path
-            fewest = self.targets[chosen].counter.value
+            return min(range(len(self.targets)), key=self.count)  # the first minimum
+        chosen = self._rng.randrange(len(self.targets))
+        fewest = self.count(chosen)
         for _ in range(self.choice_count - 1):
-            sample = randrange(n)
-            outstanding = counts[sample]
-            if outstanding is None:
-                outstanding = self.targets[sample].counter.value
+            sample = self._rng.randrange(len(self.targets))
+            outstanding = self.count(sample)
             if outstanding < fewest:  # strictly: a tie keeps the earlier sample
                 chosen, fewest = sample, outstanding
         return chosen
 
     def pick(self, info: PickInfo) -> PickResult:
-        index = self.choose()
-        counted = self._results[index]
-        if counted is None:
-            return self._pick_child(index, info)
-        with self._lock:  # LR-8: the ready-made result (PickTarget) is a completed pick
-            count = self._counts[index]
-            if count is None:  # the count moved on to a newer picker
-                self.targets[index].counter.add_locked(1)
-            else:
-                self._counts[index] = count + 1
-        return counted
-
-    def _pick_child(self, index: int, info: PickInfo) -> PickResult:
-        target = self.targets[index]
+        target = self.targets[self.choose()]
         result = target.picker.pick(info)
         if not isinstance(result, Complete):
             return result  # only a completed pick counts (LR-8)
         target.counter.add(1)
-        return result.with_done(_counted_done(target.counter, result.done))
+        child_done = result.done
+
+        def done(done_info: DoneInfo) -> None:
+            self._on_done(target.counter, done_info)
+            if child_done is not None:
+                child_done(done_info)
+
+        return result.with_done(done)
+
+    def _on_done(self, counter: OutstandingCounter, done_info: DoneInfo) -> None:
+        """LR-8: the RPC is over, whatever its status: one count down."""
+        counter.add(-1)
 
 
 # --- The balancer: endpointsharding underneath, counts on top ---
 
 
 class LeastRequestBalancer(Balancer):
-    """least_request_experimental over endpointsharding (grpc-go leastRequestBalancer)."""
+    """least_request_experimental over endpointsharding (grpc-go leastRequestBalancer).
+
+    ``picker_type`` is the picker it builds; a planted bug (conformance/planted.py) swaps it.
+    """
+
+    picker_type: ClassVar[type[LeastRequestPicker]] = LeastRequestPicker
 
     def __init__(
         self,
@@ -291,11 +219,7 @@ class LeastRequestBalancer(Balancer):
         self._options = options
         self._selection = selection
         self._choice_count = DEFAULT_CHOICE_COUNT
-        self._counts_lock = threading.Lock()  # every counter of this balancer's (LR-8)
         self._counters: dict[frozenset[str], OutstandingCounter] = {}  # LR-9
-        # The last target made per endpoint, reused while its picker and counter are the
-        # same: a rebuild then allocates only for endpoints that changed (README, Benchmarks).
-        self._targets: dict[frozenset[str], PickTarget] = {}
         self._closed = False
         self._sharding = EndpointSharding(
             InterceptingClientConn(cc, self._on_sharding_state), options, child_builder
@@ -321,7 +245,6 @@ class LeastRequestBalancer(Balancer):
         self._closed = True
         self._sharding.close()
         self._counters = {}
-        self._targets = {}
 
     def outstanding(self) -> dict[frozenset[str], int]:
         """Each READY endpoint's count, by endpoint identity (for tests and debugging)."""
@@ -339,30 +262,28 @@ class LeastRequestBalancer(Balancer):
         keys = {child.key for child in ready}
         self._counters = {key: c for key, c in self._counters.items() if key in keys}
         if not ready:
-            self._targets = {}
             self._cc.update_state(state)  # LR-6: round_robin passes through
             return
-        targets: dict[frozenset[str], PickTarget] = {}
+        targets = []
         for child in ready:
-            key, child_picker = child.key, child.state.picker
-            counter = self._counters.get(key)
+            counter = self._counters.get(child.key)
             if counter is None:
-                counter = self._counters[key] = OutstandingCounter(self._counts_lock)
-            target = self._targets.get(key)
-            if target is None or target.picker is not child_picker or target.counter is not counter:
-                target = PickTarget(child_picker, counter)
-            targets[key] = target
-        self._targets = targets
-        picker = LeastRequestPicker(
-            list(targets.values()), self._choice_count, self._options.random, self._selection
+                counter = self._counters[child.key] = OutstandingCounter()
+            targets.append(PickTarget(child.state.picker, counter))
+        picker = self.picker_type(
+            targets, self._choice_count, self._options.random, self._selection
         )
         self._cc.update_state(BalancerState(State.READY, picker))
 
 
 class LeastRequestBuilder(Builder, ConfigParser):
-    """Builds least_request_experimental; ``selection`` is the LR-11 spec option."""
+    """Builds least_request_experimental; ``selection`` is the LR-11 spec option.
+
+    ``balancer_type`` is what it builds; a planted bug (conformance/planted.py) swaps it.
+    """
 
     name = NAME
+    balancer_type: ClassVar[type[LeastRequestBalancer]] = LeastRequestBalancer
 
     def __init__(self, selection: Selection = Selection.SAMPLE) -> None:
         self.selection = selection
@@ -373,7 +294,7 @@ class LeastRequestBuilder(Builder, ConfigParser):
             raise BalancerError(
                 f"{NAME} needs the {CHILD_POLICY!r} policy, which is not registered"
             )
-        return LeastRequestBalancer(cc, options, child, self.selection)
+        return self.balancer_type(cc, options, child, self.selection)
 
     def parse_config(self, config: JsonValue) -> LeastRequestConfig:
         return parse_config(config)

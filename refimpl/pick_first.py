@@ -48,6 +48,7 @@ from refimpl.balancer import (
     FailPicker,
     JsonValue,
     NewSubConnOptions,
+    OptionError,
     Picker,
     PickInfo,
     PickResult,
@@ -151,13 +152,7 @@ class ReadyPicker(Picker):
 
     def __init__(self, subconn: SubConn) -> None:
         self.subconn = subconn
-        # Built once: Complete is frozen and carries no done callback, so every pick can
-        # share it (building one per pick was most of a pick's cost: README, Benchmarks).
-        self._result = Complete(subconn)
-        # Exposed as ``fixed_result`` (refimpl.balancer.Picker) for composite pickers, but
-        # only while ``pick`` is this one: a subclass that picks otherwise gets None.
-        if type(self).pick is ReadyPicker.pick:
-            self.fixed_result = self._result
+        self._result = Complete(subconn)  # as grpc-go's picker holds one PickResult
 
     def pick(self, info: PickInfo) -> PickResult:
         return self._result
@@ -208,7 +203,13 @@ class _Entry:
 
 
 class PickFirstBalancer(Balancer):
-    """One pick_first instance.  Methods are small so tests can plant one bug each."""
+    """One pick_first instance.
+
+    Each rule is one small method named after what it does and citing its requirement;
+    a planted bug (conformance/planted.py) overrides one of them, so it differs from
+    this code in that one place.  ``_is_repeat`` (PF-24), ``_ignores_resolver_error``
+    (PF-22) and ``_go_idle`` (PF-20) exist as methods for that reason.
+    """
 
     def __init__(
         self,
@@ -262,14 +263,16 @@ class PickFirstBalancer(Balancer):
         # IDLE: the next ExitIdle or pick starts a pass over the new list (PF-10).
 
     def resolver_error(self, error: Status) -> None:
-        if self._closed:
+        if self._closed or self._ignores_resolver_error():
             return
-        if self._reported is not State.TRANSIENT_FAILURE and self._addresses:
-            return  # PF-22: keep using the last good list
         self._report(
             State.TRANSIENT_FAILURE,
             FailPicker(unavailable(f"name resolver error: {error.message}")),
         )
+
+    def _ignores_resolver_error(self) -> bool:
+        """PF-22: with a good list and not failing, keep using the last good list."""
+        return self._reported is not State.TRANSIENT_FAILURE and bool(self._addresses)
 
     def exit_idle(self) -> None:
         if self._closed or self._reported is not State.IDLE:
@@ -469,8 +472,12 @@ class PickFirstBalancer(Balancer):
         self._cancel_timer()
         self._shut_down_all_but(lost)
         self._cursor = 0
-        self._report(State.IDLE, IdlePicker(self._options.run_soon, self.exit_idle))
+        self._go_idle()
         self._request_reresolution()  # PF-28
+
+    def _go_idle(self) -> None:
+        """PF-20: report IDLE with a picker whose first pick asks to exit IDLE."""
+        self._report(State.IDLE, IdlePicker(self._options.run_soon, self.exit_idle))
 
     def _shut_down_all_but(self, kept: _Entry) -> None:
         for address, entry in list(self._entries.items()):
@@ -494,10 +501,13 @@ class PickFirstBalancer(Balancer):
 
     def _report(self, state: State, picker: Picker) -> None:
         """PF-24: no repeated report, except TRANSIENT_FAILURE (its error may change)."""
-        if state is self._reported and state is not State.TRANSIENT_FAILURE:
+        if self._is_repeat(state):
             return
         self._reported = state
         self._cc.update_state(BalancerState(state, picker))
+
+    def _is_repeat(self, state: State) -> bool:
+        return state is self._reported and state is not State.TRANSIENT_FAILURE
 
     def _request_reresolution(self) -> None:
         if self._reresolution is ReresolutionMode.SPEC_TEXT:
@@ -517,11 +527,11 @@ class PickFirstBuilder(Builder, ConfigParser):
         attempt_delay: Duration = CONNECTION_ATTEMPT_DELAY,
     ) -> None:
         if not isinstance(reresolution, ReresolutionMode):
-            raise TypeError(f"reresolution must be a ReresolutionMode, got {reresolution!r}")
+            raise OptionError(f"reresolution must be a ReresolutionMode, got {reresolution!r}")
         if not isinstance(attempt_delay, Duration) or not (
             _MIN_DELAY <= attempt_delay <= _MAX_DELAY
         ):
-            raise ValueError(
+            raise OptionError(
                 f"attempt_delay must be a Duration in [100ms, 2s] (gRFC A61), got {attempt_delay!r}"
             )
         # Default: the language-neutral text, because the driver's subchannels never

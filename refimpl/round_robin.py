@@ -10,6 +10,8 @@ health listener through the resolver attributes before every update
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import attrs
 
 from refimpl import registry
@@ -32,8 +34,14 @@ CHILD_POLICY = "pick_first"
 class RoundRobinBalancer(Balancer):
     """One health-watching pick_first child per endpoint, picked in turn."""
 
-    def __init__(self, cc: ClientConn, options: BuildOptions, child_builder: Builder) -> None:
-        self._sharding = EndpointSharding(cc, options, child_builder)
+    def __init__(
+        self,
+        cc: ClientConn,
+        options: BuildOptions,
+        child_builder: Builder,
+        sharding_type: type[EndpointSharding] = EndpointSharding,
+    ) -> None:
+        self._sharding = sharding_type(cc, options, child_builder)
 
     def update_client_conn_state(self, state: ClientConnState) -> None:
         # RR-15: whatever config arrived is dropped; HEALTH-4: the leaves watch health.
@@ -54,17 +62,26 @@ class RoundRobinBalancer(Balancer):
 
 
 class RoundRobinBuilder(Builder):
-    """Builds round_robin; no ConfigParser, as in grpc-go (RR-15)."""
+    """Builds round_robin; no ConfigParser, as in grpc-go (RR-15).
+
+    ``sharding_type`` and :meth:`child_builder` say what it is built of; a planted bug
+    (conformance/planted.py) swaps one of them for a variant with one rule changed.
+    """
 
     name = NAME
+    sharding_type: ClassVar[type[EndpointSharding]] = EndpointSharding
 
-    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+    def child_builder(self) -> Builder:
+        """The registered pick_first (RR-1)."""
         child = registry.get(CHILD_POLICY)
         if child is None:
             raise BalancerError(
                 f"{NAME} needs the {CHILD_POLICY!r} policy, which is not registered"
             )
-        return RoundRobinBalancer(cc, options, child)
+        return child
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        return RoundRobinBalancer(cc, options, self.child_builder(), self.sharding_type)
 
 
 registry.register(RoundRobinBuilder())

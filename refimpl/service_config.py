@@ -24,7 +24,10 @@ The rules (requirement IDs in ``spec/catalogue/service_config.py``, area SC):
 
 Every problem raises a :class:`ServiceConfigError` whose ``path`` names the
 place in the JSON (``loadBalancingConfig[1].weighted_round_robin.blackoutPeriod``),
-never an exception from deep inside a parser (SC-9).
+never an exception from deep inside a parser (SC-9).  That includes input no JSON
+reader of an implementation takes either: NaN and Infinity, a number no double
+holds (``1e400``, a 5000-digit integer), and nesting deeper than
+:data:`MAX_NESTING` (which would otherwise end in Python's RecursionError).
 
 Where implementations differ, this module picks one and says so:
 
@@ -49,15 +52,21 @@ import enum
 import json
 import math
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
+import refimpl.builtin  # noqa: F401  (registers the built-in policies)
 from refimpl import registry
 from refimpl.balancer import Builder, ConfigError, ConfigParser, JsonValue
 
 DEFAULT_POLICY = "pick_first"  # client_channel_specification.md: the default policy
+# Far deeper than any real service config (a few childPolicy levels), far below
+# Python's recursion limit, so that no recursive policy parser can overflow.
+MAX_NESTING = 64
+_MAX_DOUBLE = int(sys.float_info.max)
 
 Lookup = Callable[[str], Builder | None]
 
@@ -192,6 +201,27 @@ def _reject_constant(name: str) -> float:
     raise _NonJsonConstantError(name)
 
 
+class _OutOfRangeNumber:
+    """A number token no double holds; :func:`_check_json` reports it with its path."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text if len(text) <= 24 else f"{text[:12]}... ({len(text)} digits)"
+
+
+def _parse_int(text: str) -> int | _OutOfRangeNumber:
+    # int() refuses more than 4300 digits with a ValueError of its own; a double holds
+    # at most 309 digits before the point.
+    if len(text) > 310:
+        return _OutOfRangeNumber(text)
+    number = int(text)
+    return number if abs(number) <= _MAX_DOUBLE else _OutOfRangeNumber(text)
+
+
+def _parse_float(text: str) -> float | _OutOfRangeNumber:
+    number = float(text)
+    return number if math.isfinite(number) else _OutOfRangeNumber(text)  # 1e400 -> inf
+
+
 def _line_column(text: str, name: str) -> tuple[int, int]:
     """Where the bare token ``name`` first occurs outside a string (1-based)."""
     in_string = escaped = False
@@ -213,7 +243,13 @@ def _line_column(text: str, name: str) -> tuple[int, int]:
 def load_json(text: str) -> JsonValue:
     """Parse JSON text strictly (no NaN/Infinity); errors give line and column."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(
+            text, parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float
+        )
+    except RecursionError:
+        raise ServiceConfigSyntaxError(
+            f"not valid JSON: nested deeper than {MAX_NESTING} levels", 1, 1
+        ) from None
     except json.JSONDecodeError as err:
         raise ServiceConfigSyntaxError(
             f"not valid JSON: {err.msg}", err.lineno, err.colno
@@ -231,7 +267,7 @@ def _run_parser(builder: Builder, name: str, value: JsonValue, path: str) -> Any
         return builder.parse_config(value)
     except ConfigError as err:
         raise PolicyConfigError(_under(path, err.path), name, err.problem) from err
-    except (ValueError, TypeError) as err:  # spec ModelError is a ValueError
+    except (ValueError, TypeError, ArithmeticError) as err:  # ModelError is a ValueError
         raise PolicyConfigError(path, name, str(err) or type(err).__name__) from err
 
 
@@ -323,22 +359,35 @@ def parse_service_config(value: str | JsonValue, *, lookup: Lookup = registry.ge
     return ServiceConfig(selection, health, document)
 
 
-def _check_json(value: object, path: str) -> None:
-    """Already-parsed input must be plain JSON data (dict with str keys, list, scalars)."""
-    if value is None or isinstance(value, str | bool | int):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ServiceConfigError(path, f"{value} is not a JSON number")
-        return
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_json(item, join_path(path, index))
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ServiceConfigError(path, f"object keys must be strings, got {key!r}")
-            _check_json(item, join_path(path, key))
-        return
-    raise ServiceConfigError(path, f"not JSON data: {type(value).__name__}")
+def _check_json(document: object, root: str) -> None:
+    """Already-parsed input must be plain JSON data (dict with str keys, list, scalars),
+    its numbers finite doubles, nested at most MAX_NESTING deep.  Iterative, so that
+    nesting cannot overflow the check itself."""
+    stack: list[tuple[object, str, int]] = [(document, root, 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if value is None or isinstance(value, str | bool):
+            continue
+        if isinstance(value, _OutOfRangeNumber):
+            raise ServiceConfigError(path, f"the number {value.text} is out of range")
+        if isinstance(value, int):
+            if abs(value) > _MAX_DOUBLE:
+                raise ServiceConfigError(path, "the number is out of range (no double holds it)")
+            continue
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ServiceConfigError(path, f"{value} is not a JSON number")
+            continue
+        if not isinstance(value, list | dict):
+            raise ServiceConfigError(path, f"not JSON data: {type(value).__name__}")
+        if depth >= MAX_NESTING:
+            raise ServiceConfigError(path, f"nested deeper than {MAX_NESTING} levels")
+        if isinstance(value, list):
+            children = [(item, join_path(path, index)) for index, item in enumerate(value)]
+        else:
+            children = []
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise ServiceConfigError(path, f"object keys must be strings, got {key!r}")
+                children.append((item, join_path(path, key)))
+        stack.extend((item, where, depth + 1) for item, where in reversed(children))

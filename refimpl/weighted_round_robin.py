@@ -51,6 +51,7 @@ from refimpl.balancer import (
     DoneInfo,
     JsonValue,
     NewSubConnOptions,
+    OptionError,
     Picker,
     PickInfo,
     PickResult,
@@ -190,18 +191,16 @@ class EndpointWeight:
     """One endpoint's weight and the two timestamps of A58's GetWeight (WRR-5..WRR-10).
 
     Reports arrive from Done callbacks (any thread) and OOB listeners; the
-    scheduler reads the weight on timer callbacks.  The three values live in one
-    immutable snapshot ``(weight, last_updated, non_empty_since)``, times in
-    nanoseconds.  Every change takes the lock and replaces the snapshot whole, so
-    a read sees one consistent snapshot without the lock: a rebuild reads every
-    endpoint's weight, and a lock per read was half of that (README, Benchmarks).
-    The one change a read makes (WRR-9) takes the lock and looks again.
+    scheduler reads the weight on timer callbacks.  A lock guards all three
+    values, as grpc-go's ``endpointWeight.mu`` does; times are in nanoseconds.
     """
 
     def __init__(self, config: WeightedRoundRobinConfig) -> None:
         self._lock = threading.Lock()
         self.config = config
-        self._state: tuple[float, int | None, int | None] = (0.0, None, None)
+        self._weight = 0.0
+        self._last_updated: int | None = None
+        self._non_empty_since: int | None = None
 
     def update_config(self, config: WeightedRoundRobinConfig) -> None:
         with self._lock:
@@ -213,15 +212,16 @@ class EndpointWeight:
             weight = load_report_weight(report, self.config.error_utilization_penalty)
             if weight is None:
                 return
-            non_empty_since = self._state[2]
-            if non_empty_since is None:
-                non_empty_since = now.nanos  # the run starts (WRR-8)
-            self._state = (weight, now.nanos, non_empty_since)
+            if self._non_empty_since is None:
+                self._non_empty_since = now.nanos  # the run starts (WRR-8)
+            self._weight = weight
+            self._last_updated = now.nanos
 
     def on_ready(self) -> None:
         """WRR-10: the endpoint's subchannel became READY again; forget the old run."""
         with self._lock:
-            self._state = (self._state[0], None, None)
+            self._last_updated = None
+            self._non_empty_since = None
 
     def weight(self, now: Duration, expiration: Duration, blackout: Duration) -> float:
         """The effective weight (WRR-8, WRR-9); 0 means unknown."""
@@ -229,19 +229,16 @@ class EndpointWeight:
 
     def weight_at(self, now: int, expiration: int, blackout: int) -> float:
         """:meth:`weight` with every time in nanoseconds."""
-        weight, last_updated, non_empty_since = self._state
-        if last_updated is not None and now - last_updated >= expiration:
-            with self._lock:  # the run ends (WRR-9): a change, so under the lock, looking again
-                weight, last_updated, non_empty_since = self._state
-                if last_updated is not None and now - last_updated >= expiration:
-                    # WRR-9: the next report starts a new blackout.
-                    self._state = (weight, last_updated, None)
-                    return 0.0
-        if last_updated is None:
-            return 0.0
-        if blackout and (non_empty_since is None or now - non_empty_since < blackout):
-            return 0.0
-        return weight
+        with self._lock:
+            if self._last_updated is None:
+                return 0.0
+            if now - self._last_updated >= expiration:
+                self._non_empty_since = None  # WRR-9: the next report starts a new blackout
+                return 0.0
+            since = self._non_empty_since
+            if blackout and (since is None or now - since < blackout):
+                return 0.0  # WRR-8
+            return self._weight
 
 
 def _reporting_done(
@@ -260,35 +257,10 @@ def _reporting_done(
 
 @attrs.frozen
 class WeightedTarget:
-    """A READY endpoint as the picker sees it: its child's picker and its weight.
-
-    ``clock`` is the balancer's; with it, the result a pick returns when the
-    child's picker has a fixed one (``Picker.fixed_result``) is made here, once,
-    for both settings of ``enableOobLoadReport``, so a pick neither calls the child
-    nor allocates (README, Benchmarks).  One such Complete serves many RPCs: its
-    Done holds no per-RPC state.
-    """
+    """A READY endpoint as the picker sees it: its child's picker and its weight."""
 
     picker: Picker
     weight: EndpointWeight
-    clock: Clock | None = None
-    # With OOB reporting: the child's fixed result as it is (WRR-6).
-    oob_result: PickResult | None = attrs.field(init=False, eq=False, repr=False)
-    # With per-call reports: the child's fixed Complete, its Done feeding this weight.
-    per_call_result: PickResult | None = attrs.field(init=False, eq=False, repr=False)
-
-    @oob_result.default
-    def _child_fixed_result(self) -> PickResult | None:
-        return self.picker.fixed_result
-
-    @per_call_result.default
-    def _reporting_fixed_result(self) -> PickResult | None:
-        fixed = self.oob_result
-        if not isinstance(fixed, Complete):
-            return fixed  # only a completed pick has a Done to wrap
-        if self.clock is None:
-            return None
-        return fixed.with_done(_reporting_done(self.weight, self.clock, fixed.done))
 
 
 class WeightedRoundRobinPicker(Picker):
@@ -309,18 +281,10 @@ class WeightedRoundRobinPicker(Picker):
         caps: RatioCaps | None = CPP_RATIO_CAPS,
     ) -> None:
         if not targets:
-            raise ValueError("a weighted picker needs at least one READY endpoint")
+            raise OptionError("a weighted picker needs at least one READY endpoint")
         self.targets = tuple(targets)
         self.config = config
         self._clock = clock
-        # What a pick on each endpoint returns, when it is ready made (WeightedTarget), else
-        # None: the scheduler's index then leads straight to the result (README, Benchmarks).
-        if config.enable_oob_load_report:
-            self._results = tuple(t.oob_result for t in self.targets)
-        else:
-            self._results = tuple(
-                t.per_call_result if t.clock is clock else None for t in self.targets
-            )
         self._counter = SequenceCounter(start)  # shared by every scheduler of this picker
         self._kind = kind
         self._caps = caps
@@ -356,11 +320,7 @@ class WeightedRoundRobinPicker(Picker):
         self._timer = self._clock.call_later(self.config.weight_update_period, self._rebuild)
 
     def pick(self, info: PickInfo) -> PickResult:
-        index = self.scheduler.next_index()
-        result = self._results[index]
-        if result is not None:  # the child's fixed result, ready made (WeightedTarget)
-            return result
-        target = self.targets[index]
+        target = self.targets[self.scheduler.next_index()]
         result = target.picker.pick(info)
         if not isinstance(result, Complete) or self.config.enable_oob_load_report:
             return result  # WRR-6: with OOB reporting on, per-call reports are not read
@@ -378,8 +338,6 @@ class _Endpoint:
         self.picked: SubConn | None = None  # the subchannel pick_first went READY on
         self.stop_oob: Callable[[], None] | None = None
         self.oob_setting: tuple[bool, Duration] | None = None  # (enabled, period) applied
-        # The last picker's view of this endpoint, reused (see _on_sharding_state).
-        self.target: WeightedTarget | None = None
 
 
 class WeightedRoundRobinBalancer(Balancer):
@@ -532,22 +490,11 @@ class WeightedRoundRobinBalancer(Balancer):
             return
         self._stop_picker()
         config = self._config
-        clock, endpoints = self._options.clock, self._endpoints
         targets = []
         for child in child_states_from_picker(state.picker) or ():
-            child_state = child.state
-            if child_state.state is not State.READY:
-                continue
-            entry = endpoints.get(child.key)
-            if entry is None:
-                continue
-            # A target is made of the child's picker, the weight and the clock, and only the
-            # picker ever changes: while it is the same, the last target is reused, so a
-            # rebuild allocates only for the children that changed (README, Benchmarks).
-            target = entry.target
-            if target is None or target.picker is not child_state.picker:
-                target = entry.target = WeightedTarget(child_state.picker, entry.weight, clock)
-            targets.append(target)
+            entry = self._endpoints.get(child.key)
+            if child.state.state is State.READY and entry is not None:
+                targets.append(WeightedTarget(child.state.picker, entry.weight))
         if not targets or config is None:
             self._cc.update_state(state)  # no READY endpoint: round_robin passes through
             return

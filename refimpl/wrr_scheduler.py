@@ -12,10 +12,10 @@ Three schedulers live here:
 * :class:`StaticStrideScheduler` -- what gRPC uses (grpc C++
   ``static_stride_scheduler.cc``, grpc-java ``StaticStrideScheduler``, grpc-go
   ``balancer/weightedroundrobin/scheduler.go``, ``edfScheduler``).  One shared
-  atomic sequence counter drives it: sequence number ``s`` names endpoint
-  ``s % n`` in generation ``s // n``, and that endpoint is picked in
-  ``weight`` of every 65535 generations, spread evenly.  Building it is O(n),
-  a pick takes no lock, and with the weight ratio caps (WRR-15) a pick costs
+  sequence counter drives it (atomic in grpc-go, behind a lock here): sequence
+  number ``s`` names endpoint ``s % n`` in generation ``s // n``, and that
+  endpoint is picked in ``weight`` of every 65535 generations, spread evenly.
+  Building it is O(n), and with the weight ratio caps (WRR-15) a pick costs
   O(1) sequence numbers on average whatever the number of endpoints (WRR-17).
 * :class:`SmoothWeightedScheduler` -- the project seed's smooth weighted round
   robin (the nginx algorithm): every pick adds each endpoint's weight to its
@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import abc
 import enum
-import itertools
 import math
-import sys
 import threading
 from collections.abc import Sequence
 
 import attrs
+
+from refimpl.balancer import OptionError
 
 # The largest scaled weight: weights are scaled so the largest is 2**16 - 1
 # (grpc C++ kMaxWeight; grpc-go maxWeight).
@@ -63,12 +63,12 @@ class RatioCaps:
     @max_ratio.validator
     def _check_max(self, _a: attrs.Attribute[float], value: float) -> None:
         if not value >= 1:
-            raise ValueError(f"RatioCaps.max_ratio must be >= 1, got {value!r}")
+            raise OptionError(f"RatioCaps.max_ratio must be >= 1, got {value!r}")
 
     @min_ratio.validator
     def _check_min(self, _a: attrs.Attribute[float], value: float) -> None:
         if not 0 < value <= 1:
-            raise ValueError(f"RatioCaps.min_ratio must be in (0, 1], got {value!r}")
+            raise OptionError(f"RatioCaps.min_ratio must be in (0, 1], got {value!r}")
 
 
 # The caps of grpc C++, which this reference follows by default.
@@ -93,9 +93,7 @@ def prepare_weights(weights: Sequence[float], caps: RatioCaps | None) -> list[fl
     mean = sum(known) / len(known)
     # Without caps the bounds (0, inf) leave every known weight as it is.
     low, high = (0.0, math.inf) if caps is None else (caps.min_ratio * mean, caps.max_ratio * mean)
-    # min(max(w, low), high), written out: the same value without two builtin calls per
-    # weight, a third of a rebuild at 10,000 endpoints (README, Benchmarks).
-    prepared = [mean if w <= 0 else low if w < low else high if w > high else w for w in weights]
+    prepared = [mean if w <= 0 else min(max(w, low), high) for w in weights]
     if prepared.count(prepared[0]) == len(prepared):  # all equal
         return None
     return prepared
@@ -109,39 +107,27 @@ def scale_weights(weights: Sequence[float]) -> list[int]:
     """
     factor = MAX_WEIGHT / max(weights)
     rounded = [int(w * factor + 0.5) for w in weights]
-    # max(1, min(MAX_WEIGHT, r)), written out (as in prepare_weights).
-    return [1 if r < 1 else MAX_WEIGHT if r > MAX_WEIGHT else r for r in rounded]
-
-
-# Whether next() on an itertools.count is atomic: under the GIL it is one C call that runs
-# no Python code, so no other thread can run in the middle of it (as in endpointsharding).
-# A free-threaded build (sys._is_gil_enabled, Python 3.13+) makes no such promise.
-_ATOMIC_COUNT = getattr(sys, "_is_gil_enabled", lambda: True)()
+    return [max(1, min(MAX_WEIGHT, r)) for r in rounded]
 
 
 class SequenceCounter:
     """A shared, wrapping uint32 counter: the one piece of state picks share.
 
     grpc-go keeps it in the picker (``picker.idx``, an atomic uint32 started at a
-    random value) so it survives scheduler rebuilds.  Here an ``itertools.count``
-    stands in for the atomic add, its value taken modulo 2**32: the same sequence
-    as adding one with wraparound.  A lock guards it only where ``next()`` on a
-    count is not atomic; a lock cost a quarter of a weighted pick (README,
-    Benchmarks).
+    random value) so it survives scheduler rebuilds; here a lock guards it.
     """
 
-    __slots__ = ("_lock", "_sequence")
+    __slots__ = ("_lock", "_value")
 
     def __init__(self, start: int) -> None:
-        self._sequence = itertools.count(start % _UINT32 + 1)
-        self._lock = None if _ATOMIC_COUNT else threading.Lock()
+        self._value = start % _UINT32
+        self._lock = threading.Lock()
 
     def next(self) -> int:
         """Add one and return the new value (Go's ``atomic.Uint32.Add(1)``)."""
-        if self._lock is None:
-            return next(self._sequence) % _UINT32
         with self._lock:
-            return next(self._sequence) % _UINT32
+            self._value = (self._value + 1) % _UINT32
+            return self._value
 
 
 class Scheduler(abc.ABC):
@@ -161,7 +147,7 @@ class RoundRobinScheduler(Scheduler):
 
     def __init__(self, size: int, counter: SequenceCounter) -> None:
         if size < 1:
-            raise ValueError(f"a scheduler needs at least one endpoint, got {size}")
+            raise OptionError(f"a scheduler needs at least one endpoint, got {size}")
         self._size = size
         self._counter = counter
 
@@ -189,24 +175,12 @@ class StaticStrideScheduler(Scheduler):
 
     def __init__(self, scaled: Sequence[int], counter: SequenceCounter) -> None:
         if len(scaled) < 1:
-            raise ValueError("a scheduler needs at least one endpoint")
+            raise OptionError("a scheduler needs at least one endpoint")
         for i, w in enumerate(scaled):
             if isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= MAX_WEIGHT:
-                raise ValueError(f"scaled weight [{i}] must be an int in [1, 65535], got {w!r}")
+                raise OptionError(f"scaled weight [{i}] must be an int in [1, 65535], got {w!r}")
         self.weights = tuple(scaled)
         self._counter = counter
-
-    @classmethod
-    def of_scaled(cls, scaled: list[int], counter: SequenceCounter) -> StaticStrideScheduler:
-        """The scheduler for weights :func:`scale_weights` made, which are ints in
-        [1, 65535] by construction: ``build_scheduler`` skips checking them one by one
-        again, which cost a tenth of a rebuild (README, Benchmarks)."""
-        if not scaled:
-            raise ValueError("a scheduler needs at least one endpoint")
-        scheduler = cls.__new__(cls)
-        scheduler.weights = tuple(scaled)
-        scheduler._counter = counter
-        return scheduler
 
     @property
     def size(self) -> int:
@@ -233,10 +207,10 @@ class SmoothWeightedScheduler(Scheduler):
 
     def __init__(self, weights: Sequence[float]) -> None:
         if len(weights) < 1:
-            raise ValueError("a scheduler needs at least one endpoint")
+            raise OptionError("a scheduler needs at least one endpoint")
         for i, w in enumerate(weights):
             if not w > 0:
-                raise ValueError(f"weight [{i}] must be > 0, got {w!r}")
+                raise OptionError(f"weight [{i}] must be > 0, got {w!r}")
         self.weights = tuple(float(w) for w in weights)
         self._total = sum(self.weights)
         self._credit = [0.0] * len(self.weights)
@@ -273,7 +247,7 @@ def build_scheduler(
 ) -> Scheduler:
     """The scheduler for one weight vector, with the shared fallbacks (WRR-13..WRR-15)."""
     if len(weights) < 1:
-        raise ValueError("a scheduler needs at least one endpoint")
+        raise OptionError("a scheduler needs at least one endpoint")
     prepared = prepare_weights(weights, caps)
     if prepared is None:
         return RoundRobinScheduler(len(weights), counter)
@@ -282,4 +256,4 @@ def build_scheduler(
     scaled = scale_weights(prepared)
     if scaled.count(scaled[0]) == len(scaled):  # equal after rounding: grpc-go's allEqual
         return RoundRobinScheduler(len(weights), counter)
-    return StaticStrideScheduler.of_scaled(scaled, counter)
+    return StaticStrideScheduler(scaled, counter)

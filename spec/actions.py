@@ -43,6 +43,24 @@ class NewSubchannel:
 
 
 @attrs.frozen
+class UpdateAddresses:
+    """The policy gave a live subchannel a new address list (grpc-java
+    ``Subchannel.updateAddresses``; grpc-go's deprecated ``SubConn.UpdateAddresses``).
+
+    The subchannel keeps its connection when the address it is connected to is still
+    listed.  Only adapters whose implementation re-targets subchannels report it.
+    """
+
+    subchannel: SubchannelId = attrs.field(validator=positive_id("UpdateAddresses.subchannel"))
+    addresses: tuple[Address, ...] = attrs.field(converter=_to_addresses)
+
+    @addresses.validator
+    def _check(self, _a: attrs.Attribute[tuple[Address, ...]], value: tuple[Address, ...]) -> None:
+        if not value:
+            raise ModelError("UpdateAddresses.addresses", "a subchannel needs an address (MODEL-3)")
+
+
+@attrs.frozen
 class Connect:
     """The policy asked a subchannel to connect (SubConn.Connect)."""
 
@@ -133,6 +151,7 @@ Output = (
     | PickQueue
     | PickFail
     | PickDrop
+    | UpdateAddresses
 )
 PickOutcome = PickComplete | PickQueue | PickFail | PickDrop
 
@@ -147,4 +166,5 @@ OUTPUT_TYPES: tuple[type, ...] = (
     PickQueue,
     PickFail,
     PickDrop,
+    UpdateAddresses,
 )

@@ -1,6 +1,6 @@
 """Connectivity states, the subchannel transition relation, and aggregation.
 
-Rules (each line is a requirement in :mod:`spec.requirements`):
+Rules (each line is a requirement in :mod:`spec.catalogue`):
 
 * A subchannel starts in IDLE (CONN-1) and moves only along an edge of the
   table below for the profile in force (CONN-2..CONN-8, CONN-10); a state

@@ -52,6 +52,26 @@ def _ident(value: wire.JsonValue, path: JsonPath) -> int:
     return int(text[3:])
 
 
+# Where the sources differ (spec/options.py), what refimpl does, with the line that does it.
+REFIMPL_SPEC_OPTIONS: dict[str, str] = {
+    "pick_first.reresolution": "spec_text",  # pick_first.py asks itself (PF-28)
+    "pick_first.happy_eyeballs": "enabled",  # pick_first.py arms the 250 ms timer
+    "pick_first.resolver_error_with_addresses": "keep_subchannels",  # PF-22
+    "pick_first.family_interleaving": "three_families",  # interleave_by_family (AddressFamily)
+    "pick_first.selected_address_removed": "reconnects",  # pick_first.py PF-10 (as grpc-go)
+    "pick_first.variant": "leaf",
+    "round_robin.start_index": "random_per_picker",  # endpoint_sharding.py randrange
+    "round_robin.idle_child": "as_connecting",  # endpoint_sharding.py (AGG-7)
+    "least_request_experimental.count_lifetime": "while_ready",
+    "weighted_round_robin.weight_caps": "grpc_cpp",
+    "weighted_round_robin.weight_on_reconnect": "reset_all",  # weighted_round_robin.on_ready
+    "service_config.unknown_policy_name": "case_sensitive_skip",  # SC-6
+    "round_robin.update_report": "every_update",  # endpoint_sharding.py reports per update (RR-10)
+    "pick_first.connecting_report": "on_connect",  # pick_first.py: CONNECTING with the connect
+    "least_request_experimental.missing_config": "reject",  # least_request.py (LR-5)
+}
+
+
 class RefimplAdapter:
     """Answers protocol messages by driving the reference implementation."""
 
@@ -63,7 +83,7 @@ class RefimplAdapter:
     def builder_for(self, policy: str) -> str | Builder:
         """What ``begin`` builds for ``policy``: the registered builder of that name.
 
-        A subclass may substitute another builder (``conformance/adapters/broken.py``).
+        A subclass may substitute another builder (``conformance/planted.py``).
         """
         return policy
 
@@ -75,8 +95,7 @@ class RefimplAdapter:
             health_listener=True,
             orca=True,
             profiles=frozenset(Profile),
-            # refimpl's pick_first asks for re-resolution itself, as the spec text says (PF-28).
-            spec_options=(("pick_first.reresolution", "spec_text"),),
+            spec_options=tuple(sorted(REFIMPL_SPEC_OPTIONS.items())),
         )
 
     def handle(self, message: wire.JsonObject) -> wire.JsonObject | None:
@@ -151,21 +170,30 @@ def serve(adapter: RefimplAdapter) -> int:
     for line in sys.stdin:
         if not line.strip():
             continue
+        reply: wire.JsonObject | None
         try:
-            message = json.loads(line)
-            reply = adapter.handle(message)
-        except Exception:
-            # Print the traceback for the runner's stderr tail, then report the error.
-            import traceback  # here: only a failure needs it (~3 ms of the start otherwise)
-
-            traceback.print_exc(file=sys.stderr)
-            sys.stderr.flush()
-            reply = protocol.error_message("the adapter failed; see its stderr")
+            message = wire.parse_json(line)
+        except WireError as err:  # NaN, 1e400, nesting too deep: refused, not crashed on
+            reply = protocol.error_message(f"bad request: {err}")
+        else:
+            reply = _answer(adapter, message)
         if reply is None:
             return 0
         out.write(json.dumps(reply, separators=(",", ":")) + "\n")
         out.flush()
     return 0
+
+
+def _answer(adapter: RefimplAdapter, message: wire.JsonValue) -> wire.JsonObject | None:
+    try:
+        return adapter.handle(message)
+    except Exception:
+        # Print the traceback for the runner's stderr tail, then report the error.
+        import traceback  # here: only a failure needs it (~3 ms of the start otherwise)
+
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.flush()
+        return protocol.error_message("the adapter failed; see its stderr")
 
 
 if __name__ == "__main__":

@@ -25,10 +25,13 @@ grpcio runs only its built-in policies.  This channel runs any policy from
   for the next picker (LB-5).
 * ``done`` gets the final status, the trailers and the per-call ORCA report
   from ``endpoint-load-metrics-bin`` (RPC-5, RPC-6).
-* A wait_for_ready unary RPC whose attempt failed UNAVAILABLE before any
-  response headers is picked again while time is left (RPC-7): the nearest
-  this layer can see of gRFC A6's transparent retry of RPCs that never reached
-  the server.
+* A wait_for_ready unary RPC whose attempt provably never left the client is
+  picked again while time is left (RPC-7, gRFC A6 "Transparent Retries", first
+  case): the subchannel's own grpcio channel failed it for want of a connection.
+  An attempt that may have reached the server -- UNAVAILABLE without headers,
+  as when a backend is killed under load -- is not sent again: the server may
+  have run it.  (An RPC refused by the server's transport before its
+  application saw it, A6's second case, is retried once by grpcio's core.)
 * With ``record_trace=True`` every step is recorded as a :class:`spec.trace.Step`
   (picks and ``done`` calls then take the serialiser's lock, so the trace is a
   true linearisation), and any spec monitor can judge the run.
@@ -51,8 +54,10 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+import refimpl.builtin  # noqa: F401  (registers the built-in policies)
 from refimpl.balancer import (
     BadResolverStateError,
+    BalancerError,
     BalancerState,
     BuildOptions,
     ClientConn,
@@ -123,7 +128,7 @@ _TO_CONNECTIVITY = {
 }
 
 
-class PickFailedError(Exception):
+class PickFailedError(BalancerError):
     """The channel ended an RPC before it reached a subchannel; ``status`` says why."""
 
     def __init__(self, status: Status) -> None:
@@ -198,12 +203,24 @@ def _text_pairs(metadata: Attributes) -> Metadata:
     return tuple((key, str(value)) for key, value in metadata)
 
 
-def _never_answered(err: grpc.RpcError) -> bool:
-    """UNAVAILABLE before any response headers: the server may never have seen the RPC."""
-    if err.code() is not grpc.StatusCode.UNAVAILABLE:
+# How grpcio's core fails an RPC that its channel could not send for want of a
+# connection: the status of pick_first's TRANSIENT_FAILURE picker (grpc/grpc
+# src/core/load_balancing/pick_first/pick_first.cc; each RealSubConn's channel runs
+# pick_first over its one address).  Checked against grpcio: an RPC on a channel to a
+# closed port fails with "failed to connect to all addresses; last error: ...".
+_NOT_SENT_DETAILS = "failed to connect to all addresses"
+
+
+def _never_sent(err: grpc.RpcError) -> bool:
+    """The attempt provably never left the client (gRFC A6, Transparent Retries, case 1):
+    UNAVAILABLE from the subchannel channel's own pick, no headers.  UNAVAILABLE alone is
+    not enough: an RPC cut off by a dying backend ("Socket closed", "Cancelling all calls")
+    may already have run on the server, and must not run twice."""
+    if err.code() is not grpc.StatusCode.UNAVAILABLE or not isinstance(err, grpc.Call):
         return False
-    headers = err.initial_metadata() if isinstance(err, grpc.Call) else None
-    return not headers
+    if err.initial_metadata():
+        return False
+    return (err.details() or "").startswith(_NOT_SENT_DETAILS)
 
 
 class _ChannelClientConn(ClientConn):
@@ -560,7 +577,7 @@ class BalancedChannel(grpc.Channel):
                     )
             except grpc.RpcError as err:
                 self._finish(picked, pick_id, err)
-                if attempt < attempts and _never_answered(err):
+                if attempt < attempts and _never_sent(err):
                     tried = gen  # RPC-7: pick again, from a newer picker
                     continue
                 raise

@@ -16,6 +16,7 @@ from typing import TextIO
 
 import attrs
 
+import refimpl.builtin  # noqa: F401  (registers the built-in policies)
 from refimpl import registry
 from refimpl.io import scenarios
 from refimpl.io.backend import Backend

@@ -15,7 +15,6 @@ Status codes cross as :class:`spec.types.StatusCode`; :func:`to_grpc_code` and
 from __future__ import annotations
 
 import threading
-import time
 import traceback as tb
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -231,7 +230,3 @@ class RpcFuture(grpc.Call, grpc.Future):  # type: ignore[type-arg]
                 return False
             self._callbacks.append(lambda _f: callback())
             return True
-
-
-def monotonic_deadline(timeout: float | None) -> float | None:
-    return None if timeout is None else time.monotonic() + timeout

@@ -70,7 +70,6 @@ class Serialiser:
         self._follow_ups: deque[Callback] = deque()
         self._step_thread: int | None = None  # the thread inside a step, if any
         self._closed = False
-        self._idle = True
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -82,7 +81,6 @@ class Serialiser:
             if self._closed:
                 raise SerialiserClosedError("the channel is closed")
             self._queue.append(callback)
-            self._idle = False
             self._cond.notify_all()
 
     def run_soon(self, callback: Callback) -> None:
@@ -156,15 +154,11 @@ class Serialiser:
                 while self._timers and self._timers[0][2].cancelled:
                     heapq.heappop(self._timers)
                 if self._timers and self._timers[0][0] <= now:
-                    self._idle = False
                     return heapq.heappop(self._timers)[2].callback
                 if self._queue:
-                    self._idle = False
                     return self._queue.popleft()
                 if self._closed:
                     return None
-                self._idle = True
-                self._cond.notify_all()
                 timeout = self._timers[0][0] - now if self._timers else None
                 self._cond.wait(timeout)
 
@@ -173,17 +167,6 @@ class Serialiser:
             self.step(callback)
 
     # --- life cycle ---
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until the worker has nothing to run now (timers may still be set)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not (self._idle and not self._queue) and not self._closed:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
 
     def close(self, final: Callback | None = None, timeout: float = 5.0) -> None:
         """Run ``final`` as the last step, drop pending timers, and stop the worker."""

@@ -2,12 +2,16 @@
 
 Each area lives in a module of its own (connectivity, pick_first, ...);
 :data:`CATALOGUE` gathers them and checks that IDs are unique.
-``docs/requirements.md`` is generated from it (``make diagrams``).
+``docs/requirements.md`` is generated from it and from the code that cites it
+(``make diagrams``; conformance/requirement_index.py, outside spec/ because it
+reads refimpl, the cases and the tests).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+import attrs
 
 from spec.catalogue import (
     boundary,
@@ -22,10 +26,11 @@ from spec.catalogue import (
     service_config,
     weighted_round_robin,
 )
-from spec.catalogue.model import Level, Requirement
+from spec.catalogue.audit import AUDIT
+from spec.catalogue.model import Level, Requirement, RequirementId
 from spec.errors import ModelError
 
-__all__ = ["AREAS", "CATALOGUE", "Level", "Requirement", "requirement"]
+__all__ = ["AREAS", "CATALOGUE", "Level", "Requirement", "RequirementId", "requirement"]
 
 
 def _index(groups: Iterable[tuple[Requirement, ...]]) -> dict[str, Requirement]:
@@ -38,7 +43,7 @@ def _index(groups: Iterable[tuple[Requirement, ...]]) -> dict[str, Requirement]:
     return index
 
 
-CATALOGUE: dict[str, Requirement] = _index(
+_UNAUDITED: dict[str, Requirement] = _index(
     [
         connectivity.REQUIREMENTS,
         boundary.REQUIREMENTS,
@@ -53,6 +58,12 @@ CATALOGUE: dict[str, Requirement] = _index(
         least_request.REQUIREMENTS,
     ]
 )
+
+CATALOGUE: dict[str, Requirement] = {
+    req_id: attrs.evolve(req, checked=AUDIT.get(req_id, ())) for req_id, req in _UNAUDITED.items()
+}
+for _unknown in sorted(set(AUDIT) - set(CATALOGUE)):
+    raise ModelError("catalogue audit", f"audits unknown requirement {_unknown}")
 
 # Area prefix -> what it covers (also the headings of docs/requirements.md).
 AREAS: dict[str, str] = {

@@ -25,7 +25,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         M,
         "Close shuts down every subchannel the policy still holds, and the policy reports "
         "nothing after it.",
-        _API + " (Balancer.Close)",
+        "grpc-go balancer/pickfirst/pickfirst.go (Close shuts down its SubConns); "
+        + _API
+        + " (Balancer.Close only recommends it today, 'will be required in a future release')",
     ),
     Requirement("LB-4", M, "Every pick gets exactly one outcome.", _PICKER),
     Requirement(

@@ -108,7 +108,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         M,
         "round_robin counts a child in IDLE as CONNECTING, because it asks that child to exit "
         "IDLE at once.",
-        _ROUND_ROBIN + "; grpc-go balancer/endpointsharding/endpointsharding.go",
+        _ROUND_ROBIN + "; grpc-java util/RoundRobinLoadBalancer.java lines 62-73; C-core "
+        "round_robin.cc (UpdateStateCountersLocked). grpc-go's endpointsharding.go (lines "
+        "275-290) ranks IDLE between CONNECTING and TRANSIENT_FAILURE and grpc-js below "
+        "TRANSIENT_FAILURE: spec option round_robin.idle_child",
     ),
     Requirement(
         "AGG-8",

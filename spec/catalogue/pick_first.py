@@ -14,26 +14,11 @@ to re-resolve (:class:`ReresolutionMode`, PF-28).
 
 from __future__ import annotations
 
-import enum
-
 from spec.catalogue.model import Level, Requirement
+from spec.options import ReresolutionMode
 from spec.types import Duration
 
-
-class ReresolutionMode(enum.Enum):
-    """Who asks the resolver to re-resolve when pick_first's connections fail (PF-28).
-
-    * ``SPEC_TEXT`` -- the policy asks (``RequestReresolution``) when it first reports
-      TRANSIENT_FAILURE after a pass, each time it re-reports TRANSIENT_FAILURE after
-      N more failures, and when its connection is lost (client_channel_specification.md,
-      "pick_first").  Use it when subchannels do not re-resolve by themselves.
-    * ``GRPC_GO`` -- the policy never asks; grpc-go's subchannel (addrConn) calls
-      ResolveNow itself before it reports TRANSIENT_FAILURE or IDLE (pickfirst.go,
-      comment on issue 7534).
-    """
-
-    SPEC_TEXT = "spec_text"
-    GRPC_GO = "grpc_go"
+__all__ = ["CONNECTION_ATTEMPT_DELAY", "REQUIREMENTS", "ReresolutionMode"]
 
 
 # RFC 8305 section 5 default; gRFC A61 allows a configured value in [100 ms, 2 s].
@@ -130,12 +115,15 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "PF-10",
         M,
-        "After an update that PF-8 does not cover, a policy whose chosen subchannel was READY, "
-        "or that was CONNECTING or had no address list, reports CONNECTING with a queueing "
-        "picker and starts a pass at the first address; in TRANSIENT_FAILURE it starts a pass "
-        "without reporting; in IDLE it starts nothing.",
-        _GO + " (UpdateClientConnState). The text instead says losing the selected address "
-        "reports IDLE: " + _SPEC,
+        "After an update that PF-8 does not cover, a policy that was CONNECTING or had no "
+        "address list reports CONNECTING with a queueing picker and starts a pass at the first "
+        "address; in TRANSIENT_FAILURE it starts a pass without reporting; in IDLE it starts "
+        "nothing; one whose chosen subchannel was READY reports IDLE and waits for ExitIdle "
+        "(under pick_first.selected_address_removed=reconnects: as when CONNECTING).",
+        _SPEC + " ('a resolver update removes the address of the selected subchannel, the "
+        "policy will report IDLE'); grpc-java PickFirstLeafLoadBalancer.java lines 143-168 and "
+        "C-core pick_first.cc (GoIdle) agree; grpc-go reconnects at once (" + _GO + " lines "
+        "315-331): spec option",
     ),
     # --- A pass over the list (Happy Eyeballs) ---
     Requirement(
@@ -204,7 +192,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         MAY,
         "A resolver update that restarts a pass while the policy is CONNECTING may report "
         "CONNECTING again (grpc-go does; this reference does not repeat it).",
-        _GO + " (forceUpdateConcludedStateLocked in UpdateClientConnState)",
+        _GO + " lines 323-328 (forceUpdateConcludedStateLocked in UpdateClientConnState)",
     ),
     # --- Connected, lost, idle ---
     Requirement(
@@ -250,8 +238,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "PF-24",
         M,
         "The policy never reports the state it last reported, except TRANSIENT_FAILURE, whose "
-        "picker error may change.",
-        _GO + " (updateBalancerState)",
+        "picker error may change, and CONNECTING on a resolver update that restarts a pass "
+        "(PF-18).",
+        _GO + " lines 792-800 (updateBalancerState suppresses repeats except TF); lines 323-328 "
+        "(UpdateClientConnState reports CONNECTING through forceUpdateConcludedStateLocked, "
+        "which does not suppress a repeat: PF-18)",
     ),
     Requirement(
         "PF-25",

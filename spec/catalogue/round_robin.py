@@ -74,7 +74,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         M,
         "The policy reports READY if any child is READY, else CONNECTING if any child is "
         "CONNECTING or IDLE, else TRANSIENT_FAILURE, also when it has no children (AGG-7).",
-        _SPEC + "; " + _ES + " (updateStateLocked)",
+        _SPEC + " ('treats IDLE as CONNECTING'); grpc-java util/RoundRobinLoadBalancer.java "
+        "lines 62-73; C-core round_robin.cc (UpdateStateCountersLocked). grpc-go "
+        "(endpointsharding.go lines 275-290) and grpc-js differ: spec option "
+        "round_robin.idle_child",
     ),
     Requirement(
         "RR-6",
@@ -90,8 +93,15 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "RR-7",
         M,
         "While READY, every pick goes to a READY child in a fixed cyclic order, each READY "
-        "child once per round, starting at a random position in each new picker.",
-        _SPEC + "; " + _ES + " (pickerWithChildStates); " + _RR_TEST + " (TestRoundRobin_Basic)",
+        "child once per round, starting at a random position in each new picker (under "
+        "round_robin.start_index=shared_counter: where the previous picker left off).",
+        _SPEC
+        + "; "
+        + _ES
+        + " line 300 (pickerWithChildStates); "
+        + _RR_TEST
+        + " (TestRoundRobin_Basic); grpc-java and grpc-js continue across pickers: spec option "
+        "round_robin.start_index",
     ),
     Requirement(
         "RR-8",

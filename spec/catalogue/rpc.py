@@ -77,9 +77,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "RPC-7",
         S,
-        "A wait_for_ready RPC whose attempt failed UNAVAILABLE before any response headers "
-        "arrived is picked again while its deadline allows, since it may never have reached "
-        "the server.",
+        "A wait_for_ready RPC whose attempt provably never left the client is picked again "
+        "while its deadline allows; an attempt that may have reached the server (UNAVAILABLE "
+        "without headers, as from a killed backend) is never sent again.",
         "gRFC A6 (Transparent Retries: an RPC that never left the client is retried until "
         "its deadline)",
     ),

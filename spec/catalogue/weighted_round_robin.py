@@ -27,7 +27,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "A config's absent or null fields take their defaults (enableOobLoadReport false, "
         "oobReportingPeriod 10s, blackoutPeriod 10s, weightExpirationPeriod 3m, "
         "weightUpdatePeriod 1s, errorUtilizationPenalty 1.0) and unknown fields are ignored.",
-        _A58 + " (LB Policy Config and Parameters); " + _GO + " (bb.ParseConfig)",
+        _A58 + " (LB Policy Config and Parameters); null is 'not set' by the proto3 JSON "
+        "mapping (protobuf.dev/programming-guides/json: null is accepted for every field and "
+        "means its default); grpc-go rejects a null duration "
+        "(internal/serviceconfig/duration.go UnmarshalJSON), a divergence",
     ),
     Requirement(
         "WRR-2",
@@ -99,9 +102,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "WRR-10",
         M,
         "When a subchannel of an endpoint that has no READY subchannel becomes READY, the "
-        "endpoint forgets its last report time and the start of its run, so its weight is "
-        "unknown until a new report and a new blackout.",
-        _A58 + " (OnSubchannelBecomesReady); " + _GO + " (wrrBalancer.updateSubConnState)",
+        "endpoint forgets the start of its run (non_empty_since), so its weight is unknown "
+        "until a blackout has passed again; under weighted_round_robin.weight_on_reconnect="
+        "reset_all it also forgets its last report time.",
+        _A58 + " (OnSubchannelBecomesReady resets non_empty_since only); grpc-java "
+        "WeightedRoundRobinLoadBalancer.java lines 488-493, C-core weighted_round_robin.cc "
+        "(ResetNonEmptySince) and grpc-js load-balancer-weighted-round-robin.ts lines 414-416 "
+        "do the same; grpc-go resets both (balancer.go lines 374-380): spec option",
     ),
     Requirement(
         "WRR-11",

@@ -86,7 +86,9 @@ class BoundaryMonitor:
                 expected = len(self.tracker.subchannels) + 1
                 if output.subchannel != expected:
                     v("LB-6", f"new subchannel got ID {output.subchannel}, expected {expected}")
-            elif isinstance(output, act.Connect | act.Shutdown | act.PickComplete):
+            elif isinstance(
+                output, act.Connect | act.Shutdown | act.PickComplete | act.UpdateAddresses
+            ):
                 view = self.tracker.subchannels.get(output.subchannel)
                 if (
                     isinstance(output, act.Connect)

@@ -36,7 +36,6 @@ which endpoint a subchannel serves, and picks are not judged from then on
 
 from __future__ import annotations
 
-import enum
 import math
 from typing import Any, Literal
 
@@ -47,6 +46,7 @@ from spec import events as ev
 from spec.connectivity import State
 from spec.errors import ModelError
 from spec.monitors.ready_endpoints import EndpointKey, ReadyEndpoints
+from spec.options import CountLifetime as CountLifetime  # re-exported: its old home
 from spec.trace import Step, Violation
 
 DEFAULT_CHOICE_COUNT = 2  # LR-1
@@ -55,13 +55,6 @@ _UINT32_MAX = 2**32 - 1
 CONFIDENCE = 1e-9  # LR-10: chance that a correct policy is flagged, per statistic
 
 Selection = Literal["sample", "full_scan"]
-
-
-class CountLifetime(enum.Enum):
-    """LR-9, a spec option: when the count of an endpoint that left READY is dropped."""
-
-    WHILE_READY = "while_ready"  # at once (A48; this reference)
-    GRPC_GO = "grpc_go"  # when the next picker with a READY endpoint is built
 
 
 def parse_choice_count(raw: Any) -> int:
@@ -226,8 +219,12 @@ class LeastRequestMonitor:
     def _new_picker(self, state: State) -> None:
         ready = self.view.ready_keys()
         # LR-9: a count lives while its endpoint stays READY (grpc-go: until a picker
-        # with some READY endpoint is built without it).
-        if self.count_lifetime is CountLifetime.WHILE_READY or ready:
+        # with some READY endpoint is built without it; grpc-java: while the endpoint's
+        # child exists, LeastRequestLoadBalancer.java LeastRequestLbState).
+        if self.count_lifetime is CountLifetime.CHILD_LIFETIME:
+            listed = {e.key for e in self.view.endpoints}
+            self.counts = {k: c for k, c in self.counts.items() if k in listed}
+        elif self.count_lifetime is CountLifetime.WHILE_READY or ready:
             self.counts = {k: c for k, c in self.counts.items() if k in ready}
         self.picker = None
         if state is State.READY and ready and self.choice_count is not None:

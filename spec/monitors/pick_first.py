@@ -54,15 +54,28 @@ import attrs
 
 from spec import actions as act
 from spec import events as ev
-from spec.catalogue.pick_first import CONNECTION_ATTEMPT_DELAY, ReresolutionMode
+from spec.catalogue.pick_first import CONNECTION_ATTEMPT_DELAY
 from spec.connectivity import State
 from spec.errors import SpecError
+from spec.options import (
+    FamilyInterleaving,
+    HappyEyeballs,
+    ReresolutionMode,
+    SelectedAddressRemoved,
+)
 from spec.trace import Step, Violation
 from spec.types import Address, AddressFamily, Duration, Endpoint, Status, StatusCode
 
 MAX_SHUFFLED_ENDPOINTS = 8  # 8! = 40320 orders; more would make judging slow
 
 TF = State.TRANSIENT_FAILURE
+
+
+# PF-2 asks for an error saying the resolver produced no addresses; the wording is not
+# normative, so each implementation's is accepted: grpc-go's pick_first ("produced zero
+# addresses"), grpc-java's ("NameResolver returned no usable address",
+# PickFirstLeafLoadBalancer.java:105, PickFirstLoadBalancer.java:56 at v1.85.1).
+EMPTY_UPDATE_WORDINGS = ("produced zero addresses", "no usable address")
 
 
 class MonitorLimitError(SpecError):
@@ -72,15 +85,25 @@ class MonitorLimitError(SpecError):
 # --- The address list, from the catalogue text (PF-4..PF-7) ---
 
 
-def _family_order_interleave(addresses: Sequence[Address]) -> tuple[Address, ...]:
+def _family(address: Address, families: FamilyInterleaving) -> AddressFamily:
+    """PF-7's family of an address; under two_families all but IPv6 are one family."""
+    if families is FamilyInterleaving.TWO_FAMILIES and address.family is not AddressFamily.IPV6:
+        return AddressFamily.IPV4
+    return address.family
+
+
+def _family_order_interleave(
+    addresses: Sequence[Address], families_option: FamilyInterleaving
+) -> tuple[Address, ...]:
     """PF-7: take one address per family in turn, families in order of first appearance."""
     families: list[AddressFamily] = []
     members: dict[AddressFamily, list[Address]] = {}
     for address in addresses:
-        if address.family not in members:
-            families.append(address.family)
-            members[address.family] = []
-        members[address.family].append(address)
+        family = _family(address, families_option)
+        if family not in members:
+            families.append(family)
+            members[family] = []
+        members[family].append(address)
     iterators = [iter(members[f]) for f in families]
     out: list[Address] = []
     while iterators:
@@ -94,26 +117,33 @@ def _family_order_interleave(addresses: Sequence[Address]) -> tuple[Address, ...
     return tuple(out)
 
 
-def address_list(endpoint_order: Iterable[Endpoint]) -> tuple[Address, ...]:
+def address_list(
+    endpoint_order: Iterable[Endpoint],
+    families: FamilyInterleaving = FamilyInterleaving.TWO_FAMILIES,
+) -> tuple[Address, ...]:
     """The list pick_first walks for endpoints in this order (PF-4, PF-6, PF-7)."""
     flat: list[Address] = []
     for endpoint in endpoint_order:  # PF-4: endpoint order, then address order
         for address in endpoint.addresses:
             if address not in flat:  # PF-6: first occurrence wins
                 flat.append(address)
-    return _family_order_interleave(flat)
+    return _family_order_interleave(flat, families)
 
 
-def candidate_lists(endpoints: Sequence[Endpoint], shuffle: bool) -> list[tuple[Address, ...]]:
+def candidate_lists(
+    endpoints: Sequence[Endpoint],
+    shuffle: bool,
+    families: FamilyInterleaving = FamilyInterleaving.TWO_FAMILIES,
+) -> list[tuple[Address, ...]]:
     """Every list the policy may walk: one, or one per endpoint order when shuffling (PF-5)."""
     if not shuffle or len(endpoints) < 2:
-        return [address_list(endpoints)]
+        return [address_list(endpoints, families)]
     if len(endpoints) > MAX_SHUFFLED_ENDPOINTS:
         raise MonitorLimitError(
             f"a shuffled update of {len(endpoints)} endpoints: this monitor judges at most "
             f"{MAX_SHUFFLED_ENDPOINTS}"
         )
-    return list(dict.fromkeys(address_list(order) for order in permutations(endpoints)))
+    return list(dict.fromkeys(address_list(order, families) for order in permutations(endpoints)))
 
 
 def parse_config(config: Any) -> bool | None:
@@ -175,7 +205,8 @@ class _Options:
     reresolution: ReresolutionMode
     health_listener: bool
     client_health_checking: bool
-    attempt_delay: int  # nanoseconds
+    attempt_delay: int | None  # nanoseconds; None without Happy Eyeballs
+    selected_address_removed: SelectedAddressRemoved
 
 
 @attrs.define
@@ -308,7 +339,7 @@ class _World:
             for address in list(self.subs):
                 self.shut_down(address, "PF-2")
             self.addresses, self.cursor = (), 0
-            picker = self.fail_picker(["produced zero addresses"], "PF-2")
+            picker = self.fail_picker(EMPTY_UPDATE_WORDINGS, "PF-2")
             self.report(TF, picker, "PF-2")
             self.exp.rejections.append("PF-2")
             return
@@ -322,6 +353,13 @@ class _World:
         for address in list(self.subs):
             if address not in listing:
                 self.shut_down(address, "PF-9")
+        if was_ready and self.options.selected_address_removed is SelectedAddressRemoved.GOES_IDLE:
+            # PF-10 under pick_first.selected_address_removed=goes_idle (the spec text).
+            # After PF-19 the selected subchannel was the only one, and PF-9 just shut it
+            # down, so nothing is left to connect until ExitIdle.
+            self.cursor = 0
+            self.report(State.IDLE, _Picker("idle", "PF-10"), "PF-10")
+            return
         if was_ready or self.reported is State.CONNECTING or not had_list:
             rule = "PF-3" if not had_list and self.reported is TF else "PF-10"
             if self.reported is State.CONNECTING:
@@ -442,7 +480,8 @@ class _World:
 
     def arm_timer(self) -> None:
         has_next = self.cursor + 1 < len(self.addresses)
-        self.timer_at = self.now + self.options.attempt_delay if has_next else None
+        delay = self.options.attempt_delay
+        self.timer_at = self.now + delay if has_next and delay is not None else None
 
     def end_pass_if_done(self, messages: list[str]) -> None:
         if self.cursor < len(self.addresses):
@@ -681,11 +720,24 @@ class PickFirstMonitor:
         health_listener: bool = False,
         client_health_checking: bool = False,
         attempt_delay: Duration = CONNECTION_ATTEMPT_DELAY,
+        happy_eyeballs: HappyEyeballs = HappyEyeballs.ENABLED,
+        family_interleaving: FamilyInterleaving = FamilyInterleaving.TWO_FAMILIES,
+        selected_address_removed: SelectedAddressRemoved = SelectedAddressRemoved.GOES_IDLE,
     ) -> None:
         if not isinstance(reresolution, ReresolutionMode):
             raise TypeError(f"reresolution must be a ReresolutionMode, got {reresolution!r}")
+        if not isinstance(happy_eyeballs, HappyEyeballs):
+            raise TypeError(f"happy_eyeballs must be a HappyEyeballs, got {happy_eyeballs!r}")
+        if not isinstance(family_interleaving, FamilyInterleaving):
+            raise TypeError(
+                f"family_interleaving must be a FamilyInterleaving: {family_interleaving!r}"
+            )
+        self.family_interleaving = family_interleaving
+        delay = attempt_delay.nanos if happy_eyeballs is HappyEyeballs.ENABLED else None
+        if not isinstance(selected_address_removed, SelectedAddressRemoved):
+            raise TypeError(f"selected_address_removed: got {selected_address_removed!r}")
         options = _Options(
-            reresolution, health_listener, client_health_checking, attempt_delay.nanos
+            reresolution, health_listener, client_health_checking, delay, selected_address_removed
         )
         self._worlds = [_World(options)]
         self._created = 0  # subchannels the trace has created so far
@@ -765,7 +817,11 @@ class PickFirstMonitor:
         elif event.config is not None:
             self._last_valid_shuffle = shuffle
         self._config_in_force = True
-        listings = candidate_lists(event.endpoints, shuffle) if event.endpoints else [()]
+        listings = (
+            candidate_lists(event.endpoints, shuffle, self.family_interleaving)
+            if event.endpoints
+            else [()]
+        )
         shuffled = shuffle and len(event.endpoints) > 1
 
         def per_listing(world: _World) -> list[tuple[_World, _Expected]]:

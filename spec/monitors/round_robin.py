@@ -71,6 +71,7 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.tracker import SubchannelTracker, SubchannelView
+from spec.options import IdleChild
 from spec.trace import Step, Violation
 from spec.types import StatusCode
 
@@ -127,8 +128,13 @@ def possible_aggregates(leaf_states: Iterable[frozenset[State]]) -> frozenset[St
 class RoundRobinMonitor:
     """Judges one round_robin trace; ``health_checking`` says whether the channel checks health."""
 
-    def __init__(self, *, health_checking: bool = False) -> None:
+    def __init__(
+        self, *, health_checking: bool = False, idle_child: IdleChild = IdleChild.AS_CONNECTING
+    ) -> None:
+        if not isinstance(idle_child, IdleChild):
+            raise TypeError(f"idle_child must be an IdleChild, got {idle_child!r}")
         self.health_checking = health_checking
+        self.idle_child = idle_child
         self.tracker = SubchannelTracker()
         self._endpoints: dict[frozenset[str], _Endpoint] = {}
         self._owner: dict[int, frozenset[str] | None] = {}  # None: shared address, unknown
@@ -297,8 +303,10 @@ class RoundRobinMonitor:
                 v("RR-6", f"the leaf of {sorted(key)} lost its READY subchannel and stayed IDLE")
 
         # RR-5 / AGG-7: IDLE children count as CONNECTING, so round_robin never reports
-        # IDLE -- not even briefly, in an intermediate report within one step.
-        for state in reports[:-1]:
+        # IDLE -- not even briefly, in an intermediate report within one step.  Under
+        # round_robin.idle_child=as_idle/after_failure (grpc-go, grpc-js) an IDLE child is
+        # its own level until it is told to exit IDLE (RR-6), so a brief IDLE is allowed.
+        for state in reports[:-1] if self.idle_child is IdleChild.AS_CONNECTING else ():
             if state is State.IDLE:
                 v(
                     "RR-5",

@@ -70,6 +70,10 @@ class SubchannelTracker:
             view = self.subchannels.get(output.subchannel)
             if view is not None:
                 view.connects += 1
+        elif isinstance(output, act.UpdateAddresses):
+            view = self.subchannels.get(output.subchannel)
+            if view is not None:
+                view.addresses = output.addresses
         elif isinstance(output, act.UpdateState):
             self.channel_state = output.state
 

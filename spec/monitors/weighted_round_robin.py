@@ -22,11 +22,12 @@ the first t picks minus ``t * p_i``, a window (a, b] deviates by
 ``D(b) - D(a)``, so it is enough to keep the running minimum and maximum of
 ``D``.  Picks are judged per scheduler: a rebuild starts a new window set.
 
-Options: ``weight_caps`` is the WRR-15 choice (:class:`WeightCaps`: grpc C++
-and this reference clamp to 0.01..10 times the mean, grpc-java to 0.1..10,
-grpc-go not at all; an adapter declares e.g.
-``weighted_round_robin.weight_caps=grpc_go``); ``health_checking`` says whether
-the channel health-checks (see :mod:`spec.monitors.ready_endpoints`).
+Options (spec/options.py): ``weight_caps`` is the WRR-15 choice (:class:`WeightCaps`:
+grpc C++ and this reference clamp to 0.01..10 times the mean, grpc-java to 0.1..10,
+grpc-go and grpc-js not at all -- the default, by majority); ``weight_on_reconnect``
+the WRR-10 one (gRFC A58 restarts only the blackout; grpc-go also forgets the last
+report); ``health_checking`` says whether the channel health-checks (see
+:mod:`spec.monitors.ready_endpoints`).
 
 Once two endpoints of an update share an address the trace no longer says
 which endpoint a subchannel serves, and picks are not judged from then on
@@ -35,7 +36,6 @@ which endpoint a subchannel serves, and picks are not judged from then on
 
 from __future__ import annotations
 
-import enum
 import math
 from typing import Any
 
@@ -46,25 +46,14 @@ from spec import events as ev
 from spec.connectivity import State
 from spec.errors import ModelError
 from spec.monitors.ready_endpoints import EndpointKey, ReadyEndpoints
+from spec.options import WeightCaps as WeightCaps  # re-exported: its old home
+from spec.options import WeightOnReconnect
 from spec.trace import Step, Violation
 from spec.types import Duration, OrcaLoadReport
 
 SCALE = 65534  # 2**16 - 1 minus one for rounding: WRR-16's quantisation term
 MIN_UPDATE_PERIOD = Duration.of(millis=100)  # WRR-2
 MAX_PROTO_SECONDS = 315_576_000_000  # google.protobuf.Duration's range
-
-
-class WeightCaps(enum.Enum):
-    """WRR-15, a spec option: how weights are clamped around the mean of the known ones."""
-
-    GRPC_CPP = "grpc_cpp"  # 0.01x..10x (static_stride_scheduler.cc); this reference too
-    GRPC_JAVA = "grpc_java"  # 0.1x..10x (WeightedRoundRobinLoadBalancer.java)
-    GRPC_GO = "grpc_go"  # no clamping (scheduler.go)
-
-    @property
-    def bounds(self) -> tuple[float, float] | None:
-        """(max ratio, min ratio) to the mean, or None for no clamping."""
-        return {"grpc_cpp": (10.0, 0.01), "grpc_java": (10.0, 0.1)}.get(self.value)
 
 
 CPP_RATIO_CAPS = (10.0, 0.01)  # WeightCaps.GRPC_CPP.bounds
@@ -149,10 +138,11 @@ class WeightState:
         if self.non_empty_since is None:
             self.non_empty_since = now
 
-    def on_ready(self) -> None:
-        """WRR-10."""
-        self.last_updated = None
+    def on_ready(self, reset: WeightOnReconnect = WeightOnReconnect.RESET_NON_EMPTY_SINCE) -> None:
+        """WRR-10: the blackout restarts (gRFC A58); grpc-go also forgets the last report."""
         self.non_empty_since = None
+        if reset is WeightOnReconnect.RESET_ALL:
+            self.last_updated = None
 
     def effective(self, now: int, config: WrrConfig) -> float:
         """WRR-8 / WRR-9; a lookup of an expired weight ends the run (its side effect)."""
@@ -241,11 +231,17 @@ class WeightedRoundRobinMonitor:
     def __init__(
         self,
         *,
-        weight_caps: WeightCaps = WeightCaps.GRPC_CPP,
+        weight_caps: WeightCaps = WeightCaps.GRPC_GO,  # no clamping (spec/options.py default)
+        weight_on_reconnect: WeightOnReconnect = WeightOnReconnect.RESET_NON_EMPTY_SINCE,
         health_checking: bool = False,
     ) -> None:
         if not isinstance(weight_caps, WeightCaps):
             raise ModelError("WeightedRoundRobinMonitor.weight_caps", f"got {weight_caps!r}")
+        if not isinstance(weight_on_reconnect, WeightOnReconnect):
+            raise ModelError(
+                "WeightedRoundRobinMonitor.weight_on_reconnect", f"got {weight_on_reconnect!r}"
+            )
+        self.weight_on_reconnect = weight_on_reconnect
         self.ratio_caps = weight_caps.bounds
         self.view = ReadyEndpoints(health_checking=health_checking)
         self.config: WrrConfig | None = None
@@ -295,7 +291,7 @@ class WeightedRoundRobinMonitor:
             if key in self.weights and not self.view.has_ready_subchannel(
                 key, besides=event.subchannel
             ):
-                self.weights[key].on_ready()  # WRR-10
+                self.weights[key].on_ready(self.weight_on_reconnect)  # WRR-10
         elif isinstance(event, ev.OobLoadReport):
             key = self.view.endpoint_of.get(event.subchannel)
             config = self.config

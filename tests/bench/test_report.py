@@ -59,22 +59,21 @@ def _target(summary: report.Summary, name: str) -> report.Target:
 
 def test_targets_follow_the_measurements() -> None:
     summary = summarise(_samples())
-    worst = _target(summary, "round_robin pick vs floor")
-    assert worst.measured == pytest.approx(3.0)  # 90 ns at 10,000 / 30 ns
-    assert worst.met  # <= 3x
+    # The pick benchmarks are measurements without a target (issue 17).
+    assert not any("pick" in t.name for t in summary.targets)
+    assert summary.ratios["pick/round_robin/10000 vs floor"].value == pytest.approx(3.0)
     assert _target(summary, "rebuild round_robin at 10,000").met
     assert _target(summary, "rebuild round_robin: growth").measured == pytest.approx(1.0)
     assert not _target(summary, "corpus subprocess:").met  # 5x
     assert _target(summary, "corpus subprocess_started").met  # 1.5x
     slow = summarise(_samples(pick__round_robin__3=100e-9, rebuild__round_robin__10000=50e-3))
-    assert not _target(slow, "round_robin pick vs floor").met
     assert not _target(slow, "rebuild round_robin at 10,000").met
     assert not _target(slow, "rebuild round_robin: growth").met  # 50 ms is n^1.5
 
 
 def test_unmeasured_targets_are_listed_as_missing() -> None:
     summary = summarise(_samples())
-    assert "weighted_round_robin pick at 10,000 vs 10 endpoints" in summary.missing
+    assert not any("pick" in m for m in summary.missing)
     assert "BalancedChannel vs grpcio round_robin" in summary.missing
     # Paired values are time-per-RPC ratios to grpcio's; the target is on throughput.
     both = summarise(_samples(channel_vs_grpcio__balanced__round_robin=1.02))
@@ -89,7 +88,7 @@ def test_unmeasured_targets_are_listed_as_missing() -> None:
 def test_table_and_readme_block() -> None:
     table = report.render(summarise(_samples()), {"load average": "0.1-0.2"})
     assert "| round_robin | 60 ns (60 ns-60 ns) |" in table
-    assert "| round_robin pick vs floor (worst size) | 3.00x | <= 3x | met |" in table
+    assert "| rebuild round_robin at 10,000 |" in table
     readme = f"# X\n\n## Benchmarks\n\n{report.README_BEGIN}\nold\n{report.README_END}\n\nafter\n"
     spliced = report.splice_readme(readme, table)
     assert "old" not in spliced

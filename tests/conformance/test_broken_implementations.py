@@ -1,6 +1,6 @@
 """The suite catches every planted bug, and the reference passes every case.
 
-``conformance/adapters/broken.py`` plants one plausible bug per variant of a
+``conformance/planted.py`` plants one plausible bug per variant of a
 reference policy.  For each, :data:`CATCHES` names cases that must FAIL against it
 (a missed expectation or a monitor violation); the list is the suite's claim that
 the bug cannot slip through, and the test checks the claim.  The scaffolding the
@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-from conformance.adapters.broken import BUGS, CONTROLS, broken_transport
 from conformance.cases import Case, load_cases
+from conformance.planted import BUGS, CONTROLS, broken_transport
 from conformance.results import CaseResult, Outcome
 from conformance.runner import run_cases
 from conformance.transport import SubprocessTransport
@@ -225,14 +225,14 @@ def _requirements(case: Case) -> set[str]:
 
 @pytest.mark.req("CONF-5")
 def test_a_planted_bug_runs_as_a_subprocess_adapter() -> None:
-    command = [sys.executable, "-m", "conformance.adapters.broken", "pf-no-sticky-tf"]
+    command = [sys.executable, "-m", "conformance.planted", "pf-no-sticky-tf"]
     case = corpus()["pf-sticky-transient-failure"]
     results, hello = run_cases([case], lambda: SubprocessTransport(command, cwd=str(ROOT)))
     assert hello is not None
     assert "pf-no-sticky-tf" in hello.implementation.name
     assert [r.outcome for r in results] == [Outcome.FAIL]
     listing = subprocess.run(
-        [sys.executable, "-m", "conformance.adapters.broken", "--list"],
+        [sys.executable, "-m", "conformance.planted", "--list"],
         cwd=ROOT,
         capture_output=True,
         text=True,

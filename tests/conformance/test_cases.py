@@ -49,10 +49,11 @@ def test_case_ids_are_unique_stable_looking_and_prefixed_by_area() -> None:
 @pytest.mark.req("CONF-8")
 def test_a_duplicate_id_names_both_files(tmp_path: Path) -> None:
     source = next(iter(case_files(TEST_CASES)))
-    for area in ("one", "two"):
-        (tmp_path / area).mkdir()
-        (tmp_path / area / source.name).write_text(source.read_text())
-    with pytest.raises(CaseError, match=r"is used by .*one.* and .*two"):
+    # Once under its area's folder and once flat beside it (both are loaded).
+    (tmp_path / "selftest").mkdir()
+    (tmp_path / "selftest" / source.name).write_text(source.read_text())
+    (tmp_path / source.name).write_text(source.read_text())
+    with pytest.raises(CaseError, match=r"is used by .*selftest/selftest-basic.* and "):
         load_cases(tmp_path)
 
 

@@ -89,8 +89,9 @@ def test_filters_select_cases(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main([*args, "--id", "selftest-basic"]) == 0
     assert main([*args, "--policy", policies.CORRECT]) == 0
     assert main([*args, "--area", "selftest"]) == 1
-    assert main([*args, "--capability", "orca"]) == 0  # selects nothing
-    assert "0 passed, 0 failed" in capsys.readouterr().out
+    # Selecting nothing is a usage error, never a run that passes having checked nothing.
+    assert main([*args, "--capability", "orca"]) == 2
+    assert "--capability orca together select none of the" in capsys.readouterr().err
 
 
 def test_list_and_explain(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,8 @@
 """Every committed expectations file is well-formed and names only real cases (CONF-6).
 
-The grpc-go file is read by `make conformance-grpc-go`, which needs Go; this
-test keeps it honest in `make check`, where Go is not needed.
+The grpc-go file is read by `make conformance-grpc-go`, which needs Go, and the
+two grpc-java files by `make conformance-grpc-java`, which needs Java and Maven;
+this test keeps them honest in `make check`, which needs neither.
 """
 
 from __future__ import annotations

@@ -6,10 +6,12 @@ import enum
 import sys
 import types
 
+import attrs
 import pytest
 
 from conformance import monitors
 from conformance.errors import CaseError
+from spec import options
 from spec.connectivity import Profile
 from spec.monitors.boundary import BoundaryMonitor
 from spec.trace import Step, Violation
@@ -82,6 +84,11 @@ def option_policy(monkeypatch: pytest.MonkeyPatch) -> str:
     module.Mode = Mode  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, module.__name__, module)
     monkeypatch.setitem(monitors.POLICY_MONITOR_MODULES, "option_policy", module.__name__)
+    unchecked = {impl: options.NOT_CHECKED for impl in options.IMPLEMENTATIONS}
+    for name in ("mode", "colour"):  # colour: an option the monitor lacks a parameter for
+        key = f"option_policy.{name}"
+        entry = options.SpecOption(key, ("strict", "lax", "sloppy"), "test", "test", unchecked)
+        monkeypatch.setitem(options.OPTIONS, key, attrs.evolve(entry, monitor_parameter=name))
     return "option_policy"
 
 
@@ -99,7 +106,10 @@ def test_declared_spec_options_reach_the_policy_monitor(option_policy: str) -> N
     ("options", "problem"),
     [
         ({"option_policy.mode": "sloppy"}, r"mode='sloppy' \(one of strict, lax\)"),
-        ({"option_policy.colour": "red"}, "no spec option 'colour'"),
+        ({"option_policy.mode": "odd"}, "'odd' is not one of strict, lax, sloppy"),
+        ({"option_policy.colour": "red"}, "'red' is not one of"),
+        ({"option_policy.colour": "lax"}, "has no parameter 'colour'"),
+        ({"round_robin.spin": "left"}, "no option 'round_robin.spin'"),
     ],
 )
 def test_bad_spec_options_are_case_errors(

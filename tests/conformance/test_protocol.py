@@ -11,6 +11,7 @@ from conformance import protocol
 from conformance.adapters.refimpl import RefimplAdapter
 from conformance.cases import load_case
 from conformance.errors import WireError
+from spec import options
 from spec.connectivity import Profile
 from tests.conformance.helpers import TEST_CASES, A, schema_errors, state, update
 
@@ -58,7 +59,10 @@ def test_the_handshake_reads_back_what_the_adapter_declared() -> None:
     assert hello.protocol == protocol.PROTOCOL_VERSION
     assert {"pick_first", "round_robin"} <= hello.capabilities.policies
     assert hello.capabilities.profiles == frozenset(Profile)
-    assert dict(hello.capabilities.spec_options) == {"pick_first.reresolution": "spec_text"}
+    declared = dict(hello.capabilities.spec_options)
+    assert declared["pick_first.reresolution"] == "spec_text"
+    assert set(declared) == set(options.OPTIONS)  # refimpl has a value for every option
+    assert all(v in options.OPTIONS[k].values for k, v in declared.items())
 
 
 @pytest.mark.parametrize(

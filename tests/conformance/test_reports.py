@@ -3,6 +3,7 @@ results, and the terminal report groups by policy and requirement."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 import attrs
@@ -76,7 +77,7 @@ def test_junit_is_well_formed_and_counts_agree() -> None:
 
 def test_terminal_report_groups_by_policy_and_requirement() -> None:
     results, hello = mixed_results()
-    text = render_terminal(results, hello, 0.5)
+    text = render_terminal(results, hello, 0.5, tally=True)
     assert text.index(policies.CORRECT) < text.index(policies.LEAKS_ON_CLOSE)
     assert " !FAIL         selftest-leaky" in text
     assert "  FAIL (known) selftest-known" in text
@@ -87,3 +88,20 @@ def test_terminal_report_groups_by_policy_and_requirement() -> None:
         .splitlines()[-1]
         .startswith("1 passed, 3 failed, 0 errored, 1 skipped (1 known failures, 2 unexpected)")
     )
+
+
+@pytest.mark.req("CONF-6")
+def test_reports_without_timings_are_byte_identical_across_runs() -> None:
+    # `run --no-timings`: wall-clock seconds are the only part of a report that two runs of
+    # a deterministic adapter may differ in, so without them the files must be equal.
+    first, hello = mixed_results()
+    second, _ = mixed_results()
+    a = json.dumps(to_json(first, hello, 1.5, timings=False), indent=2)
+    b = json.dumps(to_json(second, hello, 9.0, timings=False), indent=2)
+    assert a == b
+    assert '"seconds"' not in a
+    assert schema_errors("report", json.loads(a)) == []
+    junit_a = to_junit(first, 1.5, timings=False)
+    assert junit_a == to_junit(second, 9.0, timings=False)
+    assert "time=" not in junit_a
+    assert 'time="' in to_junit(first, 1.5)

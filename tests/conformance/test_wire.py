@@ -84,6 +84,7 @@ outputs = st.one_of(
     st.builds(act.PickQueue, ids),
     st.builds(act.PickFail, ids, failing),
     st.builds(act.PickDrop, ids, failing),
+    st.builds(act.UpdateAddresses, ids, st.lists(addresses, min_size=1, max_size=3)),
 )
 
 

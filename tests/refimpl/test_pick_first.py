@@ -27,6 +27,7 @@ from refimpl.balancer import (
     ConfigParser,
     JsonValue,
     NewSubConnOptions,
+    OptionError,
     ResolverState,
     SubConn,
     SubConnState,
@@ -46,10 +47,11 @@ from refimpl.pick_first import (
 )
 from spec import actions as act
 from spec import events as ev
-from spec.catalogue.pick_first import ReresolutionMode
+from spec.catalogue.pick_first import CONNECTION_ATTEMPT_DELAY, ReresolutionMode
 from spec.connectivity import State
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.pick_first import PickFirstMonitor
+from spec.options import FamilyInterleaving, SelectedAddressRemoved
 from spec.trace import Step, Violation, judge
 from spec.types import Address, Duration, Endpoint, OrcaLoadReport, Status, StatusCode
 
@@ -150,7 +152,10 @@ def make_run(
             reresolution,
             health_listener=health,
             client_health_checking=health_checking,
-            **extra,
+            attempt_delay=CONNECTION_ATTEMPT_DELAY if attempt_delay is None else attempt_delay,
+            # refimpl interleaves three families (its adapter declares so).
+            family_interleaving=FamilyInterleaving.THREE_FAMILIES,
+            selected_address_removed=SelectedAddressRemoved.RECONNECTS,
         )
 
     return Run(driver, monitor)
@@ -1065,9 +1070,9 @@ def test_builder_is_registered_and_checks_its_options() -> None:
     assert isinstance(builder, PickFirstBuilder)
     assert isinstance(builder, ConfigParser)
     assert builder.reresolution is SPEC_TEXT
-    with pytest.raises(TypeError, match="ReresolutionMode"):
+    with pytest.raises(OptionError, match="ReresolutionMode"):  # the project's error
         PickFirstBuilder("grpc_go")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="attempt_delay"):
+    with pytest.raises(OptionError, match="attempt_delay"):
         PickFirstBuilder(attempt_delay=Duration.of(millis=50))
     state = enable_health_listener(ResolverState((Endpoint([A1]),), attributes=(("x", 1),)))
     assert (HEALTH_LISTENER_ATTRIBUTE, True) in state.attributes

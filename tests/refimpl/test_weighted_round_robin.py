@@ -43,7 +43,7 @@ from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.weighted_round_robin import WeightedRoundRobinMonitor
 from spec.trace import Step, judge
 from spec.types import Duration, Endpoint, OrcaLoadReport, Status, StatusCode
-from tests.refimpl.test_least_request import FixedChild, NamedSubConn, ReadyChild, chosen
+from tests.refimpl.test_least_request import NamedSubConn, ReadyChild, chosen
 
 INFO = PickInfo("/grpc.testing.TestService/UnaryCall")
 S = Duration.of
@@ -340,28 +340,6 @@ def test_per_call_reports_feed_the_weight_only_without_oob(oob: bool) -> None:
     assert got == (0 if oob else pytest.approx(20))
     assert len(children[0].dones) == 1  # the child's own Done always runs
     assert isinstance(result.subconn, NamedSubConn)
-
-
-@pytest.mark.req("WRR-6")
-@pytest.mark.parametrize("oob", [False, True])
-def test_a_fixed_child_result_is_ready_made(oob: bool) -> None:
-    clock = VirtualClock()
-    cfg = config(blackoutPeriod="0s", enableOobLoadReport=oob)
-    weight, child = EndpointWeight(cfg), FixedChild("backend-0")
-    picker = WeightedRoundRobinPicker([WeightedTarget(child, weight, clock)], cfg, clock, start=0)
-    result = picker.pick(INFO)
-    assert picker.pick(INFO) is result  # made once, shared by every RPC
-    assert child.picks == 0  # the child is not called
-    assert isinstance(result, Complete)
-    assert result.subconn is child.subconn
-    assert result.metadata == child.fixed_result.metadata
-    if oob:
-        assert result is child.fixed_result  # WRR-6: nothing to wrap
-    assert result.done is not None
-    result.done(DoneInfo(load_report=report(10, 0.5)))
-    got = weight.weight(clock.now(), cfg.weight_expiration_period, cfg.blackout_period)
-    assert got == (0 if oob else pytest.approx(20))
-    assert len(child.dones) == 1  # the child's own Done always runs
 
 
 # --- grpc-go's scripted cases, through the driver ---

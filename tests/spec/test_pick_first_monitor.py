@@ -45,6 +45,7 @@ from spec import events as ev
 from spec.catalogue.pick_first import ReresolutionMode
 from spec.connectivity import State
 from spec.monitors.pick_first import MAX_SHUFFLED_ENDPOINTS, MonitorLimitError, PickFirstMonitor
+from spec.options import FamilyInterleaving, SelectedAddressRemoved
 from spec.trace import Step, judge
 from spec.types import Address, Duration, Endpoint, Status
 from tests.refimpl.test_pick_first import (
@@ -758,4 +759,29 @@ def test_interleave_helper_matches_the_monitor() -> None:
     from spec.monitors.pick_first import address_list
 
     eps = [Endpoint([A1, V6]), Endpoint([A2]), Endpoint(["host.example:1"])]
-    assert address_list(eps) == tuple(interleave_by_family(deduplicate(flatten(eps))))
+    reference = tuple(interleave_by_family(deduplicate(flatten(eps))))
+    # refimpl interleaves three families (its adapter declares three_families).
+    assert address_list(eps, FamilyInterleaving.THREE_FAMILIES) == reference
+    # pick_first.family_interleaving=two_families: the host name goes with IPv4.
+    two = [a.addr for a in address_list(eps)]
+    assert two == [A1, V6, A2, "host.example:1"] != [a.addr for a in reference]
+
+
+@pytest.mark.req("PF-10")
+def test_removing_the_selected_address_follows_the_option() -> None:
+    """pick_first.selected_address_removed: IDLE (spec text) or a new pass (grpc-go)."""
+    start: list[tuple[ev.Input, Sequence[act.Output]]] = [
+        (update(A1), [act.UpdateState(C), new(1, A1), act.Connect(1)]),
+        (sc(1, C), []),
+        (sc(1, R), [act.UpdateState(R)]),
+    ]
+    idle = steps(*start, (update(A2), [act.Shutdown(1), act.UpdateState(I)]))
+    again = steps(
+        *start, (update(A2), [act.Shutdown(1), act.UpdateState(C), new(2, A2), act.Connect(2)])
+    )
+    goes_idle, reconnects = SelectedAddressRemoved.GOES_IDLE, SelectedAddressRemoved.RECONNECTS
+    assert pf(idle, selected_address_removed=goes_idle) == []
+    assert pf(again, selected_address_removed=reconnects) == []
+    assert "PF-10" in pf(again, selected_address_removed=goes_idle)
+    assert pf(idle, selected_address_removed=reconnects) != []
+    assert pf(idle) == []  # the default is the spec text's

@@ -16,6 +16,7 @@ from refimpl.driver import Driver
 from refimpl.weighted_round_robin import WeightedRoundRobinBuilder
 from refimpl.wrr_scheduler import SchedulerKind
 from spec.monitors.weighted_round_robin import WeightedRoundRobinMonitor
+from spec.options import WeightCaps, WeightOnReconnect
 from spec.trace import Monitor
 from tests.stateful.endpoint_policies import EndpointPolicyMachine
 
@@ -47,7 +48,14 @@ class WeightedRoundRobinMachine(EndpointPolicyMachine):
         return Driver(builder, seed=seed, health_checking=health_checking)
 
     def policy_monitors(self, variant: int) -> list[Monitor]:
-        return [WeightedRoundRobinMonitor(health_checking=self.health_checking)]
+        # Judged with refimpl's own spec-option values (conformance/adapters/refimpl.py).
+        return [
+            WeightedRoundRobinMonitor(
+                health_checking=self.health_checking,
+                weight_caps=WeightCaps.GRPC_CPP,
+                weight_on_reconnect=WeightOnReconnect.RESET_ALL,
+            )
+        ]
 
     def after_close(self) -> None:
         # WRR-19: the rebuild timer is cancelled and every OOB stream stopped.

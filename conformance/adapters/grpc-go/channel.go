@@ -34,7 +34,6 @@ type channel struct {
 	opts           options
 	policy         string
 	builder        balancer.Builder
-	healthListener bool // the policy's leaves register health listeners (see policies)
 	healthChecking bool // health comes from health_state inputs, not an automatic READY
 	balancer       balancer.Balancer
 	serializer     *serializer
@@ -58,7 +57,7 @@ type pickRecord struct {
 	finished bool
 }
 
-func newChannel(policy string, healthListener, healthChecking bool, opts options) (*channel, error) {
+func newChannel(policy string, healthChecking bool, opts options) (*channel, error) {
 	builder := balancer.Get(policy)
 	if builder == nil {
 		return nil, fmt.Errorf("grpc-go has no balancer registered as %q", policy)
@@ -67,7 +66,6 @@ func newChannel(policy string, healthListener, healthChecking bool, opts options
 		opts:           opts,
 		policy:         policy,
 		builder:        builder,
-		healthListener: healthListener,
 		healthChecking: healthChecking,
 		serializer:     newSerializer(),
 		lastActivity:   time.Now(),
@@ -216,7 +214,7 @@ func (f *fakeClientConn) NewSubConn(addrs []resolver.Address, opts balancer.NewS
 		"type":            "new_subchannel",
 		"subchannel":      sc.handle,
 		"addresses":       written,
-		"health_listener": c.healthListener,
+		"health_listener": opts.HealthCheckEnabled, // set by healthwatch.go
 	})
 	c.lastActivity = time.Now()
 	c.mu.Unlock()

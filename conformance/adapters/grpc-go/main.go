@@ -152,8 +152,19 @@ func (a *adapter) handleLine(line []byte) (reply object, stop bool) {
 		}
 		return object{"type": "outputs", "seq": n, "outputs": outputs}, false
 	case "end":
+		// Outputs after the last step's reply are reported and judged, not dropped:
+		// wait for quiescence as after a step, then hand over what arrived.
+		var late []object
+		if a.channel != nil {
+			a.channel.waitQuiet(a.opts.settle)
+			late = a.channel.takeOutputs()
+		}
 		a.endCase()
-		return object{"type": "ended"}, false
+		reply := object{"type": "ended"}
+		if len(late) > 0 {
+			reply["outputs"] = late
+		}
+		return reply, false
 	case "stop":
 		return nil, true
 	default:
@@ -161,29 +172,51 @@ func (a *adapter) handleLine(line []byte) (reply object, stop bool) {
 	}
 }
 
-// The policies this adapter builds, and whether each one's leaves register a
-// health listener on their SubConns (NewSubchannel.health_listener): grpc-go's
-// pick_first does so only when its resolver state carries
-// pickfirst.EnableHealthListener, which round_robin (balancer/roundrobin
-// UpdateClientConnState), weighted_round_robin (balancer/weightedroundrobin
-// UpdateClientConnState) and least_request (balancer/leastrequest
-// UpdateClientConnState) add for their pick_first children, and which a
-// top-level pick_first never gets (balancer/pickfirst UpdateClientConnState).
+// The policies this adapter builds.  Whether their leaves watch health is not
+// written here: it is observed from each pick_first instance (healthwatch.go).
 var policies = map[string]bool{
-	"pick_first":                 false,
+	"pick_first":                 true,
 	"round_robin":                true,
 	"weighted_round_robin":       true,
 	"least_request_experimental": true,
 }
 
-// specOptions: where the sources differ, which behaviour grpc-go follows.
-//
-//   - pick_first.reresolution: grpc-go's pick_first never calls ResolveNow; its
-//     subchannel (addrConn) re-resolves before it reports TRANSIENT_FAILURE
-//     (clientconn.go line 1372) and on any connection loss (line 1521), as
-//     pickfirst.go notes (line 716, grpc-go issue 7534).
+// specOptions: where the sources differ (spec/options.py), which behaviour
+// grpc-go v1.85.0 follows, with the line that does it.  Every option of the
+// registry has a value here.
 var specOptions = map[string]string{
+	// pick_first never calls ResolveNow; its subchannel (addrConn) re-resolves
+	// before it reports TRANSIENT_FAILURE (clientconn.go line 1372) and on any
+	// connection loss (line 1521), as pickfirst.go notes (line 716, issue 7534).
 	"pick_first.reresolution": "grpc_go",
+	// pickfirst.go line 569: the 250 ms timer, always armed.
+	"pick_first.happy_eyeballs": "enabled",
+	// pickfirst.go lines 189-200: ignored while not in TF with a good list.
+	"pick_first.resolver_error_with_addresses": "keep_subchannels",
+	// pickfirst.go lines 315-331: CONNECTING and a new pass at once.
+	"pick_first.selected_address_removed": "reconnects",
+	// pickfirst.go lines 413-462: IPv4, IPv6 and unknown.
+	"pick_first.family_interleaving": "three_families",
+	// pickfirst.go is the leaf policy of gRFC A61 (one SubConn per address).
+	"pick_first.variant": "leaf",
+	// endpointsharding.go line 300: each picker starts at a random index.
+	"round_robin.start_index": "random_per_picker",
+	// endpointsharding.go lines 275-290: IDLE is its own level, below CONNECTING.
+	"round_robin.idle_child": "as_idle",
+	// leastrequest.go lines 182-201: counts dropped when a picker is next built.
+	"least_request_experimental.count_lifetime": "grpc_go",
+	// weightedroundrobin/scheduler.go: no clamping.
+	"weighted_round_robin.weight_caps": "grpc_go",
+	// weightedroundrobin/balancer.go lines 374-380: both timestamps cleared.
+	"weighted_round_robin.weight_on_reconnect": "reset_all",
+	// service_config.go lines 185-196: an unregistered name falls back to pick_first.
+	"service_config.unknown_policy_name": "case_sensitive_skip",
+	// endpointsharding.go lines 192-193: every update ends with a report.
+	"round_robin.update_report": "every_update",
+	// pickfirst.go lines 355-368: ExitIdle reports CONNECTING before the pass.
+	"pick_first.connecting_report": "on_connect",
+	// leastrequest.go lines 132-136: no config is ErrBadResolverState.
+	"least_request_experimental.missing_config": "reject",
 }
 
 func (a *adapter) started() object {
@@ -229,7 +262,8 @@ func (a *adapter) begin(msg object) object {
 			caseID, profile), nil)
 	}
 	healthChecking, _ := msg["health_checking"].(bool)
-	ch, err := newChannel(policy, policies[policy], healthChecking, a.opts)
+	clock.reset() // every case starts at time 0 (clock.go)
+	ch, err := newChannel(policy, healthChecking, a.opts)
 	if err != nil {
 		return errorReply(fmt.Sprintf("cannot begin case %q: %v", caseID, err), nil)
 	}

@@ -70,8 +70,11 @@ func (c *channel) step(input object) ([]object, error) {
 	case "advance_time":
 		var by time.Duration
 		if by, err = durationField(input, "by"); err == nil {
-			// Real time: the policy's own timers fire while we sleep.
+			// Real time for weighted_round_robin's ticker and timestamps, which
+			// run on the wall clock; then pick_first's timers, on the case's
+			// clock (clock.go), fire at their deadlines.
 			time.Sleep(by)
+			clock.advance(by)
 		}
 	case "oob_load_report":
 		err = c.oobLoadReport(input)

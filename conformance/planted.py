@@ -1,16 +1,20 @@
-"""Deliberately broken variants of the reference policies: the suite must catch every one.
+"""Planted bugs: the reference policies with one rule wrong each; the suite must catch every one.
 
-Each *planted bug* is a small subclass of a reference balancer that gets one rule
-wrong, the way a real implementation plausibly might; its docstring names the bug
-and the requirement it breaks.  ``tests/conformance/test_broken_implementations.py``
-runs the case corpus against each and names the cases that catch it (a case FAILs
-on a missed expectation or a monitor violation).  A bug that no case catches is a
-hole in the suite.
+Not an adapter onto another implementation: each *planted bug* is the reference
+itself with one small documented hook replaced (a method such as
+``PickFirstBalancer._go_idle`` or ``EndpointSharding._counted_as``, or the type a
+builder builds: ``PickFirstBuilder.balancer_type``, ``RoundRobinBuilder.sharding_type``,
+``LeastRequestBalancer.picker_type``), the way a real implementation plausibly
+gets that rule wrong, so it differs from the reference in that one place.  Its
+docstring names the bug and the requirement it breaks.
+``tests/conformance/test_broken_implementations.py`` runs the case corpus against
+each and names the cases that catch it (a case FAILs on a missed expectation or a
+monitor violation).  A bug that no case catches is a hole in the suite.
 
 Run one as an adapter, in place of the policy it breaks::
 
-    python -m conformance run --adapter "python -m conformance.adapters.broken pf-no-sticky-tf"
-    python -m conformance.adapters.broken --list
+    python -m conformance run --adapter "python -m conformance.planted pf-no-sticky-tf"
+    python -m conformance.planted --list
 
 :func:`broken_transport` attaches one in-process, for tests.
 """
@@ -28,36 +32,23 @@ from conformance.adapters.refimpl import IMPLEMENTATION, RefimplAdapter, serve
 from conformance.transport import InProcessTransport
 from refimpl.balancer import (
     BadResolverStateError,
-    Balancer,
     BalancerState,
     Builder,
-    BuildOptions,
-    ClientConn,
     ClientConnState,
-    Complete,
     DoneInfo,
     FailPicker,
     JsonValue,
-    NewSubConnOptions,
     Picker,
-    PickInfo,
-    PickResult,
     QueuePicker,
-    SubConn,
     SubConnState,
     unavailable,
 )
-from refimpl.endpoint_sharding import (
-    NO_CHILDREN,
-    ChildState,
-    EndpointSharding,
-    EndpointShardingPicker,
-    _Child,
-)
+from refimpl.endpoint_sharding import ChildState, EndpointSharding, EndpointShardingPicker, _Child
 from refimpl.least_request import (
     LeastRequestBalancer,
     LeastRequestBuilder,
     LeastRequestPicker,
+    OutstandingCounter,
 )
 from refimpl.pick_first import (
     PickFirstBalancer,
@@ -69,9 +60,10 @@ from refimpl.pick_first import (
     flatten,
     interleave_by_family,
 )
-from refimpl.round_robin import RoundRobinBalancer, RoundRobinBuilder
+from refimpl.round_robin import RoundRobinBuilder
 from refimpl.weighted_round_robin import WeightedRoundRobinBuilder, WeightedRoundRobinConfig
-from spec.connectivity import State, aggregate, aggregate_round_robin
+from spec.catalogue.model import RequirementId
+from spec.connectivity import State
 from spec.types import Address, Duration, Endpoint, Status
 
 # --- pick_first ---
@@ -198,10 +190,7 @@ class ReconnectsWhenConnectionLost(PickFirstBalancer):
     """When the connected subchannel drops to IDLE, reports CONNECTING and reconnects at once
     instead of going IDLE until there is work (the older text; breaks PF-20)."""
 
-    def _lose(self, lost: _Entry) -> None:
-        self._cancel_timer()
-        self._shut_down_all_but(lost)
-        self._cursor = 0
+    def _go_idle(self) -> None:
         self._report(State.CONNECTING, QueuePicker())
         self._start_pass()
 
@@ -210,23 +199,16 @@ class IdlePickerNeverWakes(PickFirstBalancer):
     """In IDLE installs a plain queueing picker, so RPCs wait forever: no pick ever calls
     ExitIdle (breaks PF-20)."""
 
-    def _lose(self, lost: _Entry) -> None:
-        self._cancel_timer()
-        self._shut_down_all_but(lost)
-        self._cursor = 0
+    def _go_idle(self) -> None:
         self._report(State.IDLE, QueuePicker())
-        self._request_reresolution()
 
 
 class ResolverErrorClobbersPicker(PickFirstBalancer):
     """Reports TRANSIENT_FAILURE on every resolver error, replacing a working READY picker
     (breaks PF-22: the last good list stays in use)."""
 
-    def resolver_error(self, error: Status) -> None:
-        if self._closed:
-            return
-        message = f"name resolver error: {error.message}"
-        self._report(State.TRANSIENT_FAILURE, FailPicker(unavailable(message)))
+    def _ignores_resolver_error(self) -> bool:
+        return False
 
 
 class ResolverFailureIsSticky(PickFirstBalancer):
@@ -260,9 +242,8 @@ class RepeatsReports(PickFirstBalancer):
     """Reports its state again whenever it computes it, even when nothing changed
     (breaks PF-24)."""
 
-    def _report(self, state: State, picker: Picker) -> None:
-        self._reported = state
-        self._cc.update_state(BalancerState(state, picker))
+    def _is_repeat(self, state: State) -> bool:
+        return False
 
 
 class TopLevelWatchesHealth(PickFirstBalancer):
@@ -284,15 +265,13 @@ class HealthFailureIgnored(PickFirstBalancer):
         super()._on_health(entry, health)
 
 
-class _PlantedPickFirstBuilder(PickFirstBuilder):
-    def __init__(self, balancer_type: type[PickFirstBalancer]) -> None:
-        super().__init__()
-        self._planted = balancer_type
+def _pick_first_building(planted: type[PickFirstBalancer]) -> PickFirstBuilder:
+    """pick_first's builder, building ``planted`` (the hook: ``balancer_type``)."""
 
-    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
-        return self._planted(
-            cc, options, reresolution=self.reresolution, attempt_delay=self.attempt_delay
-        )
+    class Planted(PickFirstBuilder):
+        balancer_type = planted
+
+    return Planted()
 
 
 class _LenientConfigBuilder(PickFirstBuilder):
@@ -308,97 +287,48 @@ class _LenientConfigBuilder(PickFirstBuilder):
 # --- round_robin (endpoint sharding over pick_first) ---
 
 
-def _counted(state: State) -> State:
-    return State.CONNECTING if state is State.IDLE else state
-
-
-class _PlantedSharding(EndpointSharding):
-    """EndpointSharding with its report split into the parts a bug changes."""
-
-    def aggregate_of(self, states: Iterable[State]) -> State:
-        return aggregate_round_robin(states)
-
-    def pickers_for(self, children: Sequence[ChildState], aggregate: State) -> list[Picker]:
-        # RR-7..RR-9: the children counted in the aggregate state (IDLE counts as CONNECTING).
-        return [c.state.picker for c in children if _counted(c.state.state) is aggregate]
-
-    def make_picker(
-        self, pickers: Sequence[Picker], children: tuple[ChildState, ...], start: int
-    ) -> Picker:
-        return EndpointShardingPicker(pickers, children, start)
-
-    def _report(self) -> None:
-        if self._closed:
-            return
-        children = tuple(
-            ChildState(c.endpoint, c.state, c.exit_idle, key=c.endpoint.key)
-            for c in self._children.values()
-        )
-        if not children:
-            state = State.TRANSIENT_FAILURE
-            pickers: list[Picker] = [FailPicker(unavailable(NO_CHILDREN))]
-        else:
-            state = self.aggregate_of(c.state.state for c in children)
-            pickers = self.pickers_for(children, state)
-        start = self._options.random.randrange(len(pickers))
-        self._cc.update_state(BalancerState(state, self.make_picker(pickers, children, start)))
-
-
-class PicksNonReadyChildren(_PlantedSharding):
+class PicksNonReadyChildren(EndpointSharding):
     """While READY, rotates over every child's picker, not only the READY ones, so some RPCs
     queue behind connecting endpoints (breaks RR-7, LB-5)."""
 
-    def pickers_for(self, children: Sequence[ChildState], aggregate: State) -> list[Picker]:
-        return [c.state.picker for c in children]
+    def _pickers_to_rotate(
+        self, child_states: Sequence[ChildState], aggregate_state: State
+    ) -> list[Picker]:
+        return [c.state.picker for c in child_states]
 
 
-class _OffByOnePicker(Picker):
-    def __init__(self, pickers: Sequence[Picker], start: int) -> None:
-        self._pickers = tuple(pickers)
-        self._next = start % len(self._pickers)
-
-    def pick(self, info: PickInfo) -> PickResult:
-        index = self._next
-        # The bug: wraps one early, so the last child never gets a turn.
-        self._next = (index + 1) % max(1, len(self._pickers) - 1)
-        return self._pickers[index].pick(info)
+class _OffByOnePicker(EndpointShardingPicker):
+    def __init__(
+        self, pickers: Sequence[Picker], child_states: tuple[ChildState, ...], start: int
+    ) -> None:
+        # The bug: one child fewer in the rotation, so the last never gets a turn.
+        super().__init__(pickers[:-1] or pickers, child_states, 0)
 
 
-class OffByOneRotation(_PlantedSharding):
+class OffByOneRotation(EndpointSharding):
     """The picker's index wraps at n-1 instead of n, so one READY endpoint never gets an
     RPC (breaks RR-7)."""
 
-    def make_picker(
-        self, pickers: Sequence[Picker], children: tuple[ChildState, ...], start: int
-    ) -> Picker:
-        return _OffByOnePicker(pickers, 0)
+    picker_type = _OffByOnePicker
 
 
-class IdleCountedAsIdle(_PlantedSharding):
+class IdleCountedAsIdle(EndpointSharding):
     """Aggregates with the plain rule, so a child in IDLE makes the channel IDLE instead of
     counting as CONNECTING (breaks AGG-7, RR-5)."""
 
-    def aggregate_of(self, states: Iterable[State]) -> State:
-        return aggregate(states)
-
-    def pickers_for(self, children: Sequence[ChildState], aggregate: State) -> list[Picker]:
-        return [c.state.picker for c in children if c.state.state is aggregate]
+    def _counted_as(self, state: State) -> State:
+        return state
 
 
-class NoExitIdleForIdleChildren(_PlantedSharding):
+class NoExitIdleForIdleChildren(EndpointSharding):
     """Never asks a child that reported IDLE to exit IDLE, so a lost endpoint is not
     reconnected (breaks RR-6)."""
 
-    def _on_child_state(self, child: _Child, state: BalancerState) -> None:
-        if state.state is not State.IDLE:
-            super()._on_child_state(child, state)
-        elif not (self._closed or child.closed):
-            child.state = state
-            if not self._holding_reports:
-                self._report()
+    def _exit_idle_soon(self, child: _Child) -> None:
+        pass
 
 
-class ResolverErrorFailsReadyChannel(_PlantedSharding):
+class ResolverErrorFailsReadyChannel(EndpointSharding):
     """On a resolver error reports TRANSIENT_FAILURE with the resolver's error, throwing away
     the READY children's picker (breaks RR-13)."""
 
@@ -407,7 +337,7 @@ class ResolverErrorFailsReadyChannel(_PlantedSharding):
         self._cc.update_state(BalancerState(State.TRANSIENT_FAILURE, FailPicker(error)))
 
 
-class AcceptsEmptyUpdate(_PlantedSharding):
+class AcceptsEmptyUpdate(EndpointSharding):
     """Accepts an update with no endpoints instead of rejecting it, so the resolver is never
     told to re-resolve (breaks RR-4)."""
 
@@ -419,33 +349,27 @@ class AcceptsEmptyUpdate(_PlantedSharding):
                 raise
 
 
-class _ForgottenChild(_Child):
-    def close(self) -> None:
-        if self._parent._closed:  # only closing the whole policy closes it
-            super().close()
-
-
-class KeepsRemovedEndpoints(_PlantedSharding):
+class KeepsRemovedEndpoints(EndpointSharding):
     """Drops the children of endpoints an update removed without closing them, leaking their
     subchannels (breaks RR-3)."""
 
-    def _build_child(self, endpoint: Endpoint) -> _Child:
-        child = _ForgottenChild(self, endpoint)
-        child.balancer = self._child_builder.build(child, self._options)
-        return child
+    def _close_removed(self, child: _Child) -> None:
+        pass
 
 
-class QueuesPicksInFailure(_PlantedSharding):
+class QueuesPicksInFailure(EndpointSharding):
     """In TRANSIENT_FAILURE queues picks instead of failing them, so RPCs hang instead of
     failing fast (breaks RR-9)."""
 
-    def pickers_for(self, children: Sequence[ChildState], aggregate: State) -> list[Picker]:
-        if aggregate is State.TRANSIENT_FAILURE:
+    def _pickers_to_rotate(
+        self, child_states: Sequence[ChildState], aggregate_state: State
+    ) -> list[Picker]:
+        if aggregate_state is State.TRANSIENT_FAILURE:
             return [QueuePicker()]
-        return super().pickers_for(children, aggregate)
+        return super()._pickers_to_rotate(child_states, aggregate_state)
 
 
-class LeaksChildrenOnClose(_PlantedSharding):
+class LeaksChildrenOnClose(EndpointSharding):
     """Close marks the policy closed but does not close its children, so their subchannels
     keep running (breaks LB-3)."""
 
@@ -453,7 +377,7 @@ class LeaksChildrenOnClose(_PlantedSharding):
         self._closed = True
 
 
-class ReportsPerChild(_PlantedSharding):
+class ReportsPerChild(EndpointSharding):
     """Passes every child's report straight up, also in the middle of an update, instead of
     reporting once when every child has been updated (breaks RR-10)."""
 
@@ -465,19 +389,20 @@ class ReportsPerChild(_PlantedSharding):
             self._holding_reports = holding
 
 
-class _PlantedRoundRobinBuilder(RoundRobinBuilder):
-    def __init__(
-        self,
-        sharding: type[EndpointSharding] = EndpointSharding,
-        leaf: type[PickFirstBalancer] = PickFirstBalancer,
-    ) -> None:
-        self._sharding = sharding
-        self._leaf = _PlantedPickFirstBuilder(leaf)
+def _round_robin_building(
+    sharding: type[EndpointSharding] = EndpointSharding,
+    leaf: type[PickFirstBalancer] = PickFirstBalancer,
+) -> RoundRobinBuilder:
+    """round_robin's builder over ``sharding`` with ``leaf`` children (the hooks:
+    ``sharding_type`` and ``child_builder``)."""
 
-    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
-        balancer = RoundRobinBalancer(cc, options, self._leaf)
-        balancer._sharding = self._sharding(cc, options, self._leaf)
-        return balancer
+    class Planted(RoundRobinBuilder):
+        sharding_type = sharding
+
+        def child_builder(self) -> Builder:
+            return _pick_first_building(leaf)
+
+    return Planted()
 
 
 # --- weighted_round_robin: a config field misread ---
@@ -536,45 +461,13 @@ class WrrNeverListensOutOfBand(_MisreadWrrConfig):
 # --- least_request_experimental: the outstanding-request accounting ---
 
 
-class _PickerSwap(ClientConn):
-    """Passes everything up, replacing each least-request picker with a planted one."""
-
-    def __init__(self, cc: ClientConn, picker_type: type[LeastRequestPicker]) -> None:
-        self._cc = cc
-        self._picker_type = picker_type
-
-    def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
-        return self._cc.new_subconn(addresses, options)
-
-    def update_state(self, state: BalancerState) -> None:
-        picker = state.picker
-        if isinstance(picker, LeastRequestPicker):
-            picker = self._picker_type(
-                picker.targets, picker.choice_count, picker._rng, picker.selection
-            )
-        self._cc.update_state(BalancerState(state.state, picker))
-
-    def resolve_now(self) -> None:
-        self._cc.resolve_now()
-
-
 class LrNoDecrementOnError(LeastRequestPicker):
     """Counts an RPC down only when it succeeds, so an endpoint whose RPCs fail looks ever
     busier and is starved (breaks LR-8)."""
 
-    def pick(self, info: PickInfo) -> PickResult:
-        target = self.targets[self.choose()]
-        result = target.picker.pick(info)
-        if not isinstance(result, Complete):
-            return result
-        counter = target.counter
-        counter.add(1)
-
-        def done(done_info: DoneInfo) -> None:
-            if done_info.error is None:
-                counter.add(-1)
-
-        return attrs.evolve(result, done=done)
+    def _on_done(self, counter: OutstandingCounter, done_info: DoneInfo) -> None:
+        if done_info.error is None:
+            counter.add(-1)
 
 
 class LrIgnoresOutstandingCounts(LeastRequestPicker):
@@ -595,24 +488,27 @@ class LrCountsSurviveReconnect(LeastRequestBalancer):
         self._counters = {**kept, **self._counters}
 
 
-class _PlantedLrBuilder(LeastRequestBuilder):
-    def __init__(
-        self,
-        balancer_type: type[LeastRequestBalancer] = LeastRequestBalancer,
-        picker_type: type[LeastRequestPicker] | None = None,
-    ) -> None:
-        super().__init__()
-        self._balancer_type = balancer_type
-        self._picker_type = picker_type
+def _least_request_building(
+    balancer: type[LeastRequestBalancer] = LeastRequestBalancer,
+    picker: type[LeastRequestPicker] = LeastRequestPicker,
+) -> LeastRequestBuilder:
+    """least_request's builder, building ``balancer`` with ``picker`` (the hooks:
+    ``balancer_type`` and ``picker_type``)."""
 
-    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
-        if self._picker_type is not None:
-            cc = _PickerSwap(cc, self._picker_type)
-        leaf = _PlantedPickFirstBuilder(PickFirstBalancer)
-        return self._balancer_type(cc, options, leaf, self.selection)
+    class PlantedBalancer(balancer):  # type: ignore[valid-type,misc]
+        picker_type = picker
+
+    class Planted(LeastRequestBuilder):
+        balancer_type = PlantedBalancer
+
+    return Planted()
 
 
 # --- the catalogue of planted bugs ---
+
+
+def _requirement_ids(ids: Iterable[str]) -> tuple[RequirementId, ...]:
+    return tuple(RequirementId(i) for i in ids)
 
 
 @attrs.frozen
@@ -621,7 +517,7 @@ class Bug:
 
     name: str
     policy: str
-    breaks: tuple[str, ...]
+    breaks: tuple[RequirementId, ...] = attrs.field(converter=_requirement_ids)
     make: Callable[[], Builder] = attrs.field(eq=False)
     summary: str
 
@@ -634,7 +530,7 @@ def _doc(cls: type) -> str:
 
 
 def _pf(name: str, cls: type[PickFirstBalancer], *breaks: str) -> Bug:
-    return Bug(name, "pick_first", breaks, lambda: _PlantedPickFirstBuilder(cls), _doc(cls))
+    return Bug(name, "pick_first", breaks, lambda: _pick_first_building(cls), _doc(cls))
 
 
 def _wrr(name: str, cls: type[_MisreadWrrConfig], *breaks: str) -> Bug:
@@ -646,9 +542,7 @@ def _lr(name: str, make: Callable[[], Builder], cls: type, *breaks: str) -> Bug:
 
 
 def _rr(name: str, cls: type[EndpointSharding], *breaks: str) -> Bug:
-    return Bug(
-        name, "round_robin", breaks, lambda: _PlantedRoundRobinBuilder(sharding=cls), _doc(cls)
-    )
+    return Bug(name, "round_robin", breaks, lambda: _round_robin_building(sharding=cls), _doc(cls))
 
 
 BUGS: dict[str, Bug] = {
@@ -693,7 +587,7 @@ BUGS: dict[str, Bug] = {
             "rr-health-failure-ignored",
             "round_robin",
             ("HEALTH-6", "HEALTH-7"),
-            lambda: _PlantedRoundRobinBuilder(leaf=HealthFailureIgnored),
+            lambda: _round_robin_building(leaf=HealthFailureIgnored),
             _doc(HealthFailureIgnored),
         ),
         _wrr("wrr-ignores-blackout", WrrIgnoresBlackout, "WRR-8"),
@@ -703,20 +597,20 @@ BUGS: dict[str, Bug] = {
         _wrr("wrr-never-listens-out-of-band", WrrNeverListensOutOfBand, "WRR-6", "WRR-7"),
         _lr(
             "lr-no-decrement-on-error",
-            lambda: _PlantedLrBuilder(picker_type=LrNoDecrementOnError),
+            lambda: _least_request_building(picker=LrNoDecrementOnError),
             LrNoDecrementOnError,
             "LR-8",
         ),
         _lr(
             "lr-ignores-outstanding-counts",
-            lambda: _PlantedLrBuilder(picker_type=LrIgnoresOutstandingCounts),
+            lambda: _least_request_building(picker=LrIgnoresOutstandingCounts),
             LrIgnoresOutstandingCounts,
             "LR-7",
             "LR-10",
         ),
         _lr(
             "lr-counts-survive-reconnect",
-            lambda: _PlantedLrBuilder(balancer_type=LrCountsSurviveReconnect),
+            lambda: _least_request_building(balancer=LrCountsSurviveReconnect),
             LrCountsSurviveReconnect,
             "LR-9",
         ),
@@ -731,7 +625,7 @@ CONTROLS: dict[str, Bug] = {
         "pf-control",
         "pick_first",
         (),
-        lambda: _PlantedPickFirstBuilder(PickFirstBalancer),
+        lambda: _pick_first_building(PickFirstBalancer),
         "pick_first built through the planted-bug scaffolding, unchanged",
     ),
     "wrr-control": Bug(
@@ -745,14 +639,14 @@ CONTROLS: dict[str, Bug] = {
         "lr-control",
         "least_request_experimental",
         (),
-        lambda: _PlantedLrBuilder(picker_type=LeastRequestPicker),
+        lambda: _least_request_building(),
         "least_request_experimental built through the planted-bug scaffolding, unchanged",
     ),
     "rr-control": Bug(
         "rr-control",
         "round_robin",
         (),
-        lambda: _PlantedRoundRobinBuilder(sharding=_PlantedSharding),
+        lambda: _round_robin_building(),
         "round_robin built through the planted-bug scaffolding, unchanged",
     ),
 }
@@ -781,7 +675,7 @@ def broken_transport(name: str) -> InProcessTransport:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m conformance.adapters.broken",
+        prog="python -m conformance.planted",
         description="The reference implementation with one planted bug, as an adapter.",
     )
     parser.add_argument("bug", nargs="?", choices=sorted(BUGS), help="the planted bug")

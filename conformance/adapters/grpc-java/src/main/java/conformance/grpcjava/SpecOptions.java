@@ -1,0 +1,63 @@
+package conformance.grpcjava;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Where the sources allow several behaviours, which one grpc-java follows (the handshake's
+ * spec_options; the keys and values are spec/options.py's). Every option the registry has a
+ * grpc-java value for is declared, per pick_first variant where the two differ; the table in
+ * README.md beside this file lists the same values with their source lines (v1.85.1).
+ */
+final class SpecOptions {
+  private SpecOptions() {}
+
+  static Map<String, Object> declared(PickFirstVariant variant) {
+    boolean leaf = variant == PickFirstVariant.LEAF;
+    Map<String, Object> options = new LinkedHashMap<>();
+    // Both pick_first policies call Helper.refreshNameResolution themselves, when they report
+    // TRANSIENT_FAILURE after a pass and when their connection is lost
+    // (PickFirstLeafLoadBalancer.java:304 and :395; PickFirstLoadBalancer.java:115).
+    options.put("pick_first.reresolution", "spec_text");
+    // The leaf policy runs with GRPC_PF_USE_HAPPY_EYEBALLS=true (PickFirstLeafLoadBalancer.java:64-65,
+    // Main sets it); the legacy policy has one subchannel that walks its list in order.
+    options.put("pick_first.happy_eyeballs", leaf ? "enabled" : "disabled");
+    // Any resolver error shuts every subchannel down and reports TRANSIENT_FAILURE
+    // (PickFirstLeafLoadBalancer.java:281-285; PickFirstLoadBalancer.java:99-106).
+    options.put("pick_first.resolver_error_with_addresses", "drop_subchannels");
+    // An update without the READY address: the leaf goes IDLE (PickFirstLeafLoadBalancer.java
+    // acceptResolvedAddresses); the legacy subchannel goes IDLE in updateAddresses
+    // (InternalSubchannel.java updateAddresses, gotoNonErrorState(IDLE)) and the policy passes it on.
+    options.put("pick_first.selected_address_removed", "goes_idle");
+    if (leaf) {
+      // IPv4 and everything else (PickFirstLeafLoadBalancer.java:799-800); the legacy policy
+      // does not interleave at all.
+      options.put("pick_first.family_interleaving", "two_families");
+    }
+    options.put("pick_first.variant", leaf ? "leaf" : "legacy_single_subchannel");
+    // requestConnection connects an IDLE subchannel without a report; CONNECTING follows the
+    // subchannel's CONNECTING (PickFirstLeafLoadBalancer.java:529-530, :338; the legacy
+    // PickFirstLoadBalancer passes every subchannel state on, :152).
+    options.put("pick_first.connecting_report", "on_subchannel_connecting");
+    // One sequence counter shared by every ReadyPicker (RoundRobinLoadBalancer.java:46, :97).
+    options.put("round_robin.start_index", "shared_counter");
+    // An IDLE child counts as connecting (RoundRobinLoadBalancer.java:62-73).
+    options.put("round_robin.idle_child", "as_connecting");
+    // An unchanged state and an equal picker are not re-reported (RoundRobinLoadBalancer.java:83).
+    options.put("round_robin.update_report", "on_change");
+    // One in-flight counter per child for its whole life (LeastRequestLoadBalancer.java:330).
+    options.put("least_request_experimental.count_lifetime", "child_lifetime");
+    // No config in an update keeps the current choiceCount (LeastRequestLoadBalancer.java:78).
+    options.put("least_request_experimental.missing_config", "keep_current");
+    // StaticStrideScheduler clamps each weight to [0.1, 10] x the mean
+    // (WeightedRoundRobinLoadBalancer.java:682 and :699).
+    options.put("weighted_round_robin.weight_caps", "grpc_java");
+    // On READY only nonEmptySince is reset; the last report's weight stays
+    // (WeightedRoundRobinLoadBalancer.java:492).
+    options.put("weighted_round_robin.weight_on_reconnect", "reset_non_empty_since");
+    // ServiceConfigUtil.java:298 lower-cases loadBalancingPolicy and an unknown name makes the
+    // config invalid (:363). Not exercised here: this adapter builds one named policy.
+    options.put("service_config.unknown_policy_name", "lower_cased_invalid");
+    return options;
+  }
+}

@@ -1,0 +1,285 @@
+# ruff: noqa: E501  -- a table of citations: one finding per line reads better than wrapped strings
+"""The catalogue audit (issue 14): for each requirement, does each cited source say it?
+
+Each entry lists, per implementation whose source was read for the requirement, what
+that source does: "agrees", or "differs" (a legitimate choice: the spec option that
+covers it, spec/options.py), or "diverges" (a divergence with a case and an
+expectations entry).  Sources read: grpc-go v1.85.0 (module cache), grpc-java master
+at 5fda0c7, @grpc/grpc-js 1.14.7 src/, C-core from grpc/grpc as indexed.
+
+Audited so far (session of issue 14): the requirements that have an entry below --
+every MUST of pick_first (PF), round_robin (RR) and aggregation (AGG) against grpc-go
+and, where it speaks, the language-neutral text; WRR-1, 2, 4..15, 19 and
+LR-1..9 against grpc-go; the options' requirements against all four
+implementations.  Not audited: every requirement without an entry ("not audited yet"
+in docs/requirements.md): WRR-3, 16..18, LR-10, 11 (WRR-16 and LR-10 are
+this project's statistical bounds; no implementation source states them), the SHOULD/MAY ones not
+listed, and all of CONN, CHAN, MODEL, LB, REG, SC (but SC-6), GS, BASE, RPC, HC,
+HEALTH, CONF.  grpc-java and grpc-js were read for the options' requirements; grpc-java's leaf
+pick_first also for PF-2, 16, 19, 20, 25, 28 and grpc-js for PF-11, 13, 14, 28 (the
+differences found there are recorded as "not triaged").
+"""
+
+from __future__ import annotations
+
+_GO = "grpc-go v1.85.0"
+_JAVA = "grpc-java 5fda0c7"
+_JS = "grpc-js 1.14.7"
+_CORE = "C-core"
+_TEXT = "client_channel_specification.md"
+
+AUDIT: dict[str, tuple[str, ...]] = {
+    "PF-2": (
+        f"{_CORE}: agrees (pick_first.cc UpdateLocked: 'address list must not be empty')",
+        f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:105-110 -> handleNameResolutionError 275-287; returns UNAVAILABLE)",
+    ),
+    "PF-7": (
+        f"{_GO}: agrees with three_families (pickfirst.go:413-462)",
+        f"{_JAVA}: differs, two_families (PickFirstLeafLoadBalancer.java:795-820)",
+        f"{_JS}: differs, two_families (load-balancer-pick-first.ts:139-165)",
+        f"{_CORE}: three families or more, one per URI scheme (pick_first.cc GetAddressFamily)",
+        f"{_GO}: agrees (pickfirst.go:213-220: shuts down, TF 'name resolver error: produced zero addresses', ErrBadResolverState)",
+        f"{_TEXT}: agrees (pick_first: 'report TRANSIENT_FAILURE and return an error')",
+    ),
+    "PF-12": (
+        f"{_GO}: agrees (pickfirst.go:569, 250 ms)",
+        f"{_JS}: agrees (load-balancer-pick-first.ts:60,417)",
+        f"{_JAVA}: differs, off by default (PickFirstLoadBalancerProvider.java:36-44): "
+        "pick_first.happy_eyeballs",
+    ),
+    "PF-18": (f"{_GO}: agrees (pickfirst.go:323-328, forceUpdateConcludedStateLocked)",),
+    "PF-22": (
+        f"{_GO}: agrees (pickfirst.go:189-200)",
+        f"{_JS}: agrees (load-balancer-pick-first.ts:519-527)",
+        f"{_JAVA}: differs, drops every subchannel (PickFirstLeafLoadBalancer.java:275-287): "
+        "pick_first.resolver_error_with_addresses",
+        f"{_CORE}: agrees (pick_first.cc UpdateLocked keeps the previous addresses on a resolver error)",
+    ),
+    "PF-24": (
+        f"{_GO}: agrees once PF-18's exception is stated (pickfirst.go:792-800, 323-328); "
+        "the old text contradicted it",
+    ),
+    "PF-28": (
+        f"{_GO}: differs, the subchannel re-resolves (pickfirst.go:716-719): "
+        "pick_first.reresolution",
+        f"{_JS}: agrees on failures (load-balancer-pick-first.ts:313-317); no request on a lost connection found (345-356): not triaged",
+        f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:303-305 on READY -> IDLE, 392-396 after a pass / N failures)",
+    ),
+    "RR-4": (f"{_CORE}: agrees (round_robin.cc UpdateLocked: 'empty address list', rejected)",),
+    "RR-5": (
+        f"{_JAVA}: agrees (RoundRobinLoadBalancer.java:62-73)",
+        f"{_CORE}: agrees (round_robin.cc UpdateStateCountersLocked)",
+        f"{_GO}: differs, IDLE above TF (endpointsharding.go:275-290): round_robin.idle_child",
+        f"{_JS}: differs, IDLE below TF (load-balancer-round-robin.ts:142-182)",
+        f"{_GO}: agrees (endpointsharding.go:186-188, 292 'no children to pick from')",
+        f"{_TEXT}: agrees",
+    ),
+    "RR-6": (
+        f"{_CORE}: agrees (round_robin.cc OnStateUpdate: ExitIdleLocked)",
+        f"{_JS}: agrees (load-balancer-round-robin.ts:187-191)",
+        f"{_GO}: agrees (endpointsharding.go:352-354: go es.exitIdle())",
+        f"{_TEXT}: agrees",
+    ),
+    "RR-7": (
+        f"{_GO}: agrees, random start (endpointsharding.go:300)",
+        f"{_CORE}: agrees, random start (round_robin.cc Picker::Picker)",
+        f"{_JAVA}: shared counter across pickers (RoundRobinLoadBalancer.java:46,154): "
+        "round_robin.start_index; the cyclic-order part agrees",
+        f"{_JS}: continues from the previous picker (load-balancer-round-robin.ts:146-154)",
+    ),
+    "RR-13": (f"{_CORE}: agrees (round_robin.cc UpdateLocked keeps the existing list)",),
+    "AGG-7": (
+        f"{_JAVA}: agrees (RoundRobinLoadBalancer.java:62-73)",
+        f"{_CORE}: agrees (round_robin.cc UpdateStateCountersLocked)",
+        f"{_GO}: differs (endpointsharding.go:275-290): round_robin.idle_child",
+        f"{_JS}: differs (load-balancer-round-robin.ts:142-182)",
+        f"{_GO}: agrees (endpointsharding.go:202-208 ResolverError, then one update)",
+    ),
+    "WRR-1": (
+        f"{_GO}: diverges on null durations (internal/serviceconfig/duration.go:61-68; case "
+        "wrr-null-duration-takes-default)",
+    ),
+    "WRR-2": (f"{_JS}: agrees (load-balancer-weighted-round-robin.ts:113)",),
+    "WRR-8": (
+        f"{_GO}: agrees (weightedroundrobin/balancer.go:649)",
+        f"{_JS}: agrees (load-balancer-weighted-round-robin.ts:292)",
+        f"{_GO}: agrees (weightedroundrobin/balancer.go:144-146)",
+    ),
+    "WRR-9": (
+        f"{_GO}: agrees (weightedroundrobin/balancer.go:644)",
+        f"{_JS}: agrees (load-balancer-weighted-round-robin.ts:287-288)",
+    ),
+    "WRR-10": (
+        f"{_JAVA}: agrees (WeightedRoundRobinLoadBalancer.java:488-493)",
+        f"{_CORE}: agrees (weighted_round_robin.cc ResetNonEmptySince)",
+        f"{_JS}: agrees (load-balancer-weighted-round-robin.ts:414-416)",
+        f"{_GO}: differs, resets both (weightedroundrobin/balancer.go:374-380): "
+        "weighted_round_robin.weight_on_reconnect",
+    ),
+    "WRR-15": (
+        f"{_GO}: differs, no clamping (weightedroundrobin/scheduler.go:34-80)",
+        f"{_JAVA}: differs, 0.1..10 (WeightedRoundRobinLoadBalancer.java:660-661)",
+    ),
+    "LR-8": (f"{_GO}: agrees (leastrequest.go:238,244)",),
+    "LR-9": (
+        f"{_GO}: differs (leastrequest.go:182-201): least_request_experimental.count_lifetime",
+        f"{_JAVA}: differs, child lifetime (LeastRequestLoadBalancer.java:329-330)",
+    ),
+    "SC-6": (
+        f"{_GO}: agrees (service_config.go:185-196)",
+        f"{_JAVA}: differs, lower-cased and invalid (ServiceConfigUtil.java:293-300): "
+        "service_config.unknown_policy_name",
+        f"{_CORE}: differs, lower-cased and invalid (client_channel_service_config.cc)",
+        f"{_JS}: differs, the field is never read (service-config.ts:384-388)",
+    ),
+    "PF-1": (
+        f"{_GO}: agrees (pickfirst.go:96-102, json.Unmarshal into a bool: null is a no-op, unknown fields ignored)",
+    ),
+    "PF-3": (f"{_GO}: agrees (pickfirst.go:323: prevAddrsCount == 0 reports CONNECTING)",),
+    "PF-4": (
+        f"{_GO}: agrees (pickfirst.go:277-280)",
+        f"{_TEXT}: agrees (pick_first: 'concatenating the lists of addresses')",
+    ),
+    "PF-5": (
+        f"{_GO}: agrees (pickfirst.go:237-273; weighted shuffling on by default, envconfig.go:106)",
+    ),
+    "PF-6": (
+        f"{_GO}: agrees (pickfirst.go:388-400; resolver/map.go:60 keys on Addr and ServerName, then Attributes)",
+    ),
+    "PF-8": (
+        f"{_GO}: agrees (pickfirst.go:311-313: returns before any change)",
+        f"{_TEXT}: agrees (pick_first: 'stay in this state until ...')",
+    ),
+    "PF-9": (
+        f"{_GO}: agrees (pickfirst.go:475-491 reconcileSubConnsLocked; other shutdowns only in Close 344-350, shutdownRemainingLocked 493-506 (READY: 613; leaving READY: 659) and the empty update 217)",
+    ),
+    "PF-10": (
+        f"{_JAVA}: agrees (PickFirstLeafLoadBalancer.java:143-168: READY -> IDLE)",
+        f"{_CORE}: agrees (pick_first.cc SubchannelData::OnConnectivityStateChange -> GoIdle)",
+        f"{_GO}: differs for a removed READY address (pickfirst.go:315-331): pick_first.selected_address_removed; agrees otherwise",
+        f"{_TEXT}: agrees since the text's IDLE became the default (grpc-go: pick_first.selected_address_removed=reconnects)",
+    ),
+    "PF-11": (
+        f"{_GO}: agrees (pickfirst.go:508-556 requestConnectionLocked)",
+        f"{_JS}: differs, not triaged: creates every subchannel up front (load-balancer-pick-first.ts:474-477 connectToAddressList)",
+    ),
+    "PF-13": (
+        f"{_GO}: agrees (pickfirst.go:684-701: cancel (691), increment, requestConnectionLocked)",
+        f"{_JS}: agrees (load-balancer-pick-first.ts:363-371 -> startNextSubchannelConnecting 379-393)",
+    ),
+    "PF-14": (
+        f"{_GO}: agrees (pickfirst.go:727-750 endFirstPassIfPossibleLocked; IDLE ignored in the first pass)",
+        f"{_JS}: differs, not triaged: connects any IDLE subchannel at once, also in the first pass (load-balancer-pick-first.ts:373)",
+    ),
+    "PF-15": (
+        f"{_GO}: agrees (pickfirst.go:727-750)",
+        f"{_TEXT}: agrees ('include the error from the most recent subchannel connection failure')",
+    ),
+    "PF-16": (
+        f"{_GO}: agrees (pickfirst.go:705-722: CONNECTING ignored, IDLE connected (720), TF every N (708-715))",
+        f"{_TEXT}: agrees ('will not transition to CONNECTING in between')",
+        f"{_JAVA}: differs, not triaged: re-reports TRANSIENT_FAILURE at every completed pass, not after N failures (PickFirstLeafLoadBalancer.java:381-384; PF-24 allows the repeats)",
+    ),
+    "PF-17": (
+        f"{_GO}: agrees (pickfirst.go:669-682: CONNECTING reported unless the SubConn's effective state is TF)",
+    ),
+    "PF-19": (
+        f"{_GO}: agrees (pickfirst.go:611-628, shutdownRemainingLocked 493-506)",
+        f"{_TEXT}: agrees ('unref all of the other subchannels')",
+        f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:355-359 shutdownRemaining, then READY at 444)",
+    ),
+    "PF-20": (
+        f"{_GO}: agrees (pickfirst.go:656-666: shut down others, reset, IDLE with idlePicker)",
+        f"{_TEXT}: agrees for IDLE; differs as the source notes for CONNECTING/TF",
+        f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:330-335: reset, IDLE with RequestConnectionPicker)",
+    ),
+    "PF-21": (
+        f"{_GO}: agrees (pickfirst.go:355-364)",
+        f"{_TEXT}: agrees",
+    ),
+    "PF-23": (f"{_GO}: agrees (pickfirst.go:344-350)",),
+    "PF-25": (
+        f"{_GO}: agrees (pickfirst.go:600, 764; isActiveSCData 752-755)",
+        f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:295-297)",
+    ),
+    "PF-26": (
+        f"{_GO}: agrees (pickfirst.go:222, 620-645; roundrobin.go:70 enables it for children)",
+    ),
+    "PF-27": (f"{_GO}: agrees (pickfirst.go:629-645, 757-785 updateSubConnHealthState)",),
+    "PF-29": (f"{_GO}: agrees (pickfirst.go:817-819: the picker sets no Done)",),
+    "RR-1": (
+        f"{_GO}: agrees (endpointsharding.go:137-176: one child per endpoint, given that endpoint)",
+        f"{_TEXT}: agrees",
+    ),
+    "RR-2": (
+        f"{_GO}: agrees (endpointsharding.go:146-148 skips a repeated endpoint; resolver.EndpointMap)",
+    ),
+    "RR-3": (f"{_GO}: agrees (endpointsharding.go:180-184)",),
+    "RR-8": (
+        f"{_GO}: agrees (endpointsharding.go:281-283: the CONNECTING children's queueing pickers)",
+        f"{_TEXT}: agrees",
+    ),
+    "RR-9": (
+        f"{_GO}: agrees (endpointsharding.go:287-289: the failing children's pickers in rotation)",
+        f"{_TEXT}: agrees",
+    ),
+    "RR-11": (f"{_GO}: agrees (endpointsharding.go:344-351 endpointState.UpdateState)",),
+    "RR-14": (
+        f"{_GO}: agrees (endpointState embeds the parent ClientConn: ResolveNow passes through)",
+        f"{_TEXT}: agrees ('which round_robin forwards to its parent')",
+    ),
+    "RR-15": (f"{_GO}: agrees (roundrobin.go has no ParseConfig)",),
+    "RR-16": (
+        f"{_GO}: agrees (endpointsharding.go:314-317 atomic.AddUint32)",
+        f"{_TEXT}: agrees",
+    ),
+    "AGG-1": (
+        f"{_TEXT}: agrees (Aggregated Connectivity States, rule 1)",
+        f"{_GO}: agrees (conn_state_evaluator.go CurrentState)",
+    ),
+    "AGG-2": (
+        f"{_TEXT}: agrees (rule 2)",
+        f"{_GO}: agrees (conn_state_evaluator.go)",
+    ),
+    "AGG-3": (
+        f"{_TEXT}: agrees (rule 3)",
+        f"{_GO}: agrees (conn_state_evaluator.go)",
+    ),
+    "AGG-4": (
+        f"{_TEXT}: agrees (rule 4)",
+        f"{_GO}: agrees (conn_state_evaluator.go)",
+    ),
+    "AGG-5": (f"{_GO}: agrees (conn_state_evaluator.go RecordTransition has no SHUTDOWN counter)",),
+    "AGG-6": (f"{_GO}: agrees (conn_state_evaluator.go CurrentState falls through to TF)",),
+    "AGG-8": (f"{_TEXT}: agrees (first match wins over the set of states)",),
+    "AGG-9": (f"{_GO}: agrees (conn_state_evaluator.go RecordTransition)",),
+    "WRR-4": (
+        f"{_GO}: agrees in effect (balancer.go:228-231 returns an error for a nil config; not ErrBadResolverState, so grpc-go's channel does not re-resolve on it)",
+    ),
+    "WRR-5": (f"{_GO}: agrees (weightedroundrobin/balancer.go:551-566)",),
+    "WRR-7": (f"{_GO}: agrees (weightedroundrobin/balancer.go:612 orca.RegisterOOBListener)",),
+    "WRR-11": (f"{_GO}: agrees (weightedroundrobin/balancer.go:159-200 updateEndpointsLocked)",),
+    "WRR-13": (f"{_GO}: agrees (weightedroundrobin/scheduler.go:40-66 and allEqual)",),
+    "WRR-14": (f"{_GO}: agrees (weightedroundrobin/scheduler.go:73-74)",),
+    "WRR-19": (f"{_GO}: agrees (weightedroundrobin/balancer.go:406-420)",),
+    "LR-1": (f"{_GO}: agrees (leastrequest.go:63-70: default 2; null is a no-op for a uint32)",),
+    "LR-2": (f"{_GO}: agrees (leastrequest.go:72-74)",),
+    "LR-3": (f"{_GO}: agrees (leastrequest.go:78-80)",),
+    "LR-4": (f"{_GO}: agrees (leastrequest.go:59,68: json into a uint32)",),
+    "LR-5": (f"{_GO}: agrees (leastrequest.go:135 ErrBadResolverState)",),
+    "LR-7": (
+        f"{_GO}: agrees (leastrequest.go:220-232: samples with replacement, strictly lower replaces)",
+    ),
+    "WRR-6": (
+        f"{_GO}: agrees (weightedroundrobin/balancer.go:467-473: the picker's own config decides; Done's ServerLoad)",
+    ),
+    "WRR-12": (
+        f"{_GO}: agrees (weightedroundrobin/balancer.go:251-300 UpdateState: READY endpoints only, pass-through without them (285); 485-510 the scheduler rebuilt on a weightUpdatePeriod ticker)",
+    ),
+    "LR-6": (
+        f"{_GO}: agrees (leastrequest.go:153-167: READY children only; without any the endpointsharding state passes through)",
+    ),
+}
+from spec.catalogue.audit_channel import CHANNEL_AUDIT  # noqa: E402  -- the channel-side areas (issue 14)
+
+AUDIT.update(CHANNEL_AUDIT)

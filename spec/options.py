@@ -1,0 +1,577 @@
+"""Spec options: every behaviour on which the sources let gRPC implementations differ.
+
+Where the language-neutral text (grpc/grpc ``doc/client_channel_specification.md``,
+the gRFCs) and the implementations disagree, or the implementations disagree among
+themselves, the spec does not decide silently for one of them: the behaviour is an
+option in :data:`OPTIONS`, with its allowed values, the value of grpc-go, grpc-java,
+gRPC C-core and grpc-js and the source line of each.  A conformance adapter declares
+its implementation's values (``started.capabilities.spec_options``); a case written
+for one value declares it in its ``spec_options`` and is SKIPPED for an adapter with
+another value; a case that holds for every value declares none.
+
+Keys are ``"<scope>.<name>"``.  The scope is a policy name or ``service_config``.
+How a value reaches the judges (PROTOCOL.md, "Spec options"):
+
+* ``monitor_parameter`` set: the value, converted to the parameter's enum, goes to
+  the constructor parameter of that name of the monitor of every policy in
+  ``monitors`` (by default the key's own policy), so the monitor judges each trace
+  with the implementation's behaviour.
+* ``monitor_parameter`` None (a *selection-only* option): no monitor takes it; the
+  monitors encode the default value, and every case whose verdict depends on the
+  option declares the value it was written for.
+
+Versions read: grpc-go v1.85.0 (module cache), grpc-java master at 5fda0c7 (August
+2026; 1.85.1 was not available as a tag in the snapshot), @grpc/grpc-js 1.14.7 (its
+package ships ``src/``), C-core from grpc/grpc master as indexed (file and function
+named; line numbers drift there).  A value of ``None`` means the implementation has
+no such policy; :data:`NOT_CHECKED` means nobody has read its source for this yet.
+
+Defaults.  The default (the first of ``values``, which keep the order of the helpers'
+contract OPTIONS.md, unless ``explicit_default`` says otherwise) is what the language-neutral text
+says where it speaks.  Where it is silent, the rule is: the value of the majority of
+the four implementations; on a tie, C-core's value, because the gRFCs are written
+with C-core as their first implementation (gRFC A58's static stride scheduler and
+A61's pick_first are C-core's).  Each option's ``default_basis`` says which rule
+chose its default and, for a majority, names the implementations.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+import attrs
+
+from spec.errors import ModelError
+
+IMPLEMENTATIONS: tuple[str, ...] = ("grpc-go", "grpc-java", "C-core", "grpc-js")
+
+GO = "grpc-go v1.85.0 "
+JAVA = "grpc-java 5fda0c7 "
+JS = "grpc-js 1.14.7 src/"
+CORE = "grpc/grpc "
+
+
+# --- The option enums (monitor parameter types) ---
+
+
+class ReresolutionMode(enum.Enum):
+    """Who asks the resolver to re-resolve when pick_first's connections fail (PF-28).
+
+    * ``SPEC_TEXT`` -- the policy asks (``RequestReresolution``) when it first reports
+      TRANSIENT_FAILURE after a pass, each time it re-reports TRANSIENT_FAILURE after
+      N more failures, and when its connection is lost (client_channel_specification.md,
+      "pick_first").  Use it when subchannels do not re-resolve by themselves.
+    * ``GRPC_GO`` -- the policy never asks; grpc-go's subchannel (addrConn) calls
+      ResolveNow itself before it reports TRANSIENT_FAILURE or IDLE (pickfirst.go,
+      comment on issue 7534).
+    """
+
+    SPEC_TEXT = "spec_text"
+    GRPC_GO = "grpc_go"
+
+
+class HappyEyeballs(enum.Enum):
+    """pick_first starts the next address after 250 ms while the current one connects."""
+
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+
+
+class SelectedAddressRemoved(enum.Enum):
+    """PF-10: a resolver update drops the address of pick_first's READY subchannel."""
+
+    GOES_IDLE = "goes_idle"  # report IDLE; connect again on ExitIdle (the text)
+    RECONNECTS = "reconnects"  # report CONNECTING and start a pass at once (grpc-go)
+
+
+class FamilyInterleaving(enum.Enum):
+    """PF-7: which address families pick_first interleaves."""
+
+    TWO_FAMILIES = "two_families"  # IPv6 and everything else (RFC 8305 section 4)
+    THREE_FAMILIES = "three_families"  # IPv4 (incl. mapped), IPv6, anything else
+
+
+class IdleChild(enum.Enum):
+    """How round_robin's aggregate counts a child that reports IDLE (RR-5, AGG-7)."""
+
+    AS_CONNECTING = "as_connecting"
+    AS_IDLE = "as_idle"  # its own level, below CONNECTING and above TRANSIENT_FAILURE
+    AFTER_FAILURE = "after_failure"  # its own level, below TRANSIENT_FAILURE
+
+
+class CountLifetime(enum.Enum):
+    """LR-9: when the outstanding-RPC count of an endpoint that left READY is dropped."""
+
+    WHILE_READY = "while_ready"  # at once (A48; this reference)
+    GRPC_GO = "grpc_go"  # when the next picker with a READY endpoint is built
+    CHILD_LIFETIME = "child_lifetime"  # never while the endpoint's child exists
+
+
+class WeightCaps(enum.Enum):
+    """WRR-15: how weights are clamped around the mean of the known ones."""
+
+    GRPC_CPP = "grpc_cpp"  # 0.01x..10x (static_stride_scheduler.cc); this reference too
+    GRPC_JAVA = "grpc_java"  # 0.1x..10x (WeightedRoundRobinLoadBalancer.java)
+    GRPC_GO = "grpc_go"  # no clamping (scheduler.go)
+
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """(max ratio, min ratio) to the mean, or None for no clamping."""
+        return {"grpc_cpp": (10.0, 0.01), "grpc_java": (10.0, 0.1)}.get(self.value)
+
+
+class WeightOnReconnect(enum.Enum):
+    """WRR-10: what an endpoint's weight keeps when its subchannel becomes READY again."""
+
+    RESET_NON_EMPTY_SINCE = "reset_non_empty_since"  # blackout restarts; last report kept
+    RESET_ALL = "reset_all"  # both timestamps cleared: the weight is gone until a report
+
+
+# --- The registry ---
+
+
+@attrs.frozen
+class ImplementationValue:
+    """One implementation's value of an option and where its source says so."""
+
+    value: str | None  # None: the implementation has no such policy
+    source: str
+    note: str = ""
+
+
+NOT_CHECKED = ImplementationValue("not checked", "", "nobody has read this source yet")
+
+
+@attrs.frozen
+class SpecOption:
+    """One behaviour on which implementations may differ."""
+
+    key: str
+    values: tuple[str, ...]  # in OPTIONS.md's order; the first is the default unless ``default``
+    description: str
+    default_basis: str  # which rule chose the default (module docstring)
+    implementations: Mapping[str, ImplementationValue]
+    requirements: tuple[str, ...] = ()
+    monitor_parameter: str | None = None
+    monitors: tuple[str, ...] = ()  # policies whose monitor takes it; () -> the key's policy
+    explicit_default: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        scope, dot, name = self.key.partition(".")
+        if not dot or not scope or not name:
+            raise ModelError(f"SpecOption {self.key!r}", "key must be '<scope>.<name>'")
+        if len(set(self.values)) != len(self.values) or not self.values:
+            raise ModelError(f"SpecOption {self.key}", "values must be distinct and non-empty")
+        if set(self.implementations) != set(IMPLEMENTATIONS):
+            raise ModelError(
+                f"SpecOption {self.key}", f"needs a value for each of {IMPLEMENTATIONS}"
+            )
+        for impl, iv in self.implementations.items():
+            if iv.value not in (*self.values, None, NOT_CHECKED.value):
+                raise ModelError(f"SpecOption {self.key}", f"{impl} has unknown value {iv.value!r}")
+            if iv.value in self.values and not iv.source:
+                raise ModelError(f"SpecOption {self.key}", f"{impl}'s value cites no source")
+        if self.explicit_default and self.explicit_default not in self.values:
+            raise ModelError(f"SpecOption {self.key}", "the default must be one of the values")
+
+    @property
+    def scope(self) -> str:
+        return self.key.partition(".")[0]
+
+    @property
+    def default(self) -> str:
+        return self.explicit_default or self.values[0]
+
+    @property
+    def monitor_policies(self) -> tuple[str, ...]:
+        if self.monitor_parameter is None:
+            return ()
+        return self.monitors or (self.scope,)
+
+
+def _iv(value: str | None, source: str, note: str = "") -> ImplementationValue:
+    return ImplementationValue(value, source, note)
+
+
+def _values(enum_type: type[enum.Enum]) -> tuple[str, ...]:
+    return tuple(str(m.value) for m in enum_type)
+
+
+_GO_PF = GO + "balancer/pickfirst/pickfirst.go"
+_JAVA_PF = JAVA + "core/src/main/java/io/grpc/internal/"
+_JS_PF = JS + "load-balancer-pick-first.ts"
+_CORE_PF = CORE + "src/core/load_balancing/pick_first/pick_first.cc"
+_JAVA_WRR = JAVA + "xds/src/main/java/io/grpc/xds/WeightedRoundRobinLoadBalancer.java"
+_JS_WRR = JS + "load-balancer-weighted-round-robin.ts"
+_CORE_WRR = CORE + "src/core/load_balancing/weighted_round_robin/weighted_round_robin.cc"
+_GO_WRR = GO + "balancer/weightedroundrobin/"
+
+OPTIONS_LIST: tuple[SpecOption, ...] = (
+    SpecOption(
+        "pick_first.reresolution",
+        _values(ReresolutionMode),
+        "Who asks the resolver to re-resolve when pick_first's connections fail or its "
+        "connection is lost: the policy (spec_text) or the subchannel (grpc_go).",
+        "language-neutral text: client_channel_specification.md, pick_first",
+        {
+            "grpc-go": _iv(
+                "grpc_go", _GO_PF + ":716-719", "the subchannel re-resolves (TODO #7534)"
+            ),
+            "grpc-java": _iv(
+                "spec_text",
+                _JAVA_PF
+                + "PickFirstLeafLoadBalancer.java:303-305, 392-396 (refreshNameResolution)",
+            ),
+            "C-core": _iv("spec_text", _CORE_PF + " (RequestReresolution)"),
+            "grpc-js": _iv(
+                "spec_text",
+                _JS_PF + ":313-317 (maybeEnterStickyTransientFailureMode)",
+                "asks when every subchannel failed; no request found when the connection "
+                "is lost (onSubchannelStateUpdate, 345-356): a divergence to triage",
+            ),
+        },
+        ("PF-28",),
+        monitor_parameter="reresolution",
+    ),
+    SpecOption(
+        "pick_first.happy_eyeballs",
+        _values(HappyEyeballs),
+        "Whether pick_first starts the next address 250 ms after the current one began "
+        "connecting (gRFC A61 Happy Eyeballs), or only when it fails.",
+        "language-neutral text: gRFC A61, 'Happy Eyeballs in the pick_first LB Policy'",
+        {
+            "grpc-go": _iv(
+                "enabled", _GO_PF + ":65, 569 (250 ms; pickfirst/internal.TimeAfterFunc)"
+            ),
+            "grpc-java": _iv(
+                "disabled",
+                _JAVA_PF + "PickFirstLoadBalancerProvider.java:36-44 and "
+                "PickFirstLeafLoadBalancer.java:64",
+                "GRPC_PF_USE_HAPPY_EYEBALLS defaults to false",
+            ),
+            "C-core": _iv("enabled", _CORE_PF + " (connection_attempt_delay, gRFC A61)"),
+            "grpc-js": _iv("enabled", _JS_PF + ":60,417 (CONNECTION_DELAY_INTERVAL_MS)"),
+        },
+        ("PF-12", "PF-13"),
+        monitor_parameter="happy_eyeballs",
+    ),
+    SpecOption(
+        "pick_first.resolver_error_with_addresses",
+        ("keep_subchannels", "drop_subchannels"),
+        "A resolver error while pick_first has a good address list and is not in "
+        "TRANSIENT_FAILURE: ignore it (keep_subchannels) or shut every subchannel down "
+        "and report TRANSIENT_FAILURE (drop_subchannels).",
+        "the text is silent (client_channel_specification.md leaves a resolver error in the "
+        "address list to the policy); majority: grpc-go, C-core and grpc-js keep their "
+        "subchannels, grpc-java drops them",
+        {
+            "grpc-go": _iv("keep_subchannels", _GO_PF + ":189-200 (resolverErrorLocked)"),
+            "grpc-java": _iv(
+                "drop_subchannels",
+                _JAVA_PF
+                + "PickFirstLeafLoadBalancer.java:275-287; PickFirstLoadBalancer.java:98-105",
+            ),
+            "C-core": _iv(
+                "keep_subchannels",
+                _CORE_PF + " (PickFirst::UpdateLocked: 'If the update contains a resolver error "
+                "and we have a previous update that was not a resolver error, keep using the "
+                "previous addresses')",
+                "the error is returned as the update's status; the connection is kept",
+            ),
+            "grpc-js": _iv("keep_subchannels", _JS_PF + ":519-527 (updateAddressList, !ok)"),
+        },
+        ("PF-22",),
+    ),
+    SpecOption(
+        "pick_first.selected_address_removed",
+        _values(SelectedAddressRemoved),
+        "A resolver update without the address of pick_first's READY subchannel: report "
+        "IDLE and wait for ExitIdle (goes_idle), or report CONNECTING and start a pass at "
+        "once (reconnects).",
+        "language-neutral text: client_channel_specification.md, pick_first ('If ... a "
+        "resolver update removes the address of the selected subchannel, the policy will "
+        "report IDLE')",
+        {
+            "grpc-go": _iv("reconnects", _GO_PF + ":315-331 (UpdateClientConnState)"),
+            "grpc-java": _iv(
+                "goes_idle",
+                _JAVA_PF + "PickFirstLeafLoadBalancer.java:143-168 (acceptResolvedAddresses)",
+            ),
+            "C-core": _iv(
+                "goes_idle",
+                _CORE_PF + " (SubchannelData::OnConnectivityStateChange: 'new update has no "
+                "subchannels in state READY; dropping existing connection and going IDLE')",
+                "GoIdle also requests re-resolution",
+            ),
+            "grpc-js": NOT_CHECKED,
+        },
+        ("PF-10",),
+        monitor_parameter="selected_address_removed",
+    ),
+    SpecOption(
+        "pick_first.family_interleaving",
+        _values(FamilyInterleaving),
+        "Which address families pick_first interleaves: IPv6 and the rest "
+        "(two_families), or IPv4, IPv6 and anything else (three_families).",
+        "language-neutral text: gRFC A61 interleaves as RFC 8305 section 4 (IPv6 and IPv4)",
+        {
+            "grpc-go": _iv("three_families", _GO_PF + ":413-462 (interleaveAddresses)"),
+            "grpc-java": _iv(
+                "two_families",
+                _JAVA_PF + "PickFirstLeafLoadBalancer.java:795-820",
+                "an address that is not IPv4 is grouped with IPv6",
+            ),
+            "C-core": _iv(
+                "three_families",
+                _CORE_PF + " (GetAddressFamily, AddressFamilyIterator)",
+                "one family per URI scheme: ipv4, ipv6, and each other scheme",
+            ),
+            "grpc-js": _iv(
+                "two_families",
+                _JS_PF + ":139-165 (interleaveAddressFamilies)",
+                "an address that is not IPv6 is grouped with IPv4",
+            ),
+        },
+        ("PF-7",),
+        monitor_parameter="family_interleaving",
+    ),
+    SpecOption(
+        "pick_first.variant",
+        ("leaf", "legacy_single_subchannel"),
+        "Which pick_first runs: the leaf policy of gRFC A61 (one subchannel per address) "
+        "or grpc-java's legacy PickFirstLoadBalancer (one subchannel for all addresses, "
+        "updated in place).",
+        "language-neutral text: gRFC A61, 'pick_first as the universal leaf policy'",
+        {
+            "grpc-go": _iv("leaf", _GO_PF),
+            "grpc-java": _iv(
+                "legacy_single_subchannel",
+                _JAVA_PF + "PickFirstLoadBalancerProvider.java:40",
+                "GRPC_EXPERIMENTAL_ENABLE_NEW_PICK_FIRST defaults to false",
+            ),
+            "C-core": _iv("leaf", _CORE_PF),
+            "grpc-js": _iv("leaf", _JS_PF),
+        },
+        ("PF-11",),
+    ),
+    SpecOption(
+        "round_robin.start_index",
+        ("random_per_picker", "shared_counter"),
+        "Where a new READY picker starts: at a random index (random_per_picker), or "
+        "where the previous picker left off (shared_counter).",
+        "language-neutral text: client_channel_specification.md, round_robin ('whenever a "
+        "new picker is returned, it will start from a random index')",
+        {
+            "grpc-go": _iv(
+                "random_per_picker", GO + "balancer/endpointsharding/endpointsharding.go:300"
+            ),
+            "grpc-java": _iv(
+                "shared_counter",
+                JAVA + "util/src/main/java/io/grpc/util/RoundRobinLoadBalancer.java:46,97,154",
+            ),
+            "C-core": _iv(
+                "random_per_picker",
+                CORE + "src/core/load_balancing/round_robin/round_robin.cc (Picker::Picker)",
+            ),
+            "grpc-js": _iv(
+                "shared_counter",
+                JS + "load-balancer-round-robin.ts:146-154",
+                "the new picker starts at the endpoint the old one would have picked next",
+            ),
+        },
+        ("RR-7",),
+    ),
+    SpecOption(
+        "round_robin.idle_child",
+        _values(IdleChild),
+        "How round_robin's aggregate state counts a child reporting IDLE: as "
+        "CONNECTING, as IDLE below CONNECTING, or as IDLE below TRANSIENT_FAILURE.",
+        "language-neutral text: client_channel_specification.md, round_robin",
+        {
+            "grpc-go": _iv("as_idle", GO + "balancer/endpointsharding/endpointsharding.go:275-290"),
+            "grpc-java": _iv(
+                "as_connecting",
+                JAVA + "util/src/main/java/io/grpc/util/RoundRobinLoadBalancer.java:62-73",
+            ),
+            "C-core": _iv(
+                "as_connecting",
+                CORE + "src/core/load_balancing/round_robin/round_robin.cc "
+                "(UpdateStateCountersLocked)",
+            ),
+            "grpc-js": _iv("after_failure", JS + "load-balancer-round-robin.ts:142-182"),
+        },
+        ("RR-5", "AGG-7"),
+        monitor_parameter="idle_child",
+    ),
+    SpecOption(
+        "least_request_experimental.count_lifetime",
+        _values(CountLifetime),
+        "When an endpoint's outstanding-RPC count is dropped after it left READY.",
+        "language-neutral text: gRFC A48",
+        {
+            "grpc-go": _iv("grpc_go", GO + "balancer/leastrequest/leastrequest.go:182-201"),
+            "grpc-java": _iv(
+                "child_lifetime",
+                JAVA + "xds/src/main/java/io/grpc/xds/LeastRequestLoadBalancer.java:329-330",
+            ),
+            "C-core": _iv(None, CORE + "src/core/load_balancing/", "no least_request policy"),
+            "grpc-js": _iv(None, JS, "no least_request policy"),
+        },
+        ("LR-9", "LR-11"),
+        monitor_parameter="count_lifetime",
+    ),
+    SpecOption(
+        "weighted_round_robin.weight_caps",
+        _values(WeightCaps),
+        "How the scheduler clamps weights around the mean of the known weights.",
+        "the language-neutral text (gRFC A58) names no bounds; majority: no clamping "
+        "(grpc-go, grpc-js) against 0.1..10 (grpc-java) and 0.01..10 (C-core)",
+        {
+            "grpc-go": _iv("grpc_go", _GO_WRR + "scheduler.go:34-80 (no clamping)"),
+            "grpc-java": _iv("grpc_java", _JAVA_WRR + ":660-661"),
+            "C-core": _iv(
+                "grpc_cpp",
+                CORE + "src/core/load_balancing/weighted_round_robin/static_stride_scheduler.cc",
+            ),
+            "grpc-js": _iv(
+                "grpc_go",
+                _JS_WRR + ":183-203 (WeightedRoundRobinPicker: period 1/weight, no bounds)",
+                "no clamping (the value named grpc_go)",
+            ),
+        },
+        ("WRR-15", "WRR-16"),
+        monitor_parameter="weight_caps",
+        explicit_default="grpc_go",
+    ),
+    SpecOption(
+        "weighted_round_robin.weight_on_reconnect",
+        _values(WeightOnReconnect),
+        "When an endpoint's subchannel becomes READY again: restart only the blackout "
+        "(reset non_empty_since) or also forget the last report (reset last_updated).",
+        "language-neutral text: gRFC A58 resets non_empty_since",
+        {
+            "grpc-go": _iv("reset_all", _GO_WRR + "balancer.go:374-380"),
+            "grpc-java": _iv("reset_non_empty_since", _JAVA_WRR + ":488-493"),
+            "C-core": _iv("reset_non_empty_since", _CORE_WRR + " (ResetNonEmptySince)"),
+            "grpc-js": _iv("reset_non_empty_since", _JS_WRR + ":414-416"),
+        },
+        ("WRR-10",),
+        monitor_parameter="weight_on_reconnect",
+    ),
+    SpecOption(
+        "service_config.unknown_policy_name",
+        ("case_sensitive_skip", "lower_cased_invalid", "ignored"),
+        "A deprecated loadBalancingPolicy naming no registered policy: fall back to "
+        "pick_first, names case-sensitive (case_sensitive_skip); lower-case the name and "
+        "reject the config (lower_cased_invalid); or never read the field (ignored).",
+        "the language-neutral text (grpc/grpc doc/service_config.md) does not say what an "
+        "unknown name does; majority (grpc-java, C-core): lower_cased_invalid.  SC-6 states "
+        "grpc-go's value and holds under case_sensitive_skip only",
+        {
+            "grpc-go": _iv("case_sensitive_skip", GO + "service_config.go:185-196"),
+            "grpc-java": _iv(
+                "lower_cased_invalid",
+                JAVA + "core/src/main/java/io/grpc/internal/ServiceConfigUtil.java:293-300",
+            ),
+            "C-core": _iv(
+                "lower_cased_invalid",
+                CORE + "src/core/client_channel/client_channel_service_config.cc "
+                "(ClientChannelGlobalParsedConfig::JsonPostLoad)",
+            ),
+            "grpc-js": _iv(
+                "ignored",
+                JS + "service-config.ts:384-388",
+                "parsed and validated as a string, then never read",
+            ),
+        },
+        ("SC-6",),
+        explicit_default="lower_cased_invalid",
+    ),
+    SpecOption(
+        "round_robin.update_report",
+        ("every_update", "on_change"),
+        "Whether round_robin reports its state and a new picker after every resolver "
+        "update and ExitIdle (every_update), or only when the state or the picker's "
+        "children changed (on_change).",
+        "the text is silent (client_channel_specification.md does not say whether an "
+        "unchanged aggregate is re-reported); grpc-go and grpc-java split and C-core and "
+        "grpc-js are not checked, so the default is RR-10's reading (grpc-go's) until "
+        "they are read",
+        {
+            "grpc-go": _iv(
+                "every_update",
+                GO + "balancer/endpointsharding/endpointsharding.go:192-193 "
+                "(UpdateClientConnState ends with updateStateLocked)",
+            ),
+            "grpc-java": _iv(
+                "on_change",
+                JAVA + "util/src/main/java/io/grpc/util/RoundRobinLoadBalancer.java:83-89 "
+                "(updateBalancingState: only a new state or an unequal picker)",
+            ),
+            "C-core": NOT_CHECKED,
+            "grpc-js": NOT_CHECKED,
+        },
+        ("RR-10",),
+    ),
+    SpecOption(
+        "pick_first.connecting_report",
+        ("on_connect", "on_subchannel_connecting"),
+        "When pick_first leaving IDLE reports CONNECTING: as it asks a subchannel to "
+        "connect (on_connect), or when that subchannel reports CONNECTING "
+        "(on_subchannel_connecting).",
+        "the text is silent on the moment; grpc-go reports at once and grpc-java waits "
+        "for its subchannel, C-core and grpc-js are not checked: PF-20/PF-21's reading "
+        "(grpc-go's) until they are read",
+        {
+            "grpc-go": _iv("on_connect", _GO_PF + ":355-368 (ExitIdle, before the first pass)"),
+            "grpc-java": _iv(
+                "on_subchannel_connecting",
+                _JAVA_PF + "PickFirstLeafLoadBalancer.java:529-530 (requestConnection "
+                "connects without a report), :338 (CONNECTING with the subchannel's)",
+                "grpc-java's subchannel reports CONNECTING in the same synchronization-"
+                "context drain (InternalSubchannel.java:224), so production sees no gap",
+            ),
+            "C-core": NOT_CHECKED,
+            "grpc-js": NOT_CHECKED,
+        },
+        ("PF-20", "PF-21"),
+    ),
+    SpecOption(
+        "least_request_experimental.missing_config",
+        ("reject", "keep_current"),
+        "A resolver update with no least_request config: reject it (reject) or accept it "
+        "and keep the current choiceCount (keep_current).",
+        "gRFC A48 is silent; of the two implementations with the policy, grpc-go rejects "
+        "and grpc-java keeps: LR-5's reading (grpc-go's)",
+        {
+            "grpc-go": _iv("reject", GO + "balancer/leastrequest/leastrequest.go:132-136"),
+            "grpc-java": _iv(
+                "keep_current",
+                JAVA + "xds/src/main/java/io/grpc/xds/LeastRequestLoadBalancer.java:76-86",
+            ),
+            "C-core": _iv(None, CORE + "src/core/load_balancing/", "no least_request policy"),
+            "grpc-js": _iv(None, JS, "no least_request policy"),
+        },
+        ("LR-5",),
+    ),
+)
+
+OPTIONS: dict[str, SpecOption] = {o.key: o for o in OPTIONS_LIST}
+
+
+def option(key: str) -> SpecOption:
+    """Look up an option; a typed error names an unknown key."""
+    try:
+        return OPTIONS[key]
+    except KeyError:
+        known = ", ".join(sorted(OPTIONS))
+        raise ModelError("spec option", f"no option {key!r} (known: {known})") from None
+
+
+def check_value(key: str, value: str) -> SpecOption:
+    """The option, once ``value`` is one of its values; a typed error otherwise."""
+    opt = option(key)
+    if value not in opt.values:
+        raise ModelError(f"spec option {key}", f"{value!r} is not one of {', '.join(opt.values)}")
+    return opt
