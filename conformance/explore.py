@@ -301,7 +301,7 @@ class Target:
         if self.adapter is not None:
             return SubprocessTransport(self.adapter)
         if self.planted is not None:
-            from conformance.adapters.broken import broken_transport
+            from conformance.planted import broken_transport
 
             return broken_transport(self.planted)
         from conformance.adapters.inprocess import refimpl_transport

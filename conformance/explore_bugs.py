@@ -1,6 +1,6 @@
 """Planted bugs: the depth at which ``explore`` finds each, against fuzzing (issue 18).
 
-For every planted bug (``conformance/adapters/broken.py``) this measures
+For every planted bug (``conformance/planted.py``) this measures
 
 * the shortest case of the corpus that catches it (inputs, a statistical step counting
   its samples), by running the policy's cases against the bug;
@@ -23,10 +23,10 @@ from collections.abc import Sequence
 
 import attrs
 
-from conformance.adapters.broken import BUGS, broken_transport
 from conformance.cases import Case, Statistical, load_cases
 from conformance.explore import Bounds, Target, explore
 from conformance.fuzz import fuzz
+from conformance.planted import BUGS, broken_transport
 from conformance.results import Outcome
 from conformance.runner import run_cases
 

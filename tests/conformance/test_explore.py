@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance.adapters.broken import broken_transport
 from conformance.adapters.inprocess import refimpl_transport
 from conformance.cases import case_from_json, load_cases
 from conformance.cli import main
 from conformance.explore import Bounds, Target, explore, merge, replay, state_key
+from conformance.planted import broken_transport
 from conformance.results import Outcome
 from conformance.runner import AdapterSession, CaseRun, run_cases
 from tests.conformance.helpers import ROOT, schema_errors
@@ -189,7 +189,7 @@ def test_state_key_ignores_pick_ids() -> None:
 
 @pytest.mark.req("CONF-5", "CONF-11")
 def test_the_command_line_writes_a_case_that_run_replays(tmp_path: Path) -> None:
-    adapter = f"{sys.executable} -m conformance.adapters.broken pf-no-family-interleaving"
+    adapter = f"{sys.executable} -m conformance.planted pf-no-family-interleaving"
     argv = ["explore", "--policy", "pick_first", "--adapter", adapter, "--depth", "3"]
     assert main([*argv, "--out", str(tmp_path)]) == 1
     assert (tmp_path / "explore-pick_first-k3-d3.json").is_file()
