@@ -520,10 +520,16 @@ class _World:
         self.reresolve()
 
     def canonical_state(self, name: Callable[[int], int]) -> tuple[Any, ...]:
-        """:meth:`key` with subchannels renamed and the timer relative to now (explore)."""
-        picker = self.picker
-        if picker is not None and picker.kind == "ready":
-            picker = attrs.evolve(picker, subchannel=name(picker.subchannel))
+        """:meth:`key` with subchannels renamed and the timer relative to now (explore).
+
+        The picker is a plain tuple with its messages sorted: a frozenset's repr follows
+        string hashing, which differs between processes (explore --jobs).
+        """
+        picker: tuple[Any, ...] | None = None
+        if self.picker is not None:
+            p = self.picker
+            ident = name(p.subchannel) if p.kind == "ready" else p.subchannel
+            picker = (p.kind, p.requirement, ident, tuple(sorted(p.messages)))
         subs = tuple(
             (name(s.ident), a, s.raw, s.failed_this_pass, s.last_error, s.failed_since_ready)
             for a, s in self.subs.items()

@@ -6,6 +6,7 @@ Depths here are small (seconds); the README's claims come from ``make explore``.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -197,3 +198,30 @@ def test_the_command_line_writes_a_case_that_run_replays(tmp_path: Path) -> None
     assert case.id.startswith("explore-pick-first-")
     results, _ = run_cases([case], lambda: broken_transport("pf-no-family-interleaving"))
     assert [r.outcome for r in results] == [Outcome.FAIL]
+
+
+_PRINT_KEYS = """
+from conformance.explore import Bounds, Target, explore
+result = explore(Bounds("pick_first", 2, 3), Target(), keep_keys=True, cover=False)
+print(" ".join(sorted(k.hex() for k in result.keys)))
+"""
+
+
+@pytest.mark.req("CONF-10")
+def test_state_keys_do_not_depend_on_string_hashing() -> None:
+    """Worker processes (--jobs) and shards hash strings with their own seeds: a key that
+    rendered a set in iteration order (the PF-2 picker's two wordings) would differ."""
+    keys = []
+    for hash_seed in ("0", "1"):  # these two iterate that set in different orders
+        done = subprocess.run(
+            [sys.executable, "-c", _PRINT_KEYS],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            check=True,
+        )
+        keys.append(done.stdout.split())
+    assert keys[0], "no states"
+    assert keys[0] == keys[1]
