@@ -606,6 +606,7 @@ AREA_PREFIXES: Mapping[str, str] = {
     "health": "health",
     "aggregation": "agg",
     "fuzz": "fuzz",
+    "explore": "explore",  # cases written by conformance explore (issue 18)
     "selftest": "selftest",
 }
 _AREA_OF_PREFIX = {prefix: area for area, prefix in AREA_PREFIXES.items()}

@@ -198,19 +198,36 @@ def _check_filter(option: str, given: Iterable[str], known: set[str]) -> None:
 # --- explore (issue 18): the logic is in conformance/explore.py ---
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number, 0 or more (a depth)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return value
+
+
 def _add_explore(sub: Any) -> None:
+    from conformance.explore import parse_shard
+
     explore = sub.add_parser(
         "explore", help="every legal input sequence up to a depth, breadth-first (a bounded proof)"
     )
     explore.add_argument("--policy", help="the policy to explore")
-    explore.add_argument("--adapter", metavar="COMMAND", help="start the adapter with COMMAND")
+    explore.add_argument(
+        "--adapter", metavar="COMMAND", type=_command, help="start the adapter with COMMAND"
+    )
     explore.add_argument("--in-process", action="store_true", help="the reference, in-process")
     explore.add_argument("--load", action="append", default=[], metavar="MODULE")
-    explore.add_argument("--timeout", type=float, default=DEFAULT_STEP_TIMEOUT)
-    explore.add_argument("--endpoints", type=int, default=3, help="addresses in the alphabet")
-    explore.add_argument("--depth", type=int, help="explore every sequence of this many inputs")
-    explore.add_argument("--jobs", type=int, default=1, help="worker processes (local cores)")
-    explore.add_argument("--shard", metavar="I/N", help="explore the I-th of N parts")
+    explore.add_argument("--timeout", type=_seconds, default=DEFAULT_STEP_TIMEOUT)
+    explore.add_argument(
+        "--endpoints", type=_positive_int, default=3, help="addresses in the alphabet"
+    )
+    explore.add_argument("--depth", type=_count, help="explore every sequence of this many inputs")
+    explore.add_argument("--jobs", type=_positive_int, default=1, help="worker processes")
+    explore.add_argument("--shard", type=parse_shard, metavar="I/N", help="the I-th of N parts")
     explore.add_argument("--out", type=Path, metavar="DIR", help="write results (and a case)")
     explore.add_argument("--health-checking", action="store_true", help="health_state inputs")
     explore.add_argument("--seed", type=int, default=0, help="the channel's seed")

@@ -26,6 +26,7 @@ these endpoints, violates the spec", nothing more.
 
 from __future__ import annotations
 
+import argparse
 import enum
 import functools
 import hashlib
@@ -33,8 +34,10 @@ import inspect
 import json
 import multiprocessing
 import pickle
+import shlex
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +45,7 @@ import attrs
 
 from conformance import wire
 from conformance.cases import Case, CaseStep, ChannelOptions
-from conformance.errors import AdapterError, CaseError
+from conformance.errors import AdapterError, CaseError, UsageError
 from conformance.runner import DEFAULT_STEP_TIMEOUT, AdapterSession, CaseFailedError, CaseRun
 from conformance.transport import SubprocessTransport, Transport
 from spec import actions as act
@@ -270,6 +273,30 @@ def _boundary(run: CaseRun) -> BoundaryMonitor:
     return boundary
 
 
+# --- The spec options the monitors judge by ---
+
+SpecOptions = tuple[tuple[str, str], ...]
+
+
+def judging_options(policy: str, declared: Mapping[str, str]) -> SpecOptions:
+    """Every spec option the policy's monitors take (spec/options.py), with the value they
+    judge by: the one the adapter declares, else the monitor's default.
+
+    ``CaseRun.start`` builds the monitors from the adapter's handshake exactly so
+    (conformance/monitors.py); this names those values in the result and the
+    counterexample, since a clean result or a violation holds only under them.
+    """
+    from conformance.monitors import spec_option_default
+    from spec.options import OPTIONS_LIST
+
+    chosen = []
+    for option in OPTIONS_LIST:
+        if policy in option.monitor_policies:
+            default = spec_option_default(option.key) or option.default
+            chosen.append((option.key, declared.get(option.key, default)))
+    return tuple(sorted(chosen))
+
+
 # --- Replaying a path: the one way a state is (re-)entered ---
 
 
@@ -433,6 +460,8 @@ class Counterexample:
     path: tuple[wire.JsonObject, ...]
     message: str
     requirements: tuple[str, ...]
+    spec_options: SpecOptions = ()  # the values the monitors judged by (judging_options)
+    seed: int = 0
 
     @property
     def case_id(self) -> str:
@@ -456,10 +485,18 @@ class Counterexample:
             "policy": self.policy,
             "steps": [{"input": step} for step in self.path],
         }
+        channel: dict[str, Any] = {}
         if self.health_checking:
-            case["channel"] = {"health_checking": True}
+            channel["health_checking"] = True
+        if self.seed:
+            channel["seed"] = self.seed
+        if channel:
+            case["channel"] = channel
         if self.policy in POLICY_CONFIGS:
             case["config"] = POLICY_CONFIGS[self.policy]
+        if self.spec_options:
+            # Written for these values: an adapter declaring others skips it (CONF-4).
+            case["spec_options"] = dict(self.spec_options)
         return case
 
     def write(self, directory: Path) -> Path:
@@ -484,6 +521,7 @@ class Result:
     exercised: tuple[tuple[str, str], ...]  # (requirement, channel state) pairs
     shard: tuple[int, int] = (0, 1)
     keys: frozenset[bytes] = frozenset()
+    spec_options: SpecOptions = ()  # the values the monitors judged by (judging_options)
 
     @property
     def states_per_second(self) -> float:
@@ -502,6 +540,7 @@ class Result:
             if self.counterexample is None
             else self.counterexample.to_case_json(),
             "exercised": [list(pair) for pair in self.exercised],
+            "spec_options": dict(self.spec_options),
             "shard": list(self.shard),
             "keys": sorted(k.hex() for k in self.keys),
         }
@@ -522,7 +561,9 @@ def _expand(path: tuple[wire.JsonObject, ...]) -> Visit:
     return replay(session, bounds, path, cover=cover)
 
 
-def _check_adapter(session: AdapterSession, policy: str) -> str:
+def _check_adapter(session: AdapterSession, policy: str) -> tuple[str, SpecOptions]:
+    """The implementation's name and the spec options its monitors judge by; a one-line
+    CaseError for an adapter that cannot be explored."""
     hello = session.ensure_started()
     caps = hello.capabilities
     if caps.time != "virtual" or not caps.seedable_random:
@@ -532,8 +573,12 @@ def _check_adapter(session: AdapterSession, policy: str) -> str:
             f"time={caps.time}, seedable_random={str(caps.seedable_random).lower()}"
         )
     if policy not in caps.policies:
-        raise CaseError(f"explore: {hello.implementation.name} does not offer policy {policy!r}")
-    return hello.implementation.name
+        offered = ", ".join(sorted(caps.policies))
+        raise CaseError(
+            f"explore: {hello.implementation.name} does not offer policy {policy!r} "
+            f"(it offers: {offered})"
+        )
+    return hello.implementation.name, judging_options(policy, dict(caps.spec_options))
 
 
 def explore(
@@ -557,7 +602,7 @@ def explore(
     started = time.monotonic()
     session = AdapterSession(target.connect, target.step_timeout)
     try:
-        implementation = _check_adapter(session, bounds.policy)
+        implementation, options = _check_adapter(session, bounds.policy)
         root = replay(session, bounds, (), cover=False)
     finally:
         session.close()
@@ -602,6 +647,8 @@ def explore(
                             visit.path,
                             visit.failure,
                             visit.requirements,
+                            options,
+                            bounds.seed,
                         )
                     continue
                 if visit.key in seen:
@@ -635,6 +682,7 @@ def explore(
         tuple(sorted(covered)),
         shard,
         frozenset(seen) if keep_keys or shard[1] > 1 else frozenset(),
+        options,
     )
 
 
@@ -648,6 +696,8 @@ def merge(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     total = results[0]["shard"][1]
     if any(r["bounds"] != bounds or r["shard"][1] != total for r in results):
         raise CaseError("explore --merge: the shard results are of different explorations")
+    if any(r["spec_options"] != results[0]["spec_options"] for r in results):
+        raise CaseError("explore --merge: the shards were judged with different spec options")
     if shards != list(range(total)):
         raise CaseError(f"explore --merge: have shards {shards} of {total}")
     keys = {k for r in results for k in r["keys"]}
@@ -661,12 +711,56 @@ def merge(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "seconds": round(sum(r["seconds"] for r in results), 3),
         "counterexample": min(found, key=lambda c: len(c["steps"])) if found else None,
         "exercised": sorted({tuple(p) for r in results for p in r["exercised"]}),
+        "spec_options": results[0]["spec_options"],
         "shard": [0, 1],
         "merged_from": total,
     }
 
 
 # --- The command line (``python -m conformance explore``; the parser is in cli.py) ---
+
+# What a result file (Result.to_json) holds, for --merge: each key and its JSON type.
+_RESULT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "bounds": dict,
+    "implementation": str,
+    "states": int,
+    "transitions": int,
+    "depth_completed": int,
+    "seconds": (int, float),
+    "counterexample": (dict, type(None)),
+    "exercised": list,
+    "spec_options": dict,
+    "shard": list,
+    "keys": list,
+}
+
+
+def load_result(path: Path) -> dict[str, Any]:
+    """A shard's result file (``explore --out``), checked enough to merge; one-line
+    CaseError naming the file otherwise."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise CaseError(f"explore --merge {path}: cannot read it: {err}") from None
+    if not isinstance(data, dict):
+        raise CaseError(f"explore --merge {path}: not an explore result (not a JSON object)")
+    for key, kind in _RESULT_FIELDS.items():
+        if key not in data:
+            raise CaseError(f"explore --merge {path}: not an explore result (no {key!r})")
+        if not isinstance(data[key], kind) or isinstance(data[key], bool):
+            raise CaseError(f"explore --merge {path}: {key!r} has the wrong type")
+    if set(data["bounds"]) != {f.name for f in attrs.fields(Bounds)}:
+        raise CaseError(f"explore --merge {path}: 'bounds' is not an explore result's bounds")
+    found = data["counterexample"]
+    if found is not None and not (
+        isinstance(found.get("steps"), list) and isinstance(found.get("title"), str)
+    ):
+        raise CaseError(f"explore --merge {path}: 'counterexample' is not a case")
+    shard = data["shard"]
+    if not (len(shard) == 2 and all(type(n) is int for n in shard) and 0 <= shard[0] < shard[1]):
+        raise CaseError(f"explore --merge {path}: 'shard' is not [I, N] with 0 <= I < N")
+    return data
+
 
 AREA_OF_POLICY = {
     "pick_first": "PF",
@@ -677,10 +771,10 @@ AREA_OF_POLICY = {
 
 
 def parse_shard(text: str) -> tuple[int, int]:
-    """``I/N`` (0 <= I < N) as a pair; a one-line CaseError otherwise."""
+    """``I/N`` (0 <= I < N) as a pair; an argparse type (a one-line UsageError)."""
     index, _, count = text.partition("/")
     if not (index.isdigit() and count.isdigit()) or not 0 <= int(index) < int(count):
-        raise CaseError(f"--shard: expected I/N with 0 <= I < N, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected I/N with 0 <= I < N, got {text!r}")
     return int(index), int(count)
 
 
@@ -699,6 +793,10 @@ def render(result: dict[str, Any]) -> str:
         f"depth {result['depth_completed']} completed, {seconds:.1f} s "
         f"({rate:.0f} states/s)",
     ]
+    options = result["spec_options"]
+    if options:  # the values the monitors judged by: the claim holds under these only
+        said = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+        lines.append(f"  judged with the spec options (declared, else default): {said}")
     if "level_sizes" in result:
         lines.append("  new states per depth: " + " ".join(map(str, result["level_sizes"])))
     pairs = [tuple(p) for p in result["exercised"]]
@@ -754,33 +852,31 @@ def _requirement_order(req: str) -> tuple[str, int]:
 
 
 def command(args: Any) -> int:
-    """``python -m conformance explore``: 0 clean, 1 a violation found, 2 bad input."""
+    """``python -m conformance explore``: 0 clean, 1 a violation found, 2 bad input.
+
+    The parser (cli.py) has checked each option's type; this checks how they combine.
+    """
     import sys
 
-    from conformance.cases import CASES_DIR
-
+    if args.out is not None:
+        _make_directory(args.out)
     if args.merge:
-        results = []
-        for path in args.merge:
-            try:
-                results.append(json.loads(Path(path).read_text(encoding="utf-8")))
-            except (OSError, ValueError) as err:
-                raise CaseError(f"explore --merge: cannot read {path}: {err}") from None
-        merged = merge(results)
+        if args.policy is not None or args.adapter is not None or args.in_process:
+            raise UsageError("explore --merge: takes result files only (no --policy, --adapter)")
+        merged = merge([load_result(Path(path)) for path in args.merge])
         sys.stdout.write(render(merged))
         if args.out is not None:
-            args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "merged.json").write_text(json.dumps(merged, indent=2) + "\n")
         return 0 if merged["counterexample"] is None else 1
     if args.policy is None or args.depth is None:
-        raise CaseError("explore: --policy and --depth are required (or --merge FILE...)")
+        raise UsageError("explore: --policy and --depth are required (or --merge FILE...)")
     if (args.adapter is None) == (not args.in_process):
-        raise CaseError("explore: give exactly one of --in-process and --adapter COMMAND")
-    if args.endpoints < 1 or args.depth < 0 or args.jobs < 1:
-        raise CaseError("explore: --endpoints and --jobs must be at least 1, --depth at least 0")
+        raise UsageError("explore: give exactly one of --in-process and --adapter COMMAND")
+    if args.load and not args.in_process:
+        raise UsageError("explore: --load MODULE goes with --in-process")
     bounds = Bounds(args.policy, args.endpoints, args.depth, args.health_checking, args.seed)
     target = Target(args.adapter, tuple(args.load), None, args.timeout)
-    shard = parse_shard(args.shard) if args.shard else (0, 1)
+    shard = args.shard or (0, 1)
 
     def progress(depth: int, states: int, frontier: int) -> None:
         print(f"  depth {depth}: {states} states, {frontier} new", file=sys.stderr, flush=True)
@@ -796,14 +892,29 @@ def command(args: Any) -> int:
     data = result.to_json()
     sys.stdout.write(render(data))
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
         suffix = f"-shard-{shard[0]}-of-{shard[1]}" if shard[1] > 1 else ""
         name = f"explore-{bounds.policy}-k{bounds.endpoints}-d{bounds.depth}{suffix}.json"
         (args.out / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"explore: wrote {args.out / name}")
     if result.counterexample is not None:
-        # <DIR>/explore/<id>.json: `conformance run --cases DIR` replays it (an area folder).
-        path = result.counterexample.write((args.out or CASES_DIR) / "explore")
+        # DIR/explore/<id>.json, never among the result files at DIR's top: `conformance run
+        # --cases DIR/explore` replays it.  Without --out, a new temporary folder (as fuzz).
+        cases = (
+            args.out / "explore"
+            if args.out is not None
+            else Path(tempfile.mkdtemp(prefix="conformance-explore-"))
+        )
+        path = result.counterexample.write(cases)
         print(f"explore: wrote {path}")
+        how = "--in-process" if args.in_process else f"--adapter {shlex.quote(args.adapter)}"
+        print(f"explore: replay it with: python -m conformance run --cases {cases} {how}")
         return 1
     return 0
+
+
+def _make_directory(path: Path) -> None:
+    """--out DIR, created before the search rather than failing after it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"explore --out {path}: cannot make a directory there: {err}") from None

@@ -11,15 +11,29 @@ import subprocess
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 
+from conformance import protocol, wire
 from conformance.adapters.inprocess import refimpl_transport
+from conformance.adapters.refimpl import REFIMPL_SPEC_OPTIONS, RefimplAdapter
 from conformance.cases import case_from_json, load_cases
 from conformance.cli import main
-from conformance.explore import Bounds, Target, explore, merge, replay, state_key
+from conformance.explore import (
+    Bounds,
+    Target,
+    explore,
+    judging_options,
+    merge,
+    render,
+    replay,
+    resolver_updates,
+    state_key,
+)
 from conformance.planted import broken_transport
 from conformance.results import Outcome
 from conformance.runner import AdapterSession, CaseRun, run_cases
+from conformance.transport import InProcessTransport
 from tests.conformance.helpers import ROOT, schema_errors
 
 PF = Bounds("pick_first", 2, 3)
@@ -194,10 +208,87 @@ def test_the_command_line_writes_a_case_that_run_replays(tmp_path: Path) -> None
     argv = ["explore", "--policy", "pick_first", "--adapter", adapter, "--depth", "3"]
     assert main([*argv, "--out", str(tmp_path)]) == 1
     assert (tmp_path / "explore-pick_first-k3-d3.json").is_file()
-    (case,) = load_cases(tmp_path)  # DIR/explore/<id>.json: an area folder
+    (case,) = load_cases(tmp_path / "explore")  # DIR/explore/<id>.json, as the output says
     assert case.id.startswith("explore-pick-first-")
+    assert case.area == "explore"
     results, _ = run_cases([case], lambda: broken_transport("pf-no-family-interleaving"))
     assert [r.outcome for r in results] == [Outcome.FAIL]
+
+
+@pytest.mark.req("CONF-11")
+def test_without_out_the_case_goes_to_a_new_temporary_folder(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """As fuzz does (main): a found case never lands in the corpus by itself."""
+    adapter = f"{sys.executable} -m conformance.planted pf-no-family-interleaving"
+    argv = ["explore", "--policy", "pick_first", "--adapter", adapter, "--depth", "2"]
+    assert main([*argv, "--no-coverage"]) == 1
+    out = capsys.readouterr().out
+    written = Path(out.split("explore: wrote ")[1].split()[0])
+    assert written.parent.name.startswith("conformance-explore-")
+    assert f"run --cases {written.parent} --adapter" in out
+    (case,) = load_cases(written.parent)
+    assert case.id == written.stem
+    assert not (ROOT / "conformance" / "cases" / "explore").exists()
+
+
+class _DeclaresGoesIdle(RefimplAdapter):
+    """The reference, declaring pick_first.selected_address_removed=goes_idle although it
+    reconnects (it declares reconnects, as grpc-go does): a wrong handshake."""
+
+    def capabilities(self) -> protocol.Capabilities:
+        caps = super().capabilities()
+        options = dict(caps.spec_options) | {"pick_first.selected_address_removed": "goes_idle"}
+        return attrs.evolve(caps, spec_options=tuple(sorted(options.items())))
+
+
+# The update that drops the connected address (PF-10), along the alphabet of 2 endpoints.
+_DROP_SELECTED: list[wire.JsonObject] = [
+    resolver_updates("pick_first", 2)[0],  # both addresses: connect the first
+    {"type": "subchannel_state", "subchannel": "10.0.0.1:80", "state": "CONNECTING"},
+    {"type": "subchannel_state", "subchannel": "10.0.0.1:80", "state": "READY"},
+    resolver_updates("pick_first", 2)[3],  # the second address alone
+]
+
+
+@pytest.mark.req("CONF-10", "PF-10")
+def test_the_monitors_judge_with_the_spec_options_the_adapter_declares() -> None:
+    bounds = Bounds("pick_first", 2, len(_DROP_SELECTED))
+    assert _DROP_SELECTED[-1]["endpoints"] == [["10.0.0.2:80"]]
+    declared_reconnects = AdapterSession(refimpl_transport, 5.0)
+    declared_goes_idle = AdapterSession(lambda: InProcessTransport(_DeclaresGoesIdle().handle), 5.0)
+    try:
+        clean = replay(declared_reconnects, bounds, _DROP_SELECTED, cover=False)
+        judged_otherwise = replay(declared_goes_idle, bounds, _DROP_SELECTED, cover=False)
+    finally:
+        declared_reconnects.close()
+        declared_goes_idle.close()
+    assert clean.failure is None
+    assert judged_otherwise.failure is not None
+    assert "PF-10" in judged_otherwise.requirements
+
+
+@pytest.mark.req("CONF-4", "CONF-10")
+def test_results_and_counterexamples_name_the_spec_options_they_were_judged_with() -> None:
+    options = dict(judging_options("pick_first", dict(REFIMPL_SPEC_OPTIONS)))
+    assert options["pick_first.selected_address_removed"] == "reconnects"  # declared
+    assert "round_robin.idle_child" not in options  # another policy's monitor takes it
+    assert dict(judging_options("pick_first", {}))["pick_first.selected_address_removed"] == (
+        "goes_idle"  # the monitor's default: the spec text
+    )
+    clean = explore(Bounds("pick_first", 2, 1), Target(), cover=False)
+    assert dict(clean.spec_options) == options
+    assert "pick_first.selected_address_removed=reconnects" in render(clean.to_json())
+    bug = explore(Bounds("pick_first", 3, 2), Target(planted="pf-no-family-interleaving"))
+    assert bug.counterexample is not None
+    case = case_from_json(bug.counterexample.to_case_json(), "explore")
+    assert dict(case.spec_options) == options
+    # An adapter that declares other values skips the case instead of misjudging it.
+    other = attrs.evolve(
+        RefimplAdapter().capabilities(),
+        spec_options=(("pick_first.selected_address_removed", "goes_idle"),),
+    )
+    assert any("selected_address_removed" in m for m in other.missing_for(case))
 
 
 _PRINT_KEYS = """
@@ -225,3 +316,89 @@ def test_state_keys_do_not_depend_on_string_hashing() -> None:
         keys.append(done.stdout.split())
     assert keys[0], "no states"
     assert keys[0] == keys[1]
+
+
+_PF = ["explore", "--policy", "pick_first"]
+
+
+@pytest.mark.req("CONF-10")
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        ([*_PF, "--in-process", "--depth", "-1"], "explore: argument --depth"),
+        ([*_PF, "--in-process", "--depth", "two"], "explore: argument --depth"),
+        ([*_PF, "--in-process", "--depth", "2", "--endpoints", "0"], "argument --endpoints"),
+        ([*_PF, "--in-process", "--depth", "2", "--jobs", "0"], "argument --jobs"),
+        ([*_PF, "--in-process", "--depth", "2", "--shard", "2/2"], "argument --shard"),
+        ([*_PF, "--in-process", "--depth", "2", "--shard", "half"], "argument --shard"),
+        ([*_PF, "--in-process", "--depth", "2", "--timeout", "0"], "argument --timeout"),
+        ([*_PF, "--in-process", "--depth", "2", "--bogus"], "unrecognized arguments"),
+        ([*_PF, "--adapter", "", "--depth", "2"], "the adapter command is empty"),
+        ([*_PF, "--adapter", '"unclosed', "--depth", "2"], "cannot split"),
+        (["explore", "--in-process", "--depth", "2"], "--policy and --depth are required"),
+        ([*_PF, "--in-process"], "--policy and --depth are required"),
+        ([*_PF, "--depth", "2"], "exactly one of --in-process and --adapter"),
+        ([*_PF, "--depth", "2", "--in-process", "--adapter", "x"], "exactly one of"),
+        ([*_PF, "--depth", "2", "--adapter", "x", "--load", "m"], "--load MODULE goes with"),
+        (["explore", "--policy", "pick_frist", "--in-process", "--depth", "1"], "offers:"),
+        (["explore", "--merge", "/nonexistent.json"], "cannot read it"),
+        ([*_PF, "--merge", "/nonexistent.json"], "takes result files only"),
+    ],
+)
+def test_bad_input_is_one_typed_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], said: str
+) -> None:
+    assert main(argv) == 2
+    _one_line_error(capsys, said)
+
+
+@pytest.mark.req("CONF-10")
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("not json", "cannot read it"),
+        ("[]", "not a JSON object"),
+        ("{}", "no 'bounds'"),
+        ('{"bounds": {}}', "no 'implementation'"),
+    ],
+)
+def test_a_merge_file_that_is_not_a_result_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, said: str
+) -> None:
+    path = tmp_path / "result.json"
+    path.write_text(content)
+    assert main(["explore", "--merge", str(path)]) == 2
+    _one_line_error(capsys, str(path), said)
+
+
+@pytest.mark.req("CONF-10")
+def test_a_merge_file_with_a_broken_field_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = explore(Bounds("round_robin", 1, 1), Target(), cover=False).to_json()
+    for key, bad in (("shard", [1, 1]), ("bounds", {"policy": "x"}), ("states", "many")):
+        path = tmp_path / f"bad-{key}.json"
+        path.write_text(json.dumps(result | {key: bad}))
+        assert main(["explore", "--merge", str(path)]) == 2
+        _one_line_error(capsys, str(path), repr(key))
+
+
+@pytest.mark.req("CONF-10")
+def test_an_out_path_that_is_a_file_is_refused_before_the_search(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("")
+    argv = [*_PF, "--in-process", "--depth", "9", "--out", str(taken)]
+    assert main(argv) == 2  # depth 9 would take minutes: refused first
+    _one_line_error(capsys, "explore --out", str(taken))
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str], *expected: str) -> None:
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("conformance: "), lines[0]
+    assert "Traceback" not in captured.err + captured.out
+    for text in expected:
+        assert text in lines[0], lines[0]
