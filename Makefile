@@ -33,16 +33,22 @@ diagrams: $(STAMP)
 	$(BIN)/python -m spec.docs docs
 	$(BIN)/python -m conformance.requirement_index docs
 	$(BIN)/python -m conformance.tour docs
-	$(BIN)/python -m conformance.implementations_page docs
+	$(BIN)/python -m conformance.implementations_page docs --readme README.md
 
 # The conformance suite against the reference implementation, attached as a subprocess
 # speaking adapter protocol v1 (conformance/PROTOCOL.md); exits non-zero on any
 # unexpected result. The reference lacks nothing, so --require-all: a SKIPPED case is a
 # failure here. CONFORMANCE_ARGS adds runner options (--json FILE, --junit FILE...).
+# Each conformance target writes its JSON report (no wall-clock times) to $(REPORTS)/<name>.json;
+# they are committed, and `make diagrams` builds docs/implementations.md and the README's
+# results table from them.
+REPORTS := conformance/reports
 conformance: $(STAMP)
+	@mkdir -p $(REPORTS)
 	$(BIN)/python -m conformance run --require-all \
 		--adapter "$(BIN)/python -m conformance.adapters.refimpl" \
-		--expectations conformance/expectations/refimpl.json $(CONFORMANCE_ARGS)
+		--expectations conformance/expectations/refimpl.json \
+		--json $(REPORTS)/refimpl.json --no-timings $(CONFORMANCE_ARGS)
 
 # The benchmark suite (bench/, pyperf): a few minutes on two cores.  Writes
 # bench/results.json, bench/pyperf.json and the README's Benchmarks table.
@@ -67,8 +73,10 @@ conformance-grpc-go: $(STAMP)
 	$(GO) -C $(GRPC_GO_ADAPTER_DIR) vet -mod=readonly .; \
 	$(GO) -C $(GRPC_GO_ADAPTER_DIR) build -mod=readonly -buildvcs=false -trimpath \
 		-o bin/grpc-go-adapter .; \
+	mkdir -p $(REPORTS); \
 	$(BIN)/python -m conformance run --adapter "$(GRPC_GO_ADAPTER_DIR)/bin/grpc-go-adapter" \
-		--expectations conformance/expectations/grpc-go.json $(CONFORMANCE_ARGS)
+		--expectations conformance/expectations/grpc-go.json \
+		--json $(REPORTS)/grpc-go.json --no-timings $(CONFORMANCE_ARGS)
 
 # The whole suite against @grpc/grpc-js's real balancers (conformance/adapters/grpc-js,
 # pinned in its package-lock.json): npm ci, tsc, then every case, twice. The two JSON
@@ -90,7 +98,7 @@ conformance-grpc-js: $(STAMP)
 	echo "conformance-grpc-js: building the adapter with node $$($(NODE) --version), npm $$($(NPM) --version)"; \
 	$(NPM) --prefix $(GRPC_JS_ADAPTER_DIR) ci --no-audit --no-fund --loglevel=error; \
 	$(NPM) --prefix $(GRPC_JS_ADAPTER_DIR) run --silent build; \
-	mkdir -p $(GRPC_JS_REPORTS); \
+	mkdir -p $(GRPC_JS_REPORTS) $(REPORTS); \
 	for run in 1 2; do \
 		$(BIN)/python -m conformance run --adapter "$(NODE) $(GRPC_JS_ADAPTER_DIR)/build/main.js" \
 			--expectations conformance/expectations/grpc-js.json \
@@ -98,7 +106,8 @@ conformance-grpc-js: $(STAMP)
 	done; \
 	cmp $(GRPC_JS_REPORTS)/run1.json $(GRPC_JS_REPORTS)/run2.json || { \
 		echo "conformance-grpc-js: the two runs gave different reports"; exit 1; }; \
-	echo "conformance-grpc-js: two runs, byte-identical JSON reports"
+	cp $(GRPC_JS_REPORTS)/run1.json $(REPORTS)/grpc-js.json; \
+	echo "conformance-grpc-js: two runs, byte-identical JSON reports ($(REPORTS)/grpc-js.json)"
 
 # The whole suite against grpc-java's real balancers (conformance/adapters/grpc-java, pinned to
 # grpc-java 1.85.1 through io.grpc:grpc-bom in its pom.xml), once per pick_first grpc-java ships:
@@ -127,7 +136,7 @@ conformance-grpc-java: $(STAMP)
 	$(MVN) -B -q -f $(GRPC_JAVA_ADAPTER_DIR)/pom.xml compile dependency:build-classpath \
 		-Dmdep.outputFile=target/classpath.txt; \
 	classpath="$(GRPC_JAVA_ADAPTER_DIR)/target/classes:$$(cat $(GRPC_JAVA_ADAPTER_DIR)/target/classpath.txt)"; \
-	mkdir -p $(GRPC_JAVA_REPORTS); \
+	mkdir -p $(GRPC_JAVA_REPORTS) $(REPORTS); \
 	for variant in leaf legacy; do \
 		for run in 1 2; do \
 			echo "conformance-grpc-java: pick_first $$variant, run $$run"; \
@@ -144,7 +153,9 @@ conformance-grpc-java: $(STAMP)
 		cmp $(GRPC_JAVA_REPORTS)/$$variant-1.json $(GRPC_JAVA_REPORTS)/$$variant-2.json || { \
 			echo "conformance-grpc-java: pick_first $$variant: the two runs gave different reports"; \
 			exit 1; }; \
-		echo "conformance-grpc-java: pick_first $$variant: two runs, byte-identical JSON reports"; \
+		report=$(REPORTS)/grpc-java$$([ $$variant = leaf ] || echo -$$variant).json; \
+		cp $(GRPC_JAVA_REPORTS)/$$variant-1.json $$report; \
+		echo "conformance-grpc-java: pick_first $$variant: two runs, byte-identical JSON reports ($$report)"; \
 	done
 
 # Bounded exhaustive exploration (docs/explore.md): the README's table of what has been

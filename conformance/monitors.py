@@ -156,8 +156,13 @@ def monitors_for(
 
 def spec_option_default(key: str) -> str | None:
     """The value ``"<policy>.<option>"`` takes for an adapter that declares none: the
-    default of the policy monitor's parameter (the spec text's reading), as the monitor
-    then judges every case by it.  None when no monitor has such a parameter."""
+    registry's default (spec/options.py), which is also the default of the monitor
+    parameter that takes it, so the monitor judges every case by it.  An option the
+    registry lacks: the monitor parameter's default; None when there is none either."""
+    from spec.options import OPTIONS
+
+    if key in OPTIONS:
+        return OPTIONS[key].default
     policy, _, name = key.partition(".")
     cls, _ = find_policy_monitor(policy)
     if cls is None:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from conformance import wire
-from conformance.errors import WireError
+from conformance.errors import JsonPath, WireError
 from spec.connectivity import Profile
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ REQUEST_KEYS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
     "start": (frozenset({"protocol"}), frozenset()),
     "begin": (
         frozenset({"case", "policy", "profile", "health_checking", "seed"}),
-        frozenset(),
+        frozenset({"spec_options"}),  # only to an adapter declaring configurable_options
     ),
     "step": (frozenset({"seq", "input"}), frozenset()),
     "end": (frozenset(), frozenset()),
@@ -61,7 +61,16 @@ REPLY_KEYS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
 _IMPLEMENTATION_KEYS = frozenset({"name"}), frozenset({"version", "language", "homepage"})
 _CAPABILITY_KEYS = (
     frozenset({"policies", "time"}),
-    frozenset({"seedable_random", "health_listener", "orca", "profiles", "spec_options"}),
+    frozenset(
+        {
+            "seedable_random",
+            "health_listener",
+            "orca",
+            "profiles",
+            "spec_options",
+            "configurable_options",
+        }
+    ),
 )
 TIME_MODES = ("virtual", "real")
 _SPEC_OPTION = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -94,6 +103,19 @@ class Capabilities:
     # Where the sources differ, which behaviour the implementation follows:
     # "<policy>.<option>" -> value, e.g. ("pick_first.reresolution", "grpc_go").
     spec_options: tuple[tuple[str, str], ...] = ()
+    # Options the adapter can be set to per case ("begin" carries the value): key -> every
+    # value it can follow, its declared one included (PROTOCOL.md, "Spec options").
+    configurable_options: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def options_for(self, case: Case) -> dict[str, str]:
+        """The option values ``case`` runs and is judged with: the declared ones, each
+        configurable option set to the case's value when the adapter can follow it."""
+        chosen = dict(self.spec_options)
+        configurable = dict(self.configurable_options)
+        for key, value in case.spec_options:
+            if value in configurable.get(key, ()):
+                chosen[key] = value
+        return chosen
 
     @property
     def flags(self) -> frozenset[Capability]:
@@ -120,7 +142,7 @@ class Capabilities:
         )
         from conformance.monitors import spec_option_default  # the runner's side
 
-        declared = dict(self.spec_options)
+        declared = self.options_for(case)
         for key, value in case.spec_options:
             # An option the adapter leaves out takes its default, the value the monitors
             # then judge every case by: so the cases written for it run too (CONF-4).
@@ -147,8 +169,10 @@ def start_message(protocol: int = PROTOCOL_VERSION) -> wire.JsonObject:
     return {"type": "start", "protocol": protocol}
 
 
-def begin_message(case: Case) -> wire.JsonObject:
-    return {
+def begin_message(case: Case, options: Mapping[str, str] | None = None) -> wire.JsonObject:
+    """``options``: the value of each configurable option for this case (sent only to an
+    adapter that declared some, so older adapters never see the key)."""
+    message: wire.JsonObject = {
         "type": "begin",
         "case": case.id,
         "policy": case.policy,
@@ -156,6 +180,9 @@ def begin_message(case: Case) -> wire.JsonObject:
         "health_checking": case.channel.health_checking,
         "seed": case.channel.seed,
     }
+    if options:
+        message["spec_options"] = dict(options)
+    return message
 
 
 def step_message(seq: int, event_json: wire.JsonObject) -> wire.JsonObject:
@@ -197,6 +224,11 @@ def started_message(
             "orca": capabilities.orca,
             "profiles": sorted(p.value for p in capabilities.profiles),
             "spec_options": dict(capabilities.spec_options),
+            **(
+                {"configurable_options": {k: list(v) for k, v in capabilities.configurable_options}}
+                if capabilities.configurable_options
+                else {}
+            ),
         },
     }
 
@@ -254,6 +286,7 @@ def read_started(message: wire.JsonObject) -> Hello:
         if not _SPEC_OPTION.match(key):
             raise WireError(path, "expected '<policy>.<option>'")
         wire.expect_str(value, path)
+    configurable = _configurable_options(caps.get("configurable_options", {}), options)
 
     def flag(key: str) -> bool:
         return wire.expect_bool(caps.get(key, False), ("capabilities", key))
@@ -266,8 +299,28 @@ def read_started(message: wire.JsonObject) -> Hello:
         orca=flag("orca"),
         profiles=frozenset(profiles),
         spec_options=tuple(sorted(options.items())),
+        configurable_options=configurable,
     )
     return Hello(protocol, implementation, capabilities)
+
+
+def _configurable_options(
+    value: wire.JsonValue, declared: Mapping[str, wire.JsonValue]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``capabilities.configurable_options``: key -> a list of values that holds the
+    declared one (what the implementation does unless ``begin`` says otherwise)."""
+    where: JsonPath = ("capabilities", "configurable_options")
+    result = []
+    for key, values in wire.expect_object(value, where).items():
+        path = (*where, key)
+        if key not in declared:
+            raise WireError(path, "a configurable option must also be in spec_options")
+        listed = wire.expect_list(values, path)
+        names = tuple(wire.expect_str(v, (*path, i)) for i, v in enumerate(listed))
+        if declared[key] not in names or len(set(names)) != len(names):
+            raise WireError(path, "expected distinct values, the declared one among them")
+        result.append((key, names))
+    return tuple(sorted(result))
 
 
 def _read(

@@ -173,8 +173,11 @@ def render_option_skips(results: Sequence[CaseResult], hello: protocol.Hello | N
     """The terminal report's "skipped by spec option" section (never invisible, issue 14)."""
     declared = dict(hello.capabilities.spec_options) if hello is not None else {}
     lines = ["skipped by spec option (the adapter's value -> cases written for another)"]
+    configurable = dict(hello.capabilities.configurable_options) if hello is not None else {}
     for key, row in skipped_by_spec_option(results, hello).items():
         mine = declared.get(key, "no value")
+        if key in configurable:
+            mine = "/".join(configurable[key]) + " per case"
         if row:
             other = ", ".join(f"{n} for {v}" for v, n in sorted(row.items()))
             lines.append(f"  {key:<44}{mine}: {sum(row.values())} skipped ({other})")
@@ -254,6 +257,11 @@ def to_json(
         "seconds": round(seconds, 3),
         "summary": summary(results),
         "spec_options": dict(hello.capabilities.spec_options) if hello is not None else {},
+        "configurable_options": (
+            {k: list(v) for k, v in hello.capabilities.configurable_options}
+            if hello is not None
+            else {}
+        ),
         "skipped_by_spec_option": skipped_by_spec_option(results, hello),
         "results": [
             {

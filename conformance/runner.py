@@ -24,7 +24,7 @@ import collections
 import contextlib
 import itertools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -270,8 +270,8 @@ class AdapterSession:
         self._submit(message)
         return self._collect(str(message["type"]), want, self.step_timeout)
 
-    def begin(self, case: Case) -> None:
-        self._ask(protocol.begin_message(case), "begun")
+    def begin(self, case: Case, options: Mapping[str, str] | None = None) -> None:
+        self._ask(protocol.begin_message(case, options), "begun")
         self._seq = itertools.count(1)  # seq numbers a case's step messages from 1
 
     def submit_step(self, event_json: wire.JsonObject, extra_wait: float = 0.0) -> int:
@@ -416,15 +416,17 @@ class CaseRun:
         missing = hello.capabilities.missing_for(self.case)
         if not missing:
             self.real_time = hello.capabilities.time == "real"
+            options = hello.capabilities.options_for(self.case)
             monitor_set = monitors_for(
                 self.case.policy,
                 config=self.case.config,
                 profile=self.case.channel.profile,
                 health_checking=self.case.channel.health_checking,
-                spec_options=dict(hello.capabilities.spec_options),
+                spec_options=options,
             )
             self.monitors = [make() for make in monitor_set.factories]
-            self.session.begin(self.case)
+            configurable = {k: options[k] for k, _ in hello.capabilities.configurable_options}
+            self.session.begin(self.case, configurable)
         return missing
 
     def feed(self, index: int, step: CaseStep) -> None:

@@ -18,9 +18,11 @@ grpc-go's (``balancer/pickfirst/pickfirst.go``), restated:
 * As a leaf under a parent that set :data:`HEALTH_LISTENER_ATTRIBUTE`, it reports
   the chosen SubConn's health instead of READY (PF-26, PF-27).
 
-Two places where this reference departs from grpc-go, both allowed by the spec:
-it never repeats a CONNECTING report on a resolver update (PF-18), and a pass
-restarted while in sticky TRANSIENT_FAILURE never reports CONNECTING (PF-17).
+Three places where this reference departs from grpc-go, all allowed by the spec:
+it never repeats a CONNECTING report on a resolver update (PF-18), a pass
+restarted while in sticky TRANSIENT_FAILURE never reports CONNECTING (PF-17), and
+an update that removes the READY address reports IDLE, as the spec text says
+(PF-10; the builder's ``selected_address_removed`` option gives grpc-go's reconnect).
 Who asks for re-resolution is the builder's ``reresolution`` option (PF-28).
 """
 
@@ -62,6 +64,7 @@ from refimpl.balancer import (
 from refimpl.clock import Timer
 from spec.catalogue.pick_first import CONNECTION_ATTEMPT_DELAY, ReresolutionMode
 from spec.connectivity import State
+from spec.options import SelectedAddressRemoved
 from spec.types import Address, AddressFamily, Duration, Endpoint, Status, freeze_attributes
 
 NAME = "pick_first"
@@ -218,8 +221,10 @@ class PickFirstBalancer(Balancer):
         *,
         reresolution: ReresolutionMode,
         attempt_delay: Duration,
+        selected_address_removed: SelectedAddressRemoved = SelectedAddressRemoved.GOES_IDLE,
     ) -> None:
         self._cc = cc
+        self._selected_address_removed = selected_address_removed
         self._options = options
         self._reresolution = reresolution
         self._attempt_delay = attempt_delay
@@ -255,7 +260,9 @@ class PickFirstBalancer(Balancer):
             self._cursor = addresses.index(previous.address)  # PF-8: keep the connection
             return
         self._shut_down_unlisted()  # PF-9
-        if was_ready or self._reported is State.CONNECTING or not had_list:
+        if was_ready and self._selected_address_removed is SelectedAddressRemoved.GOES_IDLE:
+            self._go_idle()  # PF-10 (the spec text; grpc-go reconnects at once instead)
+        elif was_ready or self._reported is State.CONNECTING or not had_list:
             self._report(State.CONNECTING, QueuePicker())  # PF-10, PF-3
             self._start_pass()
         elif self._reported is State.TRANSIENT_FAILURE:
@@ -525,6 +532,7 @@ class PickFirstBuilder(Builder, ConfigParser):
         reresolution: ReresolutionMode = ReresolutionMode.SPEC_TEXT,
         *,
         attempt_delay: Duration = CONNECTION_ATTEMPT_DELAY,
+        selected_address_removed: SelectedAddressRemoved = SelectedAddressRemoved.GOES_IDLE,
     ) -> None:
         if not isinstance(reresolution, ReresolutionMode):
             raise OptionError(f"reresolution must be a ReresolutionMode, got {reresolution!r}")
@@ -538,10 +546,18 @@ class PickFirstBuilder(Builder, ConfigParser):
         # re-resolve by themselves as grpc-go's do.
         self.reresolution = reresolution
         self.attempt_delay = attempt_delay
+        if not isinstance(selected_address_removed, SelectedAddressRemoved):
+            raise OptionError(f"selected_address_removed: got {selected_address_removed!r}")
+        # Default: the spec text (PF-10); RECONNECTS is grpc-go's choice.
+        self.selected_address_removed = selected_address_removed
 
     def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
         return self.balancer_type(
-            cc, options, reresolution=self.reresolution, attempt_delay=self.attempt_delay
+            cc,
+            options,
+            reresolution=self.reresolution,
+            attempt_delay=self.attempt_delay,
+            selected_address_removed=self.selected_address_removed,
         )
 
     def parse_config(self, config: JsonValue) -> PickFirstConfig:

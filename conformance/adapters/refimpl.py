@@ -19,6 +19,7 @@ development (or test policies) register themselves.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import sys
@@ -30,7 +31,9 @@ from conformance.errors import JsonPath, WireError
 from refimpl import registry
 from refimpl.balancer import BalancerError, Builder
 from refimpl.driver import Driver
+from refimpl.pick_first import PickFirstBuilder
 from spec.connectivity import Profile
+from spec.options import SelectedAddressRemoved
 
 if TYPE_CHECKING:
     import argparse
@@ -58,7 +61,7 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "pick_first.happy_eyeballs": "enabled",  # pick_first.py arms the 250 ms timer
     "pick_first.resolver_error_with_addresses": "keep_subchannels",  # PF-22
     "pick_first.family_interleaving": "three_families",  # interleave_by_family (AddressFamily)
-    "pick_first.selected_address_removed": "reconnects",  # pick_first.py PF-10 (as grpc-go)
+    "pick_first.selected_address_removed": "goes_idle",  # pick_first.py PF-10 (the spec text)
     "pick_first.variant": "leaf",
     "round_robin.start_index": "random_per_picker",  # endpoint_sharding.py randrange
     "round_robin.idle_child": "as_connecting",  # endpoint_sharding.py (AGG-7)
@@ -70,6 +73,23 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "pick_first.connecting_report": "on_connect",  # pick_first.py: CONNECTING with the connect
     "least_request_experimental.missing_config": "reject",  # least_request.py (LR-5)
 }
+
+# Options the reference can follow either way, set per case by ``begin`` (PROTOCOL.md,
+# "Spec options"): so its run shows both behaviours and skips no case for them.
+REFIMPL_CONFIGURABLE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "pick_first.selected_address_removed": ("goes_idle", "reconnects"),
+}
+
+
+def configured(builder: str | Builder, options: wire.JsonObject) -> str | Builder:
+    """``builder`` set to the case's configurable option values (only pick_first has any)."""
+    value = options.get("pick_first.selected_address_removed")
+    found = registry.get(builder) if isinstance(builder, str) else builder
+    if value is None or not isinstance(found, PickFirstBuilder):
+        return builder
+    chosen = copy.copy(found)  # never the registered instance: cases stay independent
+    chosen.selected_address_removed = SelectedAddressRemoved(value)
+    return chosen
 
 
 class RefimplAdapter:
@@ -96,6 +116,7 @@ class RefimplAdapter:
             orca=True,
             profiles=frozenset(Profile),
             spec_options=tuple(sorted(REFIMPL_SPEC_OPTIONS.items())),
+            configurable_options=tuple(sorted(REFIMPL_CONFIGURABLE_OPTIONS.items())),
         )
 
     def handle(self, message: wire.JsonObject) -> wire.JsonObject | None:
@@ -109,13 +130,14 @@ class RefimplAdapter:
             return protocol.started_message(self.implementation, self.capabilities())
         if kind == "begin":
             try:
+                options = wire.expect_object(msg.get("spec_options", {}), ("spec_options",))
                 self.driver = Driver(
-                    self.builder_for(str(msg["policy"])),
+                    configured(self.builder_for(str(msg["policy"])), options),
                     seed=int(msg["seed"]),
                     health_checking=bool(msg["health_checking"]),
                     profile=Profile(msg["profile"]),
                 )
-            except (BalancerError, ValueError) as err:
+            except (BalancerError, ValueError, WireError) as err:
                 return protocol.error_message(f"cannot begin case {msg['case']!r}: {err}")
             return protocol.begun_message()
         if kind == "step":

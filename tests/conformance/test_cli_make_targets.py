@@ -72,6 +72,7 @@ def test_protocol_md_says_what_an_adapter_author_needs() -> None:
     for point in (
         "`time` (required)",  # a required capability
         "An adapter that declares nothing takes each option's default",  # spec_options
+        "`begin` then carries `spec_options`",  # configurable_options
         "`addresses` (required: the subchannel's addresses",  # new_subchannel.addresses
         "`metadata` (optional, default `{}`",  # pick_complete.metadata
         "**A rejected config.**",

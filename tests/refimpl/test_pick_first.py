@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from itertools import pairwise, permutations
+from typing import Any
 
 import attrs
 import pytest
@@ -139,9 +140,12 @@ def make_run(
     reresolution: ReresolutionMode = SPEC_TEXT,
     builder: PickFirstBuilder | None = None,
     attempt_delay: Duration | None = None,
+    selected_address_removed: SelectedAddressRemoved = SelectedAddressRemoved.GOES_IDLE,
 ) -> Run:
     """A pick_first run; ``health`` puts it under a parent that enables health (a leaf)."""
-    extra = {} if attempt_delay is None else {"attempt_delay": attempt_delay}
+    extra: dict[str, Any] = {"selected_address_removed": selected_address_removed}
+    if attempt_delay is not None:
+        extra["attempt_delay"] = attempt_delay
     if builder is None:
         kind = HealthLeafBuilder if health else PickFirstBuilder
         builder = kind(reresolution, **extra)
@@ -155,10 +159,14 @@ def make_run(
             attempt_delay=CONNECTION_ATTEMPT_DELAY if attempt_delay is None else attempt_delay,
             # refimpl interleaves three families (its adapter declares so).
             family_interleaving=FamilyInterleaving.THREE_FAMILIES,
-            selected_address_removed=SelectedAddressRemoved.RECONNECTS,
+            selected_address_removed=selected_address_removed,
         )
 
     return Run(driver, monitor)
+
+
+# grpc-go's tests transcribed here expect its choice on removing the used address (PF-10).
+GRPC_GO_RECONNECTS = SelectedAddressRemoved.RECONNECTS
 
 
 @pytest.fixture
@@ -303,9 +311,21 @@ def test_all_servers_down(run: MakeRun) -> None:
 
 
 @pytest.mark.req("PF-8", "PF-9", "PF-10")
-def test_addresses_removed(run: MakeRun) -> None:
-    """TestPickFirst_AddressesRemoved: removing the used address moves to the new first one."""
+def test_removing_the_used_address_goes_idle(run: MakeRun) -> None:
+    """The spec text's choice (the default): report IDLE, connect on the next pick."""
     r = run()
+    r(update(A1, A2, A3))
+    connects(r, 1)
+    assert r(update(A2, A3)) == (act.Shutdown(1), act.UpdateState(I))
+    assert r.pick() == act.PickQueue(1)
+    assert r.created()[-1] == A2  # the pick's ExitIdle starts a pass at the new first
+
+
+@pytest.mark.req("PF-8", "PF-9", "PF-10")
+def test_addresses_removed(run: MakeRun) -> None:
+    """TestPickFirst_AddressesRemoved: removing the used address moves to the new first one
+    (grpc-go's choice, pick_first.selected_address_removed=reconnects)."""
+    r = run(selected_address_removed=GRPC_GO_RECONNECTS)
     r(update(A1, A2, A3))
     connects(r, 1)
     assert r(update(A2, A3)) == (act.Shutdown(1), act.UpdateState(C), new(2, A2), act.Connect(2))
@@ -455,7 +475,7 @@ def _with_attributes(addrs: Sequence[str], key: str, balancer: bool = False) -> 
 @pytest.mark.req("PF-9", "PF-10", "PF-6")
 def test_address_update_with_attributes(run: MakeRun) -> None:
     """TestPickFirst_AddressUpdateWithAttributes: new attributes mean new addresses."""
-    r = run()
+    r = run(selected_address_removed=GRPC_GO_RECONNECTS)
     first = _with_attributes([A1, A2], "test-attribute-1")
     r(update(*first))
     connects(r, 1)
@@ -602,7 +622,7 @@ def _ready_on_second(r: Run, first: str, second: str) -> None:
 @pytest.mark.req("PF-9", "PF-10")
 def test_resolver_updates_disjoint_lists(run: MakeRun) -> None:
     """TestPickFirstLeaf_ResolverUpdates_DisjointLists."""
-    r = run()
+    r = run(selected_address_removed=GRPC_GO_RECONNECTS)
     _ready_on_second(r, A1, A2)
     assert r(update(A3, A4)) == (act.Shutdown(2), act.UpdateState(C), new(3, A3), act.Connect(3))
     fails(r, 3)
@@ -624,7 +644,7 @@ def test_resolver_updates_active_backend_in_updated_list(run: MakeRun) -> None:
 @pytest.mark.req("PF-9", "PF-10")
 def test_resolver_updates_inactive_backend_in_updated_list(run: MakeRun) -> None:
     """TestPickFirstLeaf_ResolverUpdates_InActiveBackendInUpdatedList."""
-    r = run()
+    r = run(selected_address_removed=GRPC_GO_RECONNECTS)
     _ready_on_second(r, A1, A2)
     assert r(update(A1, A3)) == (act.Shutdown(2), act.UpdateState(C), new(3, A1), act.Connect(3))
     connects(r, 3)
