@@ -210,7 +210,7 @@ def _count(text: str) -> int:
 
 
 def _add_explore(sub: Any) -> None:
-    from conformance.explore import parse_shard
+    from conformance.explore import parse_shard, parse_spec_option
 
     explore = sub.add_parser(
         "explore", help="every legal input sequence up to a depth, breadth-first (a bounded proof)"
@@ -231,6 +231,14 @@ def _add_explore(sub: Any) -> None:
     explore.add_argument("--out", type=Path, metavar="DIR", help="write results (and a case)")
     explore.add_argument("--health-checking", action="store_true", help="health_state inputs")
     explore.add_argument("--seed", type=int, default=0, help="the channel's seed")
+    explore.add_argument(
+        "--spec-option",
+        type=parse_spec_option,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set an option the adapter can follow per case (its configurable_options)",
+    )
     explore.add_argument("--no-coverage", action="store_true", help="skip requirement coverage")
     explore.add_argument("--merge", nargs="+", metavar="FILE", help="merge shard results")
 

@@ -280,7 +280,7 @@ SpecOptions = tuple[tuple[str, str], ...]
 
 def judging_options(policy: str, declared: Mapping[str, str]) -> SpecOptions:
     """Every spec option the policy's monitors take (spec/options.py), with the value they
-    judge by: the one the adapter declares, else the monitor's default.
+    judge by: the one the adapter declares, else the registry's default.
 
     ``CaseRun.start`` builds the monitors from the adapter's handshake exactly so
     (conformance/monitors.py); this names those values in the result and the
@@ -309,6 +309,9 @@ class Bounds:
     depth: int
     health_checking: bool = False
     seed: int = 0
+    # Values asked of an adapter that can follow them per case (its configurable_options,
+    # PROTOCOL.md "Spec options"); the rest are the values it declares.
+    spec_options: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.frozen
@@ -358,6 +361,7 @@ def _case(bounds: Bounds) -> Case:
         (),
         config=POLICY_CONFIGS.get(bounds.policy),
         channel=ChannelOptions(health_checking=bounds.health_checking, seed=bounds.seed),
+        spec_options=bounds.spec_options,
     )
 
 
@@ -370,7 +374,7 @@ def replay(
     """
     run = CaseRun(_case(bounds), session)
     missing = run.start()
-    if missing:
+    if missing:  # a policy, a capability, or a spec option it cannot be set to
         raise CaseError(f"explore: the adapter lacks {', '.join(missing)}")
     before = b""
     try:
@@ -561,9 +565,10 @@ def _expand(path: tuple[wire.JsonObject, ...]) -> Visit:
     return replay(session, bounds, path, cover=cover)
 
 
-def _check_adapter(session: AdapterSession, policy: str) -> tuple[str, SpecOptions]:
+def _check_adapter(session: AdapterSession, bounds: Bounds) -> tuple[str, SpecOptions]:
     """The implementation's name and the spec options its monitors judge by; a one-line
     CaseError for an adapter that cannot be explored."""
+    policy = bounds.policy
     hello = session.ensure_started()
     caps = hello.capabilities
     if caps.time != "virtual" or not caps.seedable_random:
@@ -578,7 +583,9 @@ def _check_adapter(session: AdapterSession, policy: str) -> tuple[str, SpecOptio
             f"explore: {hello.implementation.name} does not offer policy {policy!r} "
             f"(it offers: {offered})"
         )
-    return hello.implementation.name, judging_options(policy, dict(caps.spec_options))
+    # The values CaseRun.start builds the monitors with for every replayed case: the
+    # declared ones, and those --spec-option asked of a configurable adapter.
+    return hello.implementation.name, judging_options(policy, caps.options_for(_case(bounds)))
 
 
 def explore(
@@ -602,7 +609,7 @@ def explore(
     started = time.monotonic()
     session = AdapterSession(target.connect, target.step_timeout)
     try:
-        implementation, options = _check_adapter(session, bounds.policy)
+        implementation, options = _check_adapter(session, bounds)
         root = replay(session, bounds, (), cover=False)
     finally:
         session.close()
@@ -770,6 +777,21 @@ AREA_OF_POLICY = {
 }
 
 
+def parse_spec_option(text: str) -> tuple[str, str]:
+    """``KEY=VALUE``, a value the registry knows (spec/options.py); an argparse type."""
+    from spec.errors import ModelError
+    from spec.options import check_value
+
+    key, equals, value = text.partition("=")
+    if not equals:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        check_value(key, value)
+    except ModelError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return key, value
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """``I/N`` (0 <= I < N) as a pair; an argparse type (a one-line UsageError)."""
     index, _, count = text.partition("/")
@@ -874,7 +896,14 @@ def command(args: Any) -> int:
         raise UsageError("explore: give exactly one of --in-process and --adapter COMMAND")
     if args.load and not args.in_process:
         raise UsageError("explore: --load MODULE goes with --in-process")
-    bounds = Bounds(args.policy, args.endpoints, args.depth, args.health_checking, args.seed)
+    bounds = Bounds(
+        args.policy,
+        args.endpoints,
+        args.depth,
+        args.health_checking,
+        args.seed,
+        tuple(sorted(dict(args.spec_option).items())),
+    )
     target = Target(args.adapter, tuple(args.load), None, args.timeout)
     shard = args.shard or (0, 1)
 

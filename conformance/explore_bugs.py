@@ -4,8 +4,9 @@ For every planted bug (``conformance/planted.py``) this measures
 
 * the shortest case of the corpus that catches it (inputs, a statistical step counting
   its samples), by running the policy's cases against the bug;
-* ``explore`` on 3 endpoints (health inputs when that case needs them), no deeper than
-  that case, within a time budget: the depth of its counterexample and the time taken;
+* ``explore`` on 3 endpoints (health inputs and spec options as that case has them), no
+  deeper than that case, within a time budget: the depth of its counterexample and the
+  time taken;
 * ``fuzz`` with its defaults (200 sequences of at most 30 inputs, seed 0): the time to
   a failure (shrinking included) and the shrunk length.
 
@@ -75,7 +76,15 @@ def measure(bug: str, corpus: Sequence[Case], budget: float) -> Row:
     failing = [r.case for r in results if r.outcome is Outcome.FAIL]
     shortest = min(failing, key=lambda c: (inputs_of(c), c.id))
     depth = inputs_of(shortest)
-    bounds = Bounds(planted.policy, 3, depth, shortest.channel.health_checking)
+    # The case's spec options too: a bug may show only under a value the reference can be
+    # set to per case (pf-picks-shut-down-subchannel: selected_address_removed=reconnects).
+    bounds = Bounds(
+        planted.policy,
+        3,
+        depth,
+        shortest.channel.health_checking,
+        spec_options=shortest.spec_options,
+    )
     explored = explore(bounds, Target(planted=bug), cover=False, budget=budget)
     found = explored.counterexample
     started = time.monotonic()

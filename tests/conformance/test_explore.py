@@ -232,14 +232,17 @@ def test_without_out_the_case_goes_to_a_new_temporary_folder(
     assert not (ROOT / "conformance" / "cases" / "explore").exists()
 
 
-class _DeclaresGoesIdle(RefimplAdapter):
-    """The reference, declaring pick_first.selected_address_removed=goes_idle although it
-    reconnects (it declares reconnects, as grpc-go does): a wrong handshake."""
+class _DeclaresReconnects(RefimplAdapter):
+    """The reference, declaring pick_first.selected_address_removed=reconnects (grpc-go's
+    choice) although it goes IDLE (the spec text; it declares goes_idle, and can be set to
+    reconnect per case, which this handshake no longer offers): a wrong handshake."""
 
     def capabilities(self) -> protocol.Capabilities:
         caps = super().capabilities()
-        options = dict(caps.spec_options) | {"pick_first.selected_address_removed": "goes_idle"}
-        return attrs.evolve(caps, spec_options=tuple(sorted(options.items())))
+        options = dict(caps.spec_options) | {"pick_first.selected_address_removed": "reconnects"}
+        return attrs.evolve(
+            caps, spec_options=tuple(sorted(options.items())), configurable_options=()
+        )
 
 
 # The update that drops the connected address (PF-10), along the alphabet of 2 endpoints.
@@ -255,14 +258,16 @@ _DROP_SELECTED: list[wire.JsonObject] = [
 def test_the_monitors_judge_with_the_spec_options_the_adapter_declares() -> None:
     bounds = Bounds("pick_first", 2, len(_DROP_SELECTED))
     assert _DROP_SELECTED[-1]["endpoints"] == [["10.0.0.2:80"]]
-    declared_reconnects = AdapterSession(refimpl_transport, 5.0)
-    declared_goes_idle = AdapterSession(lambda: InProcessTransport(_DeclaresGoesIdle().handle), 5.0)
+    declared_goes_idle = AdapterSession(refimpl_transport, 5.0)
+    declared_reconnects = AdapterSession(
+        lambda: InProcessTransport(_DeclaresReconnects().handle), 5.0
+    )
     try:
-        clean = replay(declared_reconnects, bounds, _DROP_SELECTED, cover=False)
-        judged_otherwise = replay(declared_goes_idle, bounds, _DROP_SELECTED, cover=False)
+        clean = replay(declared_goes_idle, bounds, _DROP_SELECTED, cover=False)
+        judged_otherwise = replay(declared_reconnects, bounds, _DROP_SELECTED, cover=False)
     finally:
-        declared_reconnects.close()
         declared_goes_idle.close()
+        declared_reconnects.close()
     assert clean.failure is None
     assert judged_otherwise.failure is not None
     assert "PF-10" in judged_otherwise.requirements
@@ -271,14 +276,14 @@ def test_the_monitors_judge_with_the_spec_options_the_adapter_declares() -> None
 @pytest.mark.req("CONF-4", "CONF-10")
 def test_results_and_counterexamples_name_the_spec_options_they_were_judged_with() -> None:
     options = dict(judging_options("pick_first", dict(REFIMPL_SPEC_OPTIONS)))
-    assert options["pick_first.selected_address_removed"] == "reconnects"  # declared
+    assert options["pick_first.family_interleaving"] == "three_families"  # declared
     assert "round_robin.idle_child" not in options  # another policy's monitor takes it
-    assert dict(judging_options("pick_first", {}))["pick_first.selected_address_removed"] == (
-        "goes_idle"  # the monitor's default: the spec text
+    assert dict(judging_options("pick_first", {}))["pick_first.family_interleaving"] == (
+        "two_families"  # the registry's default
     )
     clean = explore(Bounds("pick_first", 2, 1), Target(), cover=False)
     assert dict(clean.spec_options) == options
-    assert "pick_first.selected_address_removed=reconnects" in render(clean.to_json())
+    assert "pick_first.family_interleaving=three_families" in render(clean.to_json())
     bug = explore(Bounds("pick_first", 3, 2), Target(planted="pf-no-family-interleaving"))
     assert bug.counterexample is not None
     case = case_from_json(bug.counterexample.to_case_json(), "explore")
@@ -286,9 +291,9 @@ def test_results_and_counterexamples_name_the_spec_options_they_were_judged_with
     # An adapter that declares other values skips the case instead of misjudging it.
     other = attrs.evolve(
         RefimplAdapter().capabilities(),
-        spec_options=(("pick_first.selected_address_removed", "goes_idle"),),
+        spec_options=(("pick_first.family_interleaving", "two_families"),),
     )
-    assert any("selected_address_removed" in m for m in other.missing_for(case))
+    assert any("family_interleaving" in m for m in other.missing_for(case))
 
 
 _PRINT_KEYS = """
@@ -319,6 +324,7 @@ def test_state_keys_do_not_depend_on_string_hashing() -> None:
 
 
 _PF = ["explore", "--policy", "pick_first"]
+_TWO_FAMILIES = "pick_first.family_interleaving=two_families"
 
 
 @pytest.mark.req("CONF-10")
@@ -343,6 +349,15 @@ _PF = ["explore", "--policy", "pick_first"]
         (["explore", "--policy", "pick_frist", "--in-process", "--depth", "1"], "offers:"),
         (["explore", "--merge", "/nonexistent.json"], "cannot read it"),
         ([*_PF, "--merge", "/nonexistent.json"], "takes result files only"),
+        ([*_PF, "--in-process", "--depth", "1", "--spec-option", "x"], "expected KEY=VALUE"),
+        (
+            [*_PF, "--in-process", "--depth", "1", "--spec-option", "pick_first.happy_eyeballs=no"],
+            "'no' is not one of",
+        ),
+        (  # the reference interleaves three families and cannot be set to two
+            [*_PF, "--in-process", "--depth", "1", "--spec-option", _TWO_FAMILIES],
+            "the adapter lacks spec option pick_first.family_interleaving='two_families'",
+        ),
     ],
 )
 def test_bad_input_is_one_typed_line_and_exit_2(
@@ -402,3 +417,26 @@ def _one_line_error(capsys: pytest.CaptureFixture[str], *expected: str) -> None:
     assert "Traceback" not in captured.err + captured.out
     for text in expected:
         assert text in lines[0], lines[0]
+
+
+_RECONNECTS = (("pick_first.selected_address_removed", "reconnects"),)
+
+
+@pytest.mark.req("CONF-4", "CONF-10", "PF-10")
+def test_a_configurable_option_is_explored_with_the_value_asked_for() -> None:
+    """The reference goes IDLE when an update drops its READY address (declared goes_idle)
+    and reconnects when a case asks (configurable): pf-picks-shut-down-subchannel breaks
+    only the reconnect, so explore finds it only with --spec-option asking for it."""
+    bug = Target(planted="pf-picks-shut-down-subchannel")
+    as_declared = explore(Bounds("pick_first", 2, 4), bug, cover=False)
+    asked = explore(Bounds("pick_first", 2, 4, spec_options=_RECONNECTS), bug, cover=False)
+    assert as_declared.counterexample is None
+    assert dict(as_declared.spec_options)["pick_first.selected_address_removed"] == "goes_idle"
+    assert asked.counterexample is not None
+    assert "PF-10" in asked.counterexample.requirements
+    case = case_from_json(asked.counterexample.to_case_json(), "explore")
+    assert dict(case.spec_options)["pick_first.selected_address_removed"] == "reconnects"
+    on_bug, _ = run_cases([case], lambda: broken_transport("pf-picks-shut-down-subchannel"))
+    on_reference, _ = run_cases([case], refimpl_transport)
+    assert [r.outcome for r in on_bug] == [Outcome.FAIL]
+    assert [r.outcome for r in on_reference] == [Outcome.PASS]
