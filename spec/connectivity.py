@@ -122,9 +122,11 @@ SUBCHANNEL_TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         State.TRANSIENT_FAILURE,
         State.CONNECTING,
-        "the subchannel retried by itself after backoff (older gRPC)",
+        "the subchannel retried by itself after backoff (older grpc-go; grpc-java, grpc-js)",
         "CONN-10",
-        "the project seed's subchannel diagram; grpc-go before the TF->IDLE change",
+        "the project seed's subchannel diagram; grpc-go before the TF->IDLE change; "
+        "grpc-java InternalSubchannel.java (EndOfCurrentBackoff); "
+        "grpc-js subchannel.ts (handleBackoffTimer)",
         _SEED_ONLY,
     ),
     Transition(

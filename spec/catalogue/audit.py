@@ -11,13 +11,17 @@ Audited so far (session of issue 14): the requirements that have an entry below 
 every MUST of pick_first (PF), round_robin (RR) and aggregation (AGG) against grpc-go
 and, where it speaks, the language-neutral text; WRR-1, 2, 4..15, 19 and
 LR-1..9 against grpc-go; the options' requirements against all four
-implementations.  Not audited: every requirement without an entry ("not audited yet"
-in docs/requirements.md): WRR-3, 16..18, LR-10, 11 (WRR-16 and LR-10 are
-this project's statistical bounds; no implementation source states them), the SHOULD/MAY ones not
-listed, and all of CONN, CHAN, MODEL, LB, REG, SC (but SC-6), GS, BASE, RPC, HC,
-HEALTH, CONF.  grpc-java and grpc-js were read for the options' requirements; grpc-java's leaf
+implementations.  grpc-java and grpc-js were read for the options' requirements; grpc-java's leaf
 pick_first also for PF-2, 16, 19, 20, 25, 28 and grpc-js for PF-11, 13, 14, 28 (the
-differences found there are recorded as "not triaged").
+differences found there are recorded as "not triaged").  The channel-side areas are in
+:mod:`spec.catalogue.audit_channel`.
+
+Third helper of issue 14 (the rest of the catalogue): RR-10, 12, WRR-3, 16..18 and
+LR-10, 11 against their gRFC (grpc/proposal at 1fd061a), grpc-go v1.85.0, grpc-java
+(5fda0c7; the 1.85.1 sources are not on this machine) and grpc-js 1.14.7.  WRR-16's and
+LR-10's bounds are this project's; the entries say which part an external source states.
+CONF-1..11 are the suite's own rules: their entry is :data:`OWN_RULE`, no external source
+to check.  Every requirement now has an entry.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ _JAVA = "grpc-java 5fda0c7"
 _JS = "grpc-js 1.14.7"
 _CORE = "C-core"
 _TEXT = "client_channel_specification.md"
+
+# The entry of a requirement that is this project's own rule (the conformance suite's,
+# CONF): no gRPC source states it, so there is nothing external to check it against.
+# The projects its source names (Bowtie, test262, WPT, ...) are models, not authorities.
+OWN_RULE = "this project: its own rule (conformance/PROTOCOL.md); no external source to check"
 
 AUDIT: dict[str, tuple[str, ...]] = {
     "PF-2": (
@@ -279,6 +288,63 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "LR-6": (
         f"{_GO}: agrees (leastrequest.go:153-167: READY children only; without any the endpointsharding state passes through)",
     ),
+    # --- audited by the third helper of issue 14 (see the module docstring) ---
+    "RR-10": (
+        f"{_GO}: agrees (endpointsharding.go:136-196 UpdateClientConnState, 201-208 ResolverError, 219-227 ExitIdle: children updated with inhibitChildUpdates set, one updateStateLocked after; 344-351 a child's report held back meanwhile)",
+        f"{_JAVA}: agrees for a resolver update (MultiChildLoadBalancer.java:113-133 resolvingAddresses, 192 one report, 350-352 children held back); a resolver error is not passed to the children (141-146)",
+        f"{_JS}: agrees for a resolver update (load-balancer-round-robin.ts:247-261 updatesPaused, one report); an empty list reports TRANSIENT_FAILURE (238-245) and then IDLE (261: calculateAndUpdateState with no children), not triaged; a resolver error is not passed to the children (226-233); exitIdle does nothing (265-269)",
+    ),
+    "RR-12": (
+        f"{_GO}: agrees (endpointsharding.go:115-129 rotateEndpoints by randIntN(n), 145; endpointsharding_test.go:37 TestRotateEndpoints)",
+        f"{_JS}: agrees (load-balancer-round-robin.ts:235-236 rotateArray by a random start index)",
+        f"{_JAVA}: differs: children keep the update's order; only the order in which they are updated is rotated, by one offset drawn per process (MultiChildLoadBalancer.java:58, 176-179)",
+    ),
+    "WRR-3": (
+        "gRFC A58: agrees on errorUtilizationPenalty ('Configuration is rejected if this value is negative'); the durations are google.protobuf.Duration, whose JSON form allows negative values: 'non-negative' is this project's rule (spec/types.py), as the source says",
+        f"{_GO}: agrees on the JSON types and the penalty (weightedroundrobin/balancer.go:129-135); differs on durations: accepts negative ones and '.5s' (internal/serviceconfig/duration.go:69-73, 80-108), as the source says",
+        f"{_JAVA}: differs: a negative penalty is accepted (WeightedRoundRobinLoadBalancerProvider.java:107-109; expectations entry wrr-negative-penalty-rejected); other type errors rejected (65-73)",
+        f"{_JS}: differs: reads snake_case fields, so A58's camelCase ones are ignored (load-balancer-weighted-round-robin.ts:130-143; expectations entry wrr-malformed-duration-rejected); a negative penalty is rejected (133-135)",
+    ),
+    "WRR-16": (
+        "gRFC A58: states no bound (EDF Scheduler); the bound is this project's (docs/weighted_round_robin.md), nothing external to check",
+        f"{_GO}: the scheduler the bound is derived for (weightedroundrobin/scheduler.go:65-67 weights scaled to 65535, 76 rounded, 103-132 the stride loop); the bound itself not re-derived here",
+        f"{_JAVA}: same scheduler (WeightedRoundRobinLoadBalancer.java:639-770 StaticStrideScheduler)",
+        f"{_JS}: a different scheduler, EDF over a priority queue (load-balancer-weighted-round-robin.ts:181-211); the bound not checked for it",
+    ),
+    "WRR-17": (
+        "gRFC A58: agrees ('must be cheap to create and allow concurrent pick calls to proceed with no or minimal contention', EDF Scheduler)",
+        f"{_GO}: agrees (weightedroundrobin/scheduler.go:34-90 built in O(n), 103-132 lock-free stride loop on an atomic counter)",
+        f"{_JAVA}: agrees (WeightedRoundRobinLoadBalancer.java:639-770: AtomicInteger sequence, 722-724; pick 756-770)",
+        f"{_JS}: differs: EDF over a priority queue, O(log n) a pick (load-balancer-weighted-round-robin.ts:181-211)",
+    ),
+    "WRR-18": (
+        "this project: the seed's scheduler, allowed here as a MAY; no gRPC implementation uses it",
+        f"{_GO}: static stride (weightedroundrobin/scheduler.go:94-132), as the text says",
+        f"{_JAVA}: static stride (WeightedRoundRobinLoadBalancer.java:639-770), as the text says",
+        f"{_JS}: neither: EDF over a priority queue (load-balancer-weighted-round-robin.ts:181-211); the text's 'gRPC uses the static stride scheduler' is true of grpc-go, grpc-java and C-core",
+    ),
+    "LR-10": (
+        "gRFC A48: agrees (Picker Behavior: choiceCount samples with replacement, a strictly lower count replaces the candidate), from which the law follows; the Freedman bound is this project's (spec/monitors/least_request.py)",
+        f"{_GO}: agrees (leastrequest.go:223-231)",
+        f"{_JAVA}: agrees (LeastRequestLoadBalancer.java:211-219 nextChildToUse)",
+        f"{_JS}: not implemented (no least_request policy in src/)",
+    ),
+    "LR-11": (
+        "gRFC A48: agrees (Rationale, Maximum limit for choice_count: P2C 'nearly is as good as an O(n) full scan'); the full scan is the seed's, allowed here as a MAY",
+        f"{_GO}: samples (leastrequest.go:223-231); no full scan",
+        f"{_JAVA}: samples (LeastRequestLoadBalancer.java:211-219); no full scan",
+    ),
+    "CONF-1": (OWN_RULE,),
+    "CONF-2": (OWN_RULE,),
+    "CONF-3": (OWN_RULE,),
+    "CONF-4": (OWN_RULE,),
+    "CONF-5": (OWN_RULE,),
+    "CONF-6": (OWN_RULE,),
+    "CONF-7": (OWN_RULE,),
+    "CONF-8": (OWN_RULE,),
+    "CONF-9": (OWN_RULE,),
+    "CONF-10": (OWN_RULE,),
+    "CONF-11": (OWN_RULE,),
 }
 from spec.catalogue.audit_channel import CHANNEL_AUDIT  # noqa: E402  -- the channel-side areas (issue 14)
 

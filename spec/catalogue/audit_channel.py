@@ -10,12 +10,13 @@ Sources read: grpc/grpc doc/client_channel_specification.md (as indexed, commit
 Audited (session of issue 14, second helper): CONN-1..9 and 11, CHAN-1..6, MODEL-1..5,
 LB-1..5, RPC-1..6 and 10, HC-1..5, REG-1..3, SC-1..5, 7, 8, 10..12, 14, GS-1..10,
 BASE-1..8, 10, HEALTH-1..4, 9 against the language-neutral text where it speaks and grpc-go.
-Not audited (no entry, "not audited yet"): CONN-10, LB-6, REG-4, SC-9 and the CONF
-area (this project's own rules: no gRPC source states them), RPC-7..9, SC-13,
-BASE-9, HEALTH-5..8 (pick_first's side: PF-27 in audit.py).  grpc-java
+Third helper of issue 14: CONN-10 (and grpc-java's and grpc-js's side of CONN-5), LB-6,
+REG-4, SC-9, SC-13, BASE-9, RPC-7..9, HEALTH-5..8 against the text or the gRFC they cite
+(grpc/proposal at 1fd061a), grpc-go v1.85.0 and, where they implement the behaviour,
+grpc-java (5fda0c7) and grpc-js 1.14.7 (the adapter's node_modules).  grpc-java
 (5fda0c7) was read for CONN-8, 9 and HC-2..4; grpc-js (1.14.3 tag, the newest in the
 local mirror) was read for RPC-1..3 and MODEL-5, and has no client-side health
-checking (HC, HEALTH: not implemented); otherwise grpc-java and grpc-js were not read.
+checking (HC, HEALTH: not implemented); the second helper read them for nothing else.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
     ),
     "CONN-5": (
         f"{_TEXT}: agrees (TRANSIENT_FAILURE: 'No connection attempt may be started'; IDLE when the backoff delay expires)",
+        f"{_GO}: agrees (clientconn.go:1381 TRANSIENT_FAILURE, 1385-1403 IDLE once the backoff timer fires)",
+        f"{_JAVA}: differs on a MUST, not triaged: CONNECTING, not IDLE, when the backoff ends (InternalSubchannel.java:299-306); no spec option covers it yet",
+        f"{_JS}: differs on a MUST, not triaged: CONNECTING when a connection was requested during the backoff (subchannel.ts:226-230, 472-478), IDLE otherwise (231-235); no spec option covers it yet",
     ),
     "CONN-6": (f"{_TEXT}: agrees (READY -> IDLE 'When the connection terminates')",),
     "CONN-7": (
@@ -273,6 +277,70 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
     ),
     "BASE-6": (
         f"{_GO}: agrees (balancer/base/balancer.go:142 after each resolver update, 224-229 on entering or leaving READY)",
+    ),
+    # --- audited by the third helper of issue 14 (see the module docstring) ---
+    "CONN-10": (
+        f"{_TEXT}: neither transition (Subchannel Connectivity States: TRANSIENT_FAILURE -> IDLE when the backoff delay expires, READY -> IDLE)",
+        f"{_GO}: neither (clientconn.go:1381 TRANSIENT_FAILURE, 1400-1403 IDLE after the backoff; 1521-1524 READY -> IDLE on a lost connection)",
+        f"{_JAVA}: differs, TRANSIENT_FAILURE -> CONNECTING after every backoff (InternalSubchannel.java:299-306 EndOfCurrentBackoff); READY -> IDLE (636-640); the text said 'today's gRPC does neither' and was corrected",
+        f"{_JS}: differs, TRANSIENT_FAILURE -> CONNECTING after the backoff when a connection was requested during it (subchannel.ts:226-230, 472-478), else IDLE (231-235); READY -> IDLE (275-278)",
+    ),
+    "LB-6": (
+        f"{_GO}: this project's trace convention, no gRPC source states it; grpc-go names a SubConn by its channelz ID (balancer_wrapper.go:341-343), increasing with creation but shared by every channel, so an adapter numbers SubConns itself",
+    ),
+    "REG-4": (
+        f"{_GO}: differs, Register accepts any Name(), the empty one included (balancer/balancer.go:58-66)",
+        f"{_JAVA}: differs, LoadBalancerRegistry.addProvider checks isAvailable only and keys by getPolicyName() (LoadBalancerRegistry.java:68-70, 89)",
+        f"{_JS}: differs, registerLoadBalancerType keys by any typeName (load-balancer.ts:166-175)",
+        f"{_TEXT}: silent ('LB policies are registered by name'); this project's rule, not triaged",
+    ),
+    "SC-9": (
+        f"{_GO}: agrees that an invalid config is an error (service_config.go:172-181, 206-208 ParseResult{{Err}}); the message is encoding/json's (a byte offset, not line and column; a Go struct field, not a JSON path): this project's error rule, stated by no gRPC source",
+    ),
+    "SC-13": (
+        f"{_GO}: agrees (service_config.go:158-163 jsonSC: *string, *json.RawMessage, *healthCheckConfig; 177-181 a decoding error invalidates the config; 206-208 gracefulswitch.ParseConfig rejects a loadBalancingConfig that is not a list; service_config_test.go:145 TestParseLoadBalancer)",
+    ),
+    "BASE-9": (
+        f"{_GO}: agrees (balancer/base/base.go:46-56 PickerBuildInfo.ReadySCs, SubConnInfo.Address; balancer.go:104-118 the SubConn kept under the address it was created for, 171-178 handed to Build; balancer_test.go:71 TestBaseBalancerReserveAttributes)",
+    ),
+    "RPC-7": (
+        "gRFC A6: agrees (Transparent Retries: 'the client library can transparently retry until a success occurs, or the RPC's deadline passes'), for every RPC, not only wait_for_ready; an RPC refused by the server (REFUSED_STREAM, GOAWAY) is retried once more, one seen by the application only by a configured policy",
+        f"{_GO}: agrees (stream.go:670-672 a stream that was never created may be retried transparently, 816-818; 825-828 one the server did not process, on the first attempt only; otherwise only a configured retry policy, 829-)",
+    ),
+    "RPC-8": (
+        "envoy source/common/orca/orca_parser.h: agrees in one indexed version (kEndpointLoadMetricsHeader 'endpoint-load-metrics' with the prefixes 'BIN ', 'JSON ', 'TEXT '); the newest indexed version (162f46c) declares only endpoint-load-metrics-bin; which trailer wins was not checked",
+        f"{_GO}: reads only endpoint-load-metrics-bin (orca/internal/internal.go:47); the text trailer is this project's fallback for grpcio",
+    ),
+    "RPC-9": (
+        "gRFC A51: agrees (out-of-band reporting: a StreamCoreMetrics call kept open while a policy subscribes, at the smallest interval asked for)",
+        f"{_GO}: agrees (orca/producer.go:75-90 RegisterOOBListener on a READY SubConn, 112-150 the smallest interval, 203-224 runStream: reports only from a live stream on the SubConn's transport)",
+    ),
+    "HEALTH-5": (
+        "gRFC A61: agrees (Generic Health Reporting Mechanism: 'Only once pick_first chooses a subchannel will it start the health watch')",
+        "gRFC A17: agrees (Client Workflow and Race Conditions: CONNECTING until the first health-check response)",
+        f"{_GO}: agrees (pickfirst.go:612-645: on READY, CONNECTING reported (637-641), then RegisterHealthListener (642))",
+        f"{_JAVA}: agrees in effect (leaf: the health listener is attached at creation, PickFirstLeafLoadBalancer.java:590-596; HealthCheckingLoadBalancerFactory.java:349-360 starts the watch on READY and reports CONNECTING)",
+        _JS_NO_HC,
+    ),
+    "HEALTH-6": (
+        "gRFC A61: agrees ('the connectivity state reported by that watch is the state that pick_first will report to its parent')",
+        f"{_GO}: agrees (pickfirst.go:757-785 updateSubConnHealthState: READY with the SubConn, TF with 'health check failure', CONNECTING queueing)",
+        f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:438-453 updateHealthCheckedState)",
+        _JS_NO_HC,
+    ),
+    "HEALTH-7": (
+        "gRFC A17: agrees (round_robin: 'picks will not be assigned to it')",
+        f"{_TEXT}: agrees (Subchannel Health State: the parent 'stop sending traffic to that endpoint')",
+        f"{_GO}: agrees (endpointsharding.go:275-292: READY children's pickers only; TRANSIENT_FAILURE with the failing children's pickers)",
+        f"{_JAVA}: agrees (RoundRobinLoadBalancer.java:57-80: READY children only; TRANSIENT_FAILURE with every child's picker when none is CONNECTING or IDLE)",
+        _JS_NO_HC,
+    ),
+    "HEALTH-8": (
+        "gRFC A61: agrees (Reasons for Generic Health Reporting: 'we don't want unhealthiness to trigger connection churn')",
+        "gRFC A17: agrees (Client Workflow: TRANSIENT_FAILURE directly to READY)",
+        f"{_GO}: agrees (pickfirst.go:757-785: a health update only reports a state)",
+        f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:625-643 HealthListener, 438-453: reports only)",
+        _JS_NO_HC,
     ),
     "BASE-10": (
         f"{_GO}: agrees (balancer/base/base.go:60-61 Config.HealthCheck, balancer.go:110 HealthCheckEnabled; health/client.go:73 CONNECTING until the first response)",

@@ -69,7 +69,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "CONN-10",
         MAY,
         "Under the older seed profile a subchannel may also go TRANSIENT_FAILURE -> CONNECTING "
-        "(retry) and READY -> TRANSIENT_FAILURE; today's gRPC does neither.",
+        "(retry) and READY -> TRANSIENT_FAILURE; the language-neutral text and grpc-go do "
+        "neither, while grpc-java and grpc-js still take TRANSIENT_FAILURE -> CONNECTING "
+        "(catalogue audit).",
         "the project seed's subchannel diagram; compare " + _SUBCHANNEL,
     ),
     Requirement(

@@ -85,6 +85,29 @@ def eventually(check: Callable[[], bool], timeout: float = 5.0, interval: float 
     return check()
 
 
+def picks_since(ch: BalancedChannel, start: int) -> list[act.PickOutcome]:
+    """The outcomes of the picks recorded in ``ch.trace`` from step ``start`` on."""
+    return [
+        output
+        for step in ch.trace[start:]
+        for output in step.outputs
+        if isinstance(output, act.PickComplete | act.PickQueue | act.PickFail | act.PickDrop)
+    ]
+
+
+def wait_for_held_picks(ch: BalancedChannel, count: int, start: int) -> None:
+    """Wait (bounded) until ``count`` picks since trace step ``start`` held their RPCs.
+
+    A held pick is one that queued or failed a wait_for_ready RPC: the event a test
+    waits on instead of sleeping while RPCs are sent to a channel with no backend.
+    """
+
+    def held() -> int:
+        return sum(isinstance(o, act.PickQueue | act.PickFail) for o in picks_since(ch, start))
+
+    assert eventually(lambda: held() >= count), f"{held()} of {count} picks held"
+
+
 def who(ch: Any, count: int, *, wait_for_ready: bool = True) -> Counter[str]:
     """Send ``count`` Whoami RPCs one after another; count the answers by backend name."""
     call = ch.unary_unary(WHOAMI)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import threading
-import time
 
+import attrs
 import grpc
 import pytest
 
@@ -67,12 +68,38 @@ def test_a_backend_without_health_service_counts_as_healthy(
     assert who(ch, 3) == {"a": 3}
     states = [h.state for h in _health_inputs(ch)]
     assert states == [State.CONNECTING, State.READY]
-    time.sleep(0.3)  # no retry follows UNIMPLEMENTED
-    assert [h.state for h in _health_inputs(ch)] == states
     assert_clean(ch)
+    # No retry follows UNIMPLEMENTED: rather than wait and see nothing, watch the watch
+    # itself end for good (its thread returns) without asking the backoff for a delay.
+    backoff = RecordingBackoff(initial=0.01, maximum=0.05)
+    watch, reports, grpc_channel = _watch(server.address, backoff, name="hc3-watch")
+    try:
+        assert eventually(lambda: not _thread_alive("hc3-watch"))
+    finally:
+        watch.stop()
+        grpc_channel.close()
+    assert [r.state for r in reports] == [State.CONNECTING, State.READY]
+    assert backoff.asked == []
 
 
-def _watch(address: str, backoff: Backoff) -> tuple[HealthWatch, list[SubConnState], grpc.Channel]:
+@attrs.frozen
+class RecordingBackoff(Backoff):
+    """A Backoff that notes each retry number it is asked to wait for (HC-4)."""
+
+    asked: list[int] = attrs.field(factory=list)
+
+    def delay(self, retries: int, rng: random.Random) -> float:
+        self.asked.append(retries)
+        return super().delay(retries, rng)
+
+
+def _thread_alive(name: str) -> bool:
+    return any(t.name == name and t.is_alive() for t in threading.enumerate())
+
+
+def _watch(
+    address: str, backoff: Backoff, name: str = "test-watch"
+) -> tuple[HealthWatch, list[SubConnState], grpc.Channel]:
     reports: list[SubConnState] = []
     lock = threading.Lock()
 
@@ -81,7 +108,7 @@ def _watch(address: str, backoff: Backoff) -> tuple[HealthWatch, list[SubConnSta
             reports.append(state)
 
     grpc_channel = grpc.insecure_channel(address)
-    watch = HealthWatch(grpc_channel, "", report, backoff=backoff, seed=1, name="test-watch")
+    watch = HealthWatch(grpc_channel, "", report, backoff=backoff, seed=1, name=name)
     return watch, reports, grpc_channel
 
 
@@ -90,17 +117,27 @@ def test_failed_watches_back_off_but_one_that_answered_retries_at_once(
     backends: MakeBackends,
 ) -> None:
     failing, flaky = backends(1, health="failing") + backends(1, health="flaky")
-    backoff = Backoff(initial=0.05, multiplier=2.0, jitter=0.0, maximum=1.0)
-    watches = [_watch(failing.address, backoff), _watch(flaky.address, backoff)]
-    time.sleep(1.0)
-    for watch, _, grpc_channel in watches:
-        watch.stop()
-        grpc_channel.close()
+    failing_backoff = RecordingBackoff(initial=0.01, multiplier=2.0, jitter=0.0, maximum=0.05)
+    flaky_backoff = RecordingBackoff(initial=0.01, multiplier=2.0, jitter=0.0, maximum=0.05)
+    watches = [
+        _watch(failing.address, failing_backoff, "failing-watch"),
+        _watch(flaky.address, flaky_backoff, "flaky-watch"),
+    ]
+    try:
+        # Wait for a number of attempts, not for an amount of time.
+        assert eventually(lambda: failing.health_watches >= 6 and flaky.health_watches >= 6)
+    finally:
+        for watch, _, grpc_channel in watches:
+            watch.stop()
+            grpc_channel.close()
     (_, failing_reports, _), (_, flaky_reports, _) = watches
-    # Failing at once: attempts at 0, 0 (first retry), 0.05, 0.15, 0.35, 0.75 s -> about 6.
-    assert 3 <= failing.health_watches <= 8
-    # Answering then failing: every retry is immediate, so several times as many attempts.
-    assert flaky.health_watches >= 2 * failing.health_watches
+    # Failing at once: the first retry comes at once, then each waits for a backoff delay
+    # one step longer than the last (retry numbers 0, 1, 2...), never reset.
+    retries = list(failing_backoff.asked)
+    assert len(retries) >= 4
+    assert retries == list(range(len(retries)))
+    # Answering, then failing: the answer resets the backoff, so every retry is at once.
+    assert flaky_backoff.asked == []
     assert failing_reports[0].state is State.CONNECTING
     assert {r.state for r in failing_reports} == {State.CONNECTING, State.TRANSIENT_FAILURE}
     assert State.READY in {r.state for r in flaky_reports}

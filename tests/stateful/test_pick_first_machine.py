@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from refimpl.driver import FakeSubConn
+from refimpl.pick_first import PickFirstBuilder
 from spec import actions as act
 from spec import events as ev
 from spec.catalogue.pick_first import ReresolutionMode
@@ -25,6 +26,7 @@ from spec.monitors.pick_first import PickFirstMonitor
 from spec.trace import Violation
 from spec.types import Address, Duration, Endpoint, OrcaLoadReport, Status, StatusCode
 from tests.refimpl.test_pick_first import Run, make_run
+from tests.stateful.effects import CountsEffects, takes_effect
 
 POOL = (
     Address("10.0.0.1:80"),
@@ -67,7 +69,7 @@ def _error(state: State, message: str) -> Status | None:
     return Status(StatusCode.UNAVAILABLE, message) if state is State.TRANSIENT_FAILURE else None
 
 
-class PickFirstMachine(RuleBasedStateMachine):
+class PickFirstMachine(CountsEffects, RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.run: Run | None = None
@@ -78,7 +80,10 @@ class PickFirstMachine(RuleBasedStateMachine):
 
     @initialize(
         seed=st.integers(0, 2**32 - 1),
-        role=st.sampled_from(("top-level", "leaf", "leaf with health checking")),
+        # Half the runs watch health, so health_changes acts in many runs (issue 19).
+        role=st.sampled_from(
+            ("top-level", "leaf", "leaf with health checking", "leaf with health checking")
+        ),
         mode=st.sampled_from(ReresolutionMode),
         first=st.lists(endpoints, min_size=1, max_size=4),
         shuffle=st.booleans(),
@@ -92,9 +97,20 @@ class PickFirstMachine(RuleBasedStateMachine):
         shuffle: bool,
     ) -> None:
         leaf, checking = role != "top-level", role == "leaf with health checking"
-        self.run = make_run(seed=seed, health=leaf, health_checking=checking, reresolution=mode)
+        self.run = make_run(
+            seed=seed,
+            health=leaf,
+            health_checking=checking,
+            reresolution=mode,
+            builder=self.leaf_builder(mode) if checking else None,
+        )
         self.monitors = [BoundaryMonitor(), self.run.monitor()]
         self.feed(ev.ResolverUpdate(first, config={"shuffleAddressList": shuffle}))
+
+    def leaf_builder(self, mode: ReresolutionMode) -> PickFirstBuilder | None:
+        """The pick_first that watches health; None: the reference.  A test of the tests
+        (test_machines_find_planted_bugs.py) plants a bug here."""
+        return None
 
     # --- helpers ---
 
@@ -107,6 +123,7 @@ class PickFirstMachine(RuleBasedStateMachine):
         return self.run is not None
 
     def feed(self, event: ev.Input) -> None:
+        self.fed()
         outputs = self.r(event)
         index = len(self.r.trace) - 1
         for monitor in self.monitors:
@@ -148,6 +165,7 @@ class PickFirstMachine(RuleBasedStateMachine):
         config=st.sampled_from(CONFIGS),
         error=st.none() | st.sampled_from(("resolver failed", "NXDOMAIN")),
     )
+    @takes_effect
     def resolver_reports(self, chosen: list[Endpoint], config: object, error: str | None) -> None:
         """One rule for both resolver inputs, so that they do not reset runs too often."""
         if error is not None:
@@ -157,6 +175,7 @@ class PickFirstMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.started() and bool(self.moves()))
     @rule(data=st.data())
+    @takes_effect
     def subchannel_changes(self, data: st.DataObject) -> None:
         sub, target = data.draw(st.sampled_from(self.moves()), label="move")
         message = data.draw(st.sampled_from(ERRORS), label="error")
@@ -164,12 +183,14 @@ class PickFirstMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.started() and bool(self.progress()))
     @rule(data=st.data())
+    @takes_effect
     def subchannel_progresses(self, data: st.DataObject) -> None:
         sub, target = data.draw(st.sampled_from(self.progress()), label="progress")
         self.feed(ev.SubchannelStateChange(sub.ident, target))
 
     @precondition(lambda self: self.started() and bool(self.failing()))
     @rule(data=st.data())
+    @takes_effect
     def subchannel_fails(self, data: st.DataObject) -> None:
         sub, target = data.draw(st.sampled_from(self.failing()), label="failure")
         message = data.draw(st.sampled_from(ERRORS), label="error")
@@ -177,6 +198,7 @@ class PickFirstMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.started() and bool(self.watched()))
     @rule(data=st.data())
+    @takes_effect
     def health_changes(self, data: st.DataObject) -> None:
         sub = data.draw(st.sampled_from(self.watched()), label="subchannel")
         state = data.draw(st.sampled_from(HEALTH), label="health")
@@ -184,6 +206,7 @@ class PickFirstMachine(RuleBasedStateMachine):
 
     @precondition(started)
     @rule(data=st.data())
+    @takes_effect
     def rpcs(self, data: st.DataObject) -> None:
         """A pick, the end of a completed one, or a load report from a READY subchannel."""
         kinds = ["pick"] + ["done"] * bool(self.completed) + ["load report"] * bool(self.ready())
@@ -202,11 +225,13 @@ class PickFirstMachine(RuleBasedStateMachine):
 
     @precondition(started)
     @rule(millis=st.sampled_from((1, 100, 249, 250, 251, 500, 1000)))
+    @takes_effect
     def time_passes(self, millis: int) -> None:
         self.feed(ev.TimeAdvanced(Duration.of(millis=millis)))
 
     @precondition(started)
     @rule()
+    @takes_effect
     def exit_idle(self) -> None:
         self.feed(ev.ExitIdle())
 
@@ -218,6 +243,7 @@ class PickFirstMachine(RuleBasedStateMachine):
         """Every run ends with Close: all shut down and no timer left (PF-23, LB-3)."""
         if self.run is None:
             return
+        self.record_effects()
         self.feed(ev.Close())
         assert self.r.driver.clock.pending() == 0
         for monitor in self.monitors:

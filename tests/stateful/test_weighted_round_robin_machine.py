@@ -63,7 +63,8 @@ class WeightedRoundRobinMachine(EndpointPolicyMachine):
         assert all(not sc.oob_listeners for sc in self.d.subconns.values())
 
 
-@pytest.mark.req(
+WeightedRoundRobinMachine.TestCase.settings = settings(stateful_step_count=60, deadline=None)
+TestWeightedRoundRobinMachine = pytest.mark.req(
     "WRR-1",
     "WRR-3",
     "WRR-4",
@@ -79,9 +80,4 @@ class WeightedRoundRobinMachine(EndpointPolicyMachine):
     "WRR-16",
     "WRR-18",
     "WRR-19",
-)
-def test_weighted_round_robin_machine() -> None:
-    WeightedRoundRobinMachine.TestCase.settings = settings(
-        settings(), stateful_step_count=60, deadline=None
-    )
-    WeightedRoundRobinMachine.TestCase().runTest()
+)(WeightedRoundRobinMachine.TestCase)
