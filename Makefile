@@ -164,6 +164,8 @@ conformance-grpc-java: $(STAMP)
 .PHONY: explore
 explore: $(STAMP)
 	$(BIN)/python -m conformance explore --policy pick_first --in-process --endpoints 3 --depth 6 $(EXPLORE_ARGS)
+	$(BIN)/python -m conformance explore --policy pick_first --in-process --endpoints 3 --depth 6 \
+		--spec-option pick_first.selected_address_removed=reconnects $(EXPLORE_ARGS)
 	$(BIN)/python -m conformance explore --policy round_robin --in-process --endpoints 3 --depth 10 $(EXPLORE_ARGS)
 	$(BIN)/python -m conformance explore --policy round_robin --in-process --endpoints 3 --depth 6 --health-checking $(EXPLORE_ARGS)
 
