@@ -159,6 +159,17 @@ conformance-grpc-java: $(STAMP)
 		echo "conformance-grpc-java: pick_first $$variant: two runs, byte-identical JSON reports ($$report)"; \
 	done
 
+# Bounded exhaustive exploration (docs/explore.md): the README's table of what has been
+# explored exhaustively, one row per line; each row is a few minutes on two cores.
+# EXPLORE_ARGS adds options (--jobs 2, --out DIR...).
+.PHONY: explore
+explore: $(STAMP)
+	$(BIN)/python -m conformance explore --policy pick_first --in-process --endpoints 3 --depth 6 $(EXPLORE_ARGS)
+	$(BIN)/python -m conformance explore --policy pick_first --in-process --endpoints 3 --depth 6 \
+		--spec-option pick_first.selected_address_removed=reconnects $(EXPLORE_ARGS)
+	$(BIN)/python -m conformance explore --policy round_robin --in-process --endpoints 3 --depth 10 $(EXPLORE_ARGS)
+	$(BIN)/python -m conformance explore --policy round_robin --in-process --endpoints 3 --depth 6 --health-checking $(EXPLORE_ARGS)
+
 # Three local servers (127.0.0.1) and each reference policy's traffic split;
 # `$(BIN)/python -m refimpl.demo --compare` puts grpcio's own policies beside them.
 demo: $(STAMP)

@@ -692,6 +692,7 @@ AREA_PREFIXES: Mapping[str, str] = {
     "aggregation": "agg",
     "service_config": "sc",
     "fuzz": "fuzz",
+    "explore": "explore",  # cases written by conformance explore (issue 18)
     "selftest": "selftest",
 }
 _AREA_OF_PREFIX = {prefix: area for area, prefix in AREA_PREFIXES.items()}

@@ -1,4 +1,4 @@
-"""The command line: ``python -m conformance list | run | explain | fuzz``.
+"""The command line: ``python -m conformance list | run | explain | fuzz | explore``.
 
 Exit status: 0 when every result is expected, 1 when any is unexpected (CONF-6),
 2 when the cases, the expectations file or the command line are wrong (one line on
@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import attrs
 
@@ -180,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="where a failing case is written (default: a new temporary folder, printed)",
     )
+    _add_explore(sub)
     return parser
 
 
@@ -192,6 +193,60 @@ def _check_filter(option: str, given: Iterable[str], known: set[str]) -> None:
             raise UsageError(
                 f"{option} {value!r}: no case has it ({hint}valid: {', '.join(sorted(known))})"
             )
+
+
+# --- explore (issue 18): the logic is in conformance/explore.py ---
+
+
+def _count(text: str) -> int:
+    """An argparse type: a whole number, 0 or more (a depth)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return value
+
+
+def _add_explore(sub: Any) -> None:
+    from conformance.explore import parse_shard, parse_spec_option
+
+    explore = sub.add_parser(
+        "explore", help="every legal input sequence up to a depth, breadth-first (a bounded proof)"
+    )
+    explore.add_argument("--policy", help="the policy to explore")
+    explore.add_argument(
+        "--adapter", metavar="COMMAND", type=_command, help="start the adapter with COMMAND"
+    )
+    explore.add_argument("--in-process", action="store_true", help="the reference, in-process")
+    explore.add_argument("--load", action="append", default=[], metavar="MODULE")
+    explore.add_argument("--timeout", type=_seconds, default=DEFAULT_STEP_TIMEOUT)
+    explore.add_argument(
+        "--endpoints", type=_positive_int, default=3, help="addresses in the alphabet"
+    )
+    explore.add_argument("--depth", type=_count, help="explore every sequence of this many inputs")
+    explore.add_argument("--jobs", type=_positive_int, default=1, help="worker processes")
+    explore.add_argument("--shard", type=parse_shard, metavar="I/N", help="the I-th of N parts")
+    explore.add_argument("--out", type=Path, metavar="DIR", help="write results (and a case)")
+    explore.add_argument("--health-checking", action="store_true", help="health_state inputs")
+    explore.add_argument("--seed", type=int, default=0, help="the channel's seed")
+    explore.add_argument(
+        "--spec-option",
+        type=parse_spec_option,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set an option the adapter can follow per case (its configurable_options)",
+    )
+    explore.add_argument("--no-coverage", action="store_true", help="skip requirement coverage")
+    explore.add_argument("--merge", nargs="+", metavar="FILE", help="merge shard results")
+
+
+def _explore(args: argparse.Namespace) -> int:
+    from conformance.explore import command
+
+    return command(args)
 
 
 def select(cases: Sequence[Case], args: argparse.Namespace) -> list[Case]:
@@ -369,6 +424,7 @@ def _fuzz(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     commands = {"list": _list, "run": _run, "explain": _explain, "fuzz": _fuzz}
+    commands["explore"] = _explore
     try:
         args = build_parser().parse_args(argv)
         return commands[args.command](args)

@@ -17,6 +17,7 @@ Rules stated once, here:
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -94,13 +95,18 @@ class Address:
     @property
     def family(self) -> AddressFamily:
         """The family used for Happy Eyeballs interleaving (gRFC A61)."""
-        try:
-            ip = ipaddress.ip_address(self.host)
-        except ValueError:
-            return AddressFamily.UNKNOWN
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
-            return AddressFamily.IPV6
-        return AddressFamily.IPV4
+        return _family_of_host(self.host)
+
+
+@functools.lru_cache(maxsize=4096)  # monitors ask for every address at every update
+def _family_of_host(host: str) -> AddressFamily:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return AddressFamily.UNKNOWN
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return AddressFamily.IPV6
+    return AddressFamily.IPV4
 
 
 def _to_addresses(value: Iterable[Address | str]) -> tuple[Address, ...]:

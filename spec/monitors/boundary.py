@@ -20,6 +20,9 @@ channel's side, so these catch a bad case file or a bad adapter, not a bad polic
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import Profile, State, find_transition
@@ -128,6 +131,16 @@ class BoundaryMonitor:
 
     def finish(self) -> list[Violation]:
         return []
+
+    def canonical_state(self, name: Callable[[int], int]) -> tuple[Any, ...]:
+        """What later judging depends on, subchannels renamed by ``name`` (conformance explore):
+        the step index of Close only appears in messages."""
+        pending = sorted(name(i) for i in self._connect_pending if name(i))
+        return (self.tracker.canonical_state(name), self._closed_at is not None, tuple(pending))
+
+    def may_connect(self, ident: int) -> bool:
+        """Whether subchannel ``ident`` may leave IDLE now: the policy asked it to (CONN-2)."""
+        return ident in self._connect_pending
 
 
 def find_requirement(source: State, target: State) -> str:

@@ -535,6 +535,34 @@ class _World:
         self.report(State.IDLE, _Picker("idle", "PF-20"), "PF-20")
         self.reresolve()
 
+    def canonical_state(self, name: Callable[[int], int]) -> tuple[Any, ...]:
+        """:meth:`key` with subchannels renamed and the timer relative to now (explore).
+
+        The picker is a plain tuple with its messages sorted: a frozenset's repr follows
+        string hashing, which differs between processes (explore --jobs).
+        """
+        picker: tuple[Any, ...] | None = None
+        if self.picker is not None:
+            p = self.picker
+            ident = name(p.subchannel) if p.kind == "ready" else p.subchannel
+            picker = (p.kind, p.requirement, ident, tuple(sorted(p.messages)))
+        subs = tuple(
+            (name(s.ident), a, s.raw, s.failed_this_pass, s.last_error, s.failed_since_ready)
+            for a, s in self.subs.items()
+        )
+        timer = None if self.timer_at is None else self.timer_at - self.now
+        return (
+            self.addresses,
+            self.shuffled,
+            self.cursor,
+            subs,
+            self.first_pass,
+            self.failures,
+            timer,
+            self.reported,
+            picker,
+        )
+
 
 # --- Comparing an expectation with what the trace shows ---
 
@@ -910,6 +938,15 @@ class PickFirstMonitor:
                 world.on_exit_idle("PF-20")  # the IDLE picker's first pick calls ExitIdle
             return exp
         return world.begin("PF-29")  # Done, OobLoadReport
+
+    def canonical_state(self, name: Callable[[int], int]) -> tuple[Any, ...]:
+        """What later judging depends on, subchannels renamed by ``name`` (conformance explore).
+
+        The worlds are a set (their order only picks which violation to report); the
+        count of subchannels created only numbers new ones, which the runner does anyway.
+        """
+        worlds = sorted({repr(w.canonical_state(name)) for w in self._worlds})
+        return (tuple(worlds), self._closed, self._config_in_force, self._last_valid_shuffle)
 
 
 def _state_rules(world: _World, sub: _Sub, new: State) -> tuple[str, str]:

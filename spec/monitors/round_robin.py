@@ -63,6 +63,7 @@ it the channel itself reports health READY at registration (HEALTH-2).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import attrs
 
@@ -484,6 +485,42 @@ class RoundRobinMonitor:
                 v("RR-9", f"pick {pick} failed with {outcome.status}, no child's error")
         elif not isinstance(outcome, act.PickQueue):  # CONNECTING (or an illegal IDLE)
             v("RR-8", f"pick {pick} under {picker.state.name} got {type(outcome).__name__}")
+
+    def canonical_state(self, name: Callable[[int], int]) -> tuple[Any, ...]:
+        """What later judging depends on, subchannels renamed by ``name`` (conformance explore).
+
+        Of the picks under a READY picker only the first cycle and the place in it matter:
+        every later pick is checked against ``picks[i - n]``, which equals the cycle's
+        ``(i - n) % n``-th entry as long as no violation was reported (RR-7).
+        """
+        endpoints = tuple(
+            (tuple(sorted(k)), tuple(sorted(e.failed)), e.sticky_failure, tuple(sorted(e.errors)))
+            for k, e in self._endpoints.items()
+        )
+        live = {s.ident for s in self.tracker.live()}
+        owners = sorted(
+            (name(i), None if o is None else tuple(sorted(o)))
+            for i, o in self._owner.items()
+            if i in live
+        )
+        picker: tuple[Any, ...] | None = None
+        if self._picker is not None:
+            p = self._picker
+            n, i = len(p.ready), len(p.picks)
+            cycle = tuple(name(x) for x in p.picks[:n])
+            place = i if i < n or n == 0 else n + (i - n) % n
+            ready = tuple(sorted(name(x) for x in p.ready))
+            picker = (p.state, ready, p.no_children, cycle, place)
+        return (
+            self.tracker.canonical_state(name),
+            endpoints,
+            tuple(owners),
+            tuple(sorted(name(i) for i in self._had_health if i in live)),
+            tuple(sorted(self._resolver_errors)),
+            picker,
+            self._last_report,
+            tuple(sorted(self._possible, key=lambda s: s.value)),
+        )
 
 
 def _names(states: Iterable[State]) -> str:

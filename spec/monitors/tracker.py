@@ -5,6 +5,9 @@ Policy monitors share this bookkeeping so that each states only its own rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import attrs
 
 from spec import actions as act
@@ -73,3 +76,14 @@ class SubchannelTracker:
                 view.addresses = output.addresses
         elif isinstance(output, act.UpdateState):
             self.channel_state = output.state
+
+    def canonical_state(self, name: Callable[[int], int]) -> tuple[Any, ...]:
+        """What later judging depends on, subchannels renamed by ``name`` (conformance explore).
+
+        Shut-down subchannels are left out: every rule treats them alike (LB-2), and
+        ``connects`` is a count no rule reads (docs/explore.md).
+        """
+        live = sorted(
+            (name(s.ident), s.addresses, s.health_listener, s.state, s.health) for s in self.live()
+        )
+        return (tuple(live), self.channel_state, self.closed)

@@ -1,0 +1,949 @@
+"""Bounded exhaustive exploration: every legal input sequence up to a depth, judged by the monitors.
+
+Where ``fuzz`` samples input sequences, ``explore`` visits every abstract state an
+implementation can reach in at most ``depth`` inputs from a small *alphabet*
+(:func:`alphabet`), breadth-first, in the style of explicit-state model checkers
+(TLC, stateright):
+
+* **graph, not tree**: each state gets a canonical key (:func:`state_key`): the spec
+  monitors' own canonical state, subchannels renamed and times made relative.  A
+  state seen before is not expanded again.  docs/explore.md argues why this is sound.
+* **shortest counterexamples**: the search goes level by level and stops at the first
+  level with a violation, so the violating sequence it writes out as a case file (which
+  ``conformance run`` replays) is a shortest one.
+* **black boxes**: an implementation is only reached through the adapter protocol
+  (v1, unchanged).  A state is re-entered by replaying its shortest path in a fresh
+  case (``begin`` ... ``end``); so the adapter must have virtual time and seedable
+  randomness, or a replay would not reach the same state.
+* **scale**: ``jobs`` worker processes expand one level's states in parallel;
+  ``shard=(i, n)`` explores a deterministic ``n``-th of the search (split at the
+  first level with enough states), and shard results merge (:func:`merge`).
+
+The bounds (policy, endpoints, depth, the alphabet) are part of every result: a clean
+result is the claim "no sequence of at most ``depth`` inputs from this alphabet, on
+these endpoints, violates the spec", nothing more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import functools
+import hashlib
+import inspect
+import json
+import multiprocessing
+import pickle
+import shlex
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from conformance import wire
+from conformance.cases import Case, CaseStep, ChannelOptions
+from conformance.errors import AdapterError, CaseError, UsageError
+from conformance.runner import DEFAULT_STEP_TIMEOUT, AdapterSession, CaseFailedError, CaseRun
+from conformance.transport import SubprocessTransport, Transport
+from spec import actions as act
+from spec import events as ev
+from spec.connectivity import State
+from spec.monitors.boundary import BoundaryMonitor
+from spec.trace import Monitor, Step
+from spec.types import Address, Status, StatusCode
+
+ADAPTER_FAILED = "CONF-10"  # the input was legal and the adapter failed on it
+SHARD_SPLIT_FACTOR = 4  # split the search where a level has at least 4 states per shard
+
+# --- The alphabet: every input the explorer may send, per state ---
+
+CONNECTION_ERROR = {"code": "UNAVAILABLE", "message": "connection refused"}
+HEALTH_ERROR = {"code": "UNAVAILABLE", "message": "health check failed"}
+INVALID_PF_CONFIG = {"shuffleAddressList": "yes"}  # PF-1: not a boolean
+# Timer periods of each policy, in case-file durations: time advances by one of these,
+# so a timer set by the policy fires exactly (pick_first's Happy Eyeballs delay, PF-12;
+# weighted_round_robin's update period, blackout and expiry, WRR-8/9/12).
+TIME_STEPS: dict[str, tuple[str, ...]] = {
+    "weighted_round_robin": ("1s", "10s", "180s"),
+}
+DEFAULT_TIME_STEPS = ("0.25s",)
+# The config every resolver update carries, for policies that need one (and the monitors).
+POLICY_CONFIGS: dict[str, wire.JsonValue] = {
+    "least_request_experimental": {"choiceCount": 2},
+    "weighted_round_robin": {},  # the defaults: 10 s blackout, 1 s update period, 3 min expiry
+}
+LOAD_REPORTING = frozenset({"weighted_round_robin", "least_request_experimental"})
+# Legal subchannel state changes under the ``current`` profile; IDLE -> CONNECTING only
+# after a Connect (CONN-2), which the boundary monitor tracks.
+MOVES: dict[State, tuple[State, ...]] = {
+    State.IDLE: (State.CONNECTING,),
+    State.CONNECTING: (State.READY, State.TRANSIENT_FAILURE, State.IDLE),
+    State.READY: (State.IDLE,),
+    State.TRANSIENT_FAILURE: (State.IDLE,),
+}
+
+
+def addresses(endpoints: int) -> tuple[str, ...]:
+    """``endpoints`` addresses; the last is IPv6 once there are three (PF-7 interleaving)."""
+    v6 = ("[2001:db8::1]:443",) if endpoints >= 3 else ()
+    v4 = tuple(f"10.0.0.{i}:80" for i in range(1, endpoints + 1 - len(v6)))
+    return v4 + v6
+
+
+def resolver_updates(policy: str, endpoints: int) -> tuple[wire.JsonObject, ...]:
+    """The resolver results of the alphabet: every endpoint, none, the first alone, an
+    overlapping list, a duplicate address, an attribute-only difference, and for
+    pick_first a bad config and a shuffling one."""
+    addrs = addresses(endpoints)
+    every: list[wire.JsonValue] = [[a] for a in addrs]
+    first_with_attrs = {"addresses": [{"addr": addrs[0], "attributes": {"zone": "b"}}]}
+    lists: list[list[wire.JsonValue]] = [
+        every,
+        [],
+        [[addrs[0]]],
+        every[1:] if endpoints > 1 else [[addrs[0]], [addrs[0]]],
+        [[addrs[0]], [addrs[0]], *every[1:2]],
+        [first_with_attrs, *every[1:]],
+    ]
+    distinct: list[list[wire.JsonValue]] = []
+    for endpoint_list in lists:  # with one address, some of the lists coincide
+        if endpoint_list not in distinct:
+            distinct.append(endpoint_list)
+    updates: list[wire.JsonObject] = [{"type": "resolver_update", "endpoints": e} for e in distinct]
+    if policy in POLICY_CONFIGS:
+        updates = [{**u, "config": POLICY_CONFIGS[policy]} for u in updates]
+    if policy == "pick_first":
+        for config in (INVALID_PF_CONFIG, {"shuffleAddressList": True}):
+            updates.append({"type": "resolver_update", "endpoints": every, "config": config})
+    return tuple(updates)
+
+
+def alphabet(bounds: Bounds, run: CaseRun) -> list[wire.JsonObject]:
+    """Every input of the alphabet the channel could send in the state ``run`` is in."""
+    boundary = _boundary(run)
+    tracker = boundary.tracker
+    if tracker.closed:
+        return []
+    inputs: list[wire.JsonObject] = []
+    for view in sorted(tracker.live(), key=lambda v: v.ident):
+        addr = _unique_address(run, view.ident)
+        if addr is None:
+            continue  # a case names subchannels by address: this one cannot be named
+        for target in MOVES[view.state]:
+            if view.state is State.IDLE and not boundary.may_connect(view.ident):
+                continue
+            move: wire.JsonObject = {
+                "type": "subchannel_state",
+                "subchannel": addr,
+                "state": target.name,
+            }
+            if target is State.TRANSIENT_FAILURE:
+                move["error"] = CONNECTION_ERROR
+            inputs.append(move)
+        if bounds.health_checking and view.state is State.READY and view.health_listener:
+            inputs.append({"type": "health_state", "subchannel": addr, "state": "READY"})
+            inputs.append(
+                {
+                    "type": "health_state",
+                    "subchannel": addr,
+                    "state": "TRANSIENT_FAILURE",
+                    "error": HEALTH_ERROR,
+                }
+            )
+    inputs.extend(resolver_updates(bounds.policy, bounds.endpoints))
+    inputs.append({"type": "resolver_error", "message": "name resolution failed"})
+    pick_id = len(run.trace) + 1  # unique along a path; the key never includes it
+    inputs.append({"type": "pick", "pick_id": pick_id})
+    if bounds.policy in LOAD_REPORTING:
+        for outstanding in _outstanding_picks(run)[:1]:  # the oldest: picks are alike
+            inputs.append({"type": "done", "pick_id": outstanding})
+            inputs.append(
+                {"type": "done", "pick_id": outstanding, "error": {"code": "UNAVAILABLE"}}
+            )
+    inputs.append({"type": "exit_idle"})
+    for by in TIME_STEPS.get(bounds.policy, DEFAULT_TIME_STEPS):
+        inputs.append({"type": "advance_time", "by": by})
+    inputs.append({"type": "close"})
+    return inputs
+
+
+def _unique_address(run: CaseRun, ident: int) -> str | None:
+    for addr in run.names.addresses_of(ident):
+        try:
+            if run.names.by_address(addr, ()) == ident:
+                return addr
+        except CaseError:
+            continue
+    return None
+
+
+def _outstanding_picks(run: CaseRun) -> list[int]:
+    done = {s.input.pick_id for s in run.trace if isinstance(s.input, ev.Done)}
+    return [
+        o.pick_id
+        for s in run.trace
+        for o in s.outputs
+        if isinstance(o, act.PickComplete) and o.pick_id not in done
+    ]
+
+
+# --- The canonical abstract state ---
+
+
+def state_key(run: CaseRun) -> bytes:
+    """The state's canonical key: every monitor's canonical state, subchannels renamed.
+
+    Live subchannels are renamed 1, 2, ... in the order of (addresses, creation), shut-down
+    ones all become 0; a monitor without a ``canonical_state`` hook contributes its whole
+    state, unrenamed (sound, only less sharing).  docs/explore.md says why this is sound.
+    """
+    tracker = _boundary(run).tracker
+    live = sorted(tracker.live(), key=lambda v: (repr(v.addresses), v.ident))
+    names = {view.ident: number for number, view in enumerate(live, start=1)}
+
+    def name(ident: int) -> int:
+        return names.get(ident, 0)
+
+    parts = [_canonical(monitor, name) for monitor in run.monitors]
+    if run.case.policy in LOAD_REPORTING:  # the alphabet offers a Done for these picks
+        outstanding = _outstanding_picks(run)
+        by_pick = {
+            o.pick_id: o.subchannel
+            for s in run.trace
+            for o in s.outputs
+            if isinstance(o, act.PickComplete)
+        }
+        parts.append(tuple(name(by_pick[p]) for p in outstanding))
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
+
+
+def _canonical(monitor: Monitor, name: Callable[[int], int]) -> Any:
+    hook = getattr(monitor, "canonical_state", None)
+    if hook is not None:
+        return hook(name)
+    return _snapshot(monitor)
+
+
+def _snapshot(value: Any, seen: dict[int, int] | None = None) -> Any:
+    """A deterministic rendering of a monitor's object graph.
+
+    An object met again (a shared or cyclic reference) becomes ``("ref", n)``, n its
+    place in the walk; ``id()`` only recognises it and never enters the rendering, nor
+    does any address (functions render as their qualified names).
+    """
+    seen = {} if seen is None else seen
+    if isinstance(value, str | int | float | bool | type(None) | enum.Enum):
+        return value
+    if isinstance(value, type):
+        return ("type", value.__qualname__)
+    if id(value) in seen:
+        return ("ref", seen[id(value)])
+    seen[id(value)] = len(seen)
+    if isinstance(value, functools.partial):
+        return ("partial", *(_snapshot(v, seen) for v in (value.func, value.args, value.keywords)))
+    if inspect.isroutine(value):  # its name, what it is bound to, what it closes over
+        bound = getattr(value, "__self__", None)
+        cells = getattr(value, "__closure__", None) or ()
+        return (
+            "routine",
+            getattr(value, "__qualname__", type(value).__qualname__),
+            None if bound is None or inspect.ismodule(bound) else _snapshot(bound, seen),
+            tuple(_snapshot(c.cell_contents, seen) for c in cells),
+        )
+    if isinstance(value, list | tuple):
+        return tuple(_snapshot(v, seen) for v in value)
+    if isinstance(value, set | frozenset):
+        return tuple(sorted(repr(_snapshot(v, seen)) for v in value))
+    if isinstance(value, dict):
+        return tuple((_snapshot(k, seen), _snapshot(v, seen)) for k, v in value.items())
+    if attrs.has(type(value)):
+        fields = attrs.fields(type(value))
+        return (type(value).__name__, *(_snapshot(getattr(value, f.name), seen) for f in fields))
+    if hasattr(value, "__dict__"):
+        return (type(value).__name__, *(_snapshot(v, seen) for v in vars(value).items()))
+    return repr(value)
+
+
+def _boundary(run: CaseRun) -> BoundaryMonitor:
+    boundary = run.monitors[0]
+    assert isinstance(boundary, BoundaryMonitor)
+    return boundary
+
+
+# --- The spec options the monitors judge by ---
+
+SpecOptions = tuple[tuple[str, str], ...]
+
+
+def judging_options(policy: str, declared: Mapping[str, str]) -> SpecOptions:
+    """Every spec option the policy's monitors take (spec/options.py), with the value they
+    judge by: the one the adapter declares, else the registry's default.
+
+    ``CaseRun.start`` builds the monitors from the adapter's handshake exactly so
+    (conformance/monitors.py); this names those values in the result and the
+    counterexample, since a clean result or a violation holds only under them.
+    """
+    from conformance.monitors import spec_option_default
+    from spec.options import OPTIONS_LIST
+
+    chosen = []
+    for option in OPTIONS_LIST:
+        if policy in option.monitor_policies:
+            default = spec_option_default(option.key) or option.default
+            chosen.append((option.key, declared.get(option.key, default)))
+    return tuple(sorted(chosen))
+
+
+# --- Replaying a path: the one way a state is (re-)entered ---
+
+
+@attrs.frozen
+class Bounds:
+    """What one exploration covers: the claim a clean result makes."""
+
+    policy: str
+    endpoints: int
+    depth: int
+    health_checking: bool = False
+    seed: int = 0
+    # Values asked of an adapter that can follow them per case (its configurable_options,
+    # PROTOCOL.md "Spec options"); the rest are the values it declares.
+    spec_options: tuple[tuple[str, str], ...] = ()
+
+
+@attrs.frozen
+class Target:
+    """How to reach the implementation; picklable, so that worker processes can rebuild it.
+
+    ``adapter``: a command line (a subprocess adapter); None: the reference in-process,
+    after importing ``load``.  ``planted``: a planted bug's name (tests and the bug table).
+    """
+
+    adapter: str | None = None
+    load: tuple[str, ...] = ()
+    planted: str | None = None
+    step_timeout: float = DEFAULT_STEP_TIMEOUT
+
+    def connect(self) -> Transport:
+        if self.adapter is not None:
+            return SubprocessTransport(self.adapter)
+        if self.planted is not None:
+            from conformance.planted import broken_transport
+
+            return broken_transport(self.planted)
+        from conformance.adapters.inprocess import refimpl_transport
+
+        return refimpl_transport(self.load)
+
+
+@attrs.frozen
+class Visit:
+    """One replayed path: its state key, the inputs legal next, and any violation."""
+
+    path: tuple[wire.JsonObject, ...]
+    key: bytes
+    next_inputs: tuple[wire.JsonObject, ...]
+    failure: str | None = None
+    requirements: tuple[str, ...] = ()
+    exercised: tuple[tuple[str, str], ...] = ()  # (requirement, channel state) pairs
+
+
+def _case(bounds: Bounds) -> Case:
+    return Case(
+        "explore",
+        "explore",
+        "explore",
+        bounds.policy,
+        (),
+        (),
+        config=POLICY_CONFIGS.get(bounds.policy),
+        channel=ChannelOptions(health_checking=bounds.health_checking, seed=bounds.seed),
+        spec_options=bounds.spec_options,
+    )
+
+
+def replay(
+    session: AdapterSession, bounds: Bounds, path: Sequence[wire.JsonObject], *, cover: bool
+) -> Visit:
+    """Run ``path`` as one fresh case; judge every step; describe the state it ends in.
+
+    ``cover``: also work out which requirements judged the last step (:func:`exercised`).
+    """
+    run = CaseRun(_case(bounds), session)
+    missing = run.start()
+    if missing:  # a policy, a capability, or a spec option it cannot be set to
+        raise CaseError(f"explore: the adapter lacks {', '.join(missing)}")
+    before = b""
+    try:
+        for index, raw in enumerate(path):
+            if cover and index == len(path) - 1:
+                before = pickle.dumps(run.monitors)  # the monitors as the last step found them
+            run.feed(index, CaseStep(raw))
+        run.finish()
+    except CaseFailedError as failure:
+        run.end_quietly()
+        requirements = tuple(dict.fromkeys(v.requirement for v in failure.violations))
+        message = "\n".join([str(failure), *(str(v) for v in failure.violations)])
+        return Visit(tuple(path), b"", (), message, requirements or (ADAPTER_FAILED,))
+    except AdapterError as err:
+        return Visit(tuple(path), b"", (), str(err), (ADAPTER_FAILED,))
+    covered = exercised(before, run.trace[-1], len(run.trace) - 1, bounds) if before else ()
+    next_inputs = tuple(alphabet(bounds, run))
+    return Visit(tuple(path), state_key(run), next_inputs, None, (), covered)
+
+
+# --- Requirement coverage: which rules had a say in a step ---
+
+
+def exercised(
+    monitors_before: bytes, last: Step, index: int, bounds: Bounds
+) -> tuple[tuple[str, str], ...]:
+    """The requirements the monitors would report if the last step's outputs were wrong.
+
+    Each small perturbation of the outputs (one dropped or changed; a report, connect,
+    shutdown or re-resolution added; another pick outcome) that a monitor objects to
+    shows that the step was judged under the requirement it names.  Each is paired with
+    the channel state the step started in: requirement x policy-state coverage.
+    """
+    monitors: list[Monitor] = pickle.loads(monitors_before)
+    boundary = monitors[0]
+    assert isinstance(boundary, BoundaryMonitor)
+    before = boundary.tracker.channel_state
+    column = before.name if before is not None else "START"
+    live = [v.ident for v in boundary.tracker.live()]
+    found: set[tuple[str, str]] = set()
+    for outputs in _perturbations(last, live, addresses(bounds.endpoints)):
+        trial: list[Monitor] = pickle.loads(monitors_before)
+        step = Step(last.input, outputs)
+        for monitor in trial:
+            for violation in monitor.observe(index, step):
+                found.add((violation.requirement, column))
+    return tuple(sorted(found))
+
+
+def _perturbations(
+    step: Step, live: Sequence[int], addrs: Sequence[str]
+) -> Iterator[tuple[act.Output, ...]]:
+    outputs = step.outputs
+    for i, output in enumerate(outputs):
+        yield outputs[:i] + outputs[i + 1 :]
+        if isinstance(output, act.NewSubchannel):  # another address, or the other health flag
+            flipped = attrs.evolve(output, health_listener=not output.health_listener)
+            others = [attrs.evolve(output, addresses=(Address(a),)) for a in addrs]
+            for other in (flipped, *others):
+                if other != output:
+                    yield (*outputs[:i], other, *outputs[i + 1 :])
+    for state in (State.IDLE, State.CONNECTING, State.READY, State.TRANSIENT_FAILURE):
+        yield (*outputs, act.UpdateState(state))
+    for ident in live:
+        yield (*outputs, act.Connect(ident))
+        yield (*outputs, act.Shutdown(ident))
+    yield (*outputs, act.RequestReresolution())
+    if isinstance(step.input, ev.Pick):
+        pick_id = step.input.pick_id
+        rest = tuple(o for o in outputs if not isinstance(o, act.PickOutcome))
+        failure = Status(StatusCode.UNAVAILABLE, "perturbed")
+        outcomes: list[act.Output] = [act.PickQueue(pick_id), act.PickFail(pick_id, failure)]
+        outcomes.extend(act.PickComplete(pick_id, ident) for ident in live)
+        for outcome in outcomes:
+            yield (*rest, outcome)
+
+
+# --- The breadth-first search ---
+
+
+@attrs.frozen
+class Counterexample:
+    """A shortest violating sequence, ready to be written as a case file."""
+
+    policy: str
+    health_checking: bool
+    path: tuple[wire.JsonObject, ...]
+    message: str
+    requirements: tuple[str, ...]
+    spec_options: SpecOptions = ()  # the values the monitors judged by (judging_options)
+    seed: int = 0
+
+    @property
+    def case_id(self) -> str:
+        body = json.dumps(list(self.path), sort_keys=True)
+        digest = hashlib.sha256(f"{self.policy}\n{body}".encode()).hexdigest()[:8]
+        return f"explore-{self.policy.replace('_', '-')}-{digest}"
+
+    def to_case_json(self) -> dict[str, Any]:
+        lines = self.message.splitlines() or ["failure"]
+        headline = lines[1] if len(lines) > 1 else lines[0]
+        case: dict[str, Any] = {
+            "id": self.case_id,
+            "title": f"explore: {self.policy}: {headline[:80]}",
+            "description": (
+                "Found by `python -m conformance explore` (breadth-first, so no shorter "
+                "sequence of the alphabet violates the spec). The steps carry no "
+                "expectations: the spec monitors judge the trace. Verdict when found: "
+                + self.message
+            ),
+            "requirements": list(self.requirements),
+            "policy": self.policy,
+            "steps": [{"input": step} for step in self.path],
+        }
+        channel: dict[str, Any] = {}
+        if self.health_checking:
+            channel["health_checking"] = True
+        if self.seed:
+            channel["seed"] = self.seed
+        if channel:
+            case["channel"] = channel
+        if self.policy in POLICY_CONFIGS:
+            case["config"] = POLICY_CONFIGS[self.policy]
+        if self.spec_options:
+            # Written for these values: an adapter declaring others skips it (CONF-4).
+            case["spec_options"] = dict(self.spec_options)
+        return case
+
+    def write(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.case_id}.json"
+        path.write_text(json.dumps(self.to_case_json(), indent=2) + "\n", encoding="utf-8")
+        return path
+
+
+@attrs.frozen
+class Result:
+    """What one exploration (or one shard of it) did, and what it found."""
+
+    bounds: Bounds
+    implementation: str
+    states: int  # distinct abstract states reached, the initial one included
+    transitions: int  # inputs sent from expanded states (each a replayed case)
+    depth_completed: int  # every state at this depth or less was reached
+    level_sizes: tuple[int, ...]  # new states per depth
+    seconds: float
+    counterexample: Counterexample | None
+    exercised: tuple[tuple[str, str], ...]  # (requirement, channel state) pairs
+    shard: tuple[int, int] = (0, 1)
+    keys: frozenset[bytes] = frozenset()
+    spec_options: SpecOptions = ()  # the values the monitors judged by (judging_options)
+
+    @property
+    def states_per_second(self) -> float:
+        return self.states / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "bounds": attrs.asdict(self.bounds),
+            "implementation": self.implementation,
+            "states": self.states,
+            "transitions": self.transitions,
+            "depth_completed": self.depth_completed,
+            "level_sizes": list(self.level_sizes),
+            "seconds": round(self.seconds, 3),
+            "counterexample": None
+            if self.counterexample is None
+            else self.counterexample.to_case_json(),
+            "exercised": [list(pair) for pair in self.exercised],
+            "spec_options": dict(self.spec_options),
+            "shard": list(self.shard),
+            "keys": sorted(k.hex() for k in self.keys),
+        }
+
+
+_WORKER: tuple[AdapterSession, Bounds, bool] | None = None
+
+
+def _start_worker(target: Target, bounds: Bounds, cover: bool) -> None:
+    global _WORKER
+    _WORKER = (AdapterSession(target.connect, target.step_timeout), bounds, cover)
+
+
+def _expand(path: tuple[wire.JsonObject, ...]) -> Visit:
+    """Worker side: replay one path (a state's shortest path plus one input)."""
+    assert _WORKER is not None
+    session, bounds, cover = _WORKER
+    return replay(session, bounds, path, cover=cover)
+
+
+def _check_adapter(session: AdapterSession, bounds: Bounds) -> tuple[str, SpecOptions]:
+    """The implementation's name and the spec options its monitors judge by; a one-line
+    CaseError for an adapter that cannot be explored."""
+    policy = bounds.policy
+    hello = session.ensure_started()
+    caps = hello.capabilities
+    if caps.time != "virtual" or not caps.seedable_random:
+        raise CaseError(
+            f"explore needs an adapter with virtual time and seedable_random (replaying a "
+            f"path must reach the same state); {hello.implementation.name} declares "
+            f"time={caps.time}, seedable_random={str(caps.seedable_random).lower()}"
+        )
+    if policy not in caps.policies:
+        offered = ", ".join(sorted(caps.policies))
+        raise CaseError(
+            f"explore: {hello.implementation.name} does not offer policy {policy!r} "
+            f"(it offers: {offered})"
+        )
+    # The values CaseRun.start builds the monitors with for every replayed case: the
+    # declared ones, and those --spec-option asked of a configurable adapter.
+    return hello.implementation.name, judging_options(policy, caps.options_for(_case(bounds)))
+
+
+def explore(
+    bounds: Bounds,
+    target: Target,
+    *,
+    jobs: int = 1,
+    shard: tuple[int, int] = (0, 1),
+    keep_keys: bool = False,
+    cover: bool = True,
+    budget: float | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> Result:
+    """Breadth-first search of every abstract state within ``bounds.depth`` inputs.
+
+    Stops at the first level with a violation; the violating path first in the level's
+    (deterministic) order is the counterexample.  ``progress(depth, states, frontier)``
+    is called after each level.  ``budget``: seconds after which the search stops, even
+    within a level (the result says which depth was completed).
+    """
+    started = time.monotonic()
+    session = AdapterSession(target.connect, target.step_timeout)
+    try:
+        implementation, options = _check_adapter(session, bounds)
+        root = replay(session, bounds, (), cover=False)
+    finally:
+        session.close()
+    seen = {root.key}
+    frontier = [root]
+    levels = [1]
+    transitions = 0
+    covered: set[tuple[str, str]] = set()
+    found: Counterexample | None = None
+    index, count = shard
+    split = count == 1
+    pool = (
+        multiprocessing.get_context("spawn").Pool(jobs, _start_worker, (target, bounds, cover))
+        if jobs > 1
+        else None
+    )
+    if pool is None:
+        _start_worker(target, bounds, cover)
+    depth = 0
+    out_of_time = False
+    try:
+        while depth < bounds.depth and frontier and found is None and not out_of_time:
+            if not split and len(frontier) >= SHARD_SPLIT_FACTOR * count:
+                frontier = frontier[index::count]  # every shard computes the same levels so far
+                split = True
+            paths = [(*v.path, step) for v in frontier for step in v.next_inputs]
+            visits: Iterable[Visit] = (
+                pool.imap(_expand, paths, chunksize=16) if pool else map(_expand, paths)
+            )
+            next_frontier = []
+            for visit in visits:
+                if budget is not None and time.monotonic() - started > budget:
+                    out_of_time = True  # this level is not complete
+                    break
+                transitions += 1
+                covered.update(visit.exercised)
+                if visit.failure is not None:
+                    if found is None:
+                        found = Counterexample(
+                            bounds.policy,
+                            bounds.health_checking,
+                            visit.path,
+                            visit.failure,
+                            visit.requirements,
+                            options,
+                            bounds.seed,
+                        )
+                    continue
+                if visit.key in seen:
+                    continue
+                seen.add(visit.key)
+                next_frontier.append(visit)
+            if out_of_time:
+                break
+            frontier = next_frontier
+            depth += 1
+            levels.append(len(frontier))
+            if progress is not None:
+                progress(depth, len(seen), len(frontier))
+    finally:
+        if pool is not None:
+            if out_of_time:
+                pool.terminate()
+            else:
+                pool.close()
+            pool.join()
+    completed = depth if found is None else len(found.path) - 1
+    return Result(
+        bounds,
+        implementation,
+        len(seen),
+        transitions,
+        completed,
+        tuple(levels),
+        time.monotonic() - started,
+        found,
+        tuple(sorted(covered)),
+        shard,
+        frozenset(seen) if keep_keys or shard[1] > 1 else frozenset(),
+        options,
+    )
+
+
+def merge(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Shard results (``Result.to_json``) of one exploration, merged: distinct states are
+    the union of the shards' keys; the counterexample is a shortest one of any shard."""
+    if not results:
+        raise CaseError("explore --merge: no shard results given")
+    bounds = results[0]["bounds"]
+    shards = sorted(r["shard"][0] for r in results)
+    total = results[0]["shard"][1]
+    if any(r["bounds"] != bounds or r["shard"][1] != total for r in results):
+        raise CaseError("explore --merge: the shard results are of different explorations")
+    if any(r["spec_options"] != results[0]["spec_options"] for r in results):
+        raise CaseError("explore --merge: the shards were judged with different spec options")
+    if shards != list(range(total)):
+        raise CaseError(f"explore --merge: have shards {shards} of {total}")
+    keys = {k for r in results for k in r["keys"]}
+    found = [r["counterexample"] for r in results if r["counterexample"] is not None]
+    return {
+        "bounds": bounds,
+        "implementation": results[0]["implementation"],
+        "states": len(keys),
+        "transitions": sum(r["transitions"] for r in results),
+        "depth_completed": min(r["depth_completed"] for r in results),
+        "seconds": round(sum(r["seconds"] for r in results), 3),
+        "counterexample": min(found, key=lambda c: len(c["steps"])) if found else None,
+        "exercised": sorted({tuple(p) for r in results for p in r["exercised"]}),
+        "spec_options": results[0]["spec_options"],
+        "shard": [0, 1],
+        "merged_from": total,
+    }
+
+
+# --- The command line (``python -m conformance explore``; the parser is in cli.py) ---
+
+# What a result file (Result.to_json) holds, for --merge: each key and its JSON type.
+_RESULT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "bounds": dict,
+    "implementation": str,
+    "states": int,
+    "transitions": int,
+    "depth_completed": int,
+    "seconds": (int, float),
+    "counterexample": (dict, type(None)),
+    "exercised": list,
+    "spec_options": dict,
+    "shard": list,
+    "keys": list,
+}
+
+
+def load_result(path: Path) -> dict[str, Any]:
+    """A shard's result file (``explore --out``), checked enough to merge; one-line
+    CaseError naming the file otherwise."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise CaseError(f"explore --merge {path}: cannot read it: {err}") from None
+    if not isinstance(data, dict):
+        raise CaseError(f"explore --merge {path}: not an explore result (not a JSON object)")
+    for key, kind in _RESULT_FIELDS.items():
+        if key not in data:
+            raise CaseError(f"explore --merge {path}: not an explore result (no {key!r})")
+        if not isinstance(data[key], kind) or isinstance(data[key], bool):
+            raise CaseError(f"explore --merge {path}: {key!r} has the wrong type")
+    if set(data["bounds"]) != {f.name for f in attrs.fields(Bounds)}:
+        raise CaseError(f"explore --merge {path}: 'bounds' is not an explore result's bounds")
+    found = data["counterexample"]
+    if found is not None and not (
+        isinstance(found.get("steps"), list) and isinstance(found.get("title"), str)
+    ):
+        raise CaseError(f"explore --merge {path}: 'counterexample' is not a case")
+    shard = data["shard"]
+    if not (len(shard) == 2 and all(type(n) is int for n in shard) and 0 <= shard[0] < shard[1]):
+        raise CaseError(f"explore --merge {path}: 'shard' is not [I, N] with 0 <= I < N")
+    return data
+
+
+AREA_OF_POLICY = {
+    "pick_first": "PF",
+    "round_robin": "RR",
+    "weighted_round_robin": "WRR",
+    "least_request_experimental": "LR",
+}
+
+
+def parse_spec_option(text: str) -> tuple[str, str]:
+    """``KEY=VALUE``, a value the registry knows (spec/options.py); an argparse type."""
+    from spec.errors import ModelError
+    from spec.options import check_value
+
+    key, equals, value = text.partition("=")
+    if not equals:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        check_value(key, value)
+    except ModelError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return key, value
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``I/N`` (0 <= I < N) as a pair; an argparse type (a one-line UsageError)."""
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit()) or not 0 <= int(index) < int(count):
+        raise argparse.ArgumentTypeError(f"expected I/N with 0 <= I < N, got {text!r}")
+    return int(index), int(count)
+
+
+def render(result: dict[str, Any]) -> str:
+    """A result (``Result.to_json`` or :func:`merge`) for the terminal."""
+    b = result["bounds"]
+    seconds = result["seconds"]
+    rate = result["states"] / seconds if seconds else 0.0
+    shard = result.get("shard", [0, 1])
+    part = f" (shard {shard[0]}/{shard[1]})" if shard[1] > 1 else ""
+    lines = [
+        f"explore {b['policy']}{part}: {b['endpoints']} endpoints, depth {b['depth']}, "
+        f"health_checking={str(b['health_checking']).lower()}, seed {b['seed']}, "
+        f"on {result['implementation']}",
+        f"  {result['states']} states, {result['transitions']} transitions, "
+        f"depth {result['depth_completed']} completed, {seconds:.1f} s "
+        f"({rate:.0f} states/s)",
+    ]
+    options = result["spec_options"]
+    if options:  # the values the monitors judged by: the claim holds under these only
+        said = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+        lines.append(f"  judged with the spec options (declared, else default): {said}")
+    if "level_sizes" in result:
+        lines.append("  new states per depth: " + " ".join(map(str, result["level_sizes"])))
+    pairs = [tuple(p) for p in result["exercised"]]
+    if pairs:
+        area = AREA_OF_POLICY.get(b["policy"], "")
+        reached = sorted({r for r, _ in pairs}, key=_requirement_order)
+        own = [r for r in reached if r.startswith(area + "-")]
+        lines.append(f"  requirements exercised ({len(reached)}): {', '.join(reached)}")
+        if area:
+            from spec.catalogue import CATALOGUE
+
+            judged = judged_requirements(b["policy"])
+            ids = [r for r in CATALOGUE if r.startswith(area + "-")]
+            missing = [r for r in ids if r in judged and r not in own]
+            unjudged = [r for r in ids if r not in judged]
+            lines.append(
+                f"  {area}: {len(own)} of the {len(own) + len(missing)} the monitors judge "
+                f"exercised; not reached: {', '.join(missing) or 'none'}; judged by no "
+                f"monitor: {', '.join(unjudged) or 'none'}"
+            )
+        columns = sorted({c for _, c in pairs})
+        lines.append("  requirement x channel state: " + " ".join(columns))
+        for req in reached:
+            marks = " ".join("x" if (req, c) in pairs else "." for c in columns)
+            lines.append(f"    {req:<10} {marks}")
+    found = result["counterexample"]
+    if found is None:
+        lines.append(
+            f"  no violation: no sequence of at most {result['depth_completed']} inputs of the "
+            "alphabet violates the spec"
+        )
+    else:
+        lines.append(f"  VIOLATION in {len(found['steps'])} steps: {found['title']}")
+    return "\n".join(lines) + "\n"
+
+
+def judged_requirements(policy: str) -> frozenset[str]:
+    """The requirement IDs the policy's monitors can report: those their source names."""
+    import re
+
+    from conformance.monitors import find_policy_monitor
+
+    cls, _ = find_policy_monitor(policy)
+    sources = [inspect.getsource(BoundaryMonitor)]
+    if cls is not None:
+        sources.append(inspect.getsource(inspect.getmodule(cls) or cls))
+    return frozenset(m for text in sources for m in re.findall(r'"([A-Z]+-[0-9]+)"', text))
+
+
+def _requirement_order(req: str) -> tuple[str, int]:
+    area, _, number = req.rpartition("-")
+    return area, int(number) if number.isdigit() else 0
+
+
+def command(args: Any) -> int:
+    """``python -m conformance explore``: 0 clean, 1 a violation found, 2 bad input.
+
+    The parser (cli.py) has checked each option's type; this checks how they combine.
+    """
+    import sys
+
+    if args.out is not None:
+        _make_directory(args.out)
+    if args.merge:
+        if args.policy is not None or args.adapter is not None or args.in_process:
+            raise UsageError("explore --merge: takes result files only (no --policy, --adapter)")
+        merged = merge([load_result(Path(path)) for path in args.merge])
+        sys.stdout.write(render(merged))
+        if args.out is not None:
+            (args.out / "merged.json").write_text(json.dumps(merged, indent=2) + "\n")
+        return 0 if merged["counterexample"] is None else 1
+    if args.policy is None or args.depth is None:
+        raise UsageError("explore: --policy and --depth are required (or --merge FILE...)")
+    if (args.adapter is None) == (not args.in_process):
+        raise UsageError("explore: give exactly one of --in-process and --adapter COMMAND")
+    if args.load and not args.in_process:
+        raise UsageError("explore: --load MODULE goes with --in-process")
+    bounds = Bounds(
+        args.policy,
+        args.endpoints,
+        args.depth,
+        args.health_checking,
+        args.seed,
+        tuple(sorted(dict(args.spec_option).items())),
+    )
+    target = Target(args.adapter, tuple(args.load), None, args.timeout)
+    shard = args.shard or (0, 1)
+
+    def progress(depth: int, states: int, frontier: int) -> None:
+        print(f"  depth {depth}: {states} states, {frontier} new", file=sys.stderr, flush=True)
+
+    result = explore(
+        bounds,
+        target,
+        jobs=args.jobs,
+        shard=shard,
+        cover=not args.no_coverage,
+        progress=progress,
+    )
+    data = result.to_json()
+    sys.stdout.write(render(data))
+    if args.out is not None:
+        suffix = f"-shard-{shard[0]}-of-{shard[1]}" if shard[1] > 1 else ""
+        name = f"explore-{bounds.policy}-k{bounds.endpoints}-d{bounds.depth}{suffix}.json"
+        (args.out / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        print(f"explore: wrote {args.out / name}")
+    if result.counterexample is not None:
+        # DIR/explore/<id>.json, never among the result files at DIR's top: `conformance run
+        # --cases DIR/explore` replays it.  Without --out, a new temporary folder (as fuzz).
+        cases = (
+            args.out / "explore"
+            if args.out is not None
+            else Path(tempfile.mkdtemp(prefix="conformance-explore-"))
+        )
+        path = result.counterexample.write(cases)
+        print(f"explore: wrote {path}")
+        how = "--in-process" if args.in_process else f"--adapter {shlex.quote(args.adapter)}"
+        print(f"explore: replay it with: python -m conformance run --cases {cases} {how}")
+        return 1
+    return 0
+
+
+def _make_directory(path: Path) -> None:
+    """--out DIR, created before the search rather than failing after it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"explore --out {path}: cannot make a directory there: {err}") from None

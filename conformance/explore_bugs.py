@@ -1,0 +1,122 @@
+"""Planted bugs: the depth at which ``explore`` finds each, against fuzzing (issue 18).
+
+For every planted bug (``conformance/planted.py``) this measures
+
+* the shortest case of the corpus that catches it (inputs, a statistical step counting
+  its samples), by running the policy's cases against the bug;
+* ``explore`` on 3 endpoints (health inputs and spec options as that case has them), no
+  deeper than that case, within a time budget: the depth of its counterexample and the
+  time taken;
+* ``fuzz`` with its defaults (200 sequences of at most 30 inputs, seed 0): the time to
+  a failure (shrinking included) and the shrunk length.
+
+``python -m conformance.explore_bugs [--budget S] [--only PREFIX] [--markdown FILE]``
+prints one row per bug; the table in docs/explore.md comes from it.  It takes long (tens
+of minutes for all bugs on two cores): it is a measurement, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+import attrs
+
+from conformance.cases import Case, Statistical, load_cases
+from conformance.explore import Bounds, Target, explore
+from conformance.fuzz import fuzz
+from conformance.planted import BUGS, broken_transport
+from conformance.results import Outcome
+from conformance.runner import run_cases
+
+
+@attrs.frozen
+class Row:
+    bug: str
+    policy: str
+    shortest_case: str
+    case_inputs: int
+    explore_depth: int | None  # None: not found
+    explore_completed: int
+    explore_states: int
+    explore_seconds: float
+    fuzz_inputs: int | None
+    fuzz_seconds: float
+
+    def markdown(self) -> str:
+        found = (
+            f"depth {self.explore_depth}"
+            if self.explore_depth is not None
+            else f"not within depth {self.explore_completed}"
+        )
+        fuzzed = f"{self.fuzz_inputs} inputs" if self.fuzz_inputs is not None else "not found"
+        return (
+            f"| {self.bug} | {self.shortest_case} ({self.case_inputs}) | {found} | "
+            f"{self.explore_states} | {self.explore_seconds:.1f} | {fuzzed} | "
+            f"{self.fuzz_seconds:.1f} |"
+        )
+
+
+HEADER = (
+    "| planted bug | shortest catching case (inputs) | explore finds it at | states "
+    "| explore s | fuzz finds (shrunk) | fuzz s |\n|---|---|---|---|---|---|---|"
+)
+
+
+def inputs_of(case: Case) -> int:
+    return sum(s.expect.samples if isinstance(s.expect, Statistical) else 1 for s in case.steps)
+
+
+def measure(bug: str, corpus: Sequence[Case], budget: float) -> Row:
+    planted = BUGS[bug]
+    cases = [c for c in corpus if c.policy == planted.policy]
+    results, _ = run_cases(cases, lambda: broken_transport(bug))
+    failing = [r.case for r in results if r.outcome is Outcome.FAIL]
+    shortest = min(failing, key=lambda c: (inputs_of(c), c.id))
+    depth = inputs_of(shortest)
+    # The case's spec options too: a bug may show only under a value the reference can be
+    # set to per case (pf-picks-shut-down-subchannel: selected_address_removed=reconnects).
+    bounds = Bounds(
+        planted.policy,
+        3,
+        depth,
+        shortest.channel.health_checking,
+        spec_options=shortest.spec_options,
+    )
+    explored = explore(bounds, Target(planted=bug), cover=False, budget=budget)
+    found = explored.counterexample
+    started = time.monotonic()
+    fuzzed = fuzz(lambda: broken_transport(bug), planted.policy)
+    fuzz_seconds = time.monotonic() - started
+    return Row(
+        bug,
+        planted.policy,
+        shortest.id,
+        depth,
+        len(found.path) if found is not None else None,
+        explored.depth_completed,
+        explored.states,
+        explored.seconds,
+        len(fuzzed.steps) if fuzzed is not None else None,
+        fuzz_seconds,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.explore_bugs")
+    parser.add_argument("--budget", type=float, default=120.0, help="explore seconds per bug")
+    parser.add_argument("--only", action="append", default=[], metavar="PREFIX")
+    args = parser.parse_args(argv)
+    corpus = load_cases()
+    print(HEADER, flush=True)
+    for bug in BUGS:
+        if args.only and not any(bug.startswith(p) for p in args.only):
+            continue
+        print(measure(bug, corpus, args.budget).markdown(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
