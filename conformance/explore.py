@@ -490,8 +490,16 @@ class Counterexample:
             "steps": [{"input": step} for step in self.path],
         }
         channel: dict[str, Any] = {}
+        capabilities = []  # what the steps need, or the loader refuses the case
         if self.health_checking:
             channel["health_checking"] = True
+            capabilities.append("health_listener")
+        if any(
+            step.get("type") == "oob_load_report" or "load_report" in step for step in self.path
+        ):
+            capabilities.append("orca")
+        if capabilities:
+            case["capabilities"] = capabilities
         if self.seed:
             channel["seed"] = self.seed
         if channel:

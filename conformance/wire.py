@@ -34,6 +34,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+import attrs
+
 from conformance.errors import JsonPath, WireError
 from spec import actions as act
 from spec import events as ev
@@ -288,59 +290,59 @@ def orca_from_json(value: JsonValue, path: JsonPath) -> OrcaLoadReport:
 
 # --- inputs ---
 
-INPUT_KINDS: Mapping[type, str] = {
-    ev.ResolverUpdate: "resolver_update",
-    ev.ResolverError: "resolver_error",
-    ev.SubchannelStateChange: "subchannel_state",
-    ev.HealthStateChange: "health_state",
-    ev.ExitIdle: "exit_idle",
-    ev.Close: "close",
-    ev.Pick: "pick",
-    ev.Done: "done",
-    ev.TimeAdvanced: "advance_time",
-    ev.OobLoadReport: "oob_load_report",
-}
-OUTPUT_KINDS: Mapping[type, str] = {
-    act.NewSubchannel: "new_subchannel",
-    act.Connect: "connect",
-    act.Shutdown: "shutdown",
-    act.UpdateState: "update_state",
-    act.RequestReresolution: "request_reresolution",
-    act.UpdateRejected: "update_rejected",
-    act.PickComplete: "pick_complete",
-    act.PickQueue: "pick_queue",
-    act.PickFail: "pick_fail",
-    act.PickDrop: "pick_drop",
-    act.UpdateAddresses: "update_addresses",
-}
-INPUT_TYPES_BY_KIND = {kind: cls for cls, kind in INPUT_KINDS.items()}
-OUTPUT_TYPES_BY_KIND = {kind: cls for cls, kind in OUTPUT_KINDS.items()}
 
-# Per kind: (required keys, optional keys), "type" excluded.
+@attrs.frozen
+class MessageKind:
+    """One kind of input or output on the wire: its ``type`` name, the model it carries
+    and its keys ("type" aside).  The tables below are the one description of each kind;
+    the JSON Schemas under conformance/schema/ must agree (tests/conformance/test_wire.py)."""
+
+    name: str
+    model: type
+    required: frozenset[str] = frozenset()
+    optional: frozenset[str] = frozenset()
+
+
+def _kind(name: str, model: type, required: str = "", optional: str = "") -> MessageKind:
+    return MessageKind(name, model, frozenset(required.split()), frozenset(optional.split()))
+
+
+INPUTS: tuple[MessageKind, ...] = (
+    _kind("resolver_update", ev.ResolverUpdate, "endpoints", "config resolution_note"),
+    _kind("resolver_error", ev.ResolverError, "message"),
+    _kind("subchannel_state", ev.SubchannelStateChange, "subchannel state", "error"),
+    _kind("health_state", ev.HealthStateChange, "subchannel state", "error"),
+    _kind("exit_idle", ev.ExitIdle),
+    _kind("close", ev.Close),
+    _kind("pick", ev.Pick, "pick_id", "method wait_for_ready"),
+    _kind("done", ev.Done, "pick_id", "error trailer load_report"),
+    _kind("advance_time", ev.TimeAdvanced, "by"),
+    _kind("oob_load_report", ev.OobLoadReport, "subchannel report"),
+)
+OUTPUTS: tuple[MessageKind, ...] = (
+    _kind("new_subchannel", act.NewSubchannel, "subchannel addresses", "health_listener"),
+    _kind("connect", act.Connect, "subchannel"),
+    _kind("shutdown", act.Shutdown, "subchannel"),
+    _kind("update_state", act.UpdateState, "state"),
+    _kind("request_reresolution", act.RequestReresolution),
+    _kind("update_rejected", act.UpdateRejected, "reason"),
+    _kind("pick_complete", act.PickComplete, "pick_id subchannel", "metadata"),
+    _kind("pick_queue", act.PickQueue, "pick_id"),
+    _kind("pick_fail", act.PickFail, "pick_id status"),
+    _kind("pick_drop", act.PickDrop, "pick_id status"),
+    _kind("update_addresses", act.UpdateAddresses, "subchannel addresses"),
+)
+
+# Views of the two tables, by model type and by name.
+INPUT_KINDS: Mapping[type, str] = {k.model: k.name for k in INPUTS}
+OUTPUT_KINDS: Mapping[type, str] = {k.model: k.name for k in OUTPUTS}
+INPUT_TYPES_BY_KIND = {k.name: k.model for k in INPUTS}
+OUTPUT_TYPES_BY_KIND = {k.name: k.model for k in OUTPUTS}
 INPUT_KEYS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
-    "resolver_update": (frozenset({"endpoints"}), frozenset({"config", "resolution_note"})),
-    "resolver_error": (frozenset({"message"}), frozenset()),
-    "subchannel_state": (frozenset({"subchannel", "state"}), frozenset({"error"})),
-    "health_state": (frozenset({"subchannel", "state"}), frozenset({"error"})),
-    "exit_idle": (frozenset(), frozenset()),
-    "close": (frozenset(), frozenset()),
-    "pick": (frozenset({"pick_id"}), frozenset({"method", "wait_for_ready"})),
-    "done": (frozenset({"pick_id"}), frozenset({"error", "trailer", "load_report"})),
-    "advance_time": (frozenset({"by"}), frozenset()),
-    "oob_load_report": (frozenset({"subchannel", "report"}), frozenset()),
+    k.name: (k.required, k.optional) for k in INPUTS
 }
 OUTPUT_KEYS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
-    "new_subchannel": (frozenset({"subchannel", "addresses"}), frozenset({"health_listener"})),
-    "connect": (frozenset({"subchannel"}), frozenset()),
-    "shutdown": (frozenset({"subchannel"}), frozenset()),
-    "update_state": (frozenset({"state"}), frozenset()),
-    "request_reresolution": (frozenset(), frozenset()),
-    "update_rejected": (frozenset({"reason"}), frozenset()),
-    "pick_complete": (frozenset({"pick_id", "subchannel"}), frozenset({"metadata"})),
-    "pick_queue": (frozenset({"pick_id"}), frozenset()),
-    "pick_fail": (frozenset({"pick_id", "status"}), frozenset()),
-    "pick_drop": (frozenset({"pick_id", "status"}), frozenset()),
-    "update_addresses": (frozenset({"subchannel", "addresses"}), frozenset()),
+    k.name: (k.required, k.optional) for k in OUTPUTS
 }
 
 

@@ -265,13 +265,15 @@ class RoundRobinMonitor:
         elif isinstance(event, ev.ResolverError):
             self._resolver_errors.add(event.message)
         self.tracker.apply_input(event)
-        # Which kept endpoint each READY subchannel serves, before this step's shutdowns.
+        # Which kept endpoint each READY subchannel serves, before this step's shutdowns:
+        # READY as a connection, healthy or not, since a leaf's PF-10 choice is about its
+        # connected subchannel, whatever health says of it.
         ready_owner = {
             s.ident: key
             for key in self._endpoints
             if key not in added
             for s in self._subchannels_of(key)
-            if s.ident in ready_before
+            if s.state is State.READY
         }
         shut_down: set[int] = set()
 

@@ -440,3 +440,20 @@ def test_a_configurable_option_is_explored_with_the_value_asked_for() -> None:
     on_reference, _ = run_cases([case], refimpl_transport)
     assert [r.outcome for r in on_bug] == [Outcome.FAIL]
     assert [r.outcome for r in on_reference] == [Outcome.PASS]
+
+
+@pytest.mark.req("CONF-11")
+def test_a_counterexample_with_health_checking_loads_as_a_case() -> None:
+    """The written case lists the capabilities its steps need (the loader refuses it else)."""
+    from conformance.explore import Counterexample
+
+    found = Counterexample(
+        "round_robin",
+        True,
+        ({"type": "resolver_update", "endpoints": [["10.0.0.1:80"]]},),
+        "RR-10 at step 1",
+        ("RR-10",),
+    )
+    case = case_from_json(found.to_case_json(), "explore")
+    assert case.channel.health_checking
+    assert "health_listener" in {c.value for c in case.capabilities}

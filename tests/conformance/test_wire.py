@@ -204,3 +204,31 @@ def test_invalid_json_in_a_case_file_names_the_line(tmp_path: Path) -> None:
     path.write_text('{\n  "id": "area-x",\n  "title": oops\n}\n')
     with pytest.raises(WireError, match=r":3: \$: not valid JSON"):
         load_case(path)
+
+
+@pytest.mark.req("CONF-9")
+@pytest.mark.parametrize("direction", ["input", "output"])
+def test_the_schema_describes_each_kind_as_the_wire_table_does(direction: str) -> None:
+    """wire.INPUTS / wire.OUTPUTS are the one description of each message kind; the JSON
+    Schema (conformance/schema/defs.schema.json) must list the same kinds and keys."""
+    schema_file = Path(wire.__file__).parent / "schema" / "defs.schema.json"
+    branches = json.loads(schema_file.read_text(encoding="utf-8"))["$defs"][direction]["oneOf"]
+    in_schema = {
+        b["properties"]["type"]["const"]: (
+            frozenset(b.get("required", ())),
+            frozenset(b["properties"]) - {"type"} - frozenset(b.get("required", ())),
+        )
+        for b in branches
+    }
+    table = wire.INPUTS if direction == "input" else wire.OUTPUTS
+    # The one deliberate difference: a case file may leave a pick's pick_id out (the
+    # loader numbers picks), so the shared schema makes it optional (PROTOCOL.md).
+    case_may_omit = {"pick": frozenset({"pick_id"})} if direction == "input" else {}
+    expected = {}
+    for k in table:
+        omit = case_may_omit.get(k.name, frozenset())
+        expected[k.name] = (k.required - omit, k.optional | omit)
+    assert in_schema == expected
+    assert {k.model for k in table} == set(
+        ev.INPUT_TYPES if direction == "input" else act.OUTPUT_TYPES
+    )
