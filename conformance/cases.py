@@ -569,6 +569,21 @@ def case_from_json(value: wire.JsonValue, area: str, path: Path | None = None) -
     )
 
 
+def capabilities_needed(
+    policy: str, health_checking: bool, inputs: Iterable[wire.JsonObject]
+) -> list[str]:
+    """The capabilities a generated case (fuzz, explore) must list for these inputs, as the
+    loader below demands them (in the order of :class:`Capability`)."""
+    needed = set()
+    if health_checking:
+        needed.add(Capability.HEALTH_LISTENER)
+    if any(i.get("type") == "oob_load_report" or "load_report" in i for i in inputs):
+        needed.add(Capability.ORCA)
+    if policy == SERVICE_CONFIG_POLICY:
+        needed.add(Capability.SERVICE_CONFIG)
+    return [cap.value for cap in Capability if cap in needed]
+
+
 def _steps(
     raw_steps: list[Any],
     config: wire.JsonValue,

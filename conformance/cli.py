@@ -53,14 +53,18 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {text!r}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected at least {least}, got {text!r}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1)
 
 
 def _command(text: str) -> str:
@@ -200,13 +204,7 @@ def _check_filter(option: str, given: Iterable[str], known: set[str]) -> None:
 
 def _count(text: str) -> int:
     """An argparse type: a whole number, 0 or more (a depth)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
-    return value
+    return _whole_number(text, 0)
 
 
 def _add_explore(sub: Any) -> None:

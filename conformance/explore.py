@@ -44,7 +44,7 @@ from typing import Any
 import attrs
 
 from conformance import wire
-from conformance.cases import Case, CaseStep, ChannelOptions
+from conformance.cases import Case, CaseStep, ChannelOptions, capabilities_needed
 from conformance.errors import AdapterError, CaseError, UsageError
 from conformance.runner import DEFAULT_STEP_TIMEOUT, AdapterSession, CaseFailedError, CaseRun
 from conformance.transport import SubprocessTransport, Transport
@@ -129,7 +129,7 @@ def alphabet(bounds: Bounds, run: CaseRun) -> list[wire.JsonObject]:
         return []
     inputs: list[wire.JsonObject] = []
     for view in sorted(tracker.live(), key=lambda v: v.ident):
-        addr = _unique_address(run, view.ident)
+        addr = run.names.unique_address(view.ident)
         if addr is None:
             continue  # a case names subchannels by address: this one cannot be named
         for target in MOVES[view.state]:
@@ -168,16 +168,6 @@ def alphabet(bounds: Bounds, run: CaseRun) -> list[wire.JsonObject]:
         inputs.append({"type": "advance_time", "by": by})
     inputs.append({"type": "close"})
     return inputs
-
-
-def _unique_address(run: CaseRun, ident: int) -> str | None:
-    for addr in run.names.addresses_of(ident):
-        try:
-            if run.names.by_address(addr, ()) == ident:
-                return addr
-        except CaseError:
-            continue
-    return None
 
 
 def _outstanding_picks(run: CaseRun) -> list[int]:
@@ -490,14 +480,9 @@ class Counterexample:
             "steps": [{"input": step} for step in self.path],
         }
         channel: dict[str, Any] = {}
-        capabilities = []  # what the steps need, or the loader refuses the case
         if self.health_checking:
             channel["health_checking"] = True
-            capabilities.append("health_listener")
-        if any(
-            step.get("type") == "oob_load_report" or "load_report" in step for step in self.path
-        ):
-            capabilities.append("orca")
+        capabilities = capabilities_needed(self.policy, self.health_checking, self.path)
         if capabilities:
             case["capabilities"] = capabilities
         if self.seed:

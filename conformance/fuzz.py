@@ -35,7 +35,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from conformance.cases import Capability, Case, CaseStep, ChannelOptions
+from conformance.cases import Case, CaseStep, ChannelOptions, capabilities_needed
 from conformance.errors import AdapterError, CaseError, ConformanceError
 from conformance.protocol import SERVICE_CONFIG_POLICY
 from conformance.runner import DEFAULT_STEP_TIMEOUT, AdapterSession, CaseFailedError, CaseRun
@@ -282,14 +282,10 @@ class FuzzFailure:
     def _channel_json(self) -> dict[str, Any]:
         """The channel and capabilities the steps need (the loader refuses them otherwise)."""
         out: dict[str, Any] = {}
-        capabilities = []
         if self.health_checking:
             out["channel"] = {"health_checking": True}
-            capabilities.append(Capability.HEALTH_LISTENER.value)
-        if any(s.kind == "oob_load_report" or "load_report" in s.input for s in self.steps):
-            capabilities.append(Capability.ORCA.value)
-        if self.policy == SERVICE_CONFIG_POLICY:
-            capabilities.append(Capability.SERVICE_CONFIG.value)
+        inputs = [s.input for s in self.steps]
+        capabilities = capabilities_needed(self.policy, self.health_checking, inputs)
         if capabilities:
             out["capabilities"] = capabilities
         return out
@@ -299,17 +295,6 @@ class FuzzFailure:
         path = directory / f"{self.case_id}.json"
         path.write_text(json.dumps(self.to_case_json(), indent=2) + "\n", encoding="utf-8")
         return path
-
-
-def _unique_address(run: CaseRun, ident: int) -> str | None:
-    """An address that names only this live subchannel (cases name subchannels by address)."""
-    for addr in run.names.addresses_of(ident):
-        try:
-            if run.names.by_address(addr, ()) == ident:
-                return addr
-        except CaseError:
-            continue
-    return None
 
 
 class _Draws(Protocol):
@@ -414,14 +399,14 @@ def _draw_input(
     """One input the channel could send now, given what the adapter did so far."""
     movable = []
     for ident in sorted(model.states):
-        addr = _unique_address(run, ident)
+        addr = run.names.unique_address(ident)
         if addr is not None and model.moves(ident):
             movable.append((ident, addr))
     # Hypothesis favours (and shrinks towards) the first choices: the ones that make
     # progress come first -- an update while there are no subchannels, state changes
     # while some can move -- and "close", which ends the sequence, comes last, so that
     # sequences get far enough for picks to complete (FuzzStats).
-    ready = [(i, a) for i in model.ready() if (a := _unique_address(run, i)) is not None]
+    ready = [(i, a) for i in model.ready() if (a := run.names.unique_address(i)) is not None]
     watched = [(i, a) for i, a in ready if i in model.with_health_listener]
     kinds: list[str] = []
     if not model.states:

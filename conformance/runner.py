@@ -169,6 +169,17 @@ class SubchannelNames:
         record = self.records.get(ident)
         return record.addresses if record is not None else ()
 
+    def unique_address(self, ident: int) -> str | None:
+        """An address that names only this live subchannel (cases name subchannels by
+        address), or None when every address it has is shared."""
+        for addr in self.addresses_of(ident):
+            try:
+                if self.by_address(addr, ()) == ident:
+                    return addr
+            except CaseError:
+                continue
+        return None
+
     def apply(self, output: act.Output) -> None:
         if isinstance(output, act.Shutdown) and output.subchannel in self.records:
             self.records[output.subchannel].shut_down = True
@@ -666,7 +677,7 @@ class CaseRun:
             self._observe(verdict.step, answered.outputs)
         expect = verdict.step.expect
         if isinstance(expect, Statistical):
-            verdict.counts[self._outcome_key(answered.outputs, expect)] += 1
+            verdict.counts[self._pick_key(answered.outputs, set(dict(expect.fractions)))] += 1
         verdict.judged += 1
         if verdict.judged < verdict.events:
             return
@@ -726,20 +737,6 @@ class CaseRun:
         for output in outputs:
             if isinstance(output, act.PickComplete):
                 return self._address_key(output.subchannel, listed)
-            if isinstance(output, act.PickQueue):
-                return QUEUE
-            if isinstance(output, act.PickFail):
-                return FAIL
-            if isinstance(output, act.PickDrop):
-                return DROP
-        return "no outcome"
-
-    def _outcome_key(self, outputs: tuple[act.Output, ...], expect: Statistical) -> str:
-        for output in outputs:
-            if isinstance(output, act.PickComplete):
-                addresses = self.names.addresses_of(output.subchannel)
-                listed = [a for a in addresses if a in dict(expect.fractions)]
-                return listed[0] if listed else (addresses[0] if addresses else "?")
             if isinstance(output, act.PickQueue):
                 return QUEUE
             if isinstance(output, act.PickFail):

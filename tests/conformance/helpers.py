@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
+import pytest
 import referencing
 from referencing.jsonschema import DRAFT202012
 
@@ -99,3 +100,15 @@ READY_STEPS = [
     {"input": state(A, "CONNECTING")},
     {"input": state(A, "READY")},
 ]
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str], *expected: str) -> str:
+    """The run printed exactly one line on stderr, ``conformance: ...``, with ``expected``."""
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("conformance: "), lines[0]
+    assert "Traceback" not in captured.err + captured.out
+    for text in expected:
+        assert text in lines[0], lines[0]
+    return lines[0]

@@ -18,7 +18,7 @@ import pytest
 from conformance.cli import main
 from conformance.runner import MAX_CONSECUTIVE_TIMEOUTS
 from tests.conformance import policies
-from tests.conformance.helpers import BROKEN, POLICIES_MODULE, ROOT, TEST_CASES
+from tests.conformance.helpers import BROKEN, POLICIES_MODULE, ROOT, TEST_CASES, one_line_error
 
 STALLING = Path(__file__).resolve().parent / "stalling_adapter.py"
 BASIC = TEST_CASES / "selftest" / "selftest-basic.json"
@@ -40,18 +40,6 @@ def corpus(tmp_path: Path, count: int = 1, **changes: Any) -> Path:
         path = root / "selftest" / f"{case_id}.json"
         path.write_text(json.dumps(_case(id=case_id, **changes)))
     return root
-
-
-def one_line_error(capsys: pytest.CaptureFixture[str], *expected: str) -> str:
-    """The run printed exactly one line on stderr, ``conformance: ...``, with ``expected``."""
-    captured = capsys.readouterr()
-    lines = captured.err.splitlines()
-    assert len(lines) == 1, captured.err
-    assert lines[0].startswith("conformance: "), lines[0]
-    assert "Traceback" not in captured.err + captured.out
-    for text in expected:
-        assert text in lines[0], lines[0]
-    return lines[0]
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -34,7 +34,7 @@ from conformance.planted import broken_transport
 from conformance.results import Outcome
 from conformance.runner import AdapterSession, CaseRun, run_cases
 from conformance.transport import InProcessTransport
-from tests.conformance.helpers import ROOT, schema_errors
+from tests.conformance.helpers import ROOT, one_line_error, schema_errors
 
 PF = Bounds("pick_first", 2, 3)
 
@@ -364,7 +364,7 @@ def test_bad_input_is_one_typed_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], argv: list[str], said: str
 ) -> None:
     assert main(argv) == 2
-    _one_line_error(capsys, said)
+    one_line_error(capsys, said)
 
 
 @pytest.mark.req("CONF-10")
@@ -383,7 +383,7 @@ def test_a_merge_file_that_is_not_a_result_is_one_line(
     path = tmp_path / "result.json"
     path.write_text(content)
     assert main(["explore", "--merge", str(path)]) == 2
-    _one_line_error(capsys, str(path), said)
+    one_line_error(capsys, str(path), said)
 
 
 @pytest.mark.req("CONF-10")
@@ -395,7 +395,7 @@ def test_a_merge_file_with_a_broken_field_is_one_line(
         path = tmp_path / f"bad-{key}.json"
         path.write_text(json.dumps(result | {key: bad}))
         assert main(["explore", "--merge", str(path)]) == 2
-        _one_line_error(capsys, str(path), repr(key))
+        one_line_error(capsys, str(path), repr(key))
 
 
 @pytest.mark.req("CONF-10")
@@ -406,17 +406,7 @@ def test_an_out_path_that_is_a_file_is_refused_before_the_search(
     taken.write_text("")
     argv = [*_PF, "--in-process", "--depth", "9", "--out", str(taken)]
     assert main(argv) == 2  # depth 9 would take minutes: refused first
-    _one_line_error(capsys, "explore --out", str(taken))
-
-
-def _one_line_error(capsys: pytest.CaptureFixture[str], *expected: str) -> None:
-    captured = capsys.readouterr()
-    lines = captured.err.splitlines()
-    assert len(lines) == 1, captured.err
-    assert lines[0].startswith("conformance: "), lines[0]
-    assert "Traceback" not in captured.err + captured.out
-    for text in expected:
-        assert text in lines[0], lines[0]
+    one_line_error(capsys, "explore --out", str(taken))
 
 
 _RECONNECTS = (("pick_first.selected_address_removed", "reconnects"),)
