@@ -480,7 +480,7 @@ class PickFirstBalancer(Balancer):
         self._shut_down_all_but(lost)
         self._cursor = 0
         self._go_idle()
-        self._request_reresolution()  # PF-28
+        self._request_reresolution(lost_connection=True)  # PF-28
 
     def _go_idle(self) -> None:
         """PF-20: report IDLE with a picker whose first pick asks to exit IDLE."""
@@ -516,8 +516,13 @@ class PickFirstBalancer(Balancer):
     def _is_repeat(self, state: State) -> bool:
         return state is self._reported and state is not State.TRANSIENT_FAILURE
 
-    def _request_reresolution(self) -> None:
-        if self._reresolution is ReresolutionMode.SPEC_TEXT:
+    def _request_reresolution(self, *, lost_connection: bool = False) -> None:
+        # PF-28: SPEC_TEXT asks every time; GRPC_JS only after connection failures
+        # (its channel re-resolves on leaving IDLE); GRPC_GO never (its SubConn does).
+        mode = self._reresolution
+        if mode is ReresolutionMode.SPEC_TEXT or (
+            mode is ReresolutionMode.GRPC_JS and not lost_connection
+        ):
             self._cc.resolve_now()
 
 

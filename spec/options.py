@@ -65,10 +65,36 @@ class ReresolutionMode(enum.Enum):
     * ``GRPC_GO`` -- the policy never asks; grpc-go's subchannel (addrConn) calls
       ResolveNow itself before it reports TRANSIENT_FAILURE or IDLE (pickfirst.go,
       comment on issue 7534).
+    * ``GRPC_JS`` -- the policy asks with each TRANSIENT_FAILURE report caused by
+      connection failures, as the text says, but not when its connection is lost: the
+      channel re-resolves when it next leaves IDLE (grpc-js resolving-load-balancer.ts).
     """
 
     SPEC_TEXT = "spec_text"
     GRPC_GO = "grpc_go"
+    GRPC_JS = "grpc_js"
+
+    @property
+    def on_failure(self) -> bool:
+        """The policy asks when a pass fails and in sticky TRANSIENT_FAILURE (PF-28)."""
+        return self is not ReresolutionMode.GRPC_GO
+
+    @property
+    def on_lost_connection(self) -> bool:
+        """The policy asks when its READY subchannel's connection is lost (PF-28)."""
+        return self is ReresolutionMode.SPEC_TEXT
+
+
+class LostSubchannel(enum.Enum):
+    """PF-20: what pick_first does with the subchannel whose connection was lost.
+
+    * ``RELEASED`` -- it is shut down with the others; IDLE holds no subchannel and
+      ExitIdle creates the list again (the text: in IDLE "there are no subchannels").
+    * ``KEPT`` -- it stays, IDLE, and the next pass connects it again.
+    """
+
+    RELEASED = "released"
+    KEPT = "kept"
 
 
 class HappyEyeballs(enum.Enum):
@@ -241,14 +267,49 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
             ),
             "C-core": _iv("spec_text", _CORE_PF + " (RequestReresolution)"),
             "grpc-js": _iv(
-                "spec_text",
-                _JS_PF + ":313-317 (maybeEnterStickyTransientFailureMode)",
-                "asks when every subchannel failed; no request found when the connection "
-                "is lost (onSubchannelStateUpdate, 345-356): a divergence to triage",
+                "grpc_js",
+                _JS_PF + ":313-317 (maybeEnterStickyTransientFailureMode asks when every "
+                "subchannel failed), 351-354 (the lost pick: IDLE, no request)",
+                "the channel re-resolves when it next leaves IDLE "
+                "(resolving-load-balancer.ts:375-383, exitIdle calls updateResolution)",
             ),
         },
         ("PF-28",),
         monitor_parameter="reresolution",
+    ),
+    SpecOption(
+        "pick_first.lost_subchannel",
+        _values(LostSubchannel),
+        "When pick_first's READY subchannel loses its connection: shut it down with the "
+        "others, so that IDLE holds no subchannel (released), or keep it for the next pass "
+        "(kept).",
+        "language-neutral text: client_channel_specification.md, connectivity state table "
+        "(IDLE after a closed connection: 'the LB policy does exist, but there are no "
+        "subchannels') and pick_first ('when ExitIdle() is called, pick_first will create a "
+        "new list of subchannels'); C-core and grpc-js release, grpc-go and grpc-java keep",
+        {
+            "grpc-go": _iv(
+                "kept", _GO_PF + ":656-667 (shutdownRemainingLocked(sd) spares the lost one)"
+            ),
+            "grpc-java": _iv(
+                "kept",
+                _JAVA_PF + "PickFirstLeafLoadBalancer.java:330-334 (IDLE: reset the index, "
+                "report IDLE; the subchannels stay)",
+                "the legacy PickFirstLoadBalancer keeps its one subchannel too",
+            ),
+            "C-core": _iv(
+                "released",
+                _CORE_PF + " (PickFirst::GoIdle: UnsetSelectedSubchannel, then "
+                "subchannel_list_.reset())",
+            ),
+            "grpc-js": _iv(
+                "released",
+                _JS_PF + ":330-342, 351-354 (removeCurrentPick unrefs the lost pick, its "
+                "last reference: the others went when it was picked, 435)",
+            ),
+        },
+        ("PF-20",),
+        monitor_parameter="lost_subchannel",
     ),
     SpecOption(
         "pick_first.happy_eyeballs",

@@ -58,6 +58,7 @@ def _ident(value: wire.JsonValue, path: JsonPath) -> int:
 # Where the sources differ (spec/options.py), what refimpl does, with the line that does it.
 REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "pick_first.reresolution": "spec_text",  # pick_first.py asks itself (PF-28)
+    "pick_first.lost_subchannel": "kept",  # pick_first.py _lose spares it (PF-20)
     "pick_first.happy_eyeballs": "enabled",  # pick_first.py arms the 250 ms timer
     "pick_first.resolver_error_with_addresses": "keep_subchannels",  # PF-22
     "pick_first.family_interleaving": "three_families",  # interleave_by_family (AddressFamily)

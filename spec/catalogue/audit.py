@@ -72,7 +72,9 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "PF-28": (
         f"{_GO}: differs, the subchannel re-resolves (pickfirst.go:716-719): "
         "pick_first.reresolution",
-        f"{_JS}: agrees on failures (load-balancer-pick-first.ts:313-317); no request on a lost connection found (345-356): not triaged",
+        f"{_JS}: differs, asks on failures (load-balancer-pick-first.ts:313-317) but not on a "
+        "lost connection (351-354; the channel re-resolves on leaving IDLE): "
+        "pick_first.reresolution=grpc_js",
         f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:303-305 on READY -> IDLE, 392-396 after a pass / N failures)",
     ),
     "RR-4": (f"{_CORE}: agrees (round_robin.cc UpdateLocked: 'empty address list', rejected)",),
@@ -205,6 +207,9 @@ AUDIT: dict[str, tuple[str, ...]] = {
         f"{_GO}: agrees (pickfirst.go:656-666: shut down others, reset, IDLE with idlePicker)",
         f"{_TEXT}: agrees for IDLE; differs as the source notes for CONNECTING/TF",
         f"{_JAVA}: agrees (leaf: PickFirstLeafLoadBalancer.java:330-335: reset, IDLE with RequestConnectionPicker)",
+        f"{_JS}: shuts the lost subchannel down too (load-balancer-pick-first.ts:330-342, "
+        "351-354), as C-core's GoIdle does and the text's IDLE 'has no subchannels': "
+        "pick_first.lost_subchannel",
     ),
     "PF-21": (
         f"{_GO}: agrees (pickfirst.go:355-364)",

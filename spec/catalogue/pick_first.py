@@ -218,11 +218,14 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "PF-20",
         M,
         "When the chosen subchannel leaves READY (or any subchannel of the policy drops from "
-        "CONNECTING to IDLE), the policy shuts down the others and reports IDLE with a picker "
-        "that queues and makes the first pick call ExitIdle; it does not reconnect by itself.",
+        "CONNECTING to IDLE), the policy shuts down the others, and under "
+        "pick_first.lost_subchannel=released that one too (kept: it stays for the next pass), "
+        "and reports IDLE with a picker that queues and makes the first pick call ExitIdle; "
+        "it does not reconnect by itself.",
         _SPEC + "; " + _A62 + " (Background); " + _GO + " (idlePicker; grpc-go issue 7862). "
         "The text says CONNECTING or TRANSIENT_FAILURE from READY reconnects at once; "
-        "today's subchannels only go READY -> IDLE",
+        "today's subchannels only go READY -> IDLE. The text's IDLE holds no subchannels "
+        "(connectivity state table), as C-core's GoIdle and grpc-js release the lost one",
     ),
     Requirement(
         "PF-21",
@@ -283,11 +286,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         M,
         "Under ReresolutionMode.SPEC_TEXT the policy requests re-resolution once with each "
         "TRANSIENT_FAILURE report caused by connection failures and once when its connection "
-        "is lost; under GRPC_GO it never does.",
+        "is lost; under GRPC_JS only with those TRANSIENT_FAILURE reports; under GRPC_GO it "
+        "never does.",
         _SPEC
         + " ('The policy will request re-resolution'); "
         + _GO
-        + " (comment: the SubConn re-resolves; issue 7534)",
+        + " (comment: the SubConn re-resolves; issue 7534); grpc-js "
+        "load-balancer-pick-first.ts:317, 351-354 (its channel re-resolves on leaving IDLE)",
     ),
     Requirement(
         "PF-29",

@@ -64,6 +64,7 @@ from spec.errors import SpecError
 from spec.options import (
     FamilyInterleaving,
     HappyEyeballs,
+    LostSubchannel,
     ReresolutionMode,
     SelectedAddressRemoved,
     SubchannelCreation,
@@ -213,6 +214,7 @@ class _Options:
     attempt_delay: int | None  # nanoseconds; None without Happy Eyeballs
     selected_address_removed: SelectedAddressRemoved
     subchannel_creation: SubchannelCreation
+    lost_subchannel: LostSubchannel
 
 
 @attrs.define
@@ -324,9 +326,11 @@ class _World:
         sub = self.subs.pop(address)
         self.exp.shutdowns.append((sub.ident, requirement))
 
-    def reresolve(self) -> None:
-        if self.options.reresolution is ReresolutionMode.SPEC_TEXT:
-            self.exp.reresolutions += 1  # PF-28
+    def reresolve(self, *, lost_connection: bool = False) -> None:
+        """PF-28: one request, if the option has the policy ask on this occasion."""
+        mode = self.options.reresolution
+        if mode.on_lost_connection if lost_connection else mode.on_failure:
+            self.exp.reresolutions += 1
 
     def fail_picker(self, messages: Iterable[str], requirement: str) -> _Picker:
         return _Picker("fail", requirement, messages=frozenset(messages))
@@ -529,11 +533,14 @@ class _World:
     def lose(self, lost: _Sub) -> None:
         self.timer_at = None
         for address in list(self.subs):
-            if self.subs[address] is not lost:
+            # PF-20: the others go; the lost one too under pick_first.lost_subchannel=released.
+            if self.subs[address] is not lost or (
+                self.options.lost_subchannel is LostSubchannel.RELEASED
+            ):
                 self.shut_down(address, "PF-20")
         self.cursor = 0
         self.report(State.IDLE, _Picker("idle", "PF-20"), "PF-20")
-        self.reresolve()
+        self.reresolve(lost_connection=True)
 
     def canonical_state(self, name: Callable[[int], int]) -> tuple[Any, ...]:
         """:meth:`key` with subchannels renamed and the timer relative to now (explore).
@@ -735,6 +742,8 @@ class PickFirstMonitor:
     when False the channel delivers health READY itself at registration.
     ``subchannel_creation``: PF-11's option; under ``EAGER`` every step that may start a
     pass is judged both ways (whole list created up front, or lazily).
+    ``lost_subchannel``: PF-20's option; under ``RELEASED`` (the text) the subchannel
+    whose connection was lost is shut down too, under ``KEPT`` it stays for the next pass.
     """
 
     def __init__(
@@ -748,6 +757,7 @@ class PickFirstMonitor:
         family_interleaving: FamilyInterleaving = FamilyInterleaving.TWO_FAMILIES,
         selected_address_removed: SelectedAddressRemoved = SelectedAddressRemoved.GOES_IDLE,
         subchannel_creation: SubchannelCreation = SubchannelCreation.EAGER,
+        lost_subchannel: LostSubchannel = LostSubchannel.RELEASED,
     ) -> None:
         if not isinstance(reresolution, ReresolutionMode):
             raise TypeError(f"reresolution must be a ReresolutionMode, got {reresolution!r}")
@@ -765,6 +775,8 @@ class PickFirstMonitor:
             raise TypeError(
                 f"subchannel_creation must be a SubchannelCreation, got {subchannel_creation!r}"
             )
+        if not isinstance(lost_subchannel, LostSubchannel):
+            raise TypeError(f"lost_subchannel must be a LostSubchannel, got {lost_subchannel!r}")
         options = _Options(
             reresolution,
             health_listener,
@@ -772,6 +784,7 @@ class PickFirstMonitor:
             delay,
             selected_address_removed,
             subchannel_creation,
+            lost_subchannel,
         )
         self._worlds = [_World(options)]
         self._created = 0  # subchannels the trace has created so far

@@ -21,7 +21,7 @@ from spec import events as ev
 from spec.catalogue.pick_first import ReresolutionMode
 from spec.monitors.pick_first import PickFirstMonitor
 from spec.monitors.round_robin import RoundRobinMonitor
-from spec.options import SubchannelCreation
+from spec.options import LostSubchannel, SubchannelCreation
 from spec.trace import Monitor, judge
 from spec.types import OrcaLoadReport
 from tests.io.conftest import (
@@ -75,7 +75,11 @@ def test_pick_first_sticks_fails_over_and_comes_back(
     assert eventually(lambda: who(ch, 3) == {"a": 3})  # and returns to the first address
     _judged(
         ch,
-        PickFirstMonitor(ReresolutionMode.SPEC_TEXT, subchannel_creation=SubchannelCreation.LAZY),
+        PickFirstMonitor(
+            ReresolutionMode.SPEC_TEXT,
+            subchannel_creation=SubchannelCreation.LAZY,
+            lost_subchannel=LostSubchannel.KEPT,
+        ),
     )
 
 
@@ -119,7 +123,11 @@ def test_top_level_pick_first_does_not_health_check(
     assert not any(isinstance(s.input, ev.HealthStateChange) for s in ch.trace)
     _judged(
         ch,
-        PickFirstMonitor(ReresolutionMode.SPEC_TEXT, subchannel_creation=SubchannelCreation.LAZY),
+        PickFirstMonitor(
+            ReresolutionMode.SPEC_TEXT,
+            subchannel_creation=SubchannelCreation.LAZY,
+            lost_subchannel=LostSubchannel.KEPT,
+        ),
     )
 
 
@@ -155,7 +163,11 @@ def test_no_wait_for_ready_rpc_is_lost_across_a_restart(
     assert failures == []
     assert answers == [b"a"] * 12
     monitor = (
-        PickFirstMonitor(ReresolutionMode.SPEC_TEXT, subchannel_creation=SubchannelCreation.LAZY)
+        PickFirstMonitor(
+            ReresolutionMode.SPEC_TEXT,
+            subchannel_creation=SubchannelCreation.LAZY,
+            lost_subchannel=LostSubchannel.KEPT,
+        )
         if policy == "pick_first"
         else RoundRobinMonitor()
     )

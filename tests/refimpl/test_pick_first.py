@@ -52,7 +52,12 @@ from spec.catalogue.pick_first import CONNECTION_ATTEMPT_DELAY, ReresolutionMode
 from spec.connectivity import State
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.pick_first import PickFirstMonitor
-from spec.options import FamilyInterleaving, SelectedAddressRemoved, SubchannelCreation
+from spec.options import (
+    FamilyInterleaving,
+    LostSubchannel,
+    SelectedAddressRemoved,
+    SubchannelCreation,
+)
 from spec.trace import Step, Violation, judge
 from spec.types import Address, Duration, Endpoint, OrcaLoadReport, Status, StatusCode
 
@@ -161,6 +166,7 @@ def make_run(
             family_interleaving=FamilyInterleaving.THREE_FAMILIES,
             selected_address_removed=selected_address_removed,
             subchannel_creation=SubchannelCreation.LAZY,
+            lost_subchannel=LostSubchannel.KEPT,  # refimpl _lose spares the lost one
         )
 
     return Run(driver, monitor)
@@ -921,7 +927,8 @@ def test_reconnection(run: MakeRun) -> None:
 @pytest.mark.req("PF-28")
 @pytest.mark.parametrize("mode", list(ReresolutionMode))
 def test_reresolution_follows_the_option(run: MakeRun, mode: ReresolutionMode) -> None:
-    """SPEC_TEXT asks on the first TF, after N more failures and on a lost connection."""
+    """SPEC_TEXT asks on the first TF, after N more failures and on a lost connection;
+    GRPC_JS asks on the first two only."""
     r = run(reresolution=mode)
     r(update(A1, A2))
     fails(r, 1)
@@ -934,7 +941,8 @@ def test_reresolution_follows_the_option(run: MakeRun, mode: ReresolutionMode) -
     connects(r, 1)
     r(sc(1, I))  # lost
     asked = sum(isinstance(o, act.RequestReresolution) for s in r.trace for o in s.outputs)
-    assert asked == (3 if mode is SPEC_TEXT else 0)
+    # two after failures (not GRPC_GO), one on the lost connection (SPEC_TEXT only)
+    assert asked == {SPEC_TEXT: 3, ReresolutionMode.GRPC_JS: 2}.get(mode, 0)
 
 
 class _RecordingConn(ClientConn):

@@ -26,7 +26,7 @@ from spec.connectivity import State
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.pick_first import PickFirstMonitor
 from spec.monitors.round_robin import RoundRobinMonitor
-from spec.options import SubchannelCreation
+from spec.options import LostSubchannel, SubchannelCreation
 from spec.trace import Monitor, Step, Violation, judge
 from spec.types import Endpoint, Status, StatusCode
 
@@ -490,7 +490,9 @@ def test_top_level_pick_first_never_health_checks() -> None:
 
     def pf_monitor() -> Monitor:
         return PickFirstMonitor(
-            client_health_checking=True, subchannel_creation=SubchannelCreation.LAZY
+            client_health_checking=True,
+            subchannel_creation=SubchannelCreation.LAZY,
+            lost_subchannel=LostSubchannel.KEPT,
         )
 
     assert judge(BoundaryMonitor, trace) + judge(pf_monitor, trace) == []

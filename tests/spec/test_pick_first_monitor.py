@@ -45,7 +45,12 @@ from spec import events as ev
 from spec.catalogue.pick_first import ReresolutionMode
 from spec.connectivity import State
 from spec.monitors.pick_first import MAX_SHUFFLED_ENDPOINTS, MonitorLimitError, PickFirstMonitor
-from spec.options import FamilyInterleaving, SelectedAddressRemoved, SubchannelCreation
+from spec.options import (
+    FamilyInterleaving,
+    LostSubchannel,
+    SelectedAddressRemoved,
+    SubchannelCreation,
+)
 from spec.trace import Step, judge
 from spec.types import Address, Duration, Endpoint, Status, StatusCode
 from tests.refimpl.test_pick_first import (
@@ -65,6 +70,8 @@ from tests.refimpl.test_pick_first import (
 
 I, C, R, TF = State.IDLE, State.CONNECTING, State.READY, State.TRANSIENT_FAILURE
 SPEC_TEXT, GRPC_GO = ReresolutionMode.SPEC_TEXT, ReresolutionMode.GRPC_GO
+GRPC_JS = ReresolutionMode.GRPC_JS
+KEPT, RELEASED = LostSubchannel.KEPT, LostSubchannel.RELEASED
 V6 = "[2001:db8::1]:80"
 Scenario = Callable[[Run], None]
 
@@ -112,6 +119,7 @@ def steps(*pairs: tuple[ev.Input, Sequence[act.Output]]) -> list[Step]:
 
 
 def pf(trace: list[Step], **kwargs: object) -> list[str]:
+    kwargs.setdefault("lost_subchannel", KEPT)  # refimpl's value: most traces here are its
     return [v.requirement for v in judge(lambda: PickFirstMonitor(**kwargs), trace)]  # type: ignore[arg-type]
 
 
@@ -579,7 +587,7 @@ def test_ignoring_a_health_failure() -> None:
 @pytest.mark.req("PF-28")
 def test_forgetting_to_re_resolve() -> None:
     class NeverReresolves(PickFirstBalancer):
-        def _request_reresolution(self) -> None:
+        def _request_reresolution(self, *, lost_connection: bool = False) -> None:
             pass
 
     def scenario(r: Run) -> None:
@@ -878,3 +886,52 @@ def test_removing_the_selected_address_follows_the_option() -> None:
     assert "PF-10" in pf(again, selected_address_removed=goes_idle)
     assert pf(idle, selected_address_removed=reconnects) != []
     assert pf(idle) == []  # the default is the spec text's
+
+
+@pytest.mark.req("PF-20")
+def test_the_lost_subchannel_follows_the_option() -> None:
+    """pick_first.lost_subchannel: shut the lost subchannel down (text) or keep it."""
+    start: list[tuple[ev.Input, Sequence[act.Output]]] = [
+        (update(A1), [act.UpdateState(C), new(1, A1), act.Connect(1)]),
+        (sc(1, C), []),
+        (sc(1, R), [act.UpdateState(R)]),
+    ]
+    released = steps(
+        *start,
+        (sc(1, I), [act.UpdateState(I), act.Shutdown(1), act.RequestReresolution()]),
+        # ExitIdle must create the subchannel again: there is none left to connect.
+        (ev.ExitIdle(), [act.UpdateState(C), new(2, A1), act.Connect(2)]),
+    )
+    kept = steps(
+        *start,
+        (sc(1, I), [act.UpdateState(I), act.RequestReresolution()]),
+        (ev.ExitIdle(), [act.UpdateState(C), act.Connect(1)]),
+    )
+    assert pf(released, lost_subchannel=RELEASED) == []
+    assert pf(kept, lost_subchannel=KEPT) == []
+    assert pf(released, lost_subchannel=KEPT) == ["PF-9"]  # an unexpected shutdown
+    # the missing shutdown (PF-20), then ExitIdle connecting a subchannel that should be gone
+    found = pf(kept, lost_subchannel=RELEASED)
+    assert found[0] == "PF-20"
+    assert set(found) == {"PF-20", "PF-21"}
+    assert [v.requirement for v in judge(PickFirstMonitor, released)] == []  # the text's
+
+
+@pytest.mark.req("PF-28")
+def test_grpc_js_reresolution_asks_after_failures_but_not_on_a_lost_connection() -> None:
+    """pick_first.reresolution=grpc_js: a request with the failed pass, none on the loss."""
+    r = make_run(reresolution=GRPC_JS)
+    r(update(A1))
+    fails(r, 1)  # the pass failed: TRANSIENT_FAILURE and one request
+    r(sc(1, I))
+    connects(r, 1)
+    r(sc(1, I))  # lost: IDLE and no request
+    asked = [sum(isinstance(o, act.RequestReresolution) for o in s.outputs) for s in r.trace]
+    assert sum(asked) == 1
+    assert pf(r.trace, reresolution=GRPC_JS) == []
+    assert pf(r.trace, reresolution=SPEC_TEXT) == ["PF-28"]  # missing on the loss
+    assert pf(r.trace, reresolution=GRPC_GO) == ["PF-28"]  # one too many after the pass
+    text = make_run(reresolution=SPEC_TEXT)
+    for event in [e.input for e in r.trace]:
+        text(event)
+    assert pf(text.trace, reresolution=GRPC_JS) == ["PF-28"]  # one too many on the loss

@@ -189,6 +189,9 @@ var specOptions = map[string]string{
 	// before it reports TRANSIENT_FAILURE (clientconn.go line 1372) and on any
 	// connection loss (line 1521), as pickfirst.go notes (line 716, issue 7534).
 	"pick_first.reresolution": "grpc_go",
+	// pickfirst.go lines 656-667: shutdownRemainingLocked(sd) shuts down all
+	// but the lost SubConn, which stays for the next pass.
+	"pick_first.lost_subchannel": "kept",
 	// pickfirst.go line 569: the 250 ms timer, always armed.
 	"pick_first.happy_eyeballs": "enabled",
 	// pickfirst.go lines 189-200: ignored while not in TF with a good list.

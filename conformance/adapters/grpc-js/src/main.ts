@@ -25,9 +25,12 @@ function capabilities(): JsonObject {
     spec_options: {
       // pick_first asks for re-resolution when every address has failed
       // (src/load-balancer-pick-first.ts:317), as the spec text says; it does not on a
-      // lost connection (the channel re-resolves when it leaves IDLE instead,
+      // lost connection (351-354; the channel re-resolves when it leaves IDLE instead,
       // src/resolving-load-balancer.ts:375-383): see README "Spec options".
-      'pick_first.reresolution': 'spec_text',
+      'pick_first.reresolution': 'grpc_js',
+      // The lost pick is unreffed, its last reference (removeCurrentPick,
+      // src/load-balancer-pick-first.ts:330-342, 351-354): IDLE holds no subchannel.
+      'pick_first.lost_subchannel': 'released',
       // pick_first creates a subchannel for every address of a list before connecting the
       // first (src/load-balancer-pick-first.ts:474-479, connectToAddressList).
       'pick_first.subchannel_creation': 'eager',

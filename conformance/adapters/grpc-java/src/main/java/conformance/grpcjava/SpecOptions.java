@@ -19,6 +19,10 @@ final class SpecOptions {
     // TRANSIENT_FAILURE after a pass and when their connection is lost
     // (PickFirstLeafLoadBalancer.java:304 and :395; PickFirstLoadBalancer.java:115).
     options.put("pick_first.reresolution", "spec_text");
+    // A lost connection keeps its subchannel for the next pass: the leaf resets its index and
+    // reports IDLE (PickFirstLeafLoadBalancer.java:330-334); the legacy policy keeps its one
+    // subchannel and reports IDLE with a RequestConnectionPicker (PickFirstLoadBalancer.java:134).
+    options.put("pick_first.lost_subchannel", "kept");
     // The leaf policy runs with GRPC_PF_USE_HAPPY_EYEBALLS=true (PickFirstLeafLoadBalancer.java:64-65,
     // Main sets it); the legacy policy has one subchannel that walks its list in order.
     options.put("pick_first.happy_eyeballs", leaf ? "enabled" : "disabled");
