@@ -349,6 +349,16 @@ class Case:
     # Where the sources allow several behaviours, the one this case is written for:
     # "<policy>.<option>" -> value; adapters declaring another value (or none) skip it.
     spec_options: tuple[tuple[str, str], ...] = ()
+    # Options the case holds for under several values (a JSON list in the file):
+    # "<policy>.<option>" -> those values; an adapter with any of them runs it.
+    spec_option_sets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def written_for(self) -> dict[str, tuple[str, ...]]:
+        """Every option the case names -> the values it holds for (one or several)."""
+        chosen: dict[str, tuple[str, ...]] = {key: (value,) for key, value in self.spec_options}
+        chosen.update(self.spec_option_sets)
+        return dict(sorted(chosen.items()))
 
     @property
     def location(self) -> str:
@@ -494,16 +504,41 @@ def _channel(value: wire.JsonValue, path: JsonPath) -> ChannelOptions:
     return ChannelOptions(profile, checking, seed)
 
 
-def _spec_options(value: wire.JsonValue, path: JsonPath) -> tuple[tuple[str, str], ...]:
+SpecOptionValues = tuple[tuple[str, str], ...]
+SpecOptionSets = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _spec_options(value: wire.JsonValue, path: JsonPath) -> tuple[SpecOptionValues, SpecOptionSets]:
+    """``{"<policy>.<option>": value or [values]}``: the one value, or the several values,
+    the case holds for.  A registered option's values must be among its own
+    (spec/options.py); a list names at least two distinct values."""
+    from spec.options import OPTIONS  # the registry: spec/ imports nothing from here
+
     obj = wire.expect_object(value, path)
-    options = []
+    single: list[tuple[str, str]] = []
+    several: list[tuple[str, tuple[str, ...]]] = []
     for key, option in sorted(obj.items()):
+        where = (*path, key)
         if not _SPEC_OPTION.match(key):
-            raise WireError(
-                (*path, key), f"a spec option is named '<policy>.<option>', got {key!r}"
-            )
-        options.append((key, wire.expect_str(option, (*path, key))))
-    return tuple(options)
+            raise WireError(where, f"a spec option is named '<policy>.<option>', got {key!r}")
+        if isinstance(option, list):
+            values = tuple(wire.expect_str(v, (*where, i)) for i, v in enumerate(option))
+            if len(set(values)) != len(values) or len(values) < 2:
+                raise WireError(
+                    where,
+                    "a list of values names at least two distinct values (write one as a string)",
+                )
+        else:
+            values = (wire.expect_str(option, where),)
+        registered = OPTIONS.get(key)
+        for value_ in values:
+            if registered is not None and value_ not in registered.values:
+                raise WireError(where, f"{value_!r} is not one of {', '.join(registered.values)}")
+        if isinstance(option, list):
+            several.append((key, values))
+        else:
+            single.append((key, values[0]))
+    return tuple(single), tuple(several)
 
 
 def _requirements(
@@ -553,6 +588,7 @@ def case_from_json(value: wire.JsonValue, area: str, path: Path | None = None) -
     if not raw_steps:
         raise WireError(("steps",), "a case has at least one step")
     steps = _steps(raw_steps, config, capabilities, channel)
+    spec_options, spec_option_sets = _spec_options(obj.get("spec_options", {}), ("spec_options",))
     return Case(
         id=case_id,
         title=title,
@@ -565,7 +601,8 @@ def case_from_json(value: wire.JsonValue, area: str, path: Path | None = None) -
         capabilities=frozenset(capabilities),
         description=wire.expect_str(obj.get("description", ""), ("description",)),
         path=path,
-        spec_options=_spec_options(obj.get("spec_options", {}), ("spec_options",)),
+        spec_options=spec_options,
+        spec_option_sets=spec_option_sets,
     )
 
 

@@ -88,8 +88,8 @@ def explain(case: Case) -> str:
     )
     caps = ", ".join(sorted(c.value for c in case.capabilities)) or "nothing beyond the policy"
     lines.append(f"The adapter must offer: {caps}")
-    if case.spec_options:
-        chosen = ", ".join(f"{k} = {v}" for k, v in case.spec_options)
+    if case.written_for:
+        chosen = ", ".join(f"{k} = {' or '.join(v)}" for k, v in case.written_for.items())
         lines.append(f"Written for implementations that declare: {chosen}")
     lines.append("")
     lines.append("Requirements checked:")

@@ -149,23 +149,26 @@ def _tally(results: Sequence[CaseResult]) -> list[str]:
 def skipped_by_spec_option(
     results: Sequence[CaseResult], hello: protocol.Hello | None
 ) -> dict[str, dict[str, int]]:
-    """Per spec option, how many skipped cases were written for a value the adapter lacks.
+    """Per spec option, how many skipped cases were written for values the adapter lacks.
 
-    Key -> {the case's value -> count}; a case counts once per option it was skipped
-    for.  Every option of the registry (spec/options.py) is present, with zero
-    counts when nothing was skipped for it, so the report shows each option.
+    Key -> {the case's value -> count}; a case written for several values counts under
+    them joined by " or ".  A case counts once per option it was skipped for.  Every
+    option of the registry (spec/options.py) is present, with zero counts when nothing
+    was skipped for it, so the report shows each option.
     """
+    from conformance.monitors import spec_option_default
     from spec.options import OPTIONS  # the runner's side; spec/ imports nothing from here
 
-    declared = dict(hello.capabilities.spec_options) if hello is not None else {}
     table: dict[str, dict[str, int]] = {key: {} for key in sorted(OPTIONS)}
     for r in results:
         if r.outcome is not Outcome.SKIPPED:
             continue
-        for key, value in r.case.spec_options:
-            if declared.get(key) != value:
+        chosen = hello.capabilities.options_for(r.case) if hello is not None else {}
+        for key, values in r.case.written_for.items():
+            if chosen.get(key, spec_option_default(key)) not in values:
                 row = table.setdefault(key, {})
-                row[value] = row.get(value, 0) + 1
+                label = " or ".join(values)
+                row[label] = row.get(label, 0) + 1
     return table
 
 

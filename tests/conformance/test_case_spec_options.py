@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from conformance import report
 from conformance.cases import load_cases
+from conformance.cli import main
 from conformance.errors import WireError
 from conformance.protocol import Capabilities
 from conformance.results import Outcome
 from conformance.runner import run_cases
 from spec import options
-from tests.conformance.helpers import A, in_process_refimpl, make_case, update
+from tests.conformance.helpers import A, in_process_refimpl, make_case, schema_errors, update
 
 STEPS = [{"input": update(A)}]
 
@@ -59,12 +63,99 @@ def test_the_reference_skips_a_case_written_for_grpc_go_behaviour() -> None:
         ({"reresolution": "grpc_go"}, "named '<policy>.<option>'"),
         ({"pick_first.reresolution": 3}, "expected a string"),
         (["pick_first.reresolution"], "expected an object"),
+        ({"pick_first.reresolution": "sometimes"}, "'sometimes' is not one of spec_text"),
+        ({"pick_first.reresolution": ["grpc_go"]}, "at least two distinct values"),
+        ({"pick_first.reresolution": ["grpc_go", "grpc_go"]}, "at least two distinct values"),
+        ({"pick_first.reresolution": ["grpc_go", 3]}, "expected a string"),
+        ({"pick_first.reresolution": ["grpc_go", "never"]}, "'never' is not one of"),
     ],
 )
 def test_malformed_spec_options_are_refused_with_their_path(options: object, problem: str) -> None:
     with pytest.raises(WireError, match="spec_options") as info:
         make_case({"spec_options": options, "steps": STEPS})
     assert problem in str(info.value)
+    assert "\n" not in str(info.value)  # one line (CONF-9)
+    data = {"id": "selftest-bad", "title": "t", "requirements": ["LB-4"], "policy": "pick_first"}
+    if "not one of" not in problem:  # the registry's values are the loader's to check
+        assert schema_errors("case", {**data, "steps": STEPS, "spec_options": options}) != []
+
+
+SEVERAL = {"pick_first.reresolution": ["grpc_go", "grpc_js"]}
+
+
+def _declaring(value: str, policy: str) -> Capabilities:
+    return Capabilities(
+        policies=frozenset({policy}), spec_options=(("pick_first.reresolution", value),)
+    )
+
+
+@pytest.mark.req("CONF-4")
+def test_a_case_may_hold_for_several_values_of_an_option() -> None:
+    """Issue 14: a list names every value the case holds for; other values skip it."""
+    case = make_case({"spec_options": SEVERAL, "steps": STEPS})
+    assert case.spec_options == ()
+    assert case.written_for == {"pick_first.reresolution": ("grpc_go", "grpc_js")}
+    assert _declaring("grpc_go", case.policy).missing_for(case) == []
+    assert _declaring("grpc_js", case.policy).missing_for(case) == []
+    assert _declaring("spec_text", case.policy).missing_for(case) == [
+        "spec option pick_first.reresolution='grpc_go' or 'grpc_js' (it declares 'spec_text')"
+    ]
+    # No declaration: the default (spec_text) is not among them.
+    silent = Capabilities(policies=frozenset({case.policy}))
+    assert silent.missing_for(case) == [
+        "spec option pick_first.reresolution='grpc_go' or 'grpc_js' "
+        "(it declares no value, default 'spec_text')"
+    ]
+    assert schema_errors("case", _file(SEVERAL)) == []
+
+
+def _file(spec_options: object) -> dict[str, object]:
+    return {
+        "id": "selftest-several",
+        "title": "t",
+        "requirements": ["LB-4"],
+        "policy": "pick_first",
+        "steps": STEPS,
+        "spec_options": spec_options,
+    }
+
+
+@pytest.mark.req("CONF-4")
+def test_a_configurable_adapter_is_set_to_a_value_the_case_holds_for() -> None:
+    case = make_case(
+        {"spec_options": {"pick_first.selected_address_removed": ["goes_idle", "reconnects"]}}
+        | {"steps": STEPS}
+    )
+    caps = Capabilities(
+        policies=frozenset({case.policy}),
+        spec_options=(("pick_first.selected_address_removed", "goes_idle"),),
+        configurable_options=(
+            ("pick_first.selected_address_removed", ("goes_idle", "reconnects")),
+        ),
+    )
+    assert caps.options_for(case)["pick_first.selected_address_removed"] == "goes_idle"
+    only_other = make_case(
+        {"spec_options": {"pick_first.selected_address_removed": "reconnects"}, "steps": STEPS}
+    )
+    assert caps.options_for(only_other)["pick_first.selected_address_removed"] == "reconnects"
+
+
+@pytest.mark.req("CONF-4")
+def test_the_report_counts_skips_of_a_case_with_several_values() -> None:
+    """A case skipped for a list of values is counted under the list, never invisibly."""
+    several = make_case(
+        {"spec_options": {"pick_first.reresolution": ["grpc_go", "grpc_js"]}, "steps": STEPS}
+    )
+    results, hello = run_cases([several], in_process_refimpl)
+    assert [r.outcome for r in results] == [Outcome.SKIPPED]
+    assert "pick_first.reresolution='grpc_go' or 'grpc_js'" in results[0].message
+    table = report.skipped_by_spec_option(results, hello)
+    assert table["pick_first.reresolution"] == {"grpc_go or grpc_js": 1}
+    held = make_case(
+        {"spec_options": {"pick_first.reresolution": ["grpc_go", "spec_text"]}, "steps": STEPS}
+    )
+    results, _ = run_cases([held], in_process_refimpl)
+    assert [r.outcome for r in results] == [Outcome.PASS]  # the reference's spec_text is listed
 
 
 @pytest.mark.req("CONF-4")
@@ -86,5 +177,19 @@ def test_the_report_counts_skips_per_spec_option() -> None:
 @pytest.mark.req("CONF-4")
 def test_every_case_declares_only_registered_options_and_values() -> None:
     for case in load_cases():
-        for key, value in case.spec_options:
-            assert value in options.option(key).values, (case.id, key, value)
+        for key, values in case.written_for.items():
+            assert set(values) <= set(options.option(key).values), (case.id, key, values)
+
+
+@pytest.mark.req("CONF-9")
+def test_a_bad_list_of_values_exits_2_with_one_line_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = {**_file({"pick_first.reresolution": ["grpc_go", "sometimes"]}), "id": "pf-bad"}
+    path = tmp_path / "pf-bad.json"
+    path.write_text(json.dumps(bad))
+    assert main(["list", "--cases", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "pf-bad.json" in err
+    assert "'sometimes' is not one of spec_text" in err
