@@ -142,6 +142,36 @@ class IdleChild(enum.Enum):
     AFTER_FAILURE = "after_failure"  # its own level, below TRANSIENT_FAILURE
 
 
+class ResolverErrorHandling(enum.Enum):
+    """RR-13: what round_robin does with a resolver error while it has children.
+
+    With no children every implementation reports TRANSIENT_FAILURE (RR-13).
+
+    * ``IGNORE`` -- nothing: the children never hear of it and round_robin does not
+      report (C-core, grpc-js).
+    * ``PASS_TO_CHILDREN`` -- every child gets it (a pick_first child in
+      TRANSIENT_FAILURE takes it as its error, PF-22), then round_robin reports once
+      (RR-10; grpc-go's endpointsharding, this reference).
+    * ``REPORT_FAILURE`` -- the children never hear of it; unless round_robin is READY
+      it reports TRANSIENT_FAILURE with a picker failing with the error (grpc-java).
+    """
+
+    IGNORE = "ignore"
+    PASS_TO_CHILDREN = "pass_to_children"
+    REPORT_FAILURE = "report_failure"
+
+
+class ExitIdleHandling(enum.Enum):
+    """RR-10: what round_robin does when its parent calls ExitIdle.
+
+    * ``NOOP`` -- nothing, and no report: its children leave IDLE by themselves (RR-6).
+    * ``FORWARD`` -- every child's ExitIdle is called, then round_robin reports once.
+    """
+
+    NOOP = "noop"
+    FORWARD = "forward"
+
+
 class CountLifetime(enum.Enum):
     """LR-9: when the outstanding-RPC count of an endpoint that left READY is dropped."""
 
@@ -513,6 +543,77 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         },
         ("RR-5", "AGG-7"),
         monitor_parameter="idle_child",
+    ),
+    SpecOption(
+        "round_robin.resolver_error",
+        _values(ResolverErrorHandling),
+        "A resolver error while round_robin has children: ignore it (ignore), pass it to "
+        "every child and report once (pass_to_children), or report TRANSIENT_FAILURE with "
+        "the error unless READY (report_failure).",
+        "the text is silent (client_channel_specification.md, Resolver Results: 'the LB "
+        "policy is responsible for determining how to handle that error'); the most common "
+        "value: C-core and grpc-js ignore it (grpc-go passes it on, grpc-java reports it)",
+        {
+            "grpc-go": _iv(
+                "pass_to_children",
+                GO + "balancer/endpointsharding/endpointsharding.go:202-208 (ResolverError: "
+                "every child's ResolverError with updates held back, then one report)",
+            ),
+            "grpc-java": _iv(
+                "report_failure",
+                JAVA + "util/src/main/java/io/grpc/util/MultiChildLoadBalancer.java:141-145 "
+                "(handleNameResolutionError: TRANSIENT_FAILURE with an error picker unless "
+                "currentConnectivityState is READY; the children are not told)",
+                "the report does not change currentConnectivityState, so an unchanged "
+                "aggregate is not reported again afterwards (RoundRobinLoadBalancer.java:83-89)",
+            ),
+            "C-core": _iv(
+                "ignore",
+                CORE + "src/core/load_balancing/round_robin/round_robin.cc (RoundRobin::"
+                "UpdateLocked: 'If we already have a child list, then keep using the existing "
+                "list, but still report back that the update was not accepted')",
+                "an empty update also leaves a (empty) child list, so a later error is "
+                "ignored there too",
+            ),
+            "grpc-js": _iv(
+                "ignore",
+                JS + "load-balancer-round-robin.ts:225-234 (updateAddressList, !ok: reports "
+                "only when children.length === 0)",
+            ),
+        },
+        ("RR-13", "RR-10"),
+        monitor_parameter="resolver_error",
+    ),
+    SpecOption(
+        "round_robin.exit_idle",
+        _values(ExitIdleHandling),
+        "When its parent calls round_robin's ExitIdle: do nothing (noop), or call every "
+        "child's ExitIdle and report once (forward).",
+        "language-neutral text: client_channel_specification.md, LB Policy API ('ExitIdle(): "
+        "... For most policies, this is a no-op'; round_robin reconnects an IDLE child "
+        "itself, RR-6); grpc-java, C-core and grpc-js do nothing",
+        {
+            "grpc-go": _iv(
+                "forward",
+                GO + "balancer/endpointsharding/endpointsharding.go:221-227 (ExitIdle: every "
+                "child's exitIdle with updates held back, then one report)",
+            ),
+            "grpc-java": _iv(
+                "noop",
+                JAVA + "api/src/main/java/io/grpc/LoadBalancer.java:444 (requestConnection "
+                "does nothing; MultiChildLoadBalancer and RoundRobinLoadBalancer do not "
+                "override it)",
+            ),
+            "C-core": _iv(
+                "noop",
+                CORE + "src/core/load_balancing/round_robin/round_robin.cc (RoundRobin does "
+                "not override ExitIdleLocked; a child reporting IDLE is told at once, "
+                "RoundRobinEndpoint::OnStateUpdate)",
+            ),
+            "grpc-js": _iv("noop", JS + "load-balancer-round-robin.ts:265-269 (exitIdle)"),
+        },
+        ("RR-10", "RR-6"),
+        monitor_parameter="exit_idle",
     ),
     SpecOption(
         "least_request_experimental.count_lifetime",

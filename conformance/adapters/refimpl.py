@@ -67,6 +67,8 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "pick_first.subchannel_creation": "lazy",  # pick_first.py _connect_from_cursor (PF-11)
     "round_robin.start_index": "random_per_picker",  # endpoint_sharding.py randrange
     "round_robin.idle_child": "as_connecting",  # endpoint_sharding.py (AGG-7)
+    "round_robin.resolver_error": "pass_to_children",  # endpoint_sharding.py resolver_error
+    "round_robin.exit_idle": "forward",  # endpoint_sharding.py exit_idle: every child, one report
     "least_request_experimental.count_lifetime": "while_ready",
     "weighted_round_robin.weight_caps": "grpc_cpp",
     "weighted_round_robin.weight_on_reconnect": "reset_all",  # weighted_round_robin.on_ready

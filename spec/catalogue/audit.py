@@ -87,6 +87,7 @@ AUDIT: dict[str, tuple[str, ...]] = {
         f"{_TEXT}: agrees",
     ),
     "RR-6": (
+        f"{_JAVA}: agrees (RoundRobinLoadBalancer.java:107-111: requestConnection on a child's IDLE; not while resolvingAddresses, but then the child's addresses are unchanged, since children are keyed by their address set, MultiChildLoadBalancer.Endpoint, so no pick_first child reports IDLE there)",
         f"{_CORE}: agrees (round_robin.cc OnStateUpdate: ExitIdleLocked)",
         f"{_JS}: agrees (load-balancer-round-robin.ts:187-191)",
         f"{_GO}: agrees (endpointsharding.go:352-354: go es.exitIdle())",
@@ -99,7 +100,13 @@ AUDIT: dict[str, tuple[str, ...]] = {
         "round_robin.start_index; the cyclic-order part agrees",
         f"{_JS}: continues from the previous picker (load-balancer-round-robin.ts:146-154)",
     ),
-    "RR-13": (f"{_CORE}: agrees (round_robin.cc UpdateLocked keeps the existing list)",),
+    "RR-13": (
+        f"{_CORE}: agrees, ignore (round_robin.cc UpdateLocked keeps the existing list, tells no child, does not report): round_robin.resolver_error",
+        f"{_JS}: agrees, ignore (load-balancer-round-robin.ts:225-234: reports only with no children): round_robin.resolver_error",
+        f"{_GO}: agrees, pass_to_children (endpointsharding.go:202-208): round_robin.resolver_error",
+        f"{_JAVA}: agrees, report_failure (MultiChildLoadBalancer.java:141-145: TRANSIENT_FAILURE with the error unless READY; no child is told): round_robin.resolver_error",
+        f"{_TEXT}: silent with children ('the LB policy is responsible for determining how to handle that error'); TRANSIENT_FAILURE before any result (#starting-name-resolution)",
+    ),
     "AGG-7": (
         f"{_JAVA}: agrees (RoundRobinLoadBalancer.java:62-73)",
         f"{_CORE}: agrees (round_robin.cc UpdateStateCountersLocked)",
@@ -300,8 +307,9 @@ AUDIT: dict[str, tuple[str, ...]] = {
     # --- audited by the third helper of issue 14 (see the module docstring) ---
     "RR-10": (
         f"{_GO}: agrees (endpointsharding.go:136-196 UpdateClientConnState, 201-208 ResolverError, 219-227 ExitIdle: children updated with inhibitChildUpdates set, one updateStateLocked after; 344-351 a child's report held back meanwhile)",
-        f"{_JAVA}: agrees for a resolver update (MultiChildLoadBalancer.java:113-133 resolvingAddresses, 192 one report, 350-352 children held back); a resolver error is not passed to the children (141-146)",
-        f"{_JS}: agrees for a resolver update (load-balancer-round-robin.ts:247-261 updatesPaused, one report); an empty list reports TRANSIENT_FAILURE (238-245) and then IDLE (261: calculateAndUpdateState with no children), not triaged; a resolver error is not passed to the children (226-233); exitIdle does nothing (265-269)",
+        f"{_JAVA}: agrees for a resolver update (MultiChildLoadBalancer.java:113-133 resolvingAddresses, 192 one report, 350-352 children held back); differs on a resolver error, reported unless READY and not passed to the children (141-145): round_robin.resolver_error=report_failure; differs on ExitIdle, a no-op (LoadBalancer.java:444): round_robin.exit_idle=noop",
+        f"{_JS}: agrees for a resolver update (load-balancer-round-robin.ts:247-261 updatesPaused, one report); an empty list reports TRANSIENT_FAILURE (238-245) and then IDLE (261: calculateAndUpdateState with no children): a divergence, cases agg-no-children-after-resolver-error-is-failure, rr-empty-update-rejected (expectations/grpc-js.json); differs on a resolver error, ignored with children (225-234): round_robin.resolver_error=ignore; differs on ExitIdle, which does nothing (265-269): round_robin.exit_idle=noop",
+        f"{_CORE}: differs on a resolver error with children, ignored (round_robin.cc UpdateLocked): round_robin.resolver_error=ignore; differs on ExitIdle, not overridden (a no-op): round_robin.exit_idle=noop",
     ),
     "RR-12": (
         f"{_GO}: agrees (endpointsharding.go:115-129 rotateEndpoints by randIntN(n), 145; endpointsharding_test.go:37 TestRotateEndpoints)",

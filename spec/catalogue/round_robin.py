@@ -17,6 +17,9 @@ one this project follows:
   (and AGG-7) counts IDLE as CONNECTING, which is what we report (RR-5).
 * Batching: the text does not say how many reports an update causes; grpc-go
   holds the children's reports back and reports once (RR-10, a SHOULD).
+* Resolver errors and ExitIdle: the text leaves a resolver error to the policy and
+  calls ExitIdle a no-op for most policies; the implementations differ, so both are
+  spec options (round_robin.resolver_error, round_robin.exit_idle; RR-13, RR-10).
 """
 
 from __future__ import annotations
@@ -121,10 +124,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "RR-10",
         S,
-        "A resolver update, resolver error or ExitIdle reaches every child before the policy "
-        "reports, and the policy then reports exactly once, holding back the children's reports "
-        "in between.",
-        _ES + " (inhibitChildUpdates, allowUpdatesFromChildren)",
+        "A resolver update reaches every child before the policy reports, and the policy then "
+        "reports exactly once, holding back the children's reports in between; so does a "
+        "resolver error it passes on or reports, and an ExitIdle it forwards.",
+        _ES + " (inhibitChildUpdates, allowUpdatesFromChildren); whether a resolver error and "
+        "ExitIdle are passed on is a spec option: round_robin.resolver_error (grpc-go passes "
+        "it on; C-core and grpc-js ignore it; grpc-java reports it unless READY) and "
+        "round_robin.exit_idle (grpc-go forwards it; grpc-java, C-core and grpc-js do nothing)",
     ),
     Requirement(
         "RR-11",
@@ -143,11 +149,17 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "RR-13",
         M,
-        "A resolver error is passed to every child (a child with a good endpoint keeps serving "
-        "it), and with no children yet the policy reports TRANSIENT_FAILURE.",
+        "A resolver error never stops a READY endpoint serving, and with no children yet the "
+        "policy reports TRANSIENT_FAILURE; with children it ignores the error, passes it to "
+        "every child or, unless READY, reports TRANSIENT_FAILURE with it, as the spec option "
+        "round_robin.resolver_error says.",
         _ES + " (ResolverError); grpc-go endpointsharding_ext_test.go "
         "(TestEndpointShardingBasic); grpc/grpc doc/client_channel_specification.md"
-        "#starting-name-resolution",
+        "#starting-name-resolution and #resolver-results ('the LB policy is responsible for "
+        "determining how to handle that error'); spec option round_robin.resolver_error: "
+        "ignore (C-core round_robin.cc UpdateLocked, grpc-js load-balancer-round-robin.ts:"
+        "225-234; the default), pass_to_children (grpc-go endpointsharding.go:202-208), "
+        "report_failure (grpc-java MultiChildLoadBalancer.java:141-145)",
     ),
     Requirement(
         "RR-14",

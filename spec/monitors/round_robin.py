@@ -47,7 +47,9 @@ Checked per step:
 * RR-8 / RR-9: under CONNECTING picks queue; under TRANSIENT_FAILURE picks fail
   (not drop) with a message containing an error the trace gave a child
   (connection error, health error or resolver error).
-* RR-10: an update, resolver error or ExitIdle step reports exactly once.
+* RR-10: an update step reports exactly once; a resolver error or ExitIdle step as
+  the options say (below).
+* RR-13: a resolver error with no children reports TRANSIENT_FAILURE.
 * RR-11: a step that changes the set of READY leaves, or makes the last
   report impossible, reports again.
 * HEALTH-4: every subchannel is created with the health listener flag.
@@ -58,6 +60,17 @@ Checked per step:
 The monitor is configured with ``health_checking``: whether the channel runs
 client-side health checks (the service config's healthCheckConfig); without
 it the channel itself reports health READY at registration (HEALTH-2).
+
+Spec options (spec/options.py) it takes:
+
+* ``idle_child`` (round_robin.idle_child): how an IDLE child counts (RR-5).
+* ``resolver_error`` (round_robin.resolver_error): with children, a resolver error
+  step reports nothing (ignore); exactly once, a possible aggregate (pass_to_children);
+  or, unless the last report was READY, exactly once TRANSIENT_FAILURE, whose picks
+  fail with the error (report_failure).  Under ignore, an error that reached no one
+  is no error a pick may carry (RR-9).
+* ``exit_idle`` (round_robin.exit_idle): an ExitIdle step reports nothing (noop) or
+  exactly once (forward).
 """
 
 from __future__ import annotations
@@ -71,7 +84,7 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.tracker import SubchannelTracker, SubchannelView
-from spec.options import IdleChild
+from spec.options import ExitIdleHandling, IdleChild, ResolverErrorHandling
 from spec.trace import Step, Violation
 from spec.types import Address, StatusCode
 
@@ -79,7 +92,7 @@ TF = State.TRANSIENT_FAILURE
 
 _Report = Callable[[str, str], None]  # records one violation: (requirement, message)
 
-# Steps after which round_robin reports exactly once (RR-10).
+# Steps after which round_robin may report only once (RR-10).
 _BATCHED_INPUTS = (ev.ResolverUpdate, ev.ResolverError, ev.ExitIdle)
 
 
@@ -129,12 +142,24 @@ class RoundRobinMonitor:
     """Judges one round_robin trace; ``health_checking`` says whether the channel checks health."""
 
     def __init__(
-        self, *, health_checking: bool = False, idle_child: IdleChild = IdleChild.AS_CONNECTING
+        self,
+        *,
+        health_checking: bool = False,
+        idle_child: IdleChild = IdleChild.AS_CONNECTING,
+        resolver_error: ResolverErrorHandling = ResolverErrorHandling.IGNORE,
+        exit_idle: ExitIdleHandling = ExitIdleHandling.NOOP,
     ) -> None:
-        if not isinstance(idle_child, IdleChild):
-            raise TypeError(f"idle_child must be an IdleChild, got {idle_child!r}")
+        for name, value, kind in (
+            ("idle_child", idle_child, IdleChild),
+            ("resolver_error", resolver_error, ResolverErrorHandling),
+            ("exit_idle", exit_idle, ExitIdleHandling),
+        ):
+            if not isinstance(value, kind):
+                raise TypeError(f"{name} must be a {kind.__name__}, got {value!r}")
         self.health_checking = health_checking
         self.idle_child = idle_child
+        self.resolver_error = resolver_error
+        self.exit_idle = exit_idle
         self.tracker = SubchannelTracker()
         self._endpoints: dict[frozenset[str], _Endpoint] = {}
         self._owner: dict[int, frozenset[str] | None] = {}  # None: shared address, unknown
@@ -262,7 +287,7 @@ class RoundRobinMonitor:
             lost = self._apply_subchannel_change(event)
         elif isinstance(event, ev.HealthStateChange):
             self._note_health(event)
-        elif isinstance(event, ev.ResolverError):
+        elif isinstance(event, ev.ResolverError) and self._error_reaches_picks():
             self._resolver_errors.add(event.message)
         self.tracker.apply_input(event)
         # Which kept endpoint each READY subchannel serves, before this step's shutdowns:
@@ -313,9 +338,26 @@ class RoundRobinMonitor:
         may_follow = 0
         if isinstance(event, ev.ResolverUpdate):
             may_follow = len({ready_owner[i] for i in shut_down if i in ready_owner})
-        batched = isinstance(event, _BATCHED_INPUTS)
-        if batched and not 1 <= len(reports) <= 1 + may_follow:
-            v("RR-10", f"{type(event).__name__} was followed by {len(reports)} reports, not one")
+        expected = self._reports_expected(event)
+        if (
+            isinstance(event, _BATCHED_INPUTS)
+            and not expected <= len(reports) <= expected + may_follow
+        ):
+            v(
+                "RR-10",
+                f"{type(event).__name__} was followed by {len(reports)} reports, not "
+                f"{expected}{self._option_note(event)}",
+            )
+        # round_robin.resolver_error=report_failure: the error's own TRANSIENT_FAILURE
+        # (grpc-java), which no child's state explains (RR-5 does not judge it).
+        reported_error = (
+            isinstance(event, ev.ResolverError)
+            and bool(self._endpoints)
+            and self.resolver_error is ResolverErrorHandling.REPORT_FAILURE
+            and expected == 1
+        )
+        if reported_error and reports and reports[-1] is not TF:
+            v("RR-13", f"reported {reports[-1].name} for a resolver error, not TRANSIENT_FAILURE")
         if isinstance(event, ev.ResolverUpdate):
             self._judge_update(event, added, rejected, reports, connected, v)
         self._judge_ownership(v)
@@ -337,7 +379,7 @@ class RoundRobinMonitor:
         empty_update = isinstance(event, ev.ResolverUpdate) and not self._endpoints
         if reports:
             last = reports[-1]
-            if last not in self._possible and not empty_update:
+            if last not in self._possible and not empty_update and not reported_error:
                 v(
                     self._explain(last, event),
                     f"reported {last.name}; possible: {_names(self._possible)}",
@@ -361,6 +403,34 @@ class RoundRobinMonitor:
 
     def finish(self) -> list[Violation]:
         return []
+
+    # --- the options ---
+
+    def _error_reaches_picks(self) -> bool:
+        """Whether a resolver error now may show in a failed pick's message (RR-9, RR-13)."""
+        if not self._endpoints or self.resolver_error is ResolverErrorHandling.PASS_TO_CHILDREN:
+            return True
+        if self.resolver_error is ResolverErrorHandling.REPORT_FAILURE:
+            return self._last_report is not State.READY
+        return False  # ignore: no child hears it, and round_robin does not report it
+
+    def _reports_expected(self, event: ev.Input) -> int:
+        """How many reports a resolver update, resolver error or ExitIdle step makes (RR-10)."""
+        if isinstance(event, ev.ExitIdle):
+            return 1 if self.exit_idle is ExitIdleHandling.FORWARD else 0
+        if isinstance(event, ev.ResolverError) and self._endpoints:
+            if self.resolver_error is ResolverErrorHandling.IGNORE:
+                return 0
+            if self.resolver_error is ResolverErrorHandling.REPORT_FAILURE:
+                return 0 if self._last_report is State.READY else 1
+        return 1  # an update; a resolver error with no children (RR-13)
+
+    def _option_note(self, event: ev.Input) -> str:
+        if isinstance(event, ev.ExitIdle):
+            return f" (round_robin.exit_idle={self.exit_idle.value})"
+        if isinstance(event, ev.ResolverError) and self._endpoints:
+            return f" (round_robin.resolver_error={self.resolver_error.value})"
+        return ""
 
     # --- judgements ---
 

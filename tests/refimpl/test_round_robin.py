@@ -26,7 +26,7 @@ from spec.connectivity import State
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.pick_first import PickFirstMonitor
 from spec.monitors.round_robin import RoundRobinMonitor
-from spec.options import LostSubchannel, SubchannelCreation
+from spec.options import ExitIdleHandling, LostSubchannel, ResolverErrorHandling, SubchannelCreation
 from spec.trace import Monitor, Step, Violation, judge
 from spec.types import Endpoint, Status, StatusCode
 
@@ -81,7 +81,13 @@ def run() -> Iterator[MakeRun]:
 
     def make(*, seed: int = 0, health_checking: bool = False) -> Run:
         def rr_monitor() -> Monitor:
-            return RoundRobinMonitor(health_checking=health_checking)
+            # The reference's values of round_robin.resolver_error and .exit_idle
+            # (conformance/adapters/refimpl.py), not the registry's defaults.
+            return RoundRobinMonitor(
+                health_checking=health_checking,
+                resolver_error=ResolverErrorHandling.PASS_TO_CHILDREN,
+                exit_idle=ExitIdleHandling.FORWARD,
+            )
 
         r = Run(
             Driver("round_robin", seed=seed, health_checking=health_checking),

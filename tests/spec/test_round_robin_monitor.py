@@ -11,6 +11,7 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.round_robin import RoundRobinMonitor, possible_aggregates
+from spec.options import ExitIdleHandling, ResolverErrorHandling
 from spec.trace import Step, judge
 from spec.types import Endpoint, Status, StatusCode
 
@@ -22,9 +23,20 @@ def err(text: str) -> Status:
     return Status(StatusCode.UNAVAILABLE, text)
 
 
-def ids(trace: list[Step], *, health_checking: bool = False) -> list[str]:
+def ids(
+    trace: list[Step],
+    *,
+    health_checking: bool = False,
+    resolver_error: ResolverErrorHandling = ResolverErrorHandling.PASS_TO_CHILDREN,
+    exit_idle: ExitIdleHandling = ExitIdleHandling.FORWARD,
+) -> list[str]:
+    """The requirements ``trace`` breaks; by default judged as grpc-go and the reference
+    handle resolver errors and ExitIdle (round_robin.resolver_error, round_robin.exit_idle)."""
+
     def monitor() -> RoundRobinMonitor:
-        return RoundRobinMonitor(health_checking=health_checking)
+        return RoundRobinMonitor(
+            health_checking=health_checking, resolver_error=resolver_error, exit_idle=exit_idle
+        )
 
     return [v.requirement for v in judge(monitor, trace)]
 
@@ -282,6 +294,66 @@ def test_child_change_not_reported() -> None:
 def test_resolver_error_without_children() -> None:
     assert ids([Step(ev.ResolverError("x"), [report(C)])]) == ["RR-13"]
     assert ids([Step(ev.ResolverError("x"), [report(TF)])]) == []
+
+
+IGNORE = ResolverErrorHandling.IGNORE
+PASS_ON = ResolverErrorHandling.PASS_TO_CHILDREN
+REPORT = ResolverErrorHandling.REPORT_FAILURE
+
+
+@pytest.mark.req("RR-13", "RR-10")
+def test_resolver_error_with_children_is_judged_by_the_option() -> None:
+    """round_robin.resolver_error: each value accepts its own reaction and no other."""
+    quiet = [*ready(A), Step(ev.ResolverError("x"), [])]
+    once = [*ready(A), Step(ev.ResolverError("x"), [report(R)])]
+    failing = [*ready(A), Step(ev.ResolverError("x"), [report(TF)])]
+    assert ids(quiet, resolver_error=IGNORE) == []
+    assert ids(once, resolver_error=IGNORE) == ["RR-10"]
+    assert ids(quiet, resolver_error=PASS_ON) == ["RR-10"]
+    assert ids(once, resolver_error=PASS_ON) == []
+    # grpc-java: READY, so nothing; not READY, TRANSIENT_FAILURE with the error.
+    assert ids(quiet, resolver_error=REPORT) == []
+    assert ids(once, resolver_error=REPORT) == ["RR-10"]
+    assert "RR-10" in ids(failing, resolver_error=REPORT)
+    connecting = [Step(up(A), created(A)), Step(sc(1, C))]
+    reported = [
+        *connecting,
+        Step(ev.ResolverError("no dns"), [report(TF)]),
+        Step(ev.Pick(1), [act.PickFail(1, err("no dns"))]),
+    ]
+    assert ids(reported, resolver_error=REPORT) == []
+    assert ids(reported, resolver_error=PASS_ON) == ["RR-5"]  # a leaf still connecting
+    assert ids(reported, resolver_error=IGNORE) == ["RR-10", "RR-5", "RR-9"]
+    still = [*connecting, Step(ev.ResolverError("no dns"), [report(C)])]
+    assert ids(still, resolver_error=REPORT) == ["RR-13"]
+    assert ids(still, resolver_error=PASS_ON) == []
+
+
+@pytest.mark.req("RR-9", "RR-13")
+def test_an_ignored_resolver_error_is_no_error_a_pick_may_carry() -> None:
+    base = [Step(up(A), created(A)), *failed(1, "refused", [report(TF)])]
+    error = Step(ev.ResolverError("no dns"), [])
+    pick = Step(ev.Pick(1), [act.PickFail(1, err("no dns"))])
+    assert ids([*base, error, pick], resolver_error=IGNORE) == ["RR-9"]
+    passed_on = Step(ev.ResolverError("no dns"), [report(TF)])
+    assert ids([*base, passed_on, pick], resolver_error=PASS_ON) == []
+
+
+@pytest.mark.req("RR-10", "RR-6")
+def test_exit_idle_is_judged_by_the_option() -> None:
+    quiet = [*ready(A), Step(ev.ExitIdle(), [])]
+    once = [*ready(A), Step(ev.ExitIdle(), [report(R)])]
+    assert ids(quiet, exit_idle=ExitIdleHandling.NOOP) == []
+    assert ids(once, exit_idle=ExitIdleHandling.NOOP) == ["RR-10"]
+    assert ids(quiet, exit_idle=ExitIdleHandling.FORWARD) == ["RR-10"]
+    assert ids(once, exit_idle=ExitIdleHandling.FORWARD) == []
+
+
+def test_option_values_must_be_their_enums() -> None:
+    with pytest.raises(TypeError, match="resolver_error must be a ResolverErrorHandling"):
+        RoundRobinMonitor(resolver_error="ignore")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="exit_idle must be a ExitIdleHandling"):
+        RoundRobinMonitor(exit_idle="noop")  # type: ignore[arg-type]
 
 
 @pytest.mark.req("HEALTH-4")

@@ -219,6 +219,10 @@ var specOptions = map[string]string{
 	"service_config.unknown_policy_name": "case_sensitive_skip",
 	// endpointsharding.go lines 192-193: every update ends with a report.
 	"round_robin.update_report": "every_update",
+	// endpointsharding.go lines 202-208: a resolver error goes to every child, then one report.
+	"round_robin.resolver_error": "pass_to_children",
+	// endpointsharding.go lines 221-227: ExitIdle goes to every child, then one report.
+	"round_robin.exit_idle": "forward",
 	// pickfirst.go lines 355-368: ExitIdle reports CONNECTING before the pass.
 	"pick_first.connecting_report": "on_connect",
 	// leastrequest.go lines 132-136: no config is ErrBadResolverState.

@@ -52,6 +52,10 @@ function capabilities(): JsonObject {
       'round_robin.idle_child': 'after_failure',
       // Every update ends with a report, unchanged or not (src/load-balancer-round-robin.ts:260).
       'round_robin.update_report': 'every_update',
+      // A resolver error is acted on only with no children (src/load-balancer-round-robin.ts:225-234).
+      'round_robin.resolver_error': 'ignore',
+      // exitIdle does nothing; IDLE children are told by calculateAndUpdateState (265-269, 187-191).
+      'round_robin.exit_idle': 'noop',
       // No clamping of weights around the mean (src/load-balancer-weighted-round-robin.ts:183-203),
       // the behaviour this value names.
       'weighted_round_robin.weight_caps': 'grpc_go',

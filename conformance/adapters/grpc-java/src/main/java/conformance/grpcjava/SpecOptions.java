@@ -54,6 +54,11 @@ final class SpecOptions {
     options.put("round_robin.idle_child", "as_connecting");
     // An unchanged state and an equal picker are not re-reported (RoundRobinLoadBalancer.java:83).
     options.put("round_robin.update_report", "on_change");
+    // A resolver error reaches no child; unless READY it is reported as TRANSIENT_FAILURE
+    // (MultiChildLoadBalancer.java:141-145).
+    options.put("round_robin.resolver_error", "report_failure");
+    // requestConnection is LoadBalancer's no-op, not overridden (LoadBalancer.java:444).
+    options.put("round_robin.exit_idle", "noop");
     // One in-flight counter per child for its whole life (LeastRequestLoadBalancer.java:330).
     options.put("least_request_experimental.count_lifetime", "child_lifetime");
     // No config in an update keeps the current choiceCount (LeastRequestLoadBalancer.java:78).
