@@ -25,6 +25,7 @@ A step without ``expect`` is judged by the monitors alone.
 from __future__ import annotations
 
 import enum
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -38,7 +39,7 @@ from conformance.errors import CaseError, JsonPath, WireError
 from conformance.protocol import SERVICE_CONFIG_POLICY
 from spec import actions as act
 from spec.catalogue import CATALOGUE, RequirementId
-from spec.connectivity import Profile, State
+from spec.connectivity import BackoffEnd, Profile, State, backoff_end_values
 from spec.types import Address, Attributes, StatusCode
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
@@ -355,14 +356,45 @@ class Case:
 
     @property
     def written_for(self) -> dict[str, tuple[str, ...]]:
-        """Every option the case names -> the values it holds for (one or several)."""
+        """Every option the case names -> the values it holds for (one or several), and
+        ``subchannel.backoff_end`` when its inputs end a backoff (:func:`implied_options`)."""
         chosen: dict[str, tuple[str, ...]] = {key: (value,) for key, value in self.spec_options}
         chosen.update(self.spec_option_sets)
+        for key, values in implied_options(self.steps, self.channel.profile).items():
+            chosen[key] = tuple(v for v in chosen.get(key, values) if v in values)
         return dict(sorted(chosen.items()))
 
     @property
     def location(self) -> str:
         return str(self.path) if self.path is not None else self.id
+
+
+BACKOFF_END = "subchannel.backoff_end"
+
+
+def implied_options(steps: Iterable[CaseStep], profile: Profile) -> dict[str, tuple[str, ...]]:
+    """The option values a case's inputs assume: a subchannel input leaving
+    TRANSIENT_FAILURE for IDLE, or in the ``seed`` profile for CONNECTING, is where the
+    backoff ends, so the case holds only for the ``subchannel.backoff_end`` values that
+    take that edge (spec/connectivity.py ``backoff_end_values``; CONN-5, CONN-10).
+    Cases name subchannels by address: in the ``current`` profile, which has no
+    TRANSIENT_FAILURE -> CONNECTING, such a pair is a new subchannel for the address."""
+    last: dict[str, str] = {}
+    values = set(BackoffEnd)
+    ends = False
+    targets = ("IDLE", "CONNECTING") if profile is Profile.SEED else ("IDLE",)
+    for step in steps:
+        given = step.input
+        if given.get("type") != "subchannel_state":
+            continue
+        name, state = json.dumps(given.get("subchannel")), str(given.get("state"))
+        if last.get(name) == "TRANSIENT_FAILURE" and state in targets:
+            values &= backoff_end_values(State[state])
+            ends = True
+        last[name] = state
+    if not ends:
+        return {}
+    return {BACKOFF_END: tuple(v.value for v in BackoffEnd if v in values)}
 
 
 # --- loading ---
@@ -589,6 +621,13 @@ def case_from_json(value: wire.JsonValue, area: str, path: Path | None = None) -
         raise WireError(("steps",), "a case has at least one step")
     steps = _steps(raw_steps, config, capabilities, channel)
     spec_options, spec_option_sets = _spec_options(obj.get("spec_options", {}), ("spec_options",))
+    declared = {k: (v,) for k, v in spec_options} | dict(spec_option_sets)
+    for key, values in implied_options(steps, channel.profile).items():
+        if key in declared and not set(declared[key]) & set(values):
+            raise WireError(
+                ("spec_options", key),
+                f"the case's subchannel inputs end a backoff as only {' or '.join(values)} do",
+            )
     return Case(
         id=case_id,
         title=title,

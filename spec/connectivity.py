@@ -10,6 +10,12 @@ Rules (each line is a requirement in :mod:`spec.catalogue`):
   grpc-go ``clientconn.go``).  Profile ``seed`` is the older diagram this
   project was seeded with: it also allows TRANSIENT_FAILURE -> CONNECTING
   and READY -> TRANSIENT_FAILURE.
+* Where a subchannel goes when its backoff ends is the spec option
+  ``subchannel.backoff_end`` (:class:`BackoffEnd`, spec/options.py): IDLE (the
+  text's CONN-5 edge: grpc-go, C-core), CONNECTING (the ``seed`` profile's
+  CONN-10 edge: grpc-java), or CONNECTING when a connection was requested during
+  the backoff and IDLE otherwise (grpc-js).  A case's inputs say which values it
+  holds for (:func:`backoff_end_values`); an adapter declares its own.
 * A policy's aggregate state is READY if any child is READY, else CONNECTING
   if any is CONNECTING, else IDLE if any is IDLE, else TRANSIENT_FAILURE
   (also with no children); SHUTDOWN children are not counted (AGG-1..AGG-6).
@@ -57,6 +63,32 @@ class Profile(enum.Enum):
 
     CURRENT = "current"
     SEED = "seed"
+
+
+class BackoffEnd(enum.Enum):
+    """CONN-5 / CONN-10: where a subchannel in TRANSIENT_FAILURE goes when its backoff ends.
+
+    * ``IDLE`` -- to IDLE, and connects again only when asked (the text; grpc-go, C-core).
+    * ``CONNECTING`` -- straight to CONNECTING, retrying by itself (grpc-java; the
+      ``seed`` profile's edge).
+    * ``CONNECTING_IF_REQUESTED`` -- to CONNECTING if a connection was requested
+      during the backoff, else to IDLE (grpc-js).
+    """
+
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    CONNECTING_IF_REQUESTED = "connecting_if_requested"
+
+
+def backoff_end_values(target: State) -> frozenset[BackoffEnd]:
+    """The values of ``subchannel.backoff_end`` under which a subchannel in
+    TRANSIENT_FAILURE may next report ``target`` when its backoff ends (CONN-5, CONN-10).
+    Every value for a target that is not IDLE or CONNECTING (SHUTDOWN, READY...)."""
+    if target is State.IDLE:
+        return frozenset({BackoffEnd.IDLE, BackoffEnd.CONNECTING_IF_REQUESTED})
+    if target is State.CONNECTING:
+        return frozenset({BackoffEnd.CONNECTING, BackoffEnd.CONNECTING_IF_REQUESTED})
+    return frozenset(BackoffEnd)
 
 
 @attrs.frozen
@@ -115,14 +147,16 @@ SUBCHANNEL_TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         State.TRANSIENT_FAILURE,
         State.IDLE,
-        "the backoff delay expired (seed: the subchannel stopped retrying)",
+        "the backoff delay expired (seed: the subchannel stopped retrying); "
+        "subchannel.backoff_end = idle, the text's value",
         "CONN-5",
         _SPEC_SUBCHANNEL,
     ),
     Transition(
         State.TRANSIENT_FAILURE,
         State.CONNECTING,
-        "the subchannel retried by itself after backoff (older grpc-go; grpc-java, grpc-js)",
+        "the subchannel retried by itself after backoff (older grpc-go; grpc-java, grpc-js); "
+        "subchannel.backoff_end = connecting (or connecting_if_requested)",
         "CONN-10",
         "the project seed's subchannel diagram; grpc-go before the TF->IDLE change; "
         "grpc-java InternalSubchannel.java (EndOfCurrentBackoff); "

@@ -9,7 +9,8 @@ its implementation's values (``started.capabilities.spec_options``); a case writ
 for one value declares it in its ``spec_options`` and is SKIPPED for an adapter with
 another value; a case that holds for every value declares none.
 
-Keys are ``"<scope>.<name>"``.  The scope is a policy name or ``service_config``.
+Keys are ``"<scope>.<name>"``.  The scope is a policy name, ``service_config`` or
+``subchannel`` (the channel's subchannels, which the cases play).
 How a value reaches the judges (PROTOCOL.md, "Spec options"):
 
 * ``monitor_parameter`` set: the value, converted to the parameter's enum, goes to
@@ -42,6 +43,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from spec.connectivity import BackoffEnd
 from spec.errors import ModelError
 
 IMPLEMENTATIONS: tuple[str, ...] = ("grpc-go", "grpc-java", "C-core", "grpc-js")
@@ -280,6 +282,46 @@ _CORE_WRR = CORE + "src/core/load_balancing/weighted_round_robin/weighted_round_
 _GO_WRR = GO + "balancer/weightedroundrobin/"
 
 OPTIONS_LIST: tuple[SpecOption, ...] = (
+    SpecOption(
+        "subchannel.backoff_end",
+        _values(BackoffEnd),
+        "Where a subchannel in TRANSIENT_FAILURE goes when its backoff ends: IDLE (idle), "
+        "CONNECTING (connecting), or CONNECTING if a connection was requested during the "
+        "backoff and IDLE otherwise (connecting_if_requested).",
+        "language-neutral text: client_channel_specification.md, Subchannel Connectivity "
+        "States (TRANSIENT_FAILURE -> IDLE when the backoff delay expires: CONN-5); grpc-go "
+        "and C-core agree.  A case's subchannel inputs say which values it holds for "
+        "(spec/connectivity.py backoff_end_values): TRANSIENT_FAILURE -> IDLE idle and "
+        "connecting_if_requested, TRANSIENT_FAILURE -> CONNECTING (the seed profile's "
+        "CONN-10 edge) connecting and connecting_if_requested",
+        {
+            "grpc-go": _iv(
+                "idle",
+                GO + "clientconn.go:1381-1403 (TRANSIENT_FAILURE, then IDLE once the "
+                "backoff timer fires)",
+            ),
+            "grpc-java": _iv(
+                "connecting",
+                JAVA + "core/src/main/java/io/grpc/internal/InternalSubchannel.java:299-306 "
+                "(EndOfCurrentBackoff: gotoNonErrorState(CONNECTING), startNewTransport)",
+            ),
+            "C-core": _iv(
+                "idle",
+                CORE + "src/core/client_channel/subchannel.cc (Subchannel::OnRetryTimerLocked: "
+                "'backoff delay elapsed, reporting IDLE')",
+            ),
+            "grpc-js": _iv(
+                "connecting_if_requested",
+                JS + "subchannel.ts:226-235 (handleBackoffTimer: CONNECTING if "
+                "continueConnecting, else IDLE), 464-480 (startConnecting in TRANSIENT_FAILURE "
+                "sets continueConnecting)",
+                "its pick_first asks every subchannel that reports TRANSIENT_FAILURE to "
+                "connect (load-balancer-pick-first.ts:373), so under pick_first the backoff "
+                "always ends in CONNECTING",
+            ),
+        },
+        ("CONN-5", "CONN-10"),
+    ),
     SpecOption(
         "pick_first.reresolution",
         _values(ReresolutionMode),

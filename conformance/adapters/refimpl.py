@@ -76,12 +76,16 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "round_robin.update_report": "every_update",  # endpoint_sharding.py reports per update (RR-10)
     "pick_first.connecting_report": "on_connect",  # pick_first.py: CONNECTING with the connect
     "least_request_experimental.missing_config": "reject",  # least_request.py (LR-5)
+    # No subchannels of its own (the case plays them); refimpl/io runs on grpcio, C-core: idle.
+    "subchannel.backoff_end": "idle",
 }
 
 # Options the reference can follow either way, set per case by ``begin`` (PROTOCOL.md,
 # "Spec options"): so its run shows both behaviours and skips no case for them.
 REFIMPL_CONFIGURABLE_OPTIONS: dict[str, tuple[str, ...]] = {
     "pick_first.selected_address_removed": ("goes_idle", "reconnects"),
+    # The case plays the subchannels, so the reference runs with whichever edge it takes.
+    "subchannel.backoff_end": ("idle", "connecting", "connecting_if_requested"),
 }
 
 

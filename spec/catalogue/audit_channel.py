@@ -27,6 +27,7 @@ _JAVA = "grpc-java 5fda0c7"
 # Read at the newest grpc-js tag in the local mirror; 1.14.7 was not available there.
 _JS_LB_CALL = "grpc-js 1.14.3: agrees (load-balancing-call.ts"
 _JS = "grpc-js 1.14.7"
+_CORE = "C-core"
 _HCLB = "HealthCheckingLoadBalancerFactory.java"
 _JS_NO_HC = f"{_JS}: not implemented (no client-side health checking in src/)"
 
@@ -47,8 +48,9 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
     "CONN-5": (
         f"{_TEXT}: agrees (TRANSIENT_FAILURE: 'No connection attempt may be started'; IDLE when the backoff delay expires)",
         f"{_GO}: agrees (clientconn.go:1381 TRANSIENT_FAILURE, 1385-1403 IDLE once the backoff timer fires)",
-        f"{_JAVA}: differs on a MUST, not triaged: CONNECTING, not IDLE, when the backoff ends (InternalSubchannel.java:299-306); no spec option covers it yet",
-        f"{_JS}: differs on a MUST, not triaged: CONNECTING when a connection was requested during the backoff (subchannel.ts:226-230, 472-478), IDLE otherwise (231-235); no spec option covers it yet",
+        f"{_JAVA}: differs, CONNECTING, not IDLE, when the backoff ends (InternalSubchannel.java:299-306): subchannel.backoff_end=connecting; cases whose inputs take TRANSIENT_FAILURE -> IDLE are skipped for it",
+        f"{_JS}: differs, CONNECTING when a connection was requested during the backoff (subchannel.ts:226-230, 464-480), IDLE otherwise (231-235): subchannel.backoff_end=connecting_if_requested; its pick_first always asks (load-balancer-pick-first.ts:373), and the adapter refuses TRANSIENT_FAILURE -> IDLE after such a request",
+        f"{_CORE}: agrees (subchannel.cc Subchannel::OnRetryTimerLocked: 'backoff delay elapsed, reporting IDLE')",
     ),
     "CONN-6": (f"{_TEXT}: agrees (READY -> IDLE 'When the connection terminates')",),
     "CONN-7": (

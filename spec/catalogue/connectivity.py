@@ -39,9 +39,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "CONN-5",
         M,
-        "A subchannel in TRANSIENT_FAILURE starts no connection attempt and moves to IDLE when "
-        "its backoff delay expires.",
-        _SUBCHANNEL,
+        "A subchannel in TRANSIENT_FAILURE starts no connection attempt and, when its backoff "
+        "delay expires, moves to IDLE: the text's value of the spec option "
+        "subchannel.backoff_end (idle), which implementations may replace with connecting or "
+        "connecting_if_requested.",
+        _SUBCHANNEL + "; spec option subchannel.backoff_end: idle (the text, grpc-go, C-core), "
+        "connecting (grpc-java), connecting_if_requested (grpc-js)",
     ),
     Requirement(
         "CONN-6", M, "A READY subchannel whose connection terminates moves to IDLE.", _SUBCHANNEL
@@ -71,7 +74,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Under the older seed profile a subchannel may also go TRANSIENT_FAILURE -> CONNECTING "
         "(retry) and READY -> TRANSIENT_FAILURE; the language-neutral text and grpc-go do "
         "neither, while grpc-java and grpc-js still take TRANSIENT_FAILURE -> CONNECTING "
-        "(catalogue audit).",
+        "(catalogue audit): the values connecting and connecting_if_requested of the spec "
+        "option subchannel.backoff_end.",
         "the project seed's subchannel diagram; compare " + _SUBCHANNEL,
     ),
     Requirement(

@@ -193,3 +193,71 @@ def test_a_bad_list_of_values_exits_2_with_one_line_naming_the_file(
     assert len(err.splitlines()) == 1
     assert "pf-bad.json" in err
     assert "'sometimes' is not one of spec_text" in err
+
+
+def _backoff_steps(after: str) -> list[dict[str, object]]:
+    """A subchannel fails, then its backoff ends in ``after`` (CONN-5 or CONN-10)."""
+    failed = {"code": "UNAVAILABLE", "message": "refused"}
+    return [
+        {"input": update(A)},
+        {"input": {"type": "subchannel_state", "subchannel": A, "state": "CONNECTING"}},
+        {
+            "input": {
+                "type": "subchannel_state",
+                "subchannel": A,
+                "state": "TRANSIENT_FAILURE",
+                "error": failed,
+            }
+        },
+        {"input": {"type": "subchannel_state", "subchannel": A, "state": after}},
+    ]
+
+
+@pytest.mark.req("CONN-5", "CONN-10", "CONF-4")
+def test_a_case_ending_a_backoff_holds_only_for_the_values_taking_that_edge() -> None:
+    """subchannel.backoff_end is declared by the case's own inputs (issue 14)."""
+    to_idle = make_case({"steps": _backoff_steps("IDLE")})
+    assert to_idle.written_for == {"subchannel.backoff_end": ("idle", "connecting_if_requested")}
+    retrying = make_case({"channel": {"profile": "seed"}, "steps": _backoff_steps("CONNECTING")})
+    assert retrying.written_for == {
+        "subchannel.backoff_end": ("connecting", "connecting_if_requested")
+    }
+    assert make_case({"steps": STEPS}).written_for == {}  # no backoff ends: every value
+    # In the current profile TRANSIENT_FAILURE -> CONNECTING for an address is a new
+    # subchannel for it (cases name subchannels by address), not a backoff's end.
+    assert make_case({"steps": _backoff_steps("CONNECTING")}).written_for == {}
+    java = Capabilities(
+        policies=frozenset({to_idle.policy}),
+        spec_options=(("subchannel.backoff_end", "connecting"),),
+    )
+    assert java.missing_for(to_idle) == [
+        "spec option subchannel.backoff_end='idle' or 'connecting_if_requested' "
+        "(it declares 'connecting')"
+    ]
+    assert Capabilities(policies=frozenset({to_idle.policy})).missing_for(to_idle) == []
+    # A declaration narrows the inputs' values; one they contradict is refused.
+    narrowed = make_case(
+        {"spec_options": {"subchannel.backoff_end": "idle"}, "steps": _backoff_steps("IDLE")}
+    )
+    assert narrowed.written_for == {"subchannel.backoff_end": ("idle",)}
+    with pytest.raises(WireError, match="end a backoff as only idle or connecting_if_requested"):
+        make_case(
+            {
+                "spec_options": {"subchannel.backoff_end": "connecting"},
+                "steps": _backoff_steps("IDLE"),
+            }
+        )
+
+
+@pytest.mark.req("CONN-5", "CONF-4")
+def test_the_reference_runs_a_case_for_any_backoff_end() -> None:
+    """The reference plays no subchannel of its own: it runs every case, set per case."""
+    for profile, after, chosen in (
+        ("current", "IDLE", "idle"),
+        ("seed", "CONNECTING", "connecting"),
+    ):
+        case = make_case({"channel": {"profile": profile}, "steps": _backoff_steps(after)})
+        results, hello = run_cases([case], in_process_refimpl)
+        assert [r.outcome for r in results] == [Outcome.PASS], results[0].message
+        assert hello is not None
+        assert hello.capabilities.options_for(case)["subchannel.backoff_end"] == chosen

@@ -239,3 +239,19 @@ def test_connect_acts_only_in_idle(state: State) -> None:
 
     expected = C if state is I else state
     assert state_after_connect(state) is expected
+
+
+@pytest.mark.req("CONN-5", "CONN-10")
+def test_backoff_end_values_name_the_options_taking_each_edge() -> None:
+    """subchannel.backoff_end: IDLE is the text's edge (CONN-5), CONNECTING the seed's."""
+    from spec.connectivity import BackoffEnd, backoff_end_values
+
+    assert backoff_end_values(State.IDLE) == {BackoffEnd.IDLE, BackoffEnd.CONNECTING_IF_REQUESTED}
+    assert backoff_end_values(State.CONNECTING) == {
+        BackoffEnd.CONNECTING,
+        BackoffEnd.CONNECTING_IF_REQUESTED,
+    }
+    assert backoff_end_values(State.SHUTDOWN) == set(BackoffEnd)
+    assert is_legal(State.TRANSIENT_FAILURE, State.IDLE, Profile.CURRENT)
+    assert not is_legal(State.TRANSIENT_FAILURE, State.CONNECTING, Profile.CURRENT)
+    assert is_legal(State.TRANSIENT_FAILURE, State.CONNECTING, Profile.SEED)

@@ -223,6 +223,8 @@ var specOptions = map[string]string{
 	"round_robin.resolver_error": "pass_to_children",
 	// endpointsharding.go lines 221-227: ExitIdle goes to every child, then one report.
 	"round_robin.exit_idle": "forward",
+	// clientconn.go lines 1381-1403: TRANSIENT_FAILURE, then IDLE when the backoff ends.
+	"subchannel.backoff_end": "idle",
 	// pickfirst.go lines 355-368: ExitIdle reports CONNECTING before the pass.
 	"pick_first.connecting_report": "on_connect",
 	// leastrequest.go lines 132-136: no config is ErrBadResolverState.

@@ -56,6 +56,9 @@ function capabilities(): JsonObject {
       'round_robin.resolver_error': 'ignore',
       // exitIdle does nothing; IDLE children are told by calculateAndUpdateState (265-269, 187-191).
       'round_robin.exit_idle': 'noop',
+      // After the backoff: CONNECTING if startConnecting() was called during it, else IDLE
+      // (src/subchannel.ts:226-235); pick_first always calls it (load-balancer-pick-first.ts:373).
+      'subchannel.backoff_end': 'connecting_if_requested',
       // No clamping of weights around the mean (src/load-balancer-weighted-round-robin.ts:183-203),
       // the behaviour this value names.
       'weighted_round_robin.weight_caps': 'grpc_go',

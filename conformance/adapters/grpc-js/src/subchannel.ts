@@ -59,6 +59,9 @@ export class PooledSubchannel implements SubchannelInterface {
   isShutDown = false;
   /** startConnecting() found it IDLE and no state change has happened since. */
   private connectRequested = false;
+  /** startConnecting() found it in TRANSIENT_FAILURE: its backoff ends in CONNECTING, not IDLE
+   * (continueConnecting, src/subchannel.ts:226-235, 464-480). */
+  private continueConnecting = false;
 
   constructor(
     private readonly pool: SubchannelPool,
@@ -78,9 +81,14 @@ export class PooledSubchannel implements SubchannelInterface {
   }
   // Real: on the next tick, IDLE -> CONNECTING; in TRANSIENT_FAILURE only a flag
   // that skips IDLE after the backoff; otherwise nothing (src/subchannel.ts:464-480).
-  // Here the IDLE case is the `connect` output and the case then drives the states.
+  // Here the IDLE case is the `connect` output and the case then drives the states; the
+  // flag is kept, so that a case cannot show the policy an IDLE it would never see.
   startConnecting(): void {
     process.nextTick(() => {
+      if (!this.isShutDown && this.state === ConnectivityState.TRANSIENT_FAILURE) {
+        this.continueConnecting = true;
+        return;
+      }
       if (this.isShutDown || this.state !== ConnectivityState.IDLE || this.connectRequested) return;
       this.connectRequested = true;
       this.pool.emit({ type: 'connect', subchannel: this.handle });
@@ -153,9 +161,17 @@ export class PooledSubchannel implements SubchannelInterface {
       // A real Subchannel leaves IDLE only through startConnecting (src/subchannel.ts:464).
       throw new InputError(`subchannel ${this.handle} cannot leave IDLE: nothing called startConnecting()`);
     }
+    if (this.state === ConnectivityState.TRANSIENT_FAILURE && target === ConnectivityState.IDLE && this.continueConnecting) {
+      // subchannel.backoff_end = connecting_if_requested (spec/options.py).
+      throw new InputError(
+        `subchannel ${this.handle} cannot go TRANSIENT_FAILURE -> IDLE: a connection was requested during ` +
+          'its backoff, so grpc-js goes CONNECTING when the backoff ends (src/subchannel.ts:226-230)',
+      );
+    }
     const previous = this.state;
     this.state = target;
     this.connectRequested = false;
+    if (target === ConnectivityState.CONNECTING) this.continueConnecting = false;
     for (const listener of [...this.listeners]) {
       listener(this, previous, target, -1, errorMessage);
     }

@@ -59,6 +59,9 @@ final class SpecOptions {
     options.put("round_robin.resolver_error", "report_failure");
     // requestConnection is LoadBalancer's no-op, not overridden (LoadBalancer.java:444).
     options.put("round_robin.exit_idle", "noop");
+    // The subchannel retries by itself when its backoff ends: TRANSIENT_FAILURE -> CONNECTING
+    // (InternalSubchannel.java:299-306, EndOfCurrentBackoff); never TRANSIENT_FAILURE -> IDLE.
+    options.put("subchannel.backoff_end", "connecting");
     // One in-flight counter per child for its whole life (LeastRequestLoadBalancer.java:330).
     options.put("least_request_experimental.count_lifetime", "child_lifetime");
     // No config in an update keeps the current choiceCount (LeastRequestLoadBalancer.java:78).
