@@ -294,7 +294,7 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
         f"{_GO}: differs, Register accepts any Name(), the empty one included (balancer/balancer.go:58-66)",
         f"{_JAVA}: differs, LoadBalancerRegistry.addProvider checks isAvailable only and keys by getPolicyName() (LoadBalancerRegistry.java:68-70, 89)",
         f"{_JS}: differs, registerLoadBalancerType keys by any typeName (load-balancer.ts:166-175)",
-        f"{_TEXT}: silent ('LB policies are registered by name'); this project's rule, not triaged",
+        f"{_TEXT}: silent ('LB policies are registered by name'); triaged (issue 14): this project's rule for its own registry API, not an option, since no load-balancing behaviour differs and the adapter protocol registers no builders, so adapters are not judged on it (the catalogue's source says so)",
     ),
     "SC-9": (
         f"{_GO}: agrees that an invalid config is an error (service_config.go:172-181, 206-208 ParseResult{{Err}}); the message is encoding/json's (a byte offset, not line and column; a Go struct field, not a JSON path): this project's error rule, stated by no gRPC source",

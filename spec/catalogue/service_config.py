@@ -55,7 +55,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "REG-4",
         M,
         "A builder without a non-empty string name cannot be registered.",
-        "this project: refimpl/registry.py; grpc-go keys the registry by Builder.Name()",
+        "this project's rule for its own registry API (refimpl/registry.py), not a behaviour "
+        "adapters are judged on: the text is silent ('LB policies are registered by name'), "
+        "grpc-go, grpc-java and grpc-js accept any name (balancer/balancer.go:58-66; "
+        "LoadBalancerRegistry.java:68-70, 89; load-balancer.ts:166-175), and the adapter "
+        "protocol registers no builders, so no case can observe it (tests/refimpl/"
+        "test_registry.py checks the reference)",
     ),
     # --- SC: selecting the policy ---
     Requirement(
