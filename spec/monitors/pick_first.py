@@ -42,6 +42,9 @@ Legal nondeterminism
 Happy Eyeballs timing is deterministic: ``TimeAdvanced`` moves a virtual clock,
 and the timer set at ``t`` fires at ``t + attempt_delay``.
 
+The rule table (:data:`RULES`) restates the policy's reactions from the requirement
+text as rows of (phase, input, conditions) -> outputs, next phases, blame.
+
 Limits: with shuffling the monitor enumerates endpoint orders, so it refuses
 (:class:`MonitorLimitError`) updates of more than :data:`MAX_SHUFFLED_ENDPOINTS`
 endpoints rather than judge them partly.
@@ -49,6 +52,7 @@ endpoints rather than judge them partly.
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from itertools import permutations
@@ -86,6 +90,14 @@ EMPTY_UPDATE_WORDINGS = ("produced zero addresses", "no usable address")
 
 class MonitorLimitError(SpecError):
     """The trace is legal input but beyond what this monitor can judge exactly."""
+
+
+class RuleTableError(SpecError):
+    """The rule table has no row for a phase and input (a defect of the table)."""
+
+    def __init__(self, phase: Phase, kind: Input) -> None:
+        self.phase, self.kind = phase, kind
+        super().__init__(f"pick_first rule table: no row for {kind.name} in {phase.name}")
 
 
 # --- The address list, from the catalogue text (PF-4..PF-7) ---
@@ -162,6 +174,489 @@ def parse_config(config: Any) -> bool | None:
     if flag is None:
         return False
     return flag if isinstance(flag, bool) else None
+
+
+# --- The rule table ---
+
+
+class Phase(enum.Enum):
+    """What pick_first is doing; see the module docstring."""
+
+    NO_LIST = "no address list yet"
+    NO_ADDRESSES = "TRANSIENT_FAILURE without an address list (not sticky, PF-3)"
+    CONNECTING = "the first pass runs; CONNECTING reported"
+    READY = "the subchannel the pass reached is READY; the others are gone"
+    IDLE = "IDLE reported; nothing connects"
+    STICKY_PASS = "a pass restarted by an update runs; TRANSIENT_FAILURE stays reported"
+    STICKY = "the first pass failed; TRANSIENT_FAILURE until a subchannel is READY"
+    CLOSED = "closed"
+
+
+class Input(enum.Enum):
+    """The kinds of input the table distinguishes (:func:`_classify` sorts an input)."""
+
+    UPDATE = "resolver update with addresses"
+    UPDATE_KEEPING_SELECTED = "resolver update still listing the READY subchannel's address"
+    EMPTY_UPDATE = "resolver update without addresses"
+    RESOLVER_ERROR = "resolver error"
+    EXIT_IDLE = "ExitIdle"
+    PICK = "pick"
+    SUB_READY = "a subchannel it holds reports READY"
+    SUB_LOST = "its READY subchannel reports another state, or one drops CONNECTING -> IDLE"
+    SUB_CONNECTING = "a subchannel it holds reports CONNECTING"
+    SUB_FAILED = "a subchannel it holds reports TRANSIENT_FAILURE"
+    SUB_IDLE = "a subchannel it holds reports IDLE (backoff over)"
+    SUB_SHUTDOWN = "a subchannel it holds reports SHUTDOWN"
+    HEALTH_READY = "health READY for a subchannel it holds"
+    HEALTH_FAILED = "health TRANSIENT_FAILURE for a subchannel it holds"
+    HEALTH_CONNECTING = "health CONNECTING for a subchannel it holds"
+    STRAY = "state or health of a subchannel it no longer holds"
+    TIME = "time passes"
+    CLOSE = "Close"
+    RPC_DONE = "an RPC completes, or a load report arrives"
+
+
+class Fact(enum.Enum):
+    """A condition of a row that is not a spec option."""
+
+    HEALTH_FAILING = "TRANSIENT_FAILURE is reported (health said so, PF-27)"
+    IDLE_PICKER = "the installed picker is the IDLE one (PF-20)"
+    NOT_FAILED_SINCE_READY = "the subchannel has not failed since it was last READY"
+
+
+@attrs.frozen
+class When:
+    """A row's or an output's condition: an option's value, or a :class:`Fact`."""
+
+    key: str  # a spec option key, a monitor parameter, or "fact"
+    value: str
+
+    def __str__(self) -> str:
+        if self.key == "fact":
+            return Fact[self.value].value
+        return f"{self.key}={self.value}"
+
+
+def _fact(fact: Fact) -> When:
+    return When("fact", fact.name)
+
+
+# Conditions the rows use.  The keys are spec options (spec/options.py) or the
+# monitor's parameters health_listener and client_health_checking; the selection-only
+# options (no monitor parameter) name the one value this table encodes.
+GOES_IDLE = When("pick_first.selected_address_removed", "goes_idle")
+RECONNECTS = When("pick_first.selected_address_removed", "reconnects")
+RELEASED = When("pick_first.lost_subchannel", "released")
+KEPT = When("pick_first.lost_subchannel", "kept")
+EAGER = When("pick_first.subchannel_creation", "eager")
+ASKS_ON_LOSS = When("pick_first.reresolution", "spec_text")
+KEEPS_SUBCHANNELS = When("pick_first.resolver_error_with_addresses", "keep_subchannels")
+ON_CONNECT = When("pick_first.connecting_report", "on_connect")
+NO_HEALTH = When("health_listener", "false")
+HEALTH = When("health_listener", "true")
+HEALTH_CHECKED = When("client_health_checking", "true")
+HEALTH_UNCHECKED = When("client_health_checking", "false")
+HEALTH_FAILING = _fact(Fact.HEALTH_FAILING)
+IDLE_PICKER = _fact(Fact.IDLE_PICKER)
+NOT_FAILED_SINCE_READY = _fact(Fact.NOT_FAILED_SINCE_READY)
+
+# The values this table encodes for options no monitor parameter carries.
+FIXED_OPTIONS = {
+    "pick_first.resolver_error_with_addresses": "keep_subchannels",
+    "pick_first.connecting_report": "on_connect",
+    "pick_first.variant": "leaf",
+}
+
+
+class Do(enum.Enum):
+    """One thing a row expects; the text is what the generated table shows."""
+
+    TAKE_LIST = "take the update's list (PF-4..PF-7), back to its first address, cancel the timer"
+    KEEP_SELECTED = "stay on the READY subchannel"
+    CREATE_AND_DROP = "may create the list's other subchannels and shut them down at once"
+    DROP_LIST = "forget the list, cancel the timer"
+    SHUT_DOWN_UNLISTED = "shut down the subchannels of addresses no longer listed"
+    SHUT_DOWN_ALL = "shut down every subchannel"
+    SHUT_DOWN_OTHERS = "shut down every subchannel but this one"
+    SELECT = "cancel the timer, shut down every other subchannel, select this one"
+    RESET_PASS = "cancel the timer, back to the first address"
+    REJECT = "reject the update"
+    REPORT_NO_ADDRESSES = "report TRANSIENT_FAILURE saying there are no addresses"
+    REPORT_RESOLVER_ERROR = "report TRANSIENT_FAILURE with the resolver's error"
+    REPORT_HEALTH_ERROR = "report TRANSIENT_FAILURE with the health error"
+    REPORT_IDLE = "report IDLE; the picker queues and its first pick leaves IDLE"
+    REPORT_CONNECTING = "report CONNECTING with a queueing picker"
+    ANNOUNCE_CONNECTING = "report CONNECTING (a repeat of CONNECTING is optional, PF-18)"
+    MAY_REPORT_CONNECTING = "may report CONNECTING"
+    REPORT_READY = "report READY with a picker completing on this subchannel"
+    REQUEST_RERESOLUTION = "request re-resolution"
+    CONNECT_IT = "connect this subchannel"
+    PICK = "answer the pick with the installed picker"
+    START_PASS = "start a pass (rule start_pass)"
+    PASS_MOVES_ON = "move the pass on (rule pass_moves_on)"
+    COUNT_FAILURE = "count the failure (rule count_sticky_failure)"
+    TIMER = "fire the attempt timer when due (rule timer_fires)"
+
+
+@attrs.frozen
+class Effect:
+    """One expected output (or bookkeeping step), the requirement demanding it, its condition."""
+
+    do: Do
+    requirement: str
+    when: tuple[When, ...] = ()
+
+
+def _e(do: Do, requirement: str, *when: When) -> Effect:
+    return Effect(do, requirement, when)
+
+
+PICKER_RULE = "the installed picker's rule"  # a Pick's blame: whoever installed the picker
+
+
+@attrs.frozen
+class Rule:
+    """One row: in these phases, on this input, when these conditions hold."""
+
+    phases: frozenset[Phase]
+    input: Input
+    effects: tuple[Effect, ...]
+    next: frozenset[Phase]  # phases that may follow (besides the current one when ``stays``)
+    blame: str  # the requirement an unexpected output breaks
+    when: tuple[When, ...] = ()
+    blame_reports: str | None = None  # for unexpected reports, when it differs
+    stays: bool = False  # the current phase may follow too
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        """Every requirement the row rests on, in order of first mention."""
+        ids = [self.blame, *(e.requirement for e in self.effects)]
+        if self.blame_reports:
+            ids.append(self.blame_reports)
+        return tuple(i for i in dict.fromkeys(ids) if i.startswith("PF-"))
+
+
+def _row(
+    phases: Iterable[Phase],
+    kind: Input,
+    effects: Iterable[Effect],
+    next_phases: Iterable[Phase],
+    blame: str,
+    *when: When,
+    blame_reports: str | None = None,
+    stays: bool = False,
+) -> Rule:
+    return Rule(
+        frozenset(phases),
+        kind,
+        tuple(effects),
+        frozenset(next_phases),
+        blame,
+        when,
+        blame_reports,
+        stays,
+    )
+
+
+P = Phase
+OPEN = frozenset(Phase) - {Phase.CLOSED}
+PASSING = (P.CONNECTING, P.STICKY_PASS)  # a pass runs
+_AFTER_PASS = (P.CONNECTING, P.STICKY)  # a pass may end at once (every address in backoff)
+_NEW_LIST = _e(Do.TAKE_LIST, "PF-4")
+_UNLISTED = _e(Do.SHUT_DOWN_UNLISTED, "PF-9")
+
+# The single source of truth: (phase, input, conditions) -> outputs, next phases, blame.
+RULES: tuple[Rule, ...] = (
+    # --- Resolver updates (PF-2, PF-3, PF-8..PF-10, PF-18) ---
+    _row(
+        OPEN,
+        Input.EMPTY_UPDATE,
+        [
+            _e(Do.SHUT_DOWN_ALL, "PF-2"),
+            _e(Do.DROP_LIST, "PF-2"),
+            _e(Do.REPORT_NO_ADDRESSES, "PF-2"),
+            _e(Do.REJECT, "PF-2"),
+        ],
+        [P.NO_ADDRESSES],
+        "PF-2",
+    ),
+    _row(
+        [P.READY],
+        Input.UPDATE_KEEPING_SELECTED,
+        [_NEW_LIST, _e(Do.KEEP_SELECTED, "PF-8"), _e(Do.CREATE_AND_DROP, "PF-11", EAGER)],
+        [P.READY],
+        "PF-8",
+    ),
+    _row(
+        [P.READY],
+        Input.UPDATE,
+        [_NEW_LIST, _UNLISTED, _e(Do.REPORT_IDLE, "PF-10")],
+        [P.IDLE],
+        "PF-10",
+        GOES_IDLE,
+    ),
+    _row(
+        [P.READY],
+        Input.UPDATE,
+        [
+            _NEW_LIST,
+            _UNLISTED,
+            _e(Do.ANNOUNCE_CONNECTING, "PF-10"),
+            _e(Do.START_PASS, "PF-10"),
+        ],
+        _AFTER_PASS,
+        "PF-10",
+        RECONNECTS,
+    ),
+    _row(
+        [P.NO_LIST, P.CONNECTING],
+        Input.UPDATE,
+        [
+            _NEW_LIST,
+            _UNLISTED,
+            _e(Do.ANNOUNCE_CONNECTING, "PF-10"),
+            _e(Do.START_PASS, "PF-10"),
+        ],
+        _AFTER_PASS,
+        "PF-10",
+    ),
+    _row(
+        [P.NO_ADDRESSES],
+        Input.UPDATE,
+        [
+            _NEW_LIST,
+            _UNLISTED,
+            _e(Do.ANNOUNCE_CONNECTING, "PF-3"),
+            _e(Do.START_PASS, "PF-3"),
+        ],
+        _AFTER_PASS,
+        "PF-10",
+    ),
+    _row(
+        [P.STICKY_PASS, P.STICKY],
+        Input.UPDATE,
+        [_NEW_LIST, _UNLISTED, _e(Do.START_PASS, "PF-10")],
+        [P.STICKY_PASS, P.STICKY],
+        "PF-10",
+    ),
+    _row([P.IDLE], Input.UPDATE, [_NEW_LIST, _UNLISTED], [P.IDLE], "PF-10"),
+    # --- Resolver errors (PF-22) ---
+    _row(
+        [P.NO_LIST, P.NO_ADDRESSES],
+        Input.RESOLVER_ERROR,
+        [_e(Do.REPORT_RESOLVER_ERROR, "PF-22")],
+        [P.NO_ADDRESSES],
+        "PF-22",
+    ),
+    _row(
+        [P.STICKY_PASS, P.STICKY],
+        Input.RESOLVER_ERROR,
+        [_e(Do.REPORT_RESOLVER_ERROR, "PF-22")],
+        [],
+        "PF-22",
+        stays=True,
+    ),
+    _row(
+        [P.READY],
+        Input.RESOLVER_ERROR,
+        [_e(Do.REPORT_RESOLVER_ERROR, "PF-22")],
+        [P.READY],
+        "PF-22",
+        HEALTH_FAILING,
+    ),
+    _row(
+        [P.CONNECTING, P.READY, P.IDLE],
+        Input.RESOLVER_ERROR,
+        [],
+        [],
+        "PF-22",
+        KEEPS_SUBCHANNELS,
+        stays=True,
+    ),
+    # --- Leaving IDLE (PF-20, PF-21) ---
+    _row(
+        [P.IDLE],
+        Input.EXIT_IDLE,
+        [_e(Do.REPORT_CONNECTING, "PF-21"), _e(Do.START_PASS, "PF-21")],
+        _AFTER_PASS,
+        "PF-21",
+        ON_CONNECT,
+    ),
+    _row(OPEN - {P.IDLE}, Input.EXIT_IDLE, [], [], "PF-21", stays=True),
+    _row(
+        [P.IDLE],
+        Input.PICK,
+        [
+            _e(Do.PICK, PICKER_RULE),
+            _e(Do.REPORT_CONNECTING, "PF-20"),
+            _e(Do.START_PASS, "PF-20"),
+        ],
+        _AFTER_PASS,
+        PICKER_RULE,
+        IDLE_PICKER,
+        ON_CONNECT,
+    ),
+    _row(OPEN, Input.PICK, [_e(Do.PICK, PICKER_RULE)], [], PICKER_RULE, stays=True),
+    # --- A subchannel connects, or loses its connection (PF-19, PF-20, PF-27, PF-28) ---
+    _row(
+        OPEN,
+        Input.SUB_READY,
+        [_e(Do.SELECT, "PF-19"), _e(Do.REPORT_READY, "PF-19")],
+        [P.READY],
+        "PF-19",
+        NO_HEALTH,
+    ),
+    _row(
+        OPEN,
+        Input.SUB_READY,
+        [_e(Do.SELECT, "PF-19"), _e(Do.REPORT_CONNECTING, "PF-27")],
+        [P.READY],
+        "PF-27",
+        HEALTH,
+        HEALTH_CHECKED,
+    ),
+    _row(
+        OPEN,
+        Input.SUB_READY,
+        [
+            _e(Do.SELECT, "PF-19"),
+            _e(Do.REPORT_CONNECTING, "PF-27"),
+            _e(Do.REPORT_READY, "PF-27"),  # the channel delivers health READY at once
+        ],
+        [P.READY],
+        "PF-27",
+        HEALTH,
+        HEALTH_UNCHECKED,
+    ),
+    _row(
+        OPEN,
+        Input.SUB_LOST,
+        [
+            _e(Do.RESET_PASS, "PF-20"),
+            _e(Do.SHUT_DOWN_ALL, "PF-20"),
+            _e(Do.REPORT_IDLE, "PF-20"),
+            _e(Do.REQUEST_RERESOLUTION, "PF-28", ASKS_ON_LOSS),
+        ],
+        [P.IDLE],
+        "PF-20",
+        RELEASED,
+    ),
+    _row(
+        OPEN,
+        Input.SUB_LOST,
+        [
+            _e(Do.RESET_PASS, "PF-20"),
+            _e(Do.SHUT_DOWN_OTHERS, "PF-20"),
+            _e(Do.REPORT_IDLE, "PF-20"),
+            _e(Do.REQUEST_RERESOLUTION, "PF-28", ASKS_ON_LOSS),
+        ],
+        [P.IDLE],
+        "PF-20",
+        KEPT,
+    ),
+    # --- The first pass (PF-11..PF-15, PF-17) ---
+    _row(
+        [P.CONNECTING],
+        Input.SUB_CONNECTING,
+        [_e(Do.REPORT_CONNECTING, "PF-11")],
+        [P.CONNECTING],
+        "PF-11",
+    ),
+    _row(
+        [P.CONNECTING],
+        Input.SUB_FAILED,
+        [_e(Do.PASS_MOVES_ON, "PF-13")],
+        [P.STICKY],
+        "PF-13",
+        blame_reports="PF-14",
+        stays=True,
+    ),
+    _row([P.CONNECTING], Input.SUB_IDLE, [], [], "PF-14", stays=True),
+    _row([P.CONNECTING], Input.SUB_SHUTDOWN, [], [], "PF-11", stays=True),
+    _row(
+        [P.STICKY_PASS],
+        Input.SUB_CONNECTING,
+        [_e(Do.MAY_REPORT_CONNECTING, "PF-17")],
+        [P.CONNECTING],
+        "PF-16",
+        NOT_FAILED_SINCE_READY,
+        stays=True,
+    ),
+    _row([P.STICKY_PASS], Input.SUB_CONNECTING, [], [], "PF-16", stays=True),
+    _row(
+        [P.STICKY_PASS],
+        Input.SUB_FAILED,
+        [_e(Do.PASS_MOVES_ON, "PF-13")],
+        [P.STICKY],
+        "PF-16",
+        stays=True,
+    ),
+    _row([P.STICKY_PASS], Input.SUB_IDLE, [], [], "PF-16", stays=True),
+    # --- Sticky TRANSIENT_FAILURE (PF-16, PF-28) ---
+    _row([P.STICKY], Input.SUB_CONNECTING, [], [], "PF-16", stays=True),
+    _row(
+        [P.STICKY],
+        Input.SUB_FAILED,
+        [_e(Do.COUNT_FAILURE, "PF-16")],
+        [],
+        "PF-16",
+        stays=True,
+    ),
+    _row([P.STICKY], Input.SUB_IDLE, [_e(Do.CONNECT_IT, "PF-16")], [], "PF-16", stays=True),
+    _row([P.STICKY_PASS, P.STICKY], Input.SUB_SHUTDOWN, [], [], "PF-16", stays=True),
+    # --- Health (PF-25, PF-27) ---
+    _row(OPEN, Input.HEALTH_READY, [_e(Do.REPORT_READY, "PF-27")], [], "PF-27", stays=True),
+    _row(
+        OPEN,
+        Input.HEALTH_FAILED,
+        [_e(Do.REPORT_HEALTH_ERROR, "PF-27")],
+        [],
+        "PF-27",
+        stays=True,
+    ),
+    _row(
+        OPEN,
+        Input.HEALTH_CONNECTING,
+        [_e(Do.REPORT_CONNECTING, "PF-27")],
+        [],
+        "PF-27",
+        stays=True,
+    ),
+    _row(OPEN, Input.STRAY, [], [], "PF-25", stays=True),
+    # --- Time, Close, RPCs (PF-12, PF-23, PF-29) ---
+    _row(OPEN, Input.TIME, [_e(Do.TIMER, "PF-12")], [P.STICKY], "PF-12", stays=True),
+    _row(OPEN, Input.CLOSE, [_e(Do.SHUT_DOWN_ALL, "PF-23")], [P.CLOSED], "PF-23"),
+    _row(OPEN, Input.RPC_DONE, [], [], "PF-29", stays=True),
+)
+
+# Requirements no row cites, and where they are judged instead.
+ELSEWHERE: dict[str, str] = {
+    "PF-1": "the channel's config handling (PickFirstMonitor._update_reaction)",
+    "PF-5": "candidate_lists: one world per order of the endpoints",
+    "PF-6": "address_list; a second subchannel for one address is PF-6 (_creation_rule)",
+    "PF-7": "address_list; a subchannel for the wrong family is PF-7 (_creation_rule)",
+    "PF-15": "end_pass_if_done, which start_pass, timer_fires and pass_moves_on reach",
+    "PF-18": "ANNOUNCE_CONNECTING: CONNECTING repeated on an update is optional",
+    "PF-24": "every report: never the state last reported, except TRANSIENT_FAILURE",
+    "PF-26": "every created subchannel's health flag (_judge)",
+}
+
+# Where no subchannel of the policy should connect, fail or back off (the phases with
+# no pass: PF-9, PF-19 and PF-20 leave none that could), one that does anyway -- only
+# after a violation, when the monitor believes the trace's subchannels -- is judged by
+# the rows of the pass the policy was last in (:meth:`_World.pass_phase`).
+PASS_INPUTS = frozenset(
+    {Input.SUB_CONNECTING, Input.SUB_FAILED, Input.SUB_IDLE, Input.SUB_SHUTDOWN}
+)
+PASS_PHASES = frozenset({P.CONNECTING, P.STICKY_PASS, P.STICKY})
+
+
+def find_rule(phase: Phase, kind: Input, holds: Callable[[When], bool]) -> Rule:
+    """The first row of :data:`RULES` for ``phase`` and ``kind`` whose conditions hold."""
+    for rule in RULES:
+        if phase in rule.phases and rule.input is kind and all(holds(w) for w in rule.when):
+            return rule
+    raise RuleTableError(phase, kind)
 
 
 # --- What the policy must do in one step ---
