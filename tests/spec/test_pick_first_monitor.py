@@ -1028,3 +1028,39 @@ def test_rows_cite_the_catalogue_and_name_real_option_values() -> None:
     cited = {i for rule in RULES for i in rule.requirements}
     assert cited | set(ELSEWHERE) == ids
     assert not cited & set(ELSEWHERE)
+
+
+def _phase_walk(r: Run) -> None:
+    """Every phase: no list, a failing pass, sticky, a restarted pass, READY, IDLE."""
+    r(ev.ResolverError("error from name resolver"))  # NO_LIST -> NO_ADDRESSES
+    r(update(A1, A2))  # -> CONNECTING
+    r(sc(1, C))
+    r(ms(250))
+    fails(r, 2)
+    r(sc(1, TF, FAILED))  # -> STICKY
+    r(sc(1, I))
+    r(update(A2, A3))  # -> STICKY_PASS
+    r(sc(3, C))
+    r(sc(3, R))  # -> READY
+    r.pick()
+    r(update(A3, A1))  # keeps the selected address
+    r(sc(3, I))  # -> IDLE
+    r.pick()  # the IDLE picker leaves IDLE
+    r(update())  # -> NO_ADDRESSES
+    r(ev.Close())
+
+
+@pytest.mark.req("PF-3", "PF-10", "PF-15", "PF-16", "PF-19", "PF-20", "PF-21")
+@pytest.mark.parametrize("removed", list(SelectedAddressRemoved))
+def test_the_next_column_holds_on_the_reference(removed: SelectedAddressRemoved) -> None:
+    r = make_run(selected_address_removed=removed)
+    _phase_walk(r)
+    monitor = r.monitor()
+    monitor.record_phases = True
+    for index, step in enumerate(r.trace):
+        assert monitor.observe(index, step) == []
+    visited = set()
+    for rule, before, after in monitor.followed:
+        assert after in rule.next or (rule.stays and after is before), (rule, before, after)
+        visited |= {before, after}
+    assert visited == set(Phase)  # the walk reached every phase, so the check is not vacuous
