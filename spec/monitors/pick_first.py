@@ -33,6 +33,9 @@ table cannot say is a small named rule function the table cites (:class:`Do`):
   :meth:`_World.end_pass_if_done`;
 * sticky counting (PF-16): :meth:`_World.count_sticky_failure`.
 
+``docs/pick_first_rules.md`` shows the table beside the requirement text
+(``make diagrams``, :func:`spec.docs.render_pick_first`).
+
 The channel's side is judged too: an invalid config never reaches the policy while
 no config is in force (the channel reports TRANSIENT_FAILURE and rejects the update,
 grpc-go clientconn.go), later it leaves the config in force (PF-1); with

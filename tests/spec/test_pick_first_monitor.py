@@ -1064,3 +1064,16 @@ def test_the_next_column_holds_on_the_reference(removed: SelectedAddressRemoved)
         assert after in rule.next or (rule.stays and after is before), (rule, before, after)
         visited |= {before, after}
     assert visited == set(Phase)  # the walk reached every phase, so the check is not vacuous
+
+
+@pytest.mark.req("PF-10", "PF-20")
+def test_the_generated_page_shows_every_row_and_requirement() -> None:
+    from spec.docs import render_all
+
+    page = render_all()["pick_first_rules.md"]
+    for number, rule in enumerate(RULES, start=1):
+        assert f"| {number} | " in page
+        assert f"| {rule.input.name} |" in page
+    for requirement in REQUIREMENTS:
+        assert f"| {requirement.id} | {requirement.level.name} |" in page
+    assert "pick_first.lost_subchannel=released" in page  # option-dependent rows name it
