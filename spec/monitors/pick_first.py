@@ -88,7 +88,7 @@ import enum
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from itertools import permutations
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -214,6 +214,8 @@ def parse_config(config: Any) -> bool | None:
 class Phase(enum.Enum):
     """What pick_first is doing; see the module docstring."""
 
+    __hash__ = object.__hash__  # members are singletons: hash by identity, cheaply
+
     NO_LIST = "no address list yet"
     NO_ADDRESSES = "TRANSIENT_FAILURE without an address list (not sticky, PF-3)"
     CONNECTING = "the first pass runs; CONNECTING reported"
@@ -226,6 +228,8 @@ class Phase(enum.Enum):
 
 class Input(enum.Enum):
     """The kinds of input the table distinguishes (:func:`_classify` sorts an input)."""
+
+    __hash__ = object.__hash__  # members are singletons: hash by identity, cheaply
 
     UPDATE = "resolver update with addresses"
     UPDATE_KEEPING_SELECTED = "resolver update still listing the READY subchannel's address"
@@ -302,6 +306,8 @@ FIXED_OPTIONS = {
 
 class Do(enum.Enum):
     """One thing a row expects; the text is what the generated table shows."""
+
+    __hash__ = object.__hash__  # members are singletons: hash by identity, cheaply
 
     TAKE_LIST = "take the update's list (PF-4..PF-7), back to its first address, cancel the timer"
     KEEP_SELECTED = "stay on the READY subchannel"
@@ -703,10 +709,19 @@ _HEALTH_INPUTS = {
 }
 
 
+# The rows of each (phase, input), in table order: an index, so that a step looks at a
+# few rows rather than all of them.
+_ROWS: dict[tuple[Phase, Input], tuple[Rule, ...]] = {
+    (phase, kind): tuple(r for r in RULES if phase in r.phases and r.input is kind)
+    for phase in Phase
+    for kind in Input
+}
+
+
 def find_rule(phase: Phase, kind: Input, holds: Callable[[When], bool]) -> Rule:
     """The first row of :data:`RULES` for ``phase`` and ``kind`` whose conditions hold."""
-    for rule in RULES:
-        if phase in rule.phases and rule.input is kind and all(holds(w) for w in rule.when):
+    for rule in _ROWS[phase, kind]:
+        if not rule.when or all(holds(w) for w in rule.when):
             return rule
     raise RuleTableError(phase, kind)
 
@@ -785,9 +800,8 @@ class _Sub:
         )
 
 
-@attrs.frozen
-class _Context:
-    """What a row's effects act on: the input, and what it is about."""
+class _Context(NamedTuple):
+    """What a row's effects act on: the input, and what it is about (made once a step)."""
 
     event: ev.Input
     sub: _Sub | None = None  # the subchannel of a state or health change
@@ -897,8 +911,8 @@ class _World:
         if ctx.sub is not None and isinstance(ctx.event, ev.SubchannelStateChange):
             self.note_state(ctx.sub, ctx.event)
         for effect in rule.effects:
-            if all(self.holds(w, ctx) for w in effect.when):
-                self.apply(effect, ctx)
+            if not effect.when or all(self.holds(w, ctx) for w in effect.when):
+                _DOING[effect.do](self, effect.requirement, ctx)
         return exp
 
     def note_state(self, sub: _Sub, event: ev.SubchannelStateChange) -> None:
@@ -909,89 +923,111 @@ class _World:
             sub.last_error = event.error  # PF-15, PF-16: the newest error
             sub.failed_since_ready = True  # PF-17
 
-    def apply(self, effect: Effect, ctx: _Context) -> None:
-        do, req = effect.do, effect.requirement
-        if do is Do.TAKE_LIST:
-            self.timer_at = None
-            self.addresses, self.cursor, self.shuffled = ctx.listing, 0, ctx.shuffled
-        elif do is Do.KEEP_SELECTED:
-            assert ctx.selected is not None
-            self.cursor = self.addresses.index(ctx.selected.address)
-        elif do is Do.CREATE_AND_DROP:
-            if self.create_all:  # this fork creates the list up front
-                for address in [a for a in self.addresses if a not in self.subs]:
-                    self.create(address, req)
-                    self.shut_down(address, req)
-        elif do is Do.DROP_LIST:
-            self.timer_at = None
-            self.addresses, self.cursor = (), 0
-        elif do is Do.SHUT_DOWN_UNLISTED:
-            for address in [a for a in self.subs if a not in self.addresses]:
+    # --- what each :class:`Do` does (``_DOING`` maps each to its method) ---
+
+    def take_list(self, req: str, ctx: _Context) -> None:
+        self.timer_at = None
+        self.addresses, self.cursor, self.shuffled = ctx.listing, 0, ctx.shuffled
+
+    def keep_selected(self, req: str, ctx: _Context) -> None:
+        assert ctx.selected is not None
+        self.cursor = self.addresses.index(ctx.selected.address)
+
+    def create_and_drop(self, req: str, ctx: _Context) -> None:
+        if self.create_all:  # this fork creates the list up front
+            for address in [a for a in self.addresses if a not in self.subs]:
+                self.create(address, req)
                 self.shut_down(address, req)
-        elif do is Do.SHUT_DOWN_ALL:
-            self.timer_at = None
-            for address in list(self.subs):
-                self.shut_down(address, req)
-        elif do is Do.SHUT_DOWN_OTHERS:
-            for address in [a for a, s in self.subs.items() if s is not ctx.sub]:
-                self.shut_down(address, req)
-        elif do is Do.SELECT:
-            assert ctx.sub is not None
-            self.timer_at = None
-            for address in [a for a, s in self.subs.items() if s is not ctx.sub]:
-                self.shut_down(address, req)
-            self.cursor = self.addresses.index(ctx.sub.address)
-            ctx.sub.failed_since_ready = False
-        elif do is Do.RESET_PASS:
-            self.timer_at = None
-            self.cursor = 0
-        elif do is Do.REJECT:
-            self.exp.rejections.append(req)
-        elif do is Do.REPORT_NO_ADDRESSES:
-            self.report(TF, self.fail_picker(EMPTY_UPDATE_WORDINGS, req), req)
-        elif do is Do.REPORT_RESOLVER_ERROR:
-            assert isinstance(ctx.event, ev.ResolverError)
-            self.report(TF, self.fail_picker([ctx.event.message], req), req)
-        elif do is Do.REPORT_HEALTH_ERROR:
-            assert isinstance(ctx.event, ev.HealthStateChange)
-            assert ctx.event.error is not None
-            self.report(TF, self.fail_picker([ctx.event.error.message], req), req)
-        elif do is Do.REPORT_IDLE:
-            self.report(State.IDLE, _Picker("idle", req), req)
-        elif do is Do.REPORT_CONNECTING:
-            self.report(State.CONNECTING, _Picker("queue", req), req)
-        elif do is Do.ANNOUNCE_CONNECTING:
-            if self.reported is State.CONNECTING:
-                self.may_report(State.CONNECTING, _Picker("queue", req), "PF-18")
-            else:
-                self.report(State.CONNECTING, _Picker("queue", req), req)
-        elif do is Do.MAY_REPORT_CONNECTING:
-            self.may_report(State.CONNECTING, _Picker("queue", req), req)
-        elif do is Do.REPORT_READY:
-            assert ctx.sub is not None
-            self.report(State.READY, _Picker("ready", req, ctx.sub.ident), req)
-        elif do is Do.REQUEST_RERESOLUTION:
-            self.exp.reresolutions += 1
-        elif do is Do.CONNECT_IT:
-            assert ctx.sub is not None
-            self.connect(ctx.sub, req)
-        elif do is Do.PICK:
-            self.exp.is_pick, self.exp.pick = True, self.picker
-        elif do is Do.START_PASS:
-            self.start_pass(req)
-        elif do is Do.PASS_MOVES_ON:
-            assert ctx.sub is not None
-            assert isinstance(ctx.event, ev.SubchannelStateChange)
-            assert ctx.event.error is not None
-            self.pass_moves_on(ctx.sub, ctx.event.error)
-        elif do is Do.COUNT_FAILURE:
-            assert isinstance(ctx.event, ev.SubchannelStateChange)
-            assert ctx.event.error is not None
-            self.count_sticky_failure(ctx.event.error)
+
+    def drop_list(self, req: str, ctx: _Context) -> None:
+        self.timer_at = None
+        self.addresses, self.cursor = (), 0
+
+    def shut_down_unlisted(self, req: str, ctx: _Context) -> None:
+        for address in [a for a in self.subs if a not in self.addresses]:
+            self.shut_down(address, req)
+
+    def shut_down_all(self, req: str, ctx: _Context) -> None:
+        self.timer_at = None
+        for address in list(self.subs):
+            self.shut_down(address, req)
+
+    def shut_down_others(self, req: str, ctx: _Context) -> None:
+        for address in [a for a, s in self.subs.items() if s is not ctx.sub]:
+            self.shut_down(address, req)
+
+    def select(self, req: str, ctx: _Context) -> None:
+        assert ctx.sub is not None
+        self.timer_at = None
+        self.shut_down_others(req, ctx)
+        self.cursor = self.addresses.index(ctx.sub.address)
+        ctx.sub.failed_since_ready = False
+
+    def reset_pass(self, req: str, ctx: _Context) -> None:
+        self.timer_at = None
+        self.cursor = 0
+
+    def reject(self, req: str, ctx: _Context) -> None:
+        self.exp.rejections.append(req)
+
+    def report_no_addresses(self, req: str, ctx: _Context) -> None:
+        self.report(TF, self.fail_picker(EMPTY_UPDATE_WORDINGS, req), req)
+
+    def report_resolver_error(self, req: str, ctx: _Context) -> None:
+        assert isinstance(ctx.event, ev.ResolverError)
+        self.report(TF, self.fail_picker([ctx.event.message], req), req)
+
+    def report_health_error(self, req: str, ctx: _Context) -> None:
+        assert isinstance(ctx.event, ev.HealthStateChange)
+        assert ctx.event.error is not None
+        self.report(TF, self.fail_picker([ctx.event.error.message], req), req)
+
+    def report_idle(self, req: str, ctx: _Context) -> None:
+        self.report(State.IDLE, _Picker("idle", req), req)
+
+    def report_connecting(self, req: str, ctx: _Context) -> None:
+        self.report(State.CONNECTING, _Picker("queue", req), req)
+
+    def announce_connecting(self, req: str, ctx: _Context) -> None:
+        if self.reported is State.CONNECTING:
+            self.may_report(State.CONNECTING, _Picker("queue", req), "PF-18")
         else:
-            assert do is Do.TIMER
-            assert isinstance(ctx.event, ev.TimeAdvanced)
-            self.timer_fires(ctx.event.by)
+            self.report(State.CONNECTING, _Picker("queue", req), req)
+
+    def may_report_connecting(self, req: str, ctx: _Context) -> None:
+        self.may_report(State.CONNECTING, _Picker("queue", req), req)
+
+    def report_ready(self, req: str, ctx: _Context) -> None:
+        assert ctx.sub is not None
+        self.report(State.READY, _Picker("ready", req, ctx.sub.ident), req)
+
+    def request_reresolution(self, req: str, ctx: _Context) -> None:
+        self.exp.reresolutions += 1
+
+    def connect_it(self, req: str, ctx: _Context) -> None:
+        assert ctx.sub is not None
+        self.connect(ctx.sub, req)
+
+    def pick(self, req: str, ctx: _Context) -> None:
+        self.exp.is_pick, self.exp.pick = True, self.picker
+
+    def do_start_pass(self, req: str, ctx: _Context) -> None:
+        self.start_pass(req)
+
+    def do_pass_moves_on(self, req: str, ctx: _Context) -> None:
+        assert ctx.sub is not None
+        assert isinstance(ctx.event, ev.SubchannelStateChange)
+        assert ctx.event.error is not None
+        self.pass_moves_on(ctx.sub, ctx.event.error)
+
+    def count_failure(self, req: str, ctx: _Context) -> None:
+        assert isinstance(ctx.event, ev.SubchannelStateChange)
+        assert ctx.event.error is not None
+        self.count_sticky_failure(ctx.event.error)
+
+    def timer(self, req: str, ctx: _Context) -> None:
+        assert isinstance(ctx.event, ev.TimeAdvanced)
+        self.timer_fires(ctx.event.by)
 
     # --- expectation bookkeeping ---
 
@@ -1166,6 +1202,35 @@ class _World:
             self.reported,
             picker,
         )
+
+
+_DOING: dict[Do, Callable[[_World, str, _Context], None]] = {
+    Do.TAKE_LIST: _World.take_list,
+    Do.KEEP_SELECTED: _World.keep_selected,
+    Do.CREATE_AND_DROP: _World.create_and_drop,
+    Do.DROP_LIST: _World.drop_list,
+    Do.SHUT_DOWN_UNLISTED: _World.shut_down_unlisted,
+    Do.SHUT_DOWN_ALL: _World.shut_down_all,
+    Do.SHUT_DOWN_OTHERS: _World.shut_down_others,
+    Do.SELECT: _World.select,
+    Do.RESET_PASS: _World.reset_pass,
+    Do.REJECT: _World.reject,
+    Do.REPORT_NO_ADDRESSES: _World.report_no_addresses,
+    Do.REPORT_RESOLVER_ERROR: _World.report_resolver_error,
+    Do.REPORT_HEALTH_ERROR: _World.report_health_error,
+    Do.REPORT_IDLE: _World.report_idle,
+    Do.REPORT_CONNECTING: _World.report_connecting,
+    Do.ANNOUNCE_CONNECTING: _World.announce_connecting,
+    Do.MAY_REPORT_CONNECTING: _World.may_report_connecting,
+    Do.REPORT_READY: _World.report_ready,
+    Do.REQUEST_RERESOLUTION: _World.request_reresolution,
+    Do.CONNECT_IT: _World.connect_it,
+    Do.PICK: _World.pick,
+    Do.START_PASS: _World.do_start_pass,
+    Do.PASS_MOVES_ON: _World.do_pass_moves_on,
+    Do.COUNT_FAILURE: _World.count_failure,
+    Do.TIMER: _World.timer,
+}
 
 
 # --- Comparing an expectation with what the trace shows ---
