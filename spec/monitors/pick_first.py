@@ -18,6 +18,33 @@ implementation.  pick_first is always in one of these phases (:class:`Phase`):
   until some subchannel is READY (PF-15, PF-16).
 * ``CLOSED`` -- after Close (PF-23).
 
+In prose, the rules the table states (the phase names in capitals):
+
+* An update without addresses shuts every subchannel down, reports TRANSIENT_FAILURE
+  and is rejected (PF-2): NO_ADDRESSES, which the next update leaves (PF-3).
+* In READY an update still listing the READY address changes nothing (PF-8).  Any
+  other update takes its list (PF-4..PF-7), shuts down the unlisted subchannels
+  (PF-9), then: from READY reports IDLE (pick_first.selected_address_removed=goes_idle)
+  or starts over (reconnects); from NO_LIST, NO_ADDRESSES and CONNECTING reports
+  CONNECTING (a repeat may be left out, PF-18) and starts a pass; while sticky starts
+  a pass without a report; in IDLE does nothing more (PF-10).
+* A pass connects one address at a time (PF-11), the next one also when the timer
+  fires (PF-12) or at once when the current one fails (PF-13); when every address
+  failed it reports TRANSIENT_FAILURE and connects whatever is IDLE (PF-14, PF-15):
+  STICKY.  While sticky, CONNECTING changes nothing, IDLE is connected, and every
+  N-th failure is re-reported (PF-16); a restarted pass may report CONNECTING for a
+  subchannel that has not failed (PF-17).
+* A subchannel turning READY wins: the others go, READY is reported (PF-19), or
+  CONNECTING and then what health says for a leaf watching health (PF-27).
+* Losing the READY connection (or a drop from CONNECTING to IDLE) reports IDLE,
+  shuts down the others and, under pick_first.lost_subchannel=released, that one too
+  (PF-20); ExitIdle, or the first pick, starts a pass from IDLE (PF-20, PF-21).
+* A resolver error is ignored while a list is in use and TRANSIENT_FAILURE is not
+  reported; otherwise it is reported (PF-22).  Close shuts everything down (PF-23).
+  Stray notifications (PF-25) and RPC completions (PF-29) change nothing.
+* Re-resolution is asked for with every TRANSIENT_FAILURE a pass or sticky counting
+  reports, and on a lost connection, as pick_first.reresolution says (PF-28).
+
 For each phase and kind of input (:class:`Input`) one row of :data:`RULES` says what
 the policy must do (its outputs, each tagged with the requirement that demands it),
 which phases may follow, and which requirement an output nobody asked for breaks.
