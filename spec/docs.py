@@ -164,7 +164,9 @@ def render_pick_first() -> str:
         "conditions hold says what the policy must do (each output names the requirement "
         "that demands it), which phases may follow, and which requirement an output nobody "
         "asked for breaks. Conditions are spec option values (`docs/implementations.md`) "
-        "or named facts. Check each row against the requirement text at the end.\n",
+        "or named facts. A report of the state last reported, other than "
+        "TRANSIENT_FAILURE, is never expected (PF-24): there such an output expects "
+        "nothing. Check each row against the requirement text at the end.\n",
         "## Phases\n",
         "| phase | meaning |",
         "|---|---|",
