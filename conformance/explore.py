@@ -51,6 +51,7 @@ from conformance.transport import SubprocessTransport, Transport
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
+from spec.errors import ModelError
 from spec.monitors.boundary import BoundaryMonitor
 from spec.trace import Monitor, Step
 from spec.types import Address, Status, StatusCode
@@ -719,19 +720,24 @@ def explore(
     cover: bool = True,
     budget: float | None = None,
     progress: Callable[[int, int, int], None] | None = None,
+    prefix: Sequence[wire.JsonObject] = (),
 ) -> Result:
     """Breadth-first search of every abstract state within ``bounds.depth`` inputs.
 
     Stops at the first level with a violation; the violating path first in the level's
     (deterministic) order is the counterexample.  ``progress(depth, states, frontier)``
     is called after each level.  ``budget``: seconds after which the search stops, even
-    within a level (the result says which depth was completed).
+    within a level (the result says which depth was completed).  ``prefix``: search from
+    the state these inputs reach rather than from the start (depths count after it; the
+    counterexample's path includes it).
     """
     started = time.monotonic()
     session = AdapterSession(target.connect, target.step_timeout)
     try:
         implementation, options = _check_adapter(session, bounds)
-        root = replay(session, bounds, (), cover=False)
+        root = replay(session, bounds, tuple(prefix), cover=False)
+        if root.failure is not None:
+            raise CaseError(f"explore: the prefix itself violates the spec: {root.failure}")
     finally:
         session.close()
     seen = {root.key}
@@ -803,7 +809,7 @@ def explore(
             else:
                 pool.close()
             pool.join()
-    completed = depth if found is None else len(found.path) - 1
+    completed = depth if found is None else len(found.path) - len(prefix) - 1
     return Result(
         bounds,
         implementation,
@@ -1042,6 +1048,10 @@ def command(args: Any) -> int:
         args.config,
         args.history,
     )
+    try:
+        time_steps(bounds)  # weighted_round_robin reads its periods from the config
+    except ModelError as err:
+        raise UsageError(f"explore --config: {err}") from None
     target = Target(args.adapter, tuple(args.load), None, args.timeout)
     shard = args.shard or (0, 1)
 

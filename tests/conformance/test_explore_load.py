@@ -195,3 +195,29 @@ def test_explore_finds_a_least_request_bug_with_a_burst(tmp_path: Path) -> None:
     against_reference, _ = run_cases([case], refimpl_transport)
     assert [r.outcome for r in against_bug] == [Outcome.FAIL]
     assert [r.outcome for r in against_reference] == [Outcome.PASS]
+
+
+@pytest.mark.req("CONF-10", "WRR-8", "WRR-13")
+def test_explore_finds_a_weighted_round_robin_bug_with_a_burst(tmp_path: Path) -> None:
+    # From both endpoints READY (out-of-band reports on) and a1's report, to keep the
+    # test short; the whole search finds it at depth 9 (docs/explore.md).
+    bug = "wrr-ignores-blackout"
+    bounds = Bounds("weighted_round_robin", 2, 3, config=OOB)
+    prefix = [*WRR_READY, oob(A1, LIGHT)]
+    result = explore(bounds, Target(planted=bug), cover=False, prefix=prefix)
+    found = result.counterexample
+    assert found is not None
+    # a2's report, 1 s (a rebuild inside the 10 s blackout), 16 picks: the reports
+    # already steer them, where WRR-8 says they are round robin still.
+    assert found.path[len(prefix) :] == (
+        oob(A2, FAILING),
+        advance("1s"),
+        {"type": BURST, "pick_id": len(prefix) + 3, "picks": 16, "done": False},
+    )
+    assert found.inputs == len(prefix) + 2 + 16
+    assert "WRR-13" in found.requirements
+    case = case_from_json(json.loads(found.write(tmp_path).read_text()), "explore")
+    against_bug, _ = run_cases([case], lambda: broken_transport(bug))
+    against_reference, _ = run_cases([case], refimpl_transport)
+    assert [r.outcome for r in against_bug] == [Outcome.FAIL]
+    assert [r.outcome for r in against_reference] == [Outcome.PASS]
