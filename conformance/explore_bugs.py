@@ -87,7 +87,7 @@ def inputs_of(case: Case) -> int:
     return sum(s.expect.samples if isinstance(s.expect, Statistical) else 1 for s in case.steps)
 
 
-def measure(bug: str, corpus: Sequence[Case], budget: float) -> Row:
+def measure(bug: str, corpus: Sequence[Case], budget: float, history: int | None = None) -> Row:
     planted = BUGS[bug]
     cases = [c for c in corpus if c.policy == planted.policy]
     results, _ = run_cases(cases, lambda: broken_transport(bug))
@@ -96,7 +96,8 @@ def measure(bug: str, corpus: Sequence[Case], budget: float) -> Row:
     depth = inputs_of(shortest)
     # The case's spec options too: a bug may show only under a value the reference can be
     # set to per case (pf-picks-shut-down-subchannel: selected_address_removed=reconnects).
-    endpoints, config, history = SETTINGS.get(planted.policy, (3, None, 0))
+    endpoints, config, usual = SETTINGS.get(planted.policy, (3, None, 0))
+    history = usual if history is None else history
     bounds = Bounds(
         planted.policy,
         endpoints,
@@ -130,13 +131,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.explore_bugs")
     parser.add_argument("--budget", type=float, default=120.0, help="explore seconds per bug")
     parser.add_argument("--only", action="append", default=[], metavar="PREFIX")
+    parser.add_argument(
+        "--history", type=int, default=None, help="Bounds.history for every bug (default: SETTINGS)"
+    )
     args = parser.parse_args(argv)
     corpus = load_cases()
     print(HEADER, flush=True)
     for bug in BUGS:
         if args.only and not any(bug.startswith(p) for p in args.only):
             continue
-        print(measure(bug, corpus, args.budget).markdown(), flush=True)
+        print(measure(bug, corpus, args.budget, args.history).markdown(), flush=True)
     return 0
 
 
