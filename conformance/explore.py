@@ -83,13 +83,14 @@ LOAD_REPORTS: tuple[wire.JsonObject, ...] = (
 # law of the picks, at the end of the trace).  Offered only while the channel is READY
 # with at least two READY subchannels (with one, every such rule holds trivially), and
 # always as the last input of a sequence: its end state is judged, not explored further.
-# weighted_round_robin: 24 picks, enough for 2 endpoints whose weights are 11 to 1 to
-# leave WRR-13's tolerance (2) when served in equal shares, or WRR-16's (4) when served
-# equally instead of by weight (0.42 picks per pick).  least_request: 1024 picks, each
-# finished at once (a Done), so the counts stay as the sequence left them: a share of
-# 3/4 where the spec says 1/2 (or the reverse) leaves LR-10's Freedman tolerance (121.5
-# picks at variance 256, false alarms below 1e-9 per statistic) by about 135 picks, ten
-# standard deviations.
+# weighted_round_robin: 16 picks; with 2 endpoints whose weights are 11 to 1, served in
+# equal shares where the spec wants weights (or the reverse), each pick adds 0.42 to the
+# deviation, so they leave WRR-13's tolerance (2) or WRR-16's (4 and the rounding term);
+# these windows are bounds for any correct scheduler, so this is no statistics.
+# least_request: 1000 picks, each finished at once (a Done), so the counts stay as the
+# sequence left them: a share of 3/4 where the spec says 1/2 (or the reverse) misses by
+# about 250 picks, against LR-10's Freedman tolerance of 121.5 (variance 250, below 256;
+# false alarms below 1e-9 per statistic), about ten standard deviations.
 BURST = "burst"  # the alphabet's own input type, expanded into picks (expand)
 BURSTS: dict[str, tuple[int, bool]] = {  # policy -> (picks, each finished by a Done)
     "weighted_round_robin": (16, False),
