@@ -953,7 +953,9 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         f"explore {b['policy']}{part}: {b['endpoints']} endpoints, depth {b['depth']}, "
         f"health_checking={str(b['health_checking']).lower()}, seed {b['seed']}, "
-        f"on {result['implementation']}",
+        + (f"config {b['config']}, " if b.get("config") is not None else "")
+        + (f"history {b['history']}, " if b.get("history") else "")
+        + f"on {result['implementation']}",
         f"  {result['states']} states, {result['transitions']} transitions, "
         f"depth {result['depth_completed']} completed, {seconds:.1f} s "
         f"({rate:.0f} states/s)",
