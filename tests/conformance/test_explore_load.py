@@ -221,3 +221,15 @@ def test_explore_finds_a_weighted_round_robin_bug_with_a_burst(tmp_path: Path) -
     against_reference, _ = run_cases([case], refimpl_transport)
     assert [r.outcome for r in against_bug] == [Outcome.FAIL]
     assert [r.outcome for r in against_reference] == [Outcome.PASS]
+
+
+@pytest.mark.req("CONF-10", "LR-9")
+def test_lr_key_tells_a_reconnected_busy_endpoint_from_one_that_stayed() -> None:
+    # The pick goes to one of the two endpoints.  When that one reconnects its count is 0
+    # again (LR-9) while the pick is unfinished: another state.  When the other one (count
+    # 0) reconnects, nothing the spec sees has changed: the same state.
+    def reconnect(addr: str) -> Path_:
+        return [*LR_READY, PICK, *(move(addr, s) for s in ("IDLE", "CONNECTING", "READY"))]
+
+    stayed, first, second = keys(LR, [*LR_READY, PICK], reconnect(A1), reconnect(A2))
+    assert sorted([first == stayed, second == stayed]) == [False, True]
