@@ -208,7 +208,7 @@ def _count(text: str) -> int:
 
 
 def _add_explore(sub: Any) -> None:
-    from conformance.explore import parse_shard, parse_spec_option
+    from conformance.explore import parse_config, parse_shard, parse_spec_option
 
     explore = sub.add_parser(
         "explore", help="every legal input sequence up to a depth, breadth-first (a bounded proof)"
@@ -236,6 +236,19 @@ def _add_explore(sub: Any) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="set an option the adapter can follow per case (its configurable_options)",
+    )
+    explore.add_argument(
+        "--config",
+        type=parse_config,
+        metavar="JSON",
+        help="the policy config every resolver update carries (default: the policy's defaults)",
+    )
+    explore.add_argument(
+        "--history",
+        type=_count,
+        default=0,
+        metavar="H",
+        help="also key each state on the last H inputs that reached it (default 0)",
     )
     explore.add_argument("--no-coverage", action="store_true", help="skip requirement coverage")
     explore.add_argument("--merge", nargs="+", metavar="FILE", help="merge shard results")

@@ -44,13 +44,14 @@ from typing import Any
 import attrs
 
 from conformance import wire
-from conformance.cases import Case, CaseStep, ChannelOptions, capabilities_needed
+from conformance.cases import Capability, Case, CaseStep, ChannelOptions, capabilities_needed
 from conformance.errors import AdapterError, CaseError, UsageError
 from conformance.runner import DEFAULT_STEP_TIMEOUT, AdapterSession, CaseFailedError, CaseRun
 from conformance.transport import SubprocessTransport, Transport
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
+from spec.errors import ModelError
 from spec.monitors.boundary import BoundaryMonitor
 from spec.trace import Monitor, Step
 from spec.types import Address, Status, StatusCode
@@ -64,12 +65,37 @@ CONNECTION_ERROR = {"code": "UNAVAILABLE", "message": "connection refused"}
 HEALTH_ERROR = {"code": "UNAVAILABLE", "message": "health check failed"}
 INVALID_PF_CONFIG = {"shuffleAddressList": "yes"}  # PF-1: not a boolean
 # Timer periods of each policy, in case-file durations: time advances by one of these,
-# so a timer set by the policy fires exactly (pick_first's Happy Eyeballs delay, PF-12;
-# weighted_round_robin's update period, blackout and expiry, WRR-8/9/12).
-TIME_STEPS: dict[str, tuple[str, ...]] = {
-    "weighted_round_robin": ("1s", "10s", "180s"),
-}
+# so a timer set by the policy fires exactly (pick_first's Happy Eyeballs delay, PF-12).
+# weighted_round_robin's come from its config (time_steps): the update period, and the
+# blackout and the expiry each plus one update period, so that the scheduler rebuilt
+# after the blackout ended or the weight expired is in force (WRR-8, WRR-9, WRR-12).
 DEFAULT_TIME_STEPS = ("0.25s",)
+# Load reports (gRFC A51) the alphabet sends, per call with a Done or out of band: a
+# light backend (weight 100 / 0.1 = 1000) and one as light that fails half of its calls
+# (errors per second 100: weight 100 / (0.1 + 100 / 100 * penalty), 90.9 with the default
+# penalty 1, WRR-5).  Two reporting endpoints then have weights 11 to 1, far from equal.
+LOAD_REPORTS: tuple[wire.JsonObject, ...] = (
+    {"rps_fractional": 100, "application_utilization": 0.1},
+    {"rps_fractional": 100, "application_utilization": 0.1, "eps": 100},
+)
+# A *burst*: many picks in one input of the alphabet, for the rules that judge a run of
+# picks rather than one (WRR-13 and WRR-16: windows of a scheduler's picks; LR-10: the
+# law of the picks, at the end of the trace).  Offered only while the channel is READY
+# with at least two READY subchannels (with one, every such rule holds trivially), and
+# always as the last input of a sequence: its end state is judged, not explored further.
+# weighted_round_robin: 16 picks; with 2 endpoints whose weights are 11 to 1, served in
+# equal shares where the spec wants weights (or the reverse), each pick adds 0.42 to the
+# deviation, so they leave WRR-13's tolerance (2) or WRR-16's (4 and the rounding term);
+# these windows are bounds for any correct scheduler, so this is no statistics.
+# least_request: 1000 picks, each finished at once (a Done), so the counts stay as the
+# sequence left them: a share of 3/4 where the spec says 1/2 (or the reverse) misses by
+# about 250 picks, against LR-10's Freedman tolerance of 121.5 (variance 250, below 256;
+# false alarms below 1e-9 per statistic), about ten standard deviations.
+BURST = "burst"  # the alphabet's own input type, expanded into picks (expand)
+BURSTS: dict[str, tuple[int, bool]] = {  # policy -> (picks, each finished by a Done)
+    "weighted_round_robin": (16, False),
+    "least_request_experimental": (1000, True),
+}
 # The config every resolver update carries, for policies that need one (and the monitors).
 POLICY_CONFIGS: dict[str, wire.JsonValue] = {
     "least_request_experimental": {"choiceCount": 2},
@@ -93,7 +119,9 @@ def addresses(endpoints: int) -> tuple[str, ...]:
     return v4 + v6
 
 
-def resolver_updates(policy: str, endpoints: int) -> tuple[wire.JsonObject, ...]:
+def resolver_updates(
+    policy: str, endpoints: int, config: wire.JsonValue = None
+) -> tuple[wire.JsonObject, ...]:
     """The resolver results of the alphabet: every endpoint, none, the first alone, an
     overlapping list, a duplicate address, an attribute-only difference, and for
     pick_first a bad config and a shuffling one."""
@@ -113,8 +141,10 @@ def resolver_updates(policy: str, endpoints: int) -> tuple[wire.JsonObject, ...]
         if endpoint_list not in distinct:
             distinct.append(endpoint_list)
     updates: list[wire.JsonObject] = [{"type": "resolver_update", "endpoints": e} for e in distinct]
-    if policy in POLICY_CONFIGS:
-        updates = [{**u, "config": POLICY_CONFIGS[policy]} for u in updates]
+    if config is None:
+        config = POLICY_CONFIGS.get(policy)
+    if config is not None:
+        updates = [{**u, "config": config} for u in updates]
     if policy == "pick_first":
         for config in (INVALID_PF_CONFIG, {"shuffleAddressList": True}):
             updates.append({"type": "resolver_update", "endpoints": every, "config": config})
@@ -153,21 +183,81 @@ def alphabet(bounds: Bounds, run: CaseRun) -> list[wire.JsonObject]:
                     "error": HEALTH_ERROR,
                 }
             )
-    inputs.extend(resolver_updates(bounds.policy, bounds.endpoints))
+    inputs.extend(resolver_updates(bounds.policy, bounds.endpoints, bounds.config_json()))
     inputs.append({"type": "resolver_error", "message": "name resolution failed"})
-    pick_id = len(run.trace) + 1  # unique along a path; the key never includes it
+    pick_id = len(run.trace) + 1  # unique along a path; the key renames it
     inputs.append({"type": "pick", "pick_id": pick_id})
     if bounds.policy in LOAD_REPORTING:
         for outstanding in _outstanding_picks(run)[:1]:  # the oldest: picks are alike
             inputs.append({"type": "done", "pick_id": outstanding})
-            inputs.append(
-                {"type": "done", "pick_id": outstanding, "error": {"code": "UNAVAILABLE"}}
-            )
+            if bounds.policy == "weighted_round_robin":  # WRR-5, WRR-6: the report counts
+                for report in LOAD_REPORTS:
+                    inputs.append({"type": "done", "pick_id": outstanding, "load_report": report})
+            else:  # LR-8: a failed call lowers the count as a successful one does
+                inputs.append(
+                    {"type": "done", "pick_id": outstanding, "error": {"code": "UNAVAILABLE"}}
+                )
+    if bounds.policy == "weighted_round_robin" and _oob_enabled(bounds):
+        for view in sorted(tracker.live(), key=lambda v: v.ident):  # WRR-7
+            addr = run.names.unique_address(view.ident)
+            if addr is not None and view.state is State.READY:
+                for report in LOAD_REPORTS:
+                    inputs.append({"type": "oob_load_report", "subchannel": addr, "report": report})
     inputs.append({"type": "exit_idle"})
-    for by in TIME_STEPS.get(bounds.policy, DEFAULT_TIME_STEPS):
+    for by in time_steps(bounds):
         inputs.append({"type": "advance_time", "by": by})
+    if bounds.policy in BURSTS and _may_burst(run):
+        picks, finished = BURSTS[bounds.policy]
+        inputs.append({"type": BURST, "pick_id": pick_id, "picks": picks, "done": finished})
     inputs.append({"type": "close"})
     return inputs
+
+
+def time_steps(bounds: Bounds) -> tuple[str, ...]:
+    """How far time may advance in one input: each period a timer of the policy uses."""
+    if bounds.policy != "weighted_round_robin":
+        return DEFAULT_TIME_STEPS
+    from spec.monitors.weighted_round_robin import parse_config
+
+    config = parse_config(bounds.config_json() or {})
+    update = config.weight_update_period.nanos
+    periods = (
+        update,
+        config.blackout_period.nanos + update,
+        config.weight_expiration_period.nanos + update,
+    )
+    return tuple(f"{nanos / 1e9:g}s" for nanos in dict.fromkeys(periods))
+
+
+def _oob_enabled(bounds: Bounds) -> bool:
+    config = bounds.config_json()
+    return isinstance(config, dict) and config.get("enableOobLoadReport") is True
+
+
+def _may_burst(run: CaseRun) -> bool:
+    """A burst is offered while the channel is READY over two READY subchannels or more."""
+    tracker = _boundary(run).tracker
+    ready = [v for v in tracker.live() if v.state is State.READY]
+    return tracker.channel_state is State.READY and len(ready) >= 2
+
+
+def expand(path: Sequence[wire.JsonObject]) -> list[wire.JsonObject]:
+    """The path as case inputs: each burst becomes its picks (and their Dones)."""
+    inputs: list[wire.JsonObject] = []
+    for raw in path:
+        if raw["type"] != BURST:
+            inputs.append(raw)
+            continue
+        first, picks, finished = int(str(raw["pick_id"])), int(str(raw["picks"])), raw["done"]
+        for pick_id in range(first, first + picks):
+            inputs.append({"type": "pick", "pick_id": pick_id})
+            if finished:
+                inputs.append({"type": "done", "pick_id": pick_id})
+    return inputs
+
+
+def ends_in_burst(path: Sequence[wire.JsonObject]) -> bool:
+    return bool(path) and path[-1]["type"] == BURST
 
 
 def _outstanding_picks(run: CaseRun) -> list[int]:
@@ -183,12 +273,14 @@ def _outstanding_picks(run: CaseRun) -> list[int]:
 # --- The canonical abstract state ---
 
 
-def state_key(run: CaseRun) -> bytes:
+def state_key(run: CaseRun, recent: Sequence[wire.JsonObject] = ()) -> bytes:
     """The state's canonical key: every monitor's canonical state, subchannels renamed.
 
     Live subchannels are renamed 1, 2, ... in the order of (addresses, creation), shut-down
     ones all become 0; a monitor without a ``canonical_state`` hook contributes its whole
     state, unrenamed (sound, only less sharing).  docs/explore.md says why this is sound.
+    ``recent``: the last inputs of the path (``Bounds.history``), pick IDs left out; they
+    only split states, for implementations whose hidden state remembers them.
     """
     tracker = _boundary(run).tracker
     live = sorted(tracker.live(), key=lambda v: (repr(v.addresses), v.ident))
@@ -197,9 +289,15 @@ def state_key(run: CaseRun) -> bytes:
     def name(ident: int) -> int:
         return names.get(ident, 0)
 
-    parts = [_canonical(monitor, name) for monitor in run.monitors]
+    # Unfinished picks are renamed by age (0 the oldest): the alphabet finishes the oldest.
+    outstanding = _outstanding_picks(run)
+    ranks = {p: rank for rank, p in enumerate(outstanding)}
+
+    def pick(pick_id: int) -> int:
+        return ranks.get(pick_id, -pick_id)  # a pick the monitor holds that is finished: kept
+
+    parts = [_canonical(monitor, name, pick) for monitor in run.monitors]
     if run.case.policy in LOAD_REPORTING:  # the alphabet offers a Done for these picks
-        outstanding = _outstanding_picks(run)
         by_pick = {
             o.pick_id: o.subchannel
             for s in run.trace
@@ -207,14 +305,17 @@ def state_key(run: CaseRun) -> bytes:
             if isinstance(o, act.PickComplete)
         }
         parts.append(tuple(name(by_pick[p]) for p in outstanding))
+    parts.append([{k: v for k, v in raw.items() if k != "pick_id"} for raw in recent])
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
 
 
-def _canonical(monitor: Monitor, name: Callable[[int], int]) -> Any:
+def _canonical(monitor: Monitor, name: Callable[[int], int], pick: Callable[[int], int]) -> Any:
     hook = getattr(monitor, "canonical_state", None)
-    if hook is not None:
-        return hook(name)
-    return _snapshot(monitor)
+    if hook is None:
+        return _snapshot(monitor)
+    if "pick" in inspect.signature(hook).parameters:  # a monitor that keeps pick IDs
+        return hook(name, pick=pick)
+    return hook(name)
 
 
 def _snapshot(value: Any, seen: dict[int, int] | None = None) -> Any:
@@ -302,6 +403,19 @@ class Bounds:
     # Values asked of an adapter that can follow them per case (its configurable_options,
     # PROTOCOL.md "Spec options"); the rest are the values it declares.
     spec_options: tuple[tuple[str, str], ...] = ()
+    # The policy config every resolver update of the alphabet carries, as JSON text;
+    # None: POLICY_CONFIGS (the defaults).
+    config: str | None = None
+    # How many of a path's last inputs are part of its state's key: 0, the spec state
+    # alone; more splits states that the spec cannot tell apart but an implementation's
+    # hidden state may (a Done with an error, where the spec says it counts as any Done).
+    history: int = 0
+
+    def config_json(self) -> wire.JsonValue:
+        if self.config is None:
+            return POLICY_CONFIGS.get(self.policy)
+        value: wire.JsonValue = json.loads(self.config)
+        return value
 
 
 @attrs.frozen
@@ -349,8 +463,12 @@ def _case(bounds: Bounds) -> Case:
         bounds.policy,
         (),
         (),
-        config=POLICY_CONFIGS.get(bounds.policy),
+        config=bounds.config_json(),
         channel=ChannelOptions(health_checking=bounds.health_checking, seed=bounds.seed),
+        # weighted_round_robin's alphabet sends load reports (LOAD_REPORTS).
+        capabilities=frozenset({Capability.ORCA})
+        if bounds.policy == "weighted_round_robin"
+        else frozenset(),
         spec_options=bounds.spec_options,
     )
 
@@ -367,9 +485,11 @@ def replay(
     if missing:  # a policy, a capability, or a spec option it cannot be set to
         raise CaseError(f"explore: the adapter lacks {', '.join(missing)}")
     before = b""
+    burst = ends_in_burst(path)
+    inputs = expand(path)
     try:
-        for index, raw in enumerate(path):
-            if cover and index == len(path) - 1:
+        for index, raw in enumerate(inputs):
+            if cover and not burst and index == len(inputs) - 1:
                 before = pickle.dumps(run.monitors)  # the monitors as the last step found them
             run.feed(index, CaseStep(raw))
         run.finish()
@@ -380,9 +500,12 @@ def replay(
         return Visit(tuple(path), b"", (), message, requirements or (ADAPTER_FAILED,))
     except AdapterError as err:
         return Visit(tuple(path), b"", (), str(err), (ADAPTER_FAILED,))
+    if burst:  # judged, not explored further: the state after it is not a state of the search
+        return Visit(tuple(path), b"", ())
     covered = exercised(before, run.trace[-1], len(run.trace) - 1, bounds) if before else ()
     next_inputs = tuple(alphabet(bounds, run))
-    return Visit(tuple(path), state_key(run), next_inputs, None, (), covered)
+    recent = path[len(path) - bounds.history :] if bounds.history else ()
+    return Visit(tuple(path), state_key(run, recent), next_inputs, None, (), covered)
 
 
 # --- Requirement coverage: which rules had a say in a step ---
@@ -456,6 +579,12 @@ class Counterexample:
     requirements: tuple[str, ...]
     spec_options: SpecOptions = ()  # the values the monitors judged by (judging_options)
     seed: int = 0
+    config: str | None = None  # Bounds.config: JSON text, None for POLICY_CONFIGS
+
+    @property
+    def inputs(self) -> int:
+        """How many inputs the case sends (a burst is its picks and Dones)."""
+        return len(expand(self.path))
 
     @property
     def case_id(self) -> str:
@@ -477,20 +606,21 @@ class Counterexample:
             ),
             "requirements": list(self.requirements),
             "policy": self.policy,
-            "steps": [{"input": step} for step in self.path],
+            "steps": [{"input": step} for step in expand(self.path)],
         }
         channel: dict[str, Any] = {}
         if self.health_checking:
             channel["health_checking"] = True
-        capabilities = capabilities_needed(self.policy, self.health_checking, self.path)
+        capabilities = capabilities_needed(self.policy, self.health_checking, expand(self.path))
         if capabilities:
             case["capabilities"] = capabilities
         if self.seed:
             channel["seed"] = self.seed
         if channel:
             case["channel"] = channel
-        if self.policy in POLICY_CONFIGS:
-            case["config"] = POLICY_CONFIGS[self.policy]
+        config = POLICY_CONFIGS.get(self.policy) if self.config is None else json.loads(self.config)
+        if config is not None:
+            case["config"] = config
         if self.spec_options:
             # Written for these values: an adapter declaring others skips it (CONF-4).
             case["spec_options"] = dict(self.spec_options)
@@ -591,19 +721,24 @@ def explore(
     cover: bool = True,
     budget: float | None = None,
     progress: Callable[[int, int, int], None] | None = None,
+    prefix: Sequence[wire.JsonObject] = (),
 ) -> Result:
     """Breadth-first search of every abstract state within ``bounds.depth`` inputs.
 
     Stops at the first level with a violation; the violating path first in the level's
     (deterministic) order is the counterexample.  ``progress(depth, states, frontier)``
     is called after each level.  ``budget``: seconds after which the search stops, even
-    within a level (the result says which depth was completed).
+    within a level (the result says which depth was completed).  ``prefix``: search from
+    the state these inputs reach rather than from the start (depths count after it; the
+    counterexample's path includes it).
     """
     started = time.monotonic()
     session = AdapterSession(target.connect, target.step_timeout)
     try:
         implementation, options = _check_adapter(session, bounds)
-        root = replay(session, bounds, (), cover=False)
+        root = replay(session, bounds, tuple(prefix), cover=False)
+        if root.failure is not None:
+            raise CaseError(f"explore: the prefix itself violates the spec: {root.failure}")
     finally:
         session.close()
     seen = {root.key}
@@ -640,22 +775,28 @@ def explore(
                 transitions += 1
                 covered.update(visit.exercised)
                 if visit.failure is not None:
-                    if found is None:
-                        found = Counterexample(
-                            bounds.policy,
-                            bounds.health_checking,
-                            visit.path,
-                            visit.failure,
-                            visit.requirements,
-                            options,
-                            bounds.seed,
-                        )
-                    continue
-                if visit.key in seen:
-                    continue
+                    # Visits come in the level's order (imap keeps it): the first violation
+                    # is the first of the level, a shortest one; the rest of the level
+                    # cannot give another answer.
+                    found = Counterexample(
+                        bounds.policy,
+                        bounds.health_checking,
+                        visit.path,
+                        visit.failure,
+                        visit.requirements,
+                        options,
+                        bounds.seed,
+                        bounds.config,
+                    )
+                    break
+                if ends_in_burst(visit.path) or visit.key in seen:
+                    continue  # a burst ends its sequence (BURSTS)
                 seen.add(visit.key)
                 next_frontier.append(visit)
             if out_of_time:
+                break
+            if found is not None:
+                levels.append(len(next_frontier))  # the part of the level searched
                 break
             frontier = next_frontier
             depth += 1
@@ -664,12 +805,12 @@ def explore(
                 progress(depth, len(seen), len(frontier))
     finally:
         if pool is not None:
-            if out_of_time:
+            if out_of_time or found is not None:
                 pool.terminate()
             else:
                 pool.close()
             pool.join()
-    completed = depth if found is None else len(found.path) - 1
+    completed = depth if found is None else len(found.path) - len(prefix) - 1
     return Result(
         bounds,
         implementation,
@@ -785,6 +926,15 @@ def parse_spec_option(text: str) -> tuple[str, str]:
     return key, value
 
 
+def parse_config(text: str) -> str:
+    """``--config JSON``: a policy config, as canonical JSON text; an argparse type."""
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not JSON: {err}") from None
+    return json.dumps(value, sort_keys=True)
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """``I/N`` (0 <= I < N) as a pair; an argparse type (a one-line UsageError)."""
     index, _, count = text.partition("/")
@@ -803,7 +953,9 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         f"explore {b['policy']}{part}: {b['endpoints']} endpoints, depth {b['depth']}, "
         f"health_checking={str(b['health_checking']).lower()}, seed {b['seed']}, "
-        f"on {result['implementation']}",
+        + (f"config {b['config']}, " if b.get("config") is not None else "")
+        + (f"history {b['history']}, " if b.get("history") else "")
+        + f"on {result['implementation']}",
         f"  {result['states']} states, {result['transitions']} transitions, "
         f"depth {result['depth_completed']} completed, {seconds:.1f} s "
         f"({rate:.0f} states/s)",
@@ -896,7 +1048,13 @@ def command(args: Any) -> int:
         args.health_checking,
         args.seed,
         tuple(sorted(dict(args.spec_option).items())),
+        args.config,
+        args.history,
     )
+    try:
+        time_steps(bounds)  # weighted_round_robin reads its periods from the config
+    except ModelError as err:
+        raise UsageError(f"explore --config: {err}") from None
     target = Target(args.adapter, tuple(args.load), None, args.timeout)
     shard = args.shard or (0, 1)
 

@@ -4,9 +4,10 @@ For every planted bug (``conformance/planted.py``) this measures
 
 * the shortest case of the corpus that catches it (inputs, a statistical step counting
   its samples), by running the policy's cases against the bug;
-* ``explore`` on 3 endpoints (health inputs and spec options as that case has them), no
-  deeper than that case, within a time budget: the depth of its counterexample and the
-  time taken;
+* ``explore`` (health inputs and spec options as that case has them, the bounds of
+  :data:`SETTINGS`), no deeper than that case, within a time budget: the depth of its
+  counterexample (inputs of the alphabet, and the inputs its case sends: a burst is many
+  picks) and the time taken;
 * ``fuzz`` with its defaults (200 sequences of at most 30 inputs, seed 0): the time to
   a failure (shrinking included) and the shrunk length.
 
@@ -31,6 +32,21 @@ from conformance.planted import BUGS, broken_transport
 from conformance.results import Outcome
 from conformance.runner import run_cases
 
+# Per policy: endpoints, the config every update carries (None: the policy's defaults),
+# and the inputs of history in the key (Bounds.history).  pick_first and round_robin: 3
+# endpoints.  weighted_round_robin and least_request: 2, the fewest over which weights or
+# counts can differ (a burst needs two READY endpoints), which keeps depth 9 and 10
+# within minutes; weighted_round_robin with out-of-band reports on (two inputs give both
+# endpoints a weight, where per-call reports take a pick and a Done each);
+# least_request with one input of history, since the spec cannot tell a failed call's
+# Done from a successful one's (LR-8) and the key would merge them.  Neither with health
+# inputs: their bugs are not about health (wrr-per-call-reports-ignored-with-out-of-band
+# checks health, and with it explore needs two more inputs, depth 11, for the same bug).
+SETTINGS: dict[str, tuple[int, str | None, int]] = {
+    "weighted_round_robin": (2, '{"enableOobLoadReport": true}', 0),
+    "least_request_experimental": (2, None, 1),
+}
+
 
 @attrs.frozen
 class Row:
@@ -39,6 +55,7 @@ class Row:
     shortest_case: str
     case_inputs: int
     explore_depth: int | None  # None: not found
+    explore_inputs: int | None  # the counterexample's inputs, a burst counted as its picks
     explore_completed: int
     explore_states: int
     explore_seconds: float
@@ -46,11 +63,12 @@ class Row:
     fuzz_seconds: float
 
     def markdown(self) -> str:
-        found = (
-            f"depth {self.explore_depth}"
-            if self.explore_depth is not None
-            else f"not within depth {self.explore_completed}"
-        )
+        if self.explore_depth is None:
+            found = f"not within depth {self.explore_completed}"
+        elif self.explore_inputs != self.explore_depth:
+            found = f"depth {self.explore_depth} ({self.explore_inputs} inputs)"
+        else:
+            found = f"depth {self.explore_depth}"
         fuzzed = f"{self.fuzz_inputs} inputs" if self.fuzz_inputs is not None else "not found"
         return (
             f"| {self.bug} | {self.shortest_case} ({self.case_inputs}) | {found} | "
@@ -69,7 +87,7 @@ def inputs_of(case: Case) -> int:
     return sum(s.expect.samples if isinstance(s.expect, Statistical) else 1 for s in case.steps)
 
 
-def measure(bug: str, corpus: Sequence[Case], budget: float) -> Row:
+def measure(bug: str, corpus: Sequence[Case], budget: float, history: int | None = None) -> Row:
     planted = BUGS[bug]
     cases = [c for c in corpus if c.policy == planted.policy]
     results, _ = run_cases(cases, lambda: broken_transport(bug))
@@ -78,12 +96,16 @@ def measure(bug: str, corpus: Sequence[Case], budget: float) -> Row:
     depth = inputs_of(shortest)
     # The case's spec options too: a bug may show only under a value the reference can be
     # set to per case (pf-picks-shut-down-subchannel: selected_address_removed=reconnects).
+    endpoints, config, usual = SETTINGS.get(planted.policy, (3, None, 0))
+    history = usual if history is None else history
     bounds = Bounds(
         planted.policy,
-        3,
+        endpoints,
         depth,
-        shortest.channel.health_checking,
+        shortest.channel.health_checking and planted.policy not in SETTINGS,
         spec_options=shortest.spec_options,
+        config=config,
+        history=history,
     )
     explored = explore(bounds, Target(planted=bug), cover=False, budget=budget)
     found = explored.counterexample
@@ -96,6 +118,7 @@ def measure(bug: str, corpus: Sequence[Case], budget: float) -> Row:
         shortest.id,
         depth,
         len(found.path) if found is not None else None,
+        found.inputs if found is not None else None,
         explored.depth_completed,
         explored.states,
         explored.seconds,
@@ -108,13 +131,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.explore_bugs")
     parser.add_argument("--budget", type=float, default=120.0, help="explore seconds per bug")
     parser.add_argument("--only", action="append", default=[], metavar="PREFIX")
+    parser.add_argument(
+        "--history", type=int, default=None, help="Bounds.history for every bug (default: SETTINGS)"
+    )
     args = parser.parse_args(argv)
     corpus = load_cases()
     print(HEADER, flush=True)
     for bug in BUGS:
         if args.only and not any(bug.startswith(p) for p in args.only):
             continue
-        print(measure(bug, corpus, args.budget).markdown(), flush=True)
+        print(measure(bug, corpus, args.budget, args.history).markdown(), flush=True)
     return 0
 
 

@@ -37,6 +37,7 @@ which endpoint a subchannel serves, and picks are not judged from then on
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
 import attrs
@@ -82,6 +83,10 @@ def choice_probabilities(counts: list[int], choice_count: int) -> list[float]:
             ((at_least / n) ** choice_count - (above / n) ** choice_count) / (at_least - above)
         )
     return probabilities
+
+
+def _same(ident: int) -> int:
+    return ident
 
 
 def freedman_bound(variance: float) -> float:
@@ -196,6 +201,56 @@ class LeastRequestMonitor:
                     )
                 )
         return found
+
+    def canonical_state(
+        self, name: Callable[[int], int], pick: Callable[[int], int] = _same
+    ) -> tuple[Any, ...]:
+        """What later judging depends on, subchannels renamed by ``name`` and the IDs of
+        unfinished picks by ``pick`` (conformance explore; docs/explore.md argues it).
+
+        A count may be shared (the endpoint's, a picker's, an unfinished pick's whose Done
+        lowers it) and may outlive its endpoint; each is rendered once, in a canonical
+        order, and referred to by its place.  The LR-10 tallies are kept exactly: the
+        verdict at the end of the trace reads them.
+        """
+        counts: list[_Count] = []
+
+        def ref(count: _Count) -> int:
+            for place, seen in enumerate(counts):
+                if seen is count:
+                    return place
+            counts.append(count)
+            return len(counts) - 1
+
+        by_key = tuple(
+            (key, ref(c))
+            for key, c in sorted((tuple(sorted(k)), c) for k, c in self.counts.items())
+        )
+        picker: tuple[Any, ...] | None = None
+        if self.picker is not None:
+            p = self.picker
+            keys = tuple(tuple(sorted(k)) for k in p.keys)
+            picker = (keys, tuple(ref(c) for c in p.counts), p.choice_count)
+        outstanding = tuple((pick(i), ref(c)) for i, c in sorted(self.outstanding.items()))
+        tallies = tuple(
+            sorted(
+                (tuple(sorted(k)), t.observed, t.expected, t.variance)
+                for k, t in self.per_endpoint.items()
+            )
+        )
+        nl = self.not_least
+        return (
+            self.view.canonical_state(name),
+            self.selection,
+            self.count_lifetime,
+            self.choice_count,
+            by_key,
+            picker,
+            tuple(sorted(outstanding)),
+            tuple(c.value for c in counts),
+            tallies,
+            (nl.observed, nl.expected, nl.variance),
+        )
 
     def _resolver_update(self, event: ev.ResolverUpdate) -> tuple[bool, str, str] | None:
         if event.config is None:

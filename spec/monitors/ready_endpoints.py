@@ -26,7 +26,8 @@ picks rather than guess.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from spec import actions as act
 from spec import events as ev
@@ -92,6 +93,25 @@ class ReadyEndpoints:
             if v.ident in self.endpoint_of and self.serving(v)
         }
         return [e.key for e in self.endpoints if e.key in keys]
+
+    def canonical_state(self, name: Callable[[int], int]) -> tuple[Any, ...]:
+        """What later judging depends on, subchannels renamed by ``name`` (conformance explore).
+
+        The endpoints keep their resolver order (pickers serve them in it); of the
+        subchannel-to-endpoint map only live subchannels count: an output naming a
+        shut-down one is LB-2 whichever it is (docs/explore.md).
+        """
+        live = {v.ident for v in self.tracker.live()}
+        owners = sorted(
+            (name(i), tuple(sorted(k))) for i, k in self.endpoint_of.items() if i in live
+        )
+        return (
+            self.tracker.canonical_state(name),
+            self.health_checking,
+            tuple(tuple(sorted(e.key)) for e in self.endpoints),
+            tuple(owners),
+            self.ambiguous,
+        )
 
     def has_ready_subchannel(self, key: EndpointKey, *, besides: int) -> bool:
         """Whether the endpoint has a READY subchannel other than ``besides``."""

@@ -37,6 +37,7 @@ which endpoint a subchannel serves, and picks are not judged from then on
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -186,6 +187,10 @@ def scheduler_shares(
     return [w / total for w in served], False
 
 
+def _same(ident: int) -> int:
+    return ident
+
+
 def window_excess(picks: list[int], shares: list[float], bound: float, drift: float) -> int | None:
     """The first pick at which some window's count leaves the tolerance, or None.
 
@@ -279,6 +284,71 @@ class WeightedRoundRobinMonitor:
         self.violations = []
         self._end_epoch()
         return self.violations
+
+    def canonical_state(
+        self, name: Callable[[int], int], pick: Callable[[int], int] = _same
+    ) -> tuple[Any, ...]:
+        """What later judging depends on, subchannels renamed by ``name`` and the IDs of
+        unfinished picks by ``pick`` (conformance explore; docs/explore.md argues it).
+
+        Times are relative to ``now``: the rules only compare differences of times (a
+        weight's age with the expiration period, the time since its first report with the
+        blackout, the next rebuild with the time an advance reaches).  A weight state may
+        be shared (the endpoint's entry, a picker's, a pick whose Done feeds it) and may
+        outlive its endpoint; each is rendered once, in a canonical order, and referred to
+        by its place.  An epoch keeps its picks whole; only their trace indices (for
+        messages) are left out.
+        """
+        now = self.now
+        states: list[WeightState] = []
+
+        def ref(state: WeightState) -> int:
+            for place, seen in enumerate(states):
+                if seen is state:
+                    return place
+            states.append(state)
+            return len(states) - 1
+
+        weights = tuple(
+            (key, ref(state))
+            for key, state in sorted((tuple(sorted(k)), s) for k, s in self.weights.items())
+        )
+        picker: tuple[Any, ...] | None = None
+        if self.picker is not None:
+            p = self.picker
+            rebuild = None if p.next_rebuild is None else p.next_rebuild - now
+            keys = tuple(tuple(sorted(k)) for k in p.keys)
+            picker = (keys, tuple(ref(s) for s in p.states), p.config, rebuild)
+        per_call = tuple((pick(i), ref(s)) for i, s in sorted(self.per_call.items()))
+        epoch: tuple[Any, ...] | None = None
+        if self.epoch is not None:
+            e = self.epoch
+            epoch = (tuple(tuple(sorted(k)) for k in e.keys), tuple(e.weights), tuple(e.picks))
+
+        def since(t: int | None) -> int | None:
+            return None if t is None else now - t
+
+        rendered = tuple(
+            # Without an accepted report the weight is never read (effective() is 0 and
+            # the next accepted report overwrites it).
+            (
+                None if s.last_updated is None else s.weight,
+                since(s.last_updated),
+                since(s.non_empty_since),
+            )
+            for s in states
+        )
+        return (
+            self.view.canonical_state(name),
+            self.weight_on_reconnect,
+            self.ratio_caps,
+            self.config,
+            weights,
+            picker,
+            epoch,
+            tuple(sorted(per_call)),
+            rendered,
+        )
 
     # --- inputs ---
 
