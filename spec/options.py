@@ -799,6 +799,50 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         ("PF-20", "PF-21"),
     ),
     SpecOption(
+        "pick_first.sticky_failure_report",
+        ("every_n_failures", "every_failure"),
+        "In sticky TRANSIENT_FAILURE after the first pass, when pick_first reports "
+        "TRANSIENT_FAILURE again with the newest error: once it has counted as many "
+        "connection failures as it has subchannels (every_n_failures), or after every "
+        "failure (every_failure).  Re-resolution is PF-28's, every N failures, either way.",
+        "the text is silent on the cadence (client_channel_specification.md, pick_first: "
+        "re-resolution 'every time it counts a number of connection attempt failures equal "
+        "to the number of subchannels'; picks fail with 'the error from the most recent "
+        "subchannel connection failure'); majority: grpc-go and C-core report every N "
+        "failures (grpc-js means to), grpc-java after each",
+        {
+            "grpc-go": _iv(
+                "every_n_failures",
+                _GO_PF + ":707-715 (updateSubConnState: numTF counts failures modulo the "
+                "SubConn count; TRANSIENT_FAILURE is reported when it wraps to 0)",
+            ),
+            "grpc-java": _iv(
+                "every_failure",
+                _JAVA_PF + "PickFirstLeafLoadBalancer.java:381-384 (processSubchannelState: "
+                "once the pass is complete every TRANSIENT_FAILURE is reported), 392-396 "
+                "(refreshNameResolution only every addressIndex.size() failures)",
+                "the legacy PickFirstLoadBalancer passes every subchannel state on "
+                "(PickFirstLoadBalancer.java:152)",
+            ),
+            "C-core": _iv(
+                "every_n_failures",
+                _CORE_PF + " (SubchannelData::OnConnectivityStateChange: 'when that is equal "
+                "to the number of subchannels, request re-resolution and report "
+                "TRANSIENT_FAILURE again')",
+            ),
+            "grpc-js": _iv(
+                "every_n_failures",
+                _JS_PF + ":313-328 (maybeEnterStickyTransientFailureMode reports once every "
+                "child has failed since resetChildrenReportedTF)",
+                "so it is written; resetChildrenReportedTF (260-262) clears only the first "
+                "child (Array.every stops at the assignment's false), so grpc-js re-reports "
+                "on every failure of the first address: a defect (docs/findings.md, grpc-js "
+                "12), not this option's other value",
+            ),
+        },
+        ("PF-16",),
+    ),
+    SpecOption(
         "least_request_experimental.missing_config",
         ("reject", "keep_current"),
         "A resolver update with no least_request config: reject it (reject) or accept it "

@@ -76,6 +76,7 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "round_robin.update_report": "every_update",  # endpoint_sharding.py reports per update (RR-10)
     "pick_first.connecting_report": "on_connect",  # pick_first.py: CONNECTING with the connect
     "least_request_experimental.missing_config": "reject",  # least_request.py (LR-5)
+    "pick_first.sticky_failure_report": "every_n_failures",  # pick_first.py _failures (PF-16)
     # No subchannels of its own (the case plays them); refimpl/io runs on grpcio, C-core: idle.
     "subchannel.backoff_end": "idle",
 }

@@ -229,6 +229,8 @@ var specOptions = map[string]string{
 	"pick_first.connecting_report": "on_connect",
 	// leastrequest.go lines 132-136: no config is ErrBadResolverState.
 	"least_request_experimental.missing_config": "reject",
+	// pickfirst.go lines 707-715: in sticky TRANSIENT_FAILURE, a report every N failures.
+	"pick_first.sticky_failure_report": "every_n_failures",
 }
 
 func (a *adapter) started() object {

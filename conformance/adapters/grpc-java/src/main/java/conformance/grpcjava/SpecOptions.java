@@ -48,6 +48,10 @@ final class SpecOptions {
     // subchannel's CONNECTING (PickFirstLeafLoadBalancer.java:529-530, :338; the legacy
     // PickFirstLoadBalancer passes every subchannel state on, :152).
     options.put("pick_first.connecting_report", "on_subchannel_connecting");
+    // After the first pass every TRANSIENT_FAILURE is reported again with its error
+    // (PickFirstLeafLoadBalancer.java:381-384; re-resolution only every N, :392-396); the legacy
+    // policy passes every subchannel state on (PickFirstLoadBalancer.java:152).
+    options.put("pick_first.sticky_failure_report", "every_failure");
     // One sequence counter shared by every ReadyPicker (RoundRobinLoadBalancer.java:46, :97).
     options.put("round_robin.start_index", "shared_counter");
     // An IDLE child counts as connecting (RoundRobinLoadBalancer.java:62-73).
