@@ -748,8 +748,8 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "update and ExitIdle (every_update), or only when the state or the picker's "
         "children changed (on_change).",
         "the text is silent (client_channel_specification.md does not say whether an "
-        "unchanged aggregate is re-reported); majority of those read: grpc-go and grpc-js "
-        "report every update, grpc-java only a change (C-core not checked)",
+        "unchanged aggregate is re-reported); majority: grpc-go, C-core and grpc-js report "
+        "after every update, grpc-java only a change",
         {
             "grpc-go": _iv(
                 "every_update",
@@ -761,7 +761,18 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 JAVA + "util/src/main/java/io/grpc/util/RoundRobinLoadBalancer.java:83-89 "
                 "(updateBalancingState: only a new state or an unequal picker)",
             ),
-            "C-core": NOT_CHECKED,
+            "C-core": _iv(
+                "every_update",
+                CORE + "src/core/load_balancing/round_robin/round_robin.cc at 0a1b619 "
+                "(RoundRobin::UpdateLocked builds a new RoundRobinEndpointList for every "
+                "update; RoundRobinEndpoint::OnStateUpdate calls "
+                "MaybeUpdateRoundRobinConnectivityStateLocked on every child report, which "
+                "swaps the new list in and calls UpdateState with a new Picker, QueuePicker "
+                "or TransientFailurePicker without comparing with the last report)",
+                "the report after an update comes from the new children's initial reports, "
+                "not from UpdateLocked, which reports only an empty list; ExitIdleLocked is "
+                "not overridden, so ExitIdle reports nothing (as grpc-js)",
+            ),
             "grpc-js": _iv(
                 "every_update",
                 JS + "load-balancer-round-robin.ts:260 (updateAddressList ends with "
