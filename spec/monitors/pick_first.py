@@ -1,25 +1,92 @@
 """Judges traces of pick_first, top-level or leaf, against the PF requirements.
 
+The rules
+---------
+Written from the requirement text (``spec/catalogue/pick_first.py``), not from any
+implementation.  pick_first is always in one of these phases (:class:`Phase`):
+
+* ``NO_LIST`` -- no address list yet: nothing held, nothing reported.
+* ``NO_ADDRESSES`` -- TRANSIENT_FAILURE without a list: the last update was empty
+  (PF-2) or the resolver failed before any list (PF-22).  Not sticky (PF-3).
+* ``CONNECTING`` -- the first pass over the list runs; CONNECTING was reported.
+* ``READY`` -- the subchannel the pass reached is READY and every other one is gone
+  (PF-19); a leaf watching health reports what health says (PF-27).
+* ``IDLE`` -- IDLE was reported; nothing connects until ExitIdle or the first pick.
+* ``STICKY_PASS`` -- TRANSIENT_FAILURE was reported and an update restarted a pass:
+  the failure stays reported while the pass runs (PF-10, PF-16, PF-17).
+* ``STICKY`` -- the first pass ended with every address failed: TRANSIENT_FAILURE
+  until some subchannel is READY (PF-15, PF-16).
+* ``CLOSED`` -- after Close (PF-23).
+
+In prose, the rules the table states (the phase names in capitals):
+
+* An update without addresses shuts every subchannel down, reports TRANSIENT_FAILURE
+  and is rejected (PF-2): NO_ADDRESSES, which the next update leaves (PF-3).
+* In READY an update still listing the READY address changes nothing (PF-8).  Any
+  other update takes its list (PF-4..PF-7), shuts down the unlisted subchannels
+  (PF-9), then: from READY reports IDLE (pick_first.selected_address_removed=goes_idle)
+  or starts over (reconnects); from NO_LIST, NO_ADDRESSES and CONNECTING reports
+  CONNECTING (a repeat may be left out, PF-18) and starts a pass; while sticky starts
+  a pass without a report; in IDLE does nothing more (PF-10).
+* A pass connects one address at a time (PF-11), the next one also when the timer
+  fires (PF-12) or at once when the current one fails (PF-13); when every address
+  failed it reports TRANSIENT_FAILURE and connects whatever is IDLE (PF-14, PF-15):
+  STICKY.  While sticky, CONNECTING changes nothing, IDLE is connected, and every
+  N-th failure is re-reported (PF-16); a restarted pass may report CONNECTING for a
+  subchannel that has not failed (PF-17).
+* A subchannel turning READY wins: the others go, READY is reported (PF-19), or
+  CONNECTING and then what health says for a leaf watching health (PF-27).
+* Losing the READY connection (or a drop from CONNECTING to IDLE) reports IDLE,
+  shuts down the others and, under pick_first.lost_subchannel=released, that one too
+  (PF-20); ExitIdle, or the first pick, starts a pass from IDLE (PF-20, PF-21).
+* A resolver error is ignored while a list is in use and TRANSIENT_FAILURE is not
+  reported; otherwise it is reported (PF-22).  Close shuts everything down (PF-23).
+  Stray notifications (PF-25) and RPC completions (PF-29) change nothing.
+* Re-resolution is asked for with every TRANSIENT_FAILURE a pass or sticky counting
+  reports, and on a lost connection, as pick_first.reresolution says (PF-28).
+
+For each phase and kind of input (:class:`Input`) one row of :data:`RULES` says what
+the policy must do (its outputs, each tagged with the requirement that demands it),
+which phases may follow, and which requirement an output nobody asked for breaks.
+Rows are tried in order; a row with conditions applies only when they hold, and a
+condition is either a spec option's value (``pick_first.lost_subchannel=released``:
+:mod:`spec.options`) or a named fact (:class:`Fact`).  What the walker in
+:class:`PickFirstMonitor` expects of the policy comes from this table alone; what a
+table cannot say is a small named rule function the table cites (:class:`Do`):
+
+* the address list (PF-4..PF-7): :func:`address_list`, :func:`candidate_lists`;
+* the pass (PF-11..PF-15): :meth:`_World.start_pass`, :meth:`_World.walk`,
+  :meth:`_World.timer_fires`, :meth:`_World.pass_moves_on`,
+  :meth:`_World.end_pass_if_done`;
+* sticky counting (PF-16): :meth:`_World.count_sticky_failure`.
+
+``docs/pick_first_rules.md`` shows the table beside the requirement text
+(``make diagrams``, :func:`spec.docs.render_pick_first`).
+
+The channel's side is judged too: an invalid config never reaches the policy while
+no config is in force (the channel reports TRANSIENT_FAILURE and rejects the update,
+grpc-go clientconn.go), later it leaves the config in force (PF-1); with
+``client_health_checking=False`` the channel delivers health READY right after the
+listener is registered (the PF-27 row for that condition).
+
 How it judges
 -------------
-The monitor runs a small model of pick_first beside the trace.  For each step it
-works out what the policy must do in answer to the input (an *expectation*: the
-subchannels it must create, connect and shut down, the states it must report,
-the re-resolution requests, the pick outcome), each item tagged with the
-requirement that demands it.  It then compares the expectation with the step's
-outputs and reports every difference under a requirement ID:
+The monitor runs the table beside the trace.  For each step it works out what the
+policy must do in answer to the input (an *expectation*: the subchannels it must
+create, connect and shut down, the states it must report, the re-resolution
+requests, the pick outcome), each item tagged with the requirement that demands it.
+It then compares the expectation with the step's outputs and reports every
+difference under a requirement ID:
 
 * something expected but missing: the ID the item was tagged with;
-* something present but not expected: the ID of the rule that governs the
-  policy's reaction to this input (a repeated report is PF-24, an extra
-  shutdown PF-9, a wrong health flag PF-26, a subchannel for the wrong address
-  PF-4/5/6/7 depending on how it is wrong).
+* something present but not expected: the row's ``blame`` (a repeated report is
+  PF-24, an extra shutdown PF-9, a wrong health flag PF-26, a subchannel for the
+  wrong address PF-4/5/6/7 depending on how it is wrong).
 
-The model is written from the catalogue text (``spec/catalogue/pick_first.py``);
-its state is the policy's address list, the position of the current pass, the
-subchannels it holds (keyed by address), the connection-attempt timer, and the
-last state it reported.  The state it reports is taken from the trace itself, so
-one missed report is one violation, not a cascade.
+The model holds the address list, the position of the current pass, the
+subchannels (keyed by address), the connection-attempt timer and the last report.
+The report is taken from the trace itself, so one missed report is one violation,
+not a cascade; the phase is worked out from these (:meth:`_World.phase`).
 
 Legal nondeterminism
 --------------------
@@ -28,16 +95,11 @@ Legal nondeterminism
   shuffling can give every order, PF-5) and drops the worlds the trace
   contradicts.  A step is a violation only when no world explains it.
 * Subchannel creation (PF-11, spec option ``pick_first.subchannel_creation``):
-  under ``EAGER`` a step that may start a pass is judged in two worlds, one
-  creating the whole list up front and one creating lazily; under ``LAZY`` only
+  under ``eager`` a step that may start a pass is judged in two worlds, one
+  creating the whole list up front and one creating lazily; under ``lazy`` only
   the lazy one exists.
 * Optional reports: PF-17 (CONNECTING while a restarted pass is sticky) and PF-18
   (CONNECTING repeated on a resolver update) are accepted but not required.
-* The channel's side is expected too: for an invalid config the channel reports
-  TRANSIENT_FAILURE itself while no config is in force, else keeps the config in
-  force, and rejects the update once (grpc-go clientconn.go); with
-  ``client_health_checking=False`` it delivers health READY right after the
-  listener is registered.
 
 Happy Eyeballs timing is deterministic: ``TimeAdvanced`` moves a virtual clock,
 and the timer set at ``t`` fires at ``t + attempt_delay``.
@@ -49,10 +111,11 @@ endpoints rather than judge them partly.
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from itertools import permutations
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -86,6 +149,14 @@ EMPTY_UPDATE_WORDINGS = ("produced zero addresses", "no usable address")
 
 class MonitorLimitError(SpecError):
     """The trace is legal input but beyond what this monitor can judge exactly."""
+
+
+class RuleTableError(SpecError):
+    """The rule table has no row for a phase and input (a defect of the table)."""
+
+    def __init__(self, phase: Phase, kind: Input) -> None:
+        self.phase, self.kind = phase, kind
+        super().__init__(f"pick_first rule table: no row for {kind.name} in {phase.name}")
 
 
 # --- The address list, from the catalogue text (PF-4..PF-7) ---
@@ -164,6 +235,524 @@ def parse_config(config: Any) -> bool | None:
     return flag if isinstance(flag, bool) else None
 
 
+# --- The rule table ---
+
+
+class Phase(enum.Enum):
+    """What pick_first is doing; see the module docstring."""
+
+    __hash__ = object.__hash__  # members are singletons: hash by identity, cheaply
+
+    NO_LIST = "no address list yet"
+    NO_ADDRESSES = "TRANSIENT_FAILURE without an address list (not sticky, PF-3)"
+    CONNECTING = "the first pass runs; CONNECTING reported"
+    READY = "the subchannel the pass reached is READY; the others are gone"
+    IDLE = "IDLE reported; nothing connects"
+    STICKY_PASS = "a pass restarted by an update runs; TRANSIENT_FAILURE stays reported"
+    STICKY = "the first pass failed; TRANSIENT_FAILURE until a subchannel is READY"
+    CLOSED = "closed"
+
+
+class Input(enum.Enum):
+    """The kinds of input the table distinguishes (:func:`_classify` sorts an input)."""
+
+    __hash__ = object.__hash__  # members are singletons: hash by identity, cheaply
+
+    UPDATE = "resolver update with addresses"
+    UPDATE_KEEPING_SELECTED = "resolver update still listing the READY subchannel's address"
+    EMPTY_UPDATE = "resolver update without addresses"
+    RESOLVER_ERROR = "resolver error"
+    EXIT_IDLE = "ExitIdle"
+    PICK = "pick"
+    SUB_READY = "a subchannel it holds reports READY"
+    SUB_LOST = "its READY subchannel reports another state, or one drops CONNECTING -> IDLE"
+    SUB_CONNECTING = "a subchannel it holds reports CONNECTING"
+    SUB_FAILED = "a subchannel it holds reports TRANSIENT_FAILURE"
+    SUB_IDLE = "a subchannel it holds reports IDLE (backoff over)"
+    SUB_SHUTDOWN = "a subchannel it holds reports SHUTDOWN"
+    HEALTH_READY = "health READY for a subchannel it holds"
+    HEALTH_FAILED = "health TRANSIENT_FAILURE for a subchannel it holds"
+    HEALTH_CONNECTING = "health CONNECTING for a subchannel it holds"
+    STRAY = "state or health of a subchannel it no longer holds"
+    TIME = "time passes"
+    CLOSE = "Close"
+    RPC_DONE = "an RPC completes, or a load report arrives"
+
+
+class Fact(enum.Enum):
+    """A condition of a row that is not a spec option."""
+
+    HEALTH_FAILING = "TRANSIENT_FAILURE is reported (health said so, PF-27)"
+    IDLE_PICKER = "the installed picker is the IDLE one (PF-20)"
+    NOT_FAILED_SINCE_READY = "the subchannel has not failed since it was last READY"
+
+
+@attrs.frozen
+class When:
+    """A row's or an output's condition: an option's value, or a :class:`Fact`."""
+
+    key: str  # a spec option key, a monitor parameter, or "fact"
+    value: str
+
+    def __str__(self) -> str:
+        if self.key == "fact":
+            return Fact[self.value].value
+        return f"{self.key}={self.value}"
+
+
+def _fact(fact: Fact) -> When:
+    return When("fact", fact.name)
+
+
+# Conditions the rows use.  The keys are spec options (spec/options.py) or the
+# monitor's parameters health_listener and client_health_checking; the selection-only
+# options (no monitor parameter) name the one value this table encodes.
+GOES_IDLE = When("pick_first.selected_address_removed", "goes_idle")
+RECONNECTS = When("pick_first.selected_address_removed", "reconnects")
+RELEASED = When("pick_first.lost_subchannel", "released")
+KEPT = When("pick_first.lost_subchannel", "kept")
+EAGER = When("pick_first.subchannel_creation", "eager")
+ASKS_ON_LOSS = When("pick_first.reresolution", "spec_text")
+KEEPS_SUBCHANNELS = When("pick_first.resolver_error_with_addresses", "keep_subchannels")
+ON_CONNECT = When("pick_first.connecting_report", "on_connect")
+NO_HEALTH = When("health_listener", "false")
+HEALTH = When("health_listener", "true")
+HEALTH_CHECKED = When("client_health_checking", "true")
+HEALTH_UNCHECKED = When("client_health_checking", "false")
+HEALTH_FAILING = _fact(Fact.HEALTH_FAILING)
+IDLE_PICKER = _fact(Fact.IDLE_PICKER)
+NOT_FAILED_SINCE_READY = _fact(Fact.NOT_FAILED_SINCE_READY)
+
+# The values this table encodes for options no monitor parameter carries.
+FIXED_OPTIONS = {
+    "pick_first.resolver_error_with_addresses": "keep_subchannels",
+    "pick_first.connecting_report": "on_connect",
+    "pick_first.variant": "leaf",
+}
+
+
+class Do(enum.Enum):
+    """One thing a row expects; the text is what the generated table shows."""
+
+    __hash__ = object.__hash__  # members are singletons: hash by identity, cheaply
+
+    TAKE_LIST = "take the update's list (PF-4..PF-7), back to its first address, cancel the timer"
+    KEEP_SELECTED = "stay on the READY subchannel"
+    CREATE_AND_DROP = "may create the list's other subchannels and shut them down at once"
+    DROP_LIST = "forget the list, cancel the timer"
+    SHUT_DOWN_UNLISTED = "shut down the subchannels of addresses no longer listed"
+    SHUT_DOWN_ALL = "shut down every subchannel"
+    SHUT_DOWN_OTHERS = "shut down every subchannel but this one"
+    SELECT = "cancel the timer, shut down every other subchannel, select this one"
+    RESET_PASS = "cancel the timer, back to the first address"
+    REJECT = "reject the update"
+    REPORT_NO_ADDRESSES = "report TRANSIENT_FAILURE saying there are no addresses"
+    REPORT_RESOLVER_ERROR = "report TRANSIENT_FAILURE with the resolver's error"
+    REPORT_HEALTH_ERROR = "report TRANSIENT_FAILURE with the health error"
+    REPORT_IDLE = "report IDLE; the picker queues and its first pick leaves IDLE"
+    REPORT_CONNECTING = "report CONNECTING with a queueing picker"
+    ANNOUNCE_CONNECTING = "report CONNECTING (a repeat of CONNECTING is optional, PF-18)"
+    MAY_REPORT_CONNECTING = "may report CONNECTING"
+    REPORT_READY = "report READY with a picker completing on this subchannel"
+    REQUEST_RERESOLUTION = "request re-resolution"
+    CONNECT_IT = "connect this subchannel"
+    PICK = "answer the pick with the installed picker"
+    START_PASS = "start a pass (rule start_pass)"
+    PASS_MOVES_ON = "move the pass on (rule pass_moves_on)"
+    COUNT_FAILURE = "count the failure (rule count_sticky_failure)"
+    TIMER = "fire the attempt timer when due (rule timer_fires)"
+
+
+@attrs.frozen
+class Effect:
+    """One expected output (or bookkeeping step), the requirement demanding it, its condition."""
+
+    do: Do
+    requirement: str
+    when: tuple[When, ...] = ()
+
+
+def _e(do: Do, requirement: str, *when: When) -> Effect:
+    return Effect(do, requirement, when)
+
+
+PICKER_RULE = "the installed picker's rule"  # a Pick's blame: whoever installed the picker
+
+
+@attrs.frozen
+class Rule:
+    """One row: in these phases, on this input, when these conditions hold."""
+
+    phases: frozenset[Phase]
+    input: Input
+    effects: tuple[Effect, ...]
+    next: frozenset[Phase]  # phases that may follow (besides the current one when ``stays``)
+    blame: str  # the requirement an unexpected output breaks
+    when: tuple[When, ...] = ()
+    blame_reports: str | None = None  # for unexpected reports, when it differs
+    stays: bool = False  # the current phase may follow too
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        """Every requirement the row rests on, in order of first mention."""
+        ids = [self.blame, *(e.requirement for e in self.effects)]
+        if self.blame_reports:
+            ids.append(self.blame_reports)
+        return tuple(i for i in dict.fromkeys(ids) if i.startswith("PF-"))
+
+
+def _row(
+    phases: Iterable[Phase],
+    kind: Input,
+    effects: Iterable[Effect],
+    next_phases: Iterable[Phase],
+    blame: str,
+    *when: When,
+    blame_reports: str | None = None,
+    stays: bool = False,
+) -> Rule:
+    return Rule(
+        frozenset(phases),
+        kind,
+        tuple(effects),
+        frozenset(next_phases),
+        blame,
+        when,
+        blame_reports,
+        stays,
+    )
+
+
+P = Phase
+OPEN = frozenset(Phase) - {Phase.CLOSED}
+PASSING = (P.CONNECTING, P.STICKY_PASS)  # a pass runs
+_AFTER_PASS = (P.CONNECTING, P.STICKY)  # a pass may end at once (every address in backoff)
+_NEW_LIST = _e(Do.TAKE_LIST, "PF-4")
+_UNLISTED = _e(Do.SHUT_DOWN_UNLISTED, "PF-9")
+
+# The single source of truth: (phase, input, conditions) -> outputs, next phases, blame.
+RULES: tuple[Rule, ...] = (
+    # --- Resolver updates (PF-2, PF-3, PF-8..PF-10, PF-18) ---
+    _row(
+        OPEN,
+        Input.EMPTY_UPDATE,
+        [
+            _e(Do.SHUT_DOWN_ALL, "PF-2"),
+            _e(Do.DROP_LIST, "PF-2"),
+            _e(Do.REPORT_NO_ADDRESSES, "PF-2"),
+            _e(Do.REJECT, "PF-2"),
+        ],
+        [P.NO_ADDRESSES],
+        "PF-2",
+    ),
+    _row(
+        [P.READY],
+        Input.UPDATE_KEEPING_SELECTED,
+        [_NEW_LIST, _e(Do.KEEP_SELECTED, "PF-8"), _e(Do.CREATE_AND_DROP, "PF-11", EAGER)],
+        [P.READY],
+        "PF-8",
+    ),
+    _row(
+        [P.READY],
+        Input.UPDATE,
+        [_NEW_LIST, _UNLISTED, _e(Do.REPORT_IDLE, "PF-10")],
+        [P.IDLE],
+        "PF-10",
+        GOES_IDLE,
+    ),
+    _row(
+        [P.READY],
+        Input.UPDATE,
+        [
+            _NEW_LIST,
+            _UNLISTED,
+            _e(Do.ANNOUNCE_CONNECTING, "PF-10"),
+            _e(Do.START_PASS, "PF-10"),
+        ],
+        _AFTER_PASS,
+        "PF-10",
+        RECONNECTS,
+    ),
+    _row(
+        [P.NO_LIST, P.CONNECTING],
+        Input.UPDATE,
+        [
+            _NEW_LIST,
+            _UNLISTED,
+            _e(Do.ANNOUNCE_CONNECTING, "PF-10"),
+            _e(Do.START_PASS, "PF-10"),
+        ],
+        _AFTER_PASS,
+        "PF-10",
+    ),
+    _row(
+        [P.NO_ADDRESSES],
+        Input.UPDATE,
+        [
+            _NEW_LIST,
+            _UNLISTED,
+            _e(Do.ANNOUNCE_CONNECTING, "PF-3"),
+            _e(Do.START_PASS, "PF-3"),
+        ],
+        _AFTER_PASS,
+        "PF-10",
+    ),
+    _row(
+        [P.STICKY_PASS, P.STICKY],
+        Input.UPDATE,
+        [_NEW_LIST, _UNLISTED, _e(Do.START_PASS, "PF-10")],
+        [P.STICKY_PASS, P.STICKY],
+        "PF-10",
+    ),
+    _row([P.IDLE], Input.UPDATE, [_NEW_LIST, _UNLISTED], [P.IDLE], "PF-10"),
+    # --- Resolver errors (PF-22) ---
+    _row(
+        [P.NO_LIST, P.NO_ADDRESSES],
+        Input.RESOLVER_ERROR,
+        [_e(Do.REPORT_RESOLVER_ERROR, "PF-22")],
+        [P.NO_ADDRESSES],
+        "PF-22",
+    ),
+    _row(
+        [P.STICKY_PASS, P.STICKY],
+        Input.RESOLVER_ERROR,
+        [_e(Do.REPORT_RESOLVER_ERROR, "PF-22")],
+        [],
+        "PF-22",
+        stays=True,
+    ),
+    _row(
+        [P.READY],
+        Input.RESOLVER_ERROR,
+        [_e(Do.REPORT_RESOLVER_ERROR, "PF-22")],
+        [P.READY],
+        "PF-22",
+        HEALTH_FAILING,
+    ),
+    _row(
+        [P.CONNECTING, P.READY, P.IDLE],
+        Input.RESOLVER_ERROR,
+        [],
+        [],
+        "PF-22",
+        KEEPS_SUBCHANNELS,
+        stays=True,
+    ),
+    # --- Leaving IDLE (PF-20, PF-21) ---
+    _row(
+        [P.IDLE],
+        Input.EXIT_IDLE,
+        [_e(Do.REPORT_CONNECTING, "PF-21"), _e(Do.START_PASS, "PF-21")],
+        _AFTER_PASS,
+        "PF-21",
+        ON_CONNECT,
+    ),
+    _row(OPEN - {P.IDLE}, Input.EXIT_IDLE, [], [], "PF-21", stays=True),
+    _row(
+        [P.IDLE],
+        Input.PICK,
+        [
+            _e(Do.PICK, PICKER_RULE),
+            _e(Do.REPORT_CONNECTING, "PF-20"),
+            _e(Do.START_PASS, "PF-20"),
+        ],
+        _AFTER_PASS,
+        PICKER_RULE,
+        IDLE_PICKER,
+        ON_CONNECT,
+    ),
+    _row(OPEN, Input.PICK, [_e(Do.PICK, PICKER_RULE)], [], PICKER_RULE, stays=True),
+    # --- A subchannel connects, or loses its connection (PF-19, PF-20, PF-27, PF-28) ---
+    _row(
+        OPEN,
+        Input.SUB_READY,
+        [_e(Do.SELECT, "PF-19"), _e(Do.REPORT_READY, "PF-19")],
+        [P.READY],
+        "PF-19",
+        NO_HEALTH,
+    ),
+    _row(
+        OPEN,
+        Input.SUB_READY,
+        [_e(Do.SELECT, "PF-19"), _e(Do.REPORT_CONNECTING, "PF-27")],
+        [P.READY],
+        "PF-27",
+        HEALTH,
+        HEALTH_CHECKED,
+    ),
+    _row(
+        OPEN,
+        Input.SUB_READY,
+        [
+            _e(Do.SELECT, "PF-19"),
+            _e(Do.REPORT_CONNECTING, "PF-27"),
+            _e(Do.REPORT_READY, "PF-27"),  # the channel delivers health READY at once
+        ],
+        [P.READY],
+        "PF-27",
+        HEALTH,
+        HEALTH_UNCHECKED,
+    ),
+    _row(
+        OPEN,
+        Input.SUB_LOST,
+        [
+            _e(Do.RESET_PASS, "PF-20"),
+            _e(Do.SHUT_DOWN_ALL, "PF-20"),
+            _e(Do.REPORT_IDLE, "PF-20"),
+            _e(Do.REQUEST_RERESOLUTION, "PF-28", ASKS_ON_LOSS),
+        ],
+        [P.IDLE],
+        "PF-20",
+        RELEASED,
+    ),
+    _row(
+        OPEN,
+        Input.SUB_LOST,
+        [
+            _e(Do.RESET_PASS, "PF-20"),
+            _e(Do.SHUT_DOWN_OTHERS, "PF-20"),
+            _e(Do.REPORT_IDLE, "PF-20"),
+            _e(Do.REQUEST_RERESOLUTION, "PF-28", ASKS_ON_LOSS),
+        ],
+        [P.IDLE],
+        "PF-20",
+        KEPT,
+    ),
+    # --- The first pass (PF-11..PF-15, PF-17) ---
+    _row(
+        [P.CONNECTING],
+        Input.SUB_CONNECTING,
+        [_e(Do.REPORT_CONNECTING, "PF-11")],
+        [P.CONNECTING],
+        "PF-11",
+    ),
+    _row(
+        [P.CONNECTING],
+        Input.SUB_FAILED,
+        [_e(Do.PASS_MOVES_ON, "PF-13")],
+        [P.STICKY],
+        "PF-13",
+        blame_reports="PF-14",
+        stays=True,
+    ),
+    _row([P.CONNECTING], Input.SUB_IDLE, [], [], "PF-14", stays=True),
+    _row([P.CONNECTING], Input.SUB_SHUTDOWN, [], [], "PF-11", stays=True),
+    _row(
+        [P.STICKY_PASS],
+        Input.SUB_CONNECTING,
+        [_e(Do.MAY_REPORT_CONNECTING, "PF-17")],
+        [P.CONNECTING],
+        "PF-16",
+        NOT_FAILED_SINCE_READY,
+        stays=True,
+    ),
+    _row([P.STICKY_PASS], Input.SUB_CONNECTING, [], [], "PF-16", stays=True),
+    _row(
+        [P.STICKY_PASS],
+        Input.SUB_FAILED,
+        [_e(Do.PASS_MOVES_ON, "PF-13")],
+        [P.STICKY],
+        "PF-16",
+        stays=True,
+    ),
+    _row([P.STICKY_PASS], Input.SUB_IDLE, [], [], "PF-16", stays=True),
+    # --- Sticky TRANSIENT_FAILURE (PF-16, PF-28) ---
+    _row([P.STICKY], Input.SUB_CONNECTING, [], [], "PF-16", stays=True),
+    _row(
+        [P.STICKY],
+        Input.SUB_FAILED,
+        [_e(Do.COUNT_FAILURE, "PF-16")],
+        [],
+        "PF-16",
+        stays=True,
+    ),
+    _row([P.STICKY], Input.SUB_IDLE, [_e(Do.CONNECT_IT, "PF-16")], [], "PF-16", stays=True),
+    _row([P.STICKY_PASS, P.STICKY], Input.SUB_SHUTDOWN, [], [], "PF-16", stays=True),
+    # --- Health (PF-25, PF-27) ---
+    _row(OPEN, Input.HEALTH_READY, [_e(Do.REPORT_READY, "PF-27")], [], "PF-27", stays=True),
+    _row(
+        OPEN,
+        Input.HEALTH_FAILED,
+        [_e(Do.REPORT_HEALTH_ERROR, "PF-27")],
+        [],
+        "PF-27",
+        stays=True,
+    ),
+    _row(
+        OPEN,
+        Input.HEALTH_CONNECTING,
+        [_e(Do.REPORT_CONNECTING, "PF-27")],
+        [],
+        "PF-27",
+        stays=True,
+    ),
+    _row(OPEN, Input.STRAY, [], [], "PF-25", stays=True),
+    # --- Time, Close, RPCs (PF-12, PF-23, PF-29) ---
+    _row(OPEN, Input.TIME, [_e(Do.TIMER, "PF-12")], [P.STICKY], "PF-12", stays=True),
+    _row(OPEN, Input.CLOSE, [_e(Do.SHUT_DOWN_ALL, "PF-23")], [P.CLOSED], "PF-23"),
+    _row(OPEN, Input.RPC_DONE, [], [], "PF-29", stays=True),
+)
+
+# Requirements no row cites, and where they are judged instead.
+ELSEWHERE: dict[str, str] = {
+    "PF-1": "the channel's config handling (PickFirstMonitor._update_reaction)",
+    "PF-5": "candidate_lists: one world per order of the endpoints",
+    "PF-6": "address_list; a second subchannel for one address is PF-6 (_creation_rule)",
+    "PF-7": "address_list; a subchannel for the wrong family is PF-7 (_creation_rule)",
+    "PF-15": "end_pass_if_done, which start_pass, timer_fires and pass_moves_on reach",
+    "PF-18": "ANNOUNCE_CONNECTING: CONNECTING repeated on an update is optional",
+    "PF-24": "every report: never the state last reported, except TRANSIENT_FAILURE",
+    "PF-26": "every created subchannel's health flag (_judge)",
+}
+
+# Where no subchannel of the policy should connect, fail or back off (the phases with
+# no pass: PF-9, PF-19 and PF-20 leave none that could), one that does anyway -- only
+# after a violation, when the monitor believes the trace's subchannels -- is judged by
+# the rows of the pass the policy was last in (:meth:`_World.pass_phase`).
+PASS_INPUTS = frozenset(
+    {Input.SUB_CONNECTING, Input.SUB_FAILED, Input.SUB_IDLE, Input.SUB_SHUTDOWN}
+)
+PASS_PHASES = frozenset({P.CONNECTING, P.STICKY_PASS, P.STICKY})
+
+
+def _classify_state(sub: _Sub, new: State) -> Input:
+    """Which kind of input a state change of a subchannel the policy holds is."""
+    if new is State.READY:
+        return Input.SUB_READY
+    if sub.raw is State.READY or (sub.raw is State.CONNECTING and new is State.IDLE):
+        return Input.SUB_LOST  # PF-20
+    return {
+        State.CONNECTING: Input.SUB_CONNECTING,
+        TF: Input.SUB_FAILED,
+        State.IDLE: Input.SUB_IDLE,
+    }.get(new, Input.SUB_SHUTDOWN)
+
+
+_HEALTH_INPUTS = {
+    State.READY: Input.HEALTH_READY,
+    TF: Input.HEALTH_FAILED,
+    State.CONNECTING: Input.HEALTH_CONNECTING,
+}
+
+
+# The rows of each (phase, input), in table order: an index, so that a step looks at a
+# few rows rather than all of them.
+_ROWS: dict[tuple[Phase, Input], tuple[Rule, ...]] = {
+    (phase, kind): tuple(r for r in RULES if phase in r.phases and r.input is kind)
+    for phase in Phase
+    for kind in Input
+}
+
+
+def find_rule(phase: Phase, kind: Input, holds: Callable[[When], bool]) -> Rule:
+    """The first row of :data:`RULES` for ``phase`` and ``kind`` whose conditions hold."""
+    for rule in _ROWS[phase, kind]:
+        if not rule.when or all(holds(w) for w in rule.when):
+            return rule
+    raise RuleTableError(phase, kind)
+
+
 # --- What the policy must do in one step ---
 
 
@@ -215,6 +804,7 @@ class _Options:
     selected_address_removed: SelectedAddressRemoved
     subchannel_creation: SubchannelCreation
     lost_subchannel: LostSubchannel
+    values: dict[str, str] = attrs.field(eq=False, hash=False)  # When.key -> value
 
 
 @attrs.define
@@ -237,6 +827,16 @@ class _Sub:
         )
 
 
+class _Context(NamedTuple):
+    """What a row's effects act on: the input, and what it is about (made once a step)."""
+
+    event: ev.Input
+    sub: _Sub | None = None  # the subchannel of a state or health change
+    listing: tuple[Address, ...] = ()  # an update's list
+    shuffled: bool = False
+    selected: _Sub | None = None  # the READY subchannel when an update arrived
+
+
 class _World:
     """One model of the policy: what it holds if its address list is ``addresses``."""
 
@@ -256,6 +856,8 @@ class _World:
         self._exp: _Expected | None = None
         # PF-11 under EAGER: this fork creates the whole list when a pass starts.
         self.create_all = False
+        self.rule: Rule | None = None  # the row this step followed
+        self.phase_before = Phase.NO_LIST
 
     def fork(self) -> _World:
         clone = _World(self.options)
@@ -285,6 +887,174 @@ class _World:
             self.picker,
             self.now,
         )
+
+    # --- the phase, and the table ---
+
+    def current(self) -> _Sub | None:
+        """The subchannel at the pass's position, if the policy holds one there."""
+        if self.cursor >= len(self.addresses):
+            return None
+        return self.subs.get(self.addresses[self.cursor])
+
+    def phase(self) -> Phase:
+        """The phase, from the list, the pass's subchannel, the pass and the last report."""
+        if not self.addresses:
+            return Phase.NO_ADDRESSES if self.reported is TF else Phase.NO_LIST
+        current = self.current()
+        if current is not None and current.raw is State.READY:
+            return Phase.READY
+        if self.reported is State.IDLE:
+            return Phase.IDLE
+        return self.pass_phase()
+
+    def pass_phase(self) -> Phase:
+        """The phase of the pass alone: whether the first one is over, and the last report."""
+        if not self.first_pass:
+            return Phase.STICKY
+        return Phase.STICKY_PASS if self.reported is TF else Phase.CONNECTING
+
+    def holds(self, when: When, ctx: _Context) -> bool:
+        if when.key != "fact":
+            return self.options.values.get(when.key) == when.value
+        fact = Fact[when.value]
+        if fact is Fact.HEALTH_FAILING:
+            return self.reported is TF
+        if fact is Fact.IDLE_PICKER:
+            return self.picker is not None and self.picker.kind == "idle"
+        assert ctx.sub is not None  # NOT_FAILED_SINCE_READY: a state change's subchannel
+        return not ctx.sub.failed_since_ready
+
+    def follow(self, kind: Input, ctx: _Context) -> _Expected:
+        """Look up the row for this input in the current phase, and expect what it says."""
+        phase = self.phase()
+        if kind in PASS_INPUTS and phase not in PASS_PHASES:
+            phase = self.pass_phase()
+        rule = find_rule(phase, kind, lambda w: self.holds(w, ctx))
+        self.rule, self.phase_before = rule, phase
+        blame = rule.blame
+        if blame == PICKER_RULE:
+            blame = self.picker.requirement if self.picker is not None else "PF-10"
+        exp = self.begin(blame, rule.blame_reports)
+        if ctx.sub is not None and isinstance(ctx.event, ev.SubchannelStateChange):
+            self.note_state(ctx.sub, ctx.event)
+        for effect in rule.effects:
+            if not effect.when or all(self.holds(w, ctx) for w in effect.when):
+                _DOING[effect.do](self, effect.requirement, ctx)
+        return exp
+
+    def note_state(self, sub: _Sub, event: ev.SubchannelStateChange) -> None:
+        """Bookkeeping before any row acts: the subchannel's state, and its failure."""
+        sub.raw = event.state
+        if event.state is TF:
+            sub.failed_this_pass = True  # PF-14
+            sub.last_error = event.error  # PF-15, PF-16: the newest error
+            sub.failed_since_ready = True  # PF-17
+
+    # --- what each :class:`Do` does (``_DOING`` maps each to its method) ---
+
+    def take_list(self, req: str, ctx: _Context) -> None:
+        self.timer_at = None
+        self.addresses, self.cursor, self.shuffled = ctx.listing, 0, ctx.shuffled
+
+    def keep_selected(self, req: str, ctx: _Context) -> None:
+        assert ctx.selected is not None
+        self.cursor = self.addresses.index(ctx.selected.address)
+
+    def create_and_drop(self, req: str, ctx: _Context) -> None:
+        if self.create_all:  # this fork creates the list up front
+            for address in [a for a in self.addresses if a not in self.subs]:
+                self.create(address, req)
+                self.shut_down(address, req)
+
+    def drop_list(self, req: str, ctx: _Context) -> None:
+        self.timer_at = None
+        self.addresses, self.cursor = (), 0
+
+    def shut_down_unlisted(self, req: str, ctx: _Context) -> None:
+        for address in [a for a in self.subs if a not in self.addresses]:
+            self.shut_down(address, req)
+
+    def shut_down_all(self, req: str, ctx: _Context) -> None:
+        self.timer_at = None
+        for address in list(self.subs):
+            self.shut_down(address, req)
+
+    def shut_down_others(self, req: str, ctx: _Context) -> None:
+        for address in [a for a, s in self.subs.items() if s is not ctx.sub]:
+            self.shut_down(address, req)
+
+    def select(self, req: str, ctx: _Context) -> None:
+        assert ctx.sub is not None
+        self.timer_at = None
+        self.shut_down_others(req, ctx)
+        self.cursor = self.addresses.index(ctx.sub.address)
+        ctx.sub.failed_since_ready = False
+
+    def reset_pass(self, req: str, ctx: _Context) -> None:
+        self.timer_at = None
+        self.cursor = 0
+
+    def reject(self, req: str, ctx: _Context) -> None:
+        self.exp.rejections.append(req)
+
+    def report_no_addresses(self, req: str, ctx: _Context) -> None:
+        self.report(TF, self.fail_picker(EMPTY_UPDATE_WORDINGS, req), req)
+
+    def report_resolver_error(self, req: str, ctx: _Context) -> None:
+        assert isinstance(ctx.event, ev.ResolverError)
+        self.report(TF, self.fail_picker([ctx.event.message], req), req)
+
+    def report_health_error(self, req: str, ctx: _Context) -> None:
+        assert isinstance(ctx.event, ev.HealthStateChange)
+        assert ctx.event.error is not None
+        self.report(TF, self.fail_picker([ctx.event.error.message], req), req)
+
+    def report_idle(self, req: str, ctx: _Context) -> None:
+        self.report(State.IDLE, _Picker("idle", req), req)
+
+    def report_connecting(self, req: str, ctx: _Context) -> None:
+        self.report(State.CONNECTING, _Picker("queue", req), req)
+
+    def announce_connecting(self, req: str, ctx: _Context) -> None:
+        if self.reported is State.CONNECTING:
+            self.may_report(State.CONNECTING, _Picker("queue", req), "PF-18")
+        else:
+            self.report(State.CONNECTING, _Picker("queue", req), req)
+
+    def may_report_connecting(self, req: str, ctx: _Context) -> None:
+        self.may_report(State.CONNECTING, _Picker("queue", req), req)
+
+    def report_ready(self, req: str, ctx: _Context) -> None:
+        assert ctx.sub is not None
+        self.report(State.READY, _Picker("ready", req, ctx.sub.ident), req)
+
+    def request_reresolution(self, req: str, ctx: _Context) -> None:
+        self.exp.reresolutions += 1
+
+    def connect_it(self, req: str, ctx: _Context) -> None:
+        assert ctx.sub is not None
+        self.connect(ctx.sub, req)
+
+    def pick(self, req: str, ctx: _Context) -> None:
+        self.exp.is_pick, self.exp.pick = True, self.picker
+
+    def do_start_pass(self, req: str, ctx: _Context) -> None:
+        self.start_pass(req)
+
+    def do_pass_moves_on(self, req: str, ctx: _Context) -> None:
+        assert ctx.sub is not None
+        assert isinstance(ctx.event, ev.SubchannelStateChange)
+        assert ctx.event.error is not None
+        self.pass_moves_on(ctx.sub, ctx.event.error)
+
+    def count_failure(self, req: str, ctx: _Context) -> None:
+        assert isinstance(ctx.event, ev.SubchannelStateChange)
+        assert ctx.event.error is not None
+        self.count_sticky_failure(ctx.event.error)
+
+    def timer(self, req: str, ctx: _Context) -> None:
+        assert isinstance(ctx.event, ev.TimeAdvanced)
+        self.timer_fires(ctx.event.by)
 
     # --- expectation bookkeeping ---
 
@@ -326,10 +1096,9 @@ class _World:
         sub = self.subs.pop(address)
         self.exp.shutdowns.append((sub.ident, requirement))
 
-    def reresolve(self, *, lost_connection: bool = False) -> None:
-        """PF-28: one request, if the option has the policy ask on this occasion."""
-        mode = self.options.reresolution
-        if mode.on_lost_connection if lost_connection else mode.on_failure:
+    def reresolve_on_failure(self) -> None:
+        """PF-28: one request with a failure report, unless pick_first.reresolution=grpc_go."""
+        if self.options.reresolution.on_failure:
             self.exp.reresolutions += 1
 
     def fail_picker(self, messages: Iterable[str], requirement: str) -> _Picker:
@@ -341,144 +1110,27 @@ class _World:
                 return sub
         return None
 
-    # --- inputs ---
-
-    def on_update(
-        self, event: ev.ResolverUpdate, listing: tuple[Address, ...], shuffled: bool
-    ) -> None:
-        self.timer_at = None
-        if not event.endpoints:  # PF-2
-            for address in list(self.subs):
-                self.shut_down(address, "PF-2")
-            self.addresses, self.cursor = (), 0
-            picker = self.fail_picker(EMPTY_UPDATE_WORDINGS, "PF-2")
-            self.report(TF, picker, "PF-2")
-            self.exp.rejections.append("PF-2")
-            return
-        previous = self.current()
-        was_ready = previous is not None and previous.raw is State.READY
-        had_list = bool(self.addresses)
-        self.addresses, self.cursor, self.shuffled = listing, 0, shuffled
-        if previous is not None and was_ready and previous.address in listing:
-            self.cursor = listing.index(previous.address)  # PF-8
-            if self.create_all:  # PF-11 EAGER: the new list's others, dropped at once
-                for address in [a for a in listing if a not in self.subs]:
-                    self.create(address, "PF-11")
-                    self.shut_down(address, "PF-11")
-            return
-        for address in list(self.subs):
-            if address not in listing:
-                self.shut_down(address, "PF-9")
-        if was_ready and self.options.selected_address_removed is SelectedAddressRemoved.GOES_IDLE:
-            # PF-10 under pick_first.selected_address_removed=goes_idle (the spec text).
-            # After PF-19 the selected subchannel was the only one, and PF-9 just shut it
-            # down, so nothing is left to connect until ExitIdle.
-            self.cursor = 0
-            self.report(State.IDLE, _Picker("idle", "PF-10"), "PF-10")
-            return
-        if was_ready or self.reported is State.CONNECTING or not had_list:
-            rule = "PF-3" if not had_list and self.reported is TF else "PF-10"
-            if self.reported is State.CONNECTING:
-                self.may_report(State.CONNECTING, _Picker("queue", rule), "PF-18")
-            else:
-                self.report(State.CONNECTING, _Picker("queue", rule), rule)
-            self.start_pass(rule)
-        elif self.reported is TF:
-            self.start_pass("PF-10")  # sticky: no report
-
-    def on_resolver_error(self, event: ev.ResolverError) -> None:
-        if self.reported is not TF and self.addresses:
-            return  # PF-22
-        self.report(TF, self.fail_picker([event.message], "PF-22"), "PF-22")
-
-    def on_exit_idle(self, requirement: str) -> None:
-        if self.reported is not State.IDLE:
-            return
-        self.report(State.CONNECTING, _Picker("queue", requirement), requirement)
-        self.start_pass(requirement)
-
-    def on_close(self) -> None:
-        for address in list(self.subs):
-            self.shut_down(address, "PF-23")
-        self.timer_at = None
-
-    def on_time(self, by: Duration) -> None:
-        target = self.now + by.nanos
-        while self.timer_at is not None and self.timer_at <= target:
-            self.now, self.timer_at = self.timer_at, None
-            if self.cursor < len(self.addresses):
-                self.cursor += 1  # PF-12: the next address starts too
-                if self.cursor < len(self.addresses):
-                    self.request_connection("PF-12")
-        self.now = target
-
-    def on_state(self, sub: _Sub, event: ev.SubchannelStateChange) -> None:
-        old, new = sub.raw, event.state
-        sub.raw = new
-        if new is TF:
-            sub.failed_this_pass = True
-            sub.last_error = event.error
-            sub.failed_since_ready = True
-        if new is State.READY:
-            self.choose(sub)
-        elif old is State.READY or (old is State.CONNECTING and new is State.IDLE):
-            self.lose(sub)
-        elif self.first_pass:
-            self._in_first_pass(sub, event)
-        elif new is TF:  # sticky (PF-16)
-            self.failures = (self.failures + 1) % len(self.subs)
-            if self.failures == 0:
-                assert event.error is not None
-                self.report(TF, self.fail_picker([event.error.message], "PF-16"), "PF-16")
-                self.reresolve()
-        elif new is State.IDLE:
-            self.connect(sub, "PF-16")
-
-    def _in_first_pass(self, sub: _Sub, event: ev.SubchannelStateChange) -> None:
-        if event.state is State.CONNECTING:
-            if self.reported is not TF:
-                self.report(State.CONNECTING, _Picker("queue", "PF-11"), "PF-11")
-            elif not sub.failed_since_ready:
-                self.may_report(State.CONNECTING, _Picker("queue", "PF-17"), "PF-17")
-        elif event.state is TF:
-            assert event.error is not None
-            if self.cursor < len(self.addresses) and self.addresses[self.cursor] == sub.address:
-                self.timer_at = None  # PF-13
-                self.cursor += 1
-                if self.cursor < len(self.addresses):
-                    self.request_connection("PF-13")
-                    return
-            self.end_pass_if_done([event.error.message])
-
-    def on_health(self, sub: _Sub, event: ev.HealthStateChange) -> None:
-        if event.state is State.READY:
-            self.report(State.READY, _Picker("ready", "PF-27", sub.ident), "PF-27")
-        elif event.state is TF:
-            assert event.error is not None
-            self.report(TF, self.fail_picker([event.error.message], "PF-27"), "PF-27")
-        else:
-            self.report(State.CONNECTING, _Picker("queue", "PF-27"), "PF-27")
-
-    # --- the pass ---
-
-    def current(self) -> _Sub | None:
-        if self.cursor >= len(self.addresses):
-            return None
-        return self.subs.get(self.addresses[self.cursor])
+    # --- the rules the table cites: the pass (PF-11..PF-16) ---
 
     def start_pass(self, requirement: str) -> None:
+        """start_pass: a first pass from the list's first address (PF-11, PF-14).
+
+        Under pick_first.subchannel_creation=eager the fork that creates up front makes
+        every listed address's subchannel now (PF-11).
+        """
         self.first_pass = True
         self.failures = 0
-        if self.create_all:  # PF-11 EAGER: every listed address gets its subchannel now
+        if self.create_all:
             for address in self.addresses:
                 if address not in self.subs:
                     self.create(address, requirement)
         for sub in self.subs.values():
             sub.failed_this_pass = False
-        self.request_connection(requirement)
+        self.walk(requirement)
 
-    def request_connection(self, requirement: str) -> None:
-        """PF-11: walk to the first address that needs a connection or a wait."""
+    def walk(self, requirement: str) -> None:
+        """PF-11: from the pass's position, on to the first address that needs a connection
+        (connect it) or a wait (it is CONNECTING); one in backoff counts as tried."""
         rule = requirement
         while self.cursor < len(self.addresses):
             address = self.addresses[self.cursor]
@@ -499,48 +1151,56 @@ class _World:
         self.end_pass_if_done(errors)
 
     def arm_timer(self) -> None:
+        """PF-12: an attempt with an address after it sets the timer (pick_first.happy_eyeballs)."""
         has_next = self.cursor + 1 < len(self.addresses)
         delay = self.options.attempt_delay
         self.timer_at = self.now + delay if has_next and delay is not None else None
 
+    def timer_fires(self, by: Duration) -> None:
+        """timer_fires (PF-12): each time the timer is due, the pass moves to the next address
+        while the earlier attempt goes on."""
+        target = self.now + by.nanos
+        while self.timer_at is not None and self.timer_at <= target:
+            self.now, self.timer_at = self.timer_at, None
+            if self.cursor < len(self.addresses):
+                self.cursor += 1
+                if self.cursor < len(self.addresses):
+                    self.walk("PF-12")
+        self.now = target
+
+    def pass_moves_on(self, sub: _Sub, error: Status) -> None:
+        """pass_moves_on: the address the pass is at failed, so cancel the timer and go on at
+        once (PF-13); another one failing only counts (PF-14)."""
+        if self.cursor < len(self.addresses) and self.addresses[self.cursor] == sub.address:
+            self.timer_at = None
+            self.cursor += 1
+            if self.cursor < len(self.addresses):
+                self.walk("PF-13")
+                return
+        self.end_pass_if_done([error.message])
+
     def end_pass_if_done(self, messages: list[str]) -> None:
+        """PF-14, PF-15: at the end of the list with every subchannel failed, the first pass
+        ends: TRANSIENT_FAILURE with a recent error, re-resolution (PF-28), and every IDLE
+        subchannel connected."""
         if self.cursor < len(self.addresses):
             return
         if not all(s.failed_this_pass for s in self.subs.values()):
             return
         self.first_pass = False
         self.report(TF, self.fail_picker(messages, "PF-15"), "PF-15")
-        self.reresolve()
+        self.reresolve_on_failure()
         for sub in self.subs.values():
             if sub.raw is State.IDLE:
                 self.connect(sub, "PF-15")
 
-    def choose(self, chosen: _Sub) -> None:
-        self.timer_at = None
-        for address in list(self.subs):
-            if self.subs[address] is not chosen:
-                self.shut_down(address, "PF-19")
-        self.cursor = self.addresses.index(chosen.address)
-        chosen.failed_since_ready = False
-        if not self.options.health_listener:
-            self.report(State.READY, _Picker("ready", "PF-19", chosen.ident), "PF-19")
-            return
-        self.report(State.CONNECTING, _Picker("queue", "PF-27"), "PF-27")
-        if not self.options.client_health_checking:
-            # The channel delivers health READY at once when nothing checks health.
-            self.report(State.READY, _Picker("ready", "PF-27", chosen.ident), "PF-27")
-
-    def lose(self, lost: _Sub) -> None:
-        self.timer_at = None
-        for address in list(self.subs):
-            # PF-20: the others go; the lost one too under pick_first.lost_subchannel=released.
-            if self.subs[address] is not lost or (
-                self.options.lost_subchannel is LostSubchannel.RELEASED
-            ):
-                self.shut_down(address, "PF-20")
-        self.cursor = 0
-        self.report(State.IDLE, _Picker("idle", "PF-20"), "PF-20")
-        self.reresolve(lost_connection=True)
+    def count_sticky_failure(self, error: Status) -> None:
+        """count_sticky_failure (PF-16): every N-th failure, N the subchannels held,
+        re-reports TRANSIENT_FAILURE with the newest error, and re-resolves (PF-28)."""
+        self.failures = (self.failures + 1) % len(self.subs)
+        if self.failures == 0:
+            self.report(TF, self.fail_picker([error.message], "PF-16"), "PF-16")
+            self.reresolve_on_failure()
 
     def canonical_state(self, name: Callable[[int], int]) -> tuple[Any, ...]:
         """:meth:`key` with subchannels renamed and the timer relative to now (explore).
@@ -569,6 +1229,35 @@ class _World:
             self.reported,
             picker,
         )
+
+
+_DOING: dict[Do, Callable[[_World, str, _Context], None]] = {
+    Do.TAKE_LIST: _World.take_list,
+    Do.KEEP_SELECTED: _World.keep_selected,
+    Do.CREATE_AND_DROP: _World.create_and_drop,
+    Do.DROP_LIST: _World.drop_list,
+    Do.SHUT_DOWN_UNLISTED: _World.shut_down_unlisted,
+    Do.SHUT_DOWN_ALL: _World.shut_down_all,
+    Do.SHUT_DOWN_OTHERS: _World.shut_down_others,
+    Do.SELECT: _World.select,
+    Do.RESET_PASS: _World.reset_pass,
+    Do.REJECT: _World.reject,
+    Do.REPORT_NO_ADDRESSES: _World.report_no_addresses,
+    Do.REPORT_RESOLVER_ERROR: _World.report_resolver_error,
+    Do.REPORT_HEALTH_ERROR: _World.report_health_error,
+    Do.REPORT_IDLE: _World.report_idle,
+    Do.REPORT_CONNECTING: _World.report_connecting,
+    Do.ANNOUNCE_CONNECTING: _World.announce_connecting,
+    Do.MAY_REPORT_CONNECTING: _World.may_report_connecting,
+    Do.REPORT_READY: _World.report_ready,
+    Do.REQUEST_RERESOLUTION: _World.request_reresolution,
+    Do.CONNECT_IT: _World.connect_it,
+    Do.PICK: _World.pick,
+    Do.START_PASS: _World.do_start_pass,
+    Do.PASS_MOVES_ON: _World.do_pass_moves_on,
+    Do.COUNT_FAILURE: _World.count_failure,
+    Do.TIMER: _World.timer,
+}
 
 
 # --- Comparing an expectation with what the trace shows ---
@@ -777,6 +1466,17 @@ class PickFirstMonitor:
             )
         if not isinstance(lost_subchannel, LostSubchannel):
             raise TypeError(f"lost_subchannel must be a LostSubchannel, got {lost_subchannel!r}")
+        values = {
+            "pick_first.reresolution": reresolution.value,
+            "pick_first.happy_eyeballs": happy_eyeballs.value,
+            "pick_first.family_interleaving": family_interleaving.value,
+            "pick_first.selected_address_removed": selected_address_removed.value,
+            "pick_first.subchannel_creation": subchannel_creation.value,
+            "pick_first.lost_subchannel": lost_subchannel.value,
+            "health_listener": str(health_listener).lower(),
+            "client_health_checking": str(client_health_checking).lower(),
+            **FIXED_OPTIONS,
+        }
         options = _Options(
             reresolution,
             health_listener,
@@ -785,6 +1485,7 @@ class PickFirstMonitor:
             selected_address_removed,
             subchannel_creation,
             lost_subchannel,
+            values,
         )
         self._worlds = [_World(options)]
         self._created = 0  # subchannels the trace has created so far
@@ -794,6 +1495,10 @@ class PickFirstMonitor:
         # in force, and an invalid config leaves the last valid one in force.
         self._config_in_force = False
         self._last_valid_shuffle = False
+        # (world's rule, phase before, phase after) for each world that fitted a step;
+        # tests hold the table's ``next`` column to what the model does.
+        self.followed: list[tuple[Rule, Phase, Phase]] = []
+        self.record_phases = False
 
     @property
     def worlds(self) -> int:
@@ -830,6 +1535,9 @@ class PickFirstMonitor:
         survivors: dict[tuple[Any, ...], _World] = {}
         for world, exp, verdict in fitting:
             _settle(world, exp, verdict, step.outputs)
+            if self.record_phases and not violations and world.rule is not None:
+                after = Phase.CLOSED if isinstance(event, ev.Close) else world.phase()
+                self.followed.append((world.rule, world.phase_before, after))
             survivors.setdefault(world.key(), world)
         self._worlds = list(survivors.values())
         self._created += sum(isinstance(o, act.NewSubchannel) for o in step.outputs)
@@ -893,8 +1601,17 @@ class PickFirstMonitor:
                 for create_all in self._creation_choices(world, event):
                     forked = self._fork(world)
                     forked.create_all = create_all
-                    exp = forked.begin(self._update_rule(forked, event, listing))
-                    forked.on_update(event, listing, shuffled)
+                    selected = forked.current()
+                    if selected is not None and selected.raw is not State.READY:
+                        selected = None
+                    if not event.endpoints:
+                        kind = Input.EMPTY_UPDATE
+                    elif selected is not None and selected.address in listing:
+                        kind = Input.UPDATE_KEEPING_SELECTED
+                    else:
+                        kind = Input.UPDATE
+                    ctx = _Context(event, listing=listing, shuffled=shuffled, selected=selected)
+                    exp = forked.follow(kind, ctx)
                     if rejected_config:
                         exp.rejections = ["PF-1"]  # one rejection, for the config, even if empty
                     pairs.append((forked, exp))
@@ -903,54 +1620,25 @@ class PickFirstMonitor:
         return per_listing
 
     @staticmethod
-    def _update_rule(world: _World, event: ev.ResolverUpdate, listing: tuple[Address, ...]) -> str:
-        if not event.endpoints:
-            return "PF-2"
-        current = world.current()
-        if current is not None and current.raw is State.READY and current.address in listing:
-            return "PF-8"
-        return "PF-10"
-
-    @staticmethod
     def _dispatch(world: _World, event: ev.Input) -> _Expected:
-        if isinstance(event, ev.SubchannelStateChange):
+        """Sort the input into its :class:`Input` kind and follow the table."""
+        if isinstance(event, ev.SubchannelStateChange | ev.HealthStateChange):
             sub = world.active(event.subchannel)
             if sub is None:
-                return world.begin("PF-25")
-            exp = world.begin(*_state_rules(world, sub, event.state))
-            world.on_state(sub, event)
-            return exp
-        if isinstance(event, ev.HealthStateChange):
-            sub = world.active(event.subchannel)
-            if sub is None:
-                return world.begin("PF-25")
-            exp = world.begin("PF-27")
-            world.on_health(sub, event)
-            return exp
-        if isinstance(event, ev.ResolverError):
-            exp = world.begin("PF-22")
-            world.on_resolver_error(event)
-            return exp
-        if isinstance(event, ev.ExitIdle):
-            exp = world.begin("PF-21")
-            world.on_exit_idle("PF-21")
-            return exp
-        if isinstance(event, ev.Close):
-            exp = world.begin("PF-23")
-            world.on_close()
-            return exp
-        if isinstance(event, ev.TimeAdvanced):
-            exp = world.begin("PF-12")
-            world.on_time(event.by)
-            return exp
-        if isinstance(event, ev.Pick):
-            picker = world.picker
-            exp = world.begin(picker.requirement if picker is not None else "PF-10")
-            exp.is_pick, exp.pick = True, picker
-            if picker is not None and picker.kind == "idle":
-                world.on_exit_idle("PF-20")  # the IDLE picker's first pick calls ExitIdle
-            return exp
-        return world.begin("PF-29")  # Done, OobLoadReport
+                kind = Input.STRAY  # PF-25
+            elif isinstance(event, ev.SubchannelStateChange):
+                kind = _classify_state(sub, event.state)
+            else:
+                kind = _HEALTH_INPUTS[event.state]
+            return world.follow(kind, _Context(event, sub=sub))
+        simple = {
+            ev.ResolverError: Input.RESOLVER_ERROR,
+            ev.ExitIdle: Input.EXIT_IDLE,
+            ev.Close: Input.CLOSE,
+            ev.TimeAdvanced: Input.TIME,
+            ev.Pick: Input.PICK,
+        }
+        return world.follow(simple.get(type(event), Input.RPC_DONE), _Context(event))
 
     def canonical_state(self, name: Callable[[int], int]) -> tuple[Any, ...]:
         """What later judging depends on, subchannels renamed by ``name`` (conformance explore).
@@ -960,22 +1648,6 @@ class PickFirstMonitor:
         """
         worlds = sorted({repr(w.canonical_state(name)) for w in self._worlds})
         return (tuple(worlds), self._closed, self._config_in_force, self._last_valid_shuffle)
-
-
-def _state_rules(world: _World, sub: _Sub, new: State) -> tuple[str, str]:
-    """(rule for unexpected outputs, rule for unexpected reports) on a state change."""
-    if new is State.READY:
-        rule = "PF-27" if world.options.health_listener else "PF-19"
-        return rule, rule
-    if sub.raw is State.READY or (sub.raw is State.CONNECTING and new is State.IDLE):
-        return "PF-20", "PF-20"
-    if world.reported is TF or not world.first_pass:
-        return "PF-16", "PF-16"
-    if new is TF:
-        return "PF-13", "PF-14"
-    if new is State.IDLE:
-        return "PF-14", "PF-14"
-    return "PF-11", "PF-11"
 
 
 def _settle(

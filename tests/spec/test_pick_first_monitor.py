@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from itertools import permutations
+from itertools import permutations, product
+from typing import Any
 
 import attrs
 import pytest
@@ -42,14 +43,32 @@ from refimpl.pick_first import (
 )
 from spec import actions as act
 from spec import events as ev
-from spec.catalogue.pick_first import ReresolutionMode
+from spec.catalogue.pick_first import REQUIREMENTS, ReresolutionMode
 from spec.connectivity import State
-from spec.monitors.pick_first import MAX_SHUFFLED_ENDPOINTS, MonitorLimitError, PickFirstMonitor
+from spec.monitors.pick_first import (
+    ELSEWHERE,
+    FIXED_OPTIONS,
+    MAX_SHUFFLED_ENDPOINTS,
+    OPEN,
+    PASS_INPUTS,
+    PASS_PHASES,
+    PICKER_RULE,
+    RULES,
+    Fact,
+    Input,
+    MonitorLimitError,
+    Phase,
+    PickFirstMonitor,
+    RuleTableError,
+    When,
+    find_rule,
+)
 from spec.options import (
     FamilyInterleaving,
     LostSubchannel,
     SelectedAddressRemoved,
     SubchannelCreation,
+    option,
 )
 from spec.trace import Step, judge
 from spec.types import Address, Duration, Endpoint, Status, StatusCode
@@ -935,3 +954,126 @@ def test_grpc_js_reresolution_asks_after_failures_but_not_on_a_lost_connection()
     for event in [e.input for e in r.trace]:
         text(event)
     assert pf(text.trace, reresolution=GRPC_JS) == ["PF-28"]  # one too many on the loss
+
+
+# --- The rule table (issue 17): one declarative table, checked against the catalogue ---
+
+_MONITOR_PARAMETERS = ("health_listener", "client_health_checking")
+
+
+def _conditions() -> list[When]:
+    rows = [w for rule in RULES for w in rule.when]
+    effects = [w for rule in RULES for e in rule.effects for w in e.when]
+    return [w for w in dict.fromkeys([*rows, *effects]) if w.key != "fact"]
+
+
+def _value_choices() -> dict[str, tuple[str, ...]]:
+    """Every value each condition key can take: a spec option's values, or a flag's."""
+    choices: dict[str, tuple[str, ...]] = {}
+    for when in _conditions():
+        if when.key in FIXED_OPTIONS:
+            choices[when.key] = (FIXED_OPTIONS[when.key],)
+        elif when.key in _MONITOR_PARAMETERS:
+            choices[when.key] = ("true", "false")
+        else:
+            choices[when.key] = option(when.key).values
+    return choices
+
+
+@pytest.mark.req("PF-10", "PF-16", "PF-20", "PF-22")
+def test_every_phase_and_input_has_a_row_under_every_option_value() -> None:
+    choices = _value_choices()
+    assert {"pick_first.lost_subchannel", "pick_first.selected_address_removed"} <= set(choices)
+    keys = sorted(choices)
+    combos = list(product(*(choices[k] for k in keys)))
+    facts = list(product((True, False), repeat=len(Fact)))
+    looked_up = 0
+    for phase in OPEN:
+        for kind in Input:
+            if kind in PASS_INPUTS and phase not in PASS_PHASES:
+                continue  # judged by the pass's rows (PASS_INPUTS)
+            if kind is Input.UPDATE_KEEPING_SELECTED and phase is not Phase.READY:
+                continue  # only READY has a READY subchannel whose address may stay listed
+            for combo in combos:
+                values = dict(zip(keys, combo, strict=True))
+                for truth in facts:
+                    facts_held = dict(zip(Fact, truth, strict=True))
+
+                    def holds(
+                        w: When, values: dict[str, str] = values, f: Any = facts_held
+                    ) -> bool:
+                        return f[Fact[w.value]] if w.key == "fact" else values[w.key] == w.value
+
+                    assert find_rule(phase, kind, holds).input is kind
+                    looked_up += 1
+    assert looked_up > 1000
+
+
+def test_a_missing_row_is_a_typed_error() -> None:
+    with pytest.raises(RuleTableError, match="no row for EXIT_IDLE in IDLE"):
+        find_rule(Phase.IDLE, Input.EXIT_IDLE, lambda w: False)
+
+
+@pytest.mark.req("PF-28", "PF-20", "PF-10")
+def test_rows_cite_the_catalogue_and_name_real_option_values() -> None:
+    ids = {r.id for r in REQUIREMENTS}
+    for rule in RULES:
+        assert rule.requirements or rule.blame == PICKER_RULE, rule  # a pick: its picker's
+        assert set(rule.requirements) <= ids, rule
+        assert rule.phases <= OPEN
+    for when in _conditions():
+        if when.key not in _MONITOR_PARAMETERS:
+            assert when.value in option(when.key).values, when
+    # Every requirement is judged: by a row, or where ELSEWHERE says.
+    cited = {i for rule in RULES for i in rule.requirements}
+    assert cited | set(ELSEWHERE) == ids
+    assert not cited & set(ELSEWHERE)
+
+
+def _phase_walk(r: Run) -> None:
+    """Every phase: no list, a failing pass, sticky, a restarted pass, READY, IDLE."""
+    r(ev.ResolverError("error from name resolver"))  # NO_LIST -> NO_ADDRESSES
+    r(update(A1, A2))  # -> CONNECTING
+    r(sc(1, C))
+    r(ms(250))
+    fails(r, 2)
+    r(sc(1, TF, FAILED))  # -> STICKY
+    r(sc(1, I))
+    r(update(A2, A3))  # -> STICKY_PASS
+    r(sc(3, C))
+    r(sc(3, R))  # -> READY
+    r.pick()
+    r(update(A3, A1))  # keeps the selected address
+    r(sc(3, I))  # -> IDLE
+    r.pick()  # the IDLE picker leaves IDLE
+    r(update())  # -> NO_ADDRESSES
+    r(ev.Close())
+
+
+@pytest.mark.req("PF-3", "PF-10", "PF-15", "PF-16", "PF-19", "PF-20", "PF-21")
+@pytest.mark.parametrize("removed", list(SelectedAddressRemoved))
+def test_the_next_column_holds_on_the_reference(removed: SelectedAddressRemoved) -> None:
+    r = make_run(selected_address_removed=removed)
+    _phase_walk(r)
+    monitor = r.monitor()
+    monitor.record_phases = True
+    for index, step in enumerate(r.trace):
+        assert monitor.observe(index, step) == []
+    visited = set()
+    for rule, before, after in monitor.followed:
+        assert after in rule.next or (rule.stays and after is before), (rule, before, after)
+        visited |= {before, after}
+    assert visited == set(Phase)  # the walk reached every phase, so the check is not vacuous
+
+
+@pytest.mark.req("PF-10", "PF-20")
+def test_the_generated_page_shows_every_row_and_requirement() -> None:
+    from spec.docs import render_all
+
+    page = render_all()["pick_first_rules.md"]
+    for number, rule in enumerate(RULES, start=1):
+        assert f"| {number} | " in page
+        assert f"| {rule.input.name} |" in page
+    for requirement in REQUIREMENTS:
+        assert f"| {requirement.id} | {requirement.level.name} |" in page
+    assert "pick_first.lost_subchannel=released" in page  # option-dependent rows name it
