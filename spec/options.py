@@ -120,6 +120,13 @@ class FamilyInterleaving(enum.Enum):
     THREE_FAMILIES = "three_families"  # IPv4 (incl. mapped), IPv6, anything else
 
 
+class MappedFamily(enum.Enum):
+    """PF-7: the family of an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``) when interleaving."""
+
+    IPV4 = "ipv4"  # the IPv4 address it carries (grpc-go Is4In6; java.net Inet4Address)
+    IPV6 = "ipv6"  # the IPv6 literal it is written as (grpc-js isIPv6)
+
+
 class SubchannelCreation(enum.Enum):
     """PF-11: when pick_first creates the subchannels of an address list.
 
@@ -484,6 +491,36 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         },
         ("PF-7",),
         monitor_parameter="family_interleaving",
+    ),
+    SpecOption(
+        "pick_first.ipv4_mapped_family",
+        _values(MappedFamily),
+        "Which family an IPv4-mapped IPv6 address (::ffff:a.b.c.d) belongs to when "
+        "pick_first interleaves families: IPv4, whose address it carries (ipv4), or IPv6, "
+        "as it is written (ipv6).",
+        "the language-neutral text (gRFC A61, 'Address List Handling in pick_first', step 3; "
+        "RFC 8305 section 4) names the two families without placing a mapped address; "
+        "majority of those read: grpc-go and grpc-java count it as IPv4, grpc-js as IPv6 "
+        "(C-core not checked); PF-7 states ipv4",
+        {
+            "grpc-go": _iv(
+                "ipv4", _GO_PF + ":456-458 (addressFamily: ip.Is4() || ip.Is4In6() is IPv4)"
+            ),
+            "grpc-java": _iv(
+                "ipv4",
+                _JAVA_PF + "PickFirstLeafLoadBalancer.java:799-800 (instanceof Inet4Address)",
+                "java.net.InetAddress turns an IPv4-mapped IPv6 literal into an Inet4Address; "
+                "observed: the leaf passes pf-ipv4-mapped-ipv6-counts-as-ipv4",
+            ),
+            "C-core": NOT_CHECKED,
+            "grpc-js": _iv(
+                "ipv6",
+                _JS_PF + ":148-151 (interleaveAddressFamilies: isIPv6(address.host), node:net's "
+                "test of the literal)",
+            ),
+        },
+        ("PF-7",),
+        monitor_parameter="ipv4_mapped_family",
     ),
     SpecOption(
         "pick_first.variant",

@@ -112,6 +112,7 @@ endpoints rather than judge them partly.
 from __future__ import annotations
 
 import enum
+import ipaddress
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from itertools import permutations
@@ -128,6 +129,7 @@ from spec.options import (
     FamilyInterleaving,
     HappyEyeballs,
     LostSubchannel,
+    MappedFamily,
     ReresolutionMode,
     SelectedAddressRemoved,
     SubchannelCreation,
@@ -162,21 +164,37 @@ class RuleTableError(SpecError):
 # --- The address list, from the catalogue text (PF-4..PF-7) ---
 
 
-def _family(address: Address, families: FamilyInterleaving) -> AddressFamily:
-    """PF-7's family of an address; under two_families all but IPv6 are one family."""
-    if families is FamilyInterleaving.TWO_FAMILIES and address.family is not AddressFamily.IPV6:
+def _family(
+    address: Address, families: FamilyInterleaving, mapped: MappedFamily = MappedFamily.IPV4
+) -> AddressFamily:
+    """PF-7's family of an address; under two_families all but IPv6 are one family.  An
+    IPv4-mapped IPv6 address is IPv4 unless pick_first.ipv4_mapped_family says ipv6."""
+    family = address.family
+    if mapped is MappedFamily.IPV6 and _is_ipv4_mapped(address):
+        family = AddressFamily.IPV6
+    if families is FamilyInterleaving.TWO_FAMILIES and family is not AddressFamily.IPV6:
         return AddressFamily.IPV4
-    return address.family
+    return family
+
+
+def _is_ipv4_mapped(address: Address) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.host)
+    except ValueError:
+        return False
+    return isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None
 
 
 def _family_order_interleave(
-    addresses: Sequence[Address], families_option: FamilyInterleaving
+    addresses: Sequence[Address],
+    families_option: FamilyInterleaving,
+    mapped: MappedFamily = MappedFamily.IPV4,
 ) -> tuple[Address, ...]:
     """PF-7: take one address per family in turn, families in order of first appearance."""
     families: list[AddressFamily] = []
     members: dict[AddressFamily, list[Address]] = {}
     for address in addresses:
-        family = _family(address, families_option)
+        family = _family(address, families_option, mapped)
         if family not in members:
             families.append(family)
             members[family] = []
@@ -197,6 +215,7 @@ def _family_order_interleave(
 def address_list(
     endpoint_order: Iterable[Endpoint],
     families: FamilyInterleaving = FamilyInterleaving.TWO_FAMILIES,
+    mapped: MappedFamily = MappedFamily.IPV4,
 ) -> tuple[Address, ...]:
     """The list pick_first walks for endpoints in this order (PF-4, PF-6, PF-7)."""
     flat: list[Address] = []
@@ -204,23 +223,25 @@ def address_list(
         for address in endpoint.addresses:
             if address not in flat:  # PF-6: first occurrence wins
                 flat.append(address)
-    return _family_order_interleave(flat, families)
+    return _family_order_interleave(flat, families, mapped)
 
 
 def candidate_lists(
     endpoints: Sequence[Endpoint],
     shuffle: bool,
     families: FamilyInterleaving = FamilyInterleaving.TWO_FAMILIES,
+    mapped: MappedFamily = MappedFamily.IPV4,
 ) -> list[tuple[Address, ...]]:
     """Every list the policy may walk: one, or one per endpoint order when shuffling (PF-5)."""
     if not shuffle or len(endpoints) < 2:
-        return [address_list(endpoints, families)]
+        return [address_list(endpoints, families, mapped)]
     if len(endpoints) > MAX_SHUFFLED_ENDPOINTS:
         raise MonitorLimitError(
             f"a shuffled update of {len(endpoints)} endpoints: this monitor judges at most "
             f"{MAX_SHUFFLED_ENDPOINTS}"
         )
-    return list(dict.fromkeys(address_list(order, families) for order in permutations(endpoints)))
+    orders = permutations(endpoints)
+    return list(dict.fromkeys(address_list(order, families, mapped) for order in orders))
 
 
 def parse_config(config: Any) -> bool | None:
@@ -1444,6 +1465,7 @@ class PickFirstMonitor:
         attempt_delay: Duration = CONNECTION_ATTEMPT_DELAY,
         happy_eyeballs: HappyEyeballs = HappyEyeballs.ENABLED,
         family_interleaving: FamilyInterleaving = FamilyInterleaving.TWO_FAMILIES,
+        ipv4_mapped_family: MappedFamily = MappedFamily.IPV4,
         selected_address_removed: SelectedAddressRemoved = SelectedAddressRemoved.GOES_IDLE,
         subchannel_creation: SubchannelCreation = SubchannelCreation.EAGER,
         lost_subchannel: LostSubchannel = LostSubchannel.RELEASED,
@@ -1457,6 +1479,9 @@ class PickFirstMonitor:
                 f"family_interleaving must be a FamilyInterleaving: {family_interleaving!r}"
             )
         self.family_interleaving = family_interleaving
+        if not isinstance(ipv4_mapped_family, MappedFamily):
+            raise TypeError(f"ipv4_mapped_family must be a MappedFamily: {ipv4_mapped_family!r}")
+        self.ipv4_mapped_family = ipv4_mapped_family
         delay = attempt_delay.nanos if happy_eyeballs is HappyEyeballs.ENABLED else None
         if not isinstance(selected_address_removed, SelectedAddressRemoved):
             raise TypeError(f"selected_address_removed: got {selected_address_removed!r}")
@@ -1470,6 +1495,7 @@ class PickFirstMonitor:
             "pick_first.reresolution": reresolution.value,
             "pick_first.happy_eyeballs": happy_eyeballs.value,
             "pick_first.family_interleaving": family_interleaving.value,
+            "pick_first.ipv4_mapped_family": ipv4_mapped_family.value,
             "pick_first.selected_address_removed": selected_address_removed.value,
             "pick_first.subchannel_creation": subchannel_creation.value,
             "pick_first.lost_subchannel": lost_subchannel.value,
@@ -1589,7 +1615,9 @@ class PickFirstMonitor:
             self._last_valid_shuffle = shuffle
         self._config_in_force = True
         listings = (
-            candidate_lists(event.endpoints, shuffle, self.family_interleaving)
+            candidate_lists(
+                event.endpoints, shuffle, self.family_interleaving, self.ipv4_mapped_family
+            )
             if event.endpoints
             else [()]
         )

@@ -231,6 +231,8 @@ var specOptions = map[string]string{
 	"least_request_experimental.missing_config": "reject",
 	// pickfirst.go lines 707-715: in sticky TRANSIENT_FAILURE, a report every N failures.
 	"pick_first.sticky_failure_report": "every_n_failures",
+	// pickfirst.go lines 456-458: ip.Is4() || ip.Is4In6() is IPv4.
+	"pick_first.ipv4_mapped_family": "ipv4",
 }
 
 func (a *adapter) started() object {

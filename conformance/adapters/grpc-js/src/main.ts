@@ -43,6 +43,8 @@ function capabilities(): JsonObject {
       'pick_first.resolver_error_with_addresses': 'keep_subchannels',
       // IPv6 and everything else (src/load-balancer-pick-first.ts:139-165, interleaveAddressFamilies).
       'pick_first.family_interleaving': 'two_families',
+      // isIPv6(host) is true for an IPv4-mapped IPv6 literal (src/load-balancer-pick-first.ts:148-151).
+      'pick_first.ipv4_mapped_family': 'ipv6',
       // One subchannel per address: the leaf policy of gRFC A61 (load-balancer-pick-first.ts).
       'pick_first.variant': 'leaf',
       // CONNECTING is reported as the pass starts; the subchannel connects on the next tick

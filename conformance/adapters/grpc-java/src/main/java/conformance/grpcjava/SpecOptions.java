@@ -37,6 +37,9 @@ final class SpecOptions {
       // IPv4 and everything else (PickFirstLeafLoadBalancer.java:799-800); the legacy policy
       // does not interleave at all.
       options.put("pick_first.family_interleaving", "two_families");
+      // An IPv4-mapped IPv6 literal is an Inet4Address in java.net, so it is IPv4
+      // (PickFirstLeafLoadBalancer.java:799-800).
+      options.put("pick_first.ipv4_mapped_family", "ipv4");
     }
     options.put("pick_first.variant", leaf ? "leaf" : "legacy_single_subchannel");
     // The leaf policy creates a subchannel only when its pass reaches the address
