@@ -113,6 +113,26 @@ class SelectedAddressRemoved(enum.Enum):
     RECONNECTS = "reconnects"  # report CONNECTING and start a pass at once (grpc-go)
 
 
+class ResolverErrorWithAddresses(enum.Enum):
+    """PF-22: a resolver error while pick_first has an address list in use.
+
+    Before any list, or after an empty update, every implementation reports
+    TRANSIENT_FAILURE with the error (PF-22).
+
+    * ``KEEP_SUBCHANNELS`` -- keep the list and the subchannels; report the error only
+      while TRANSIENT_FAILURE is reported (the picker then carries it).
+    * ``DROP_SUBCHANNELS`` -- shut every subchannel down, forget the list and report
+      TRANSIENT_FAILURE with the error, READY included (grpc-java).
+    * ``IGNORE`` -- do nothing while the policy holds a subchannel or a pick, also in
+      TRANSIENT_FAILURE; with neither (IDLE after a released connection) report the
+      error as with no list (grpc-js).
+    """
+
+    KEEP_SUBCHANNELS = "keep_subchannels"
+    DROP_SUBCHANNELS = "drop_subchannels"
+    IGNORE = "ignore"
+
+
 class FamilyInterleaving(enum.Enum):
     """PF-7: which address families pick_first interleaves."""
 
@@ -414,13 +434,14 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
     ),
     SpecOption(
         "pick_first.resolver_error_with_addresses",
-        ("keep_subchannels", "drop_subchannels"),
-        "A resolver error while pick_first has a good address list and is not in "
-        "TRANSIENT_FAILURE: ignore it (keep_subchannels) or shut every subchannel down "
-        "and report TRANSIENT_FAILURE (drop_subchannels).",
+        _values(ResolverErrorWithAddresses),
+        "A resolver error while pick_first has a good address list: keep the subchannels "
+        "and report the error only in TRANSIENT_FAILURE (keep_subchannels), shut every "
+        "subchannel down and report TRANSIENT_FAILURE (drop_subchannels), or do nothing "
+        "while a subchannel or a pick is held, TRANSIENT_FAILURE included (ignore).",
         "the text is silent (client_channel_specification.md leaves a resolver error in the "
-        "address list to the policy); majority: grpc-go, C-core and grpc-js keep their "
-        "subchannels, grpc-java drops them",
+        "address list to the policy); the most common value: grpc-go and C-core keep their "
+        "subchannels (grpc-java drops them, grpc-js ignores the error)",
         {
             "grpc-go": _iv("keep_subchannels", _GO_PF + ":189-200 (resolverErrorLocked)"),
             "grpc-java": _iv(
@@ -435,9 +456,17 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 "previous addresses')",
                 "the error is returned as the update's status; the connection is kept",
             ),
-            "grpc-js": _iv("keep_subchannels", _JS_PF + ":519-527 (updateAddressList, !ok)"),
+            "grpc-js": _iv(
+                "ignore",
+                _JS_PF + ":519-528 (updateAddressList, !ok: reports only when "
+                "children.length === 0 && currentPick === null)",
+                "in IDLE after a lost connection it holds neither (the pick is released), so "
+                "it reports the error; its currentState stays IDLE, so a later exitIdle still "
+                "reconnects (PF-21 against the table, which treats the list as gone)",
+            ),
         },
         ("PF-22",),
+        monitor_parameter="resolver_error_with_addresses",
     ),
     SpecOption(
         "pick_first.selected_address_removed",

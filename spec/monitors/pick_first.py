@@ -39,8 +39,12 @@ In prose, the rules the table states (the phase names in capitals):
 * Losing the READY connection (or a drop from CONNECTING to IDLE) reports IDLE,
   shuts down the others and, under pick_first.lost_subchannel=released, that one too
   (PF-20); ExitIdle, or the first pick, starts a pass from IDLE (PF-20, PF-21).
-* A resolver error is ignored while a list is in use and TRANSIENT_FAILURE is not
-  reported; otherwise it is reported (PF-22).  Close shuts everything down (PF-23).
+* A resolver error is reported before any list and after an empty one (PF-22).  With
+  a list in use, pick_first.resolver_error_with_addresses says: keep_subchannels
+  ignores it unless TRANSIENT_FAILURE is reported, then reports it; drop_subchannels
+  shuts everything down and reports it (NO_ADDRESSES); ignore does nothing while a
+  subchannel or a pick is held, and in IDLE after a released loss reports it as if the
+  list were gone.  Close shuts everything down (PF-23).
   Stray notifications (PF-25) and RPC completions (PF-29) change nothing.
 * Re-resolution is asked for with every TRANSIENT_FAILURE a pass or sticky counting
   reports, and on a lost connection, as pick_first.reresolution says (PF-28).
@@ -131,6 +135,7 @@ from spec.options import (
     LostSubchannel,
     MappedFamily,
     ReresolutionMode,
+    ResolverErrorWithAddresses,
     SelectedAddressRemoved,
     SubchannelCreation,
 )
@@ -335,6 +340,8 @@ KEPT = When("pick_first.lost_subchannel", "kept")
 EAGER = When("pick_first.subchannel_creation", "eager")
 ASKS_ON_LOSS = When("pick_first.reresolution", "spec_text")
 KEEPS_SUBCHANNELS = When("pick_first.resolver_error_with_addresses", "keep_subchannels")
+DROPS_SUBCHANNELS = When("pick_first.resolver_error_with_addresses", "drop_subchannels")
+IGNORES_ERROR = When("pick_first.resolver_error_with_addresses", "ignore")
 ON_CONNECT = When("pick_first.connecting_report", "on_connect")
 NO_HEALTH = When("health_listener", "false")
 HEALTH = When("health_listener", "true")
@@ -346,7 +353,6 @@ NOT_FAILED_SINCE_READY = _fact(Fact.NOT_FAILED_SINCE_READY)
 
 # The values this table encodes for options no monitor parameter carries.
 FIXED_OPTIONS = {
-    "pick_first.resolver_error_with_addresses": "keep_subchannels",
     "pick_first.connecting_report": "on_connect",
     "pick_first.variant": "leaf",
 }
@@ -535,11 +541,42 @@ RULES: tuple[Rule, ...] = (
         "PF-22",
     ),
     _row(
+        [P.CONNECTING, P.READY, P.IDLE, P.STICKY_PASS, P.STICKY],
+        Input.RESOLVER_ERROR,
+        [
+            _e(Do.SHUT_DOWN_ALL, "PF-22"),
+            _e(Do.DROP_LIST, "PF-22"),
+            _e(Do.REPORT_RESOLVER_ERROR, "PF-22"),
+        ],
+        [P.NO_ADDRESSES],
+        "PF-22",
+        DROPS_SUBCHANNELS,
+    ),
+    _row(
+        [P.IDLE],
+        Input.RESOLVER_ERROR,
+        [_e(Do.DROP_LIST, "PF-22"), _e(Do.REPORT_RESOLVER_ERROR, "PF-22")],
+        [P.NO_ADDRESSES],
+        "PF-22",
+        IGNORES_ERROR,
+        RELEASED,
+    ),
+    _row(
+        [P.CONNECTING, P.READY, P.IDLE, P.STICKY_PASS, P.STICKY],
+        Input.RESOLVER_ERROR,
+        [],
+        [],
+        "PF-22",
+        IGNORES_ERROR,
+        stays=True,
+    ),
+    _row(
         [P.STICKY_PASS, P.STICKY],
         Input.RESOLVER_ERROR,
         [_e(Do.REPORT_RESOLVER_ERROR, "PF-22")],
         [],
         "PF-22",
+        KEEPS_SUBCHANNELS,
         stays=True,
     ),
     _row(
@@ -548,6 +585,7 @@ RULES: tuple[Rule, ...] = (
         [_e(Do.REPORT_RESOLVER_ERROR, "PF-22")],
         [P.READY],
         "PF-22",
+        KEEPS_SUBCHANNELS,
         HEALTH_FAILING,
     ),
     _row(
@@ -1466,6 +1504,9 @@ class PickFirstMonitor:
         happy_eyeballs: HappyEyeballs = HappyEyeballs.ENABLED,
         family_interleaving: FamilyInterleaving = FamilyInterleaving.TWO_FAMILIES,
         ipv4_mapped_family: MappedFamily = MappedFamily.IPV4,
+        resolver_error_with_addresses: ResolverErrorWithAddresses = (
+            ResolverErrorWithAddresses.KEEP_SUBCHANNELS
+        ),
         selected_address_removed: SelectedAddressRemoved = SelectedAddressRemoved.GOES_IDLE,
         subchannel_creation: SubchannelCreation = SubchannelCreation.EAGER,
         lost_subchannel: LostSubchannel = LostSubchannel.RELEASED,
@@ -1482,6 +1523,8 @@ class PickFirstMonitor:
         if not isinstance(ipv4_mapped_family, MappedFamily):
             raise TypeError(f"ipv4_mapped_family must be a MappedFamily: {ipv4_mapped_family!r}")
         self.ipv4_mapped_family = ipv4_mapped_family
+        if not isinstance(resolver_error_with_addresses, ResolverErrorWithAddresses):
+            raise TypeError(f"resolver_error_with_addresses: got {resolver_error_with_addresses!r}")
         delay = attempt_delay.nanos if happy_eyeballs is HappyEyeballs.ENABLED else None
         if not isinstance(selected_address_removed, SelectedAddressRemoved):
             raise TypeError(f"selected_address_removed: got {selected_address_removed!r}")
@@ -1496,6 +1539,7 @@ class PickFirstMonitor:
             "pick_first.happy_eyeballs": happy_eyeballs.value,
             "pick_first.family_interleaving": family_interleaving.value,
             "pick_first.ipv4_mapped_family": ipv4_mapped_family.value,
+            "pick_first.resolver_error_with_addresses": resolver_error_with_addresses.value,
             "pick_first.selected_address_removed": selected_address_removed.value,
             "pick_first.subchannel_creation": subchannel_creation.value,
             "pick_first.lost_subchannel": lost_subchannel.value,

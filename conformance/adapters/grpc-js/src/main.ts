@@ -39,8 +39,9 @@ function capabilities(): JsonObject {
       'pick_first.subchannel_creation': 'eager',
       // The 250 ms Connection Attempt Delay (src/load-balancer-pick-first.ts:60, 417).
       'pick_first.happy_eyeballs': 'enabled',
-      // A resolver error with children or a pick is ignored (src/load-balancer-pick-first.ts:519-527).
-      'pick_first.resolver_error_with_addresses': 'keep_subchannels',
+      // A resolver error is acted on only with no children and no pick, sticky TRANSIENT_FAILURE
+      // included (src/load-balancer-pick-first.ts:519-528).
+      'pick_first.resolver_error_with_addresses': 'ignore',
       // IPv6 and everything else (src/load-balancer-pick-first.ts:139-165, interleaveAddressFamilies).
       'pick_first.family_interleaving': 'two_families',
       // isIPv6(host) is true for an IPv4-mapped IPv6 literal (src/load-balancer-pick-first.ts:148-151).
