@@ -133,6 +133,13 @@ class ResolverErrorWithAddresses(enum.Enum):
     IGNORE = "ignore"
 
 
+class ReadyOnUpdate(enum.Enum):
+    """PF-8: a resolver update that still lists pick_first's READY subchannel."""
+
+    UNCHANGED = "unchanged"  # nothing is reported (grpc-go, grpc-java)
+    READY_AGAIN = "ready_again"  # READY is reported again on the same subchannel (C-core, grpc-js)
+
+
 class FamilyInterleaving(enum.Enum):
     """PF-7: which address families pick_first interleaves."""
 
@@ -467,6 +474,42 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         },
         ("PF-22",),
         monitor_parameter="resolver_error_with_addresses",
+    ),
+    SpecOption(
+        "pick_first.ready_on_update",
+        _values(ReadyOnUpdate),
+        "A resolver update that still lists the address of pick_first's READY "
+        "subchannel: report nothing (unchanged), or report READY again with a picker on "
+        "the same subchannel (ready_again).",
+        "language-neutral text: client_channel_specification.md, pick_first ('It will stay "
+        "in READY state until either the connection fails or it receives a resolver update "
+        "that does not include the address of the subchannel it is connected to'): no "
+        "change, nothing to report; grpc-go and grpc-java agree, C-core and grpc-js report "
+        "READY again (a tie the text decides)",
+        {
+            "grpc-go": _iv(
+                "unchanged", _GO_PF + ":311-313 (UpdateClientConnState returns before any change)"
+            ),
+            "grpc-java": _iv(
+                "unchanged",
+                _JAVA_PF + "PickFirstLeafLoadBalancer.java:143-156 (acceptResolvedAddresses: "
+                "seekTo the READY address, updateAddresses, return OK without a report)",
+                "the legacy PickFirstLoadBalancer only calls updateAddresses on its "
+                "subchannel (PickFirstLoadBalancer.java:91)",
+            ),
+            "C-core": _iv(
+                "ready_again",
+                _CORE_PF + " at v1.85.0 (the update's new SubchannelList finds the "
+                "subchannel READY and selects it: UpdateState READY, line 751)",
+            ),
+            "grpc-js": _iv(
+                "ready_again",
+                _JS_PF + ":480-484 (connectToAddressList finds the pooled READY subchannel "
+                "and calls pickSubchannel), 441 (which reports READY)",
+            ),
+        },
+        ("PF-8", "PF-24"),
+        monitor_parameter="ready_on_update",
     ),
     SpecOption(
         "pick_first.selected_address_removed",

@@ -63,6 +63,7 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "pick_first.resolver_error_with_addresses": "keep_subchannels",  # PF-22
     "pick_first.family_interleaving": "three_families",  # interleave_by_family (AddressFamily)
     "pick_first.ipv4_mapped_family": "ipv4",  # spec/types.py: a mapped address is IPV4
+    "pick_first.ready_on_update": "unchanged",  # pick_first.py keeps the READY one (PF-8)
     "pick_first.selected_address_removed": "goes_idle",  # pick_first.py PF-10 (the spec text)
     "pick_first.variant": "leaf",
     "pick_first.subchannel_creation": "lazy",  # pick_first.py _connect_from_cursor (PF-11)

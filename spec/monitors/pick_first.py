@@ -22,7 +22,8 @@ In prose, the rules the table states (the phase names in capitals):
 
 * An update without addresses shuts every subchannel down, reports TRANSIENT_FAILURE
   and is rejected (PF-2): NO_ADDRESSES, which the next update leaves (PF-3).
-* In READY an update still listing the READY address changes nothing (PF-8).  Any
+* In READY an update still listing the READY address changes nothing (PF-8), but
+  under pick_first.ready_on_update=ready_again READY is reported again.  Any
   other update takes its list (PF-4..PF-7), shuts down the unlisted subchannels
   (PF-9), then: from READY reports IDLE (pick_first.selected_address_removed=goes_idle)
   or starts over (reconnects); from NO_LIST, NO_ADDRESSES and CONNECTING reports
@@ -134,6 +135,7 @@ from spec.options import (
     HappyEyeballs,
     LostSubchannel,
     MappedFamily,
+    ReadyOnUpdate,
     ReresolutionMode,
     ResolverErrorWithAddresses,
     SelectedAddressRemoved,
@@ -342,6 +344,7 @@ ASKS_ON_LOSS = When("pick_first.reresolution", "spec_text")
 KEEPS_SUBCHANNELS = When("pick_first.resolver_error_with_addresses", "keep_subchannels")
 DROPS_SUBCHANNELS = When("pick_first.resolver_error_with_addresses", "drop_subchannels")
 IGNORES_ERROR = When("pick_first.resolver_error_with_addresses", "ignore")
+READY_AGAIN = When("pick_first.ready_on_update", "ready_again")
 ON_CONNECT = When("pick_first.connecting_report", "on_connect")
 NO_HEALTH = When("health_listener", "false")
 HEALTH = When("health_listener", "true")
@@ -365,6 +368,7 @@ class Do(enum.Enum):
 
     TAKE_LIST = "take the update's list (PF-4..PF-7), back to its first address, cancel the timer"
     KEEP_SELECTED = "stay on the READY subchannel"
+    REPORT_READY_AGAIN = "report READY again with a picker completing on the READY subchannel"
     CREATE_AND_DROP = "may create the list's other subchannels and shut them down at once"
     DROP_LIST = "forget the list, cancel the timer"
     SHUT_DOWN_UNLISTED = "shut down the subchannels of addresses no longer listed"
@@ -475,7 +479,12 @@ RULES: tuple[Rule, ...] = (
     _row(
         [P.READY],
         Input.UPDATE_KEEPING_SELECTED,
-        [_NEW_LIST, _e(Do.KEEP_SELECTED, "PF-8"), _e(Do.CREATE_AND_DROP, "PF-11", EAGER)],
+        [
+            _NEW_LIST,
+            _e(Do.KEEP_SELECTED, "PF-8"),
+            _e(Do.CREATE_AND_DROP, "PF-11", EAGER),
+            _e(Do.REPORT_READY_AGAIN, "PF-8", READY_AGAIN),
+        ],
         [P.READY],
         "PF-8",
     ),
@@ -1019,6 +1028,13 @@ class _World:
         assert ctx.selected is not None
         self.cursor = self.addresses.index(ctx.selected.address)
 
+    def report_ready_again(self, req: str, ctx: _Context) -> None:
+        """pick_first.ready_on_update=ready_again: the one repeat of READY PF-24 allows."""
+        assert ctx.selected is not None
+        picker = _Picker("ready", req, ctx.selected.ident)
+        self.exp.reports.append(_Report(State.READY, picker, req))
+        self.reported, self.picker = State.READY, picker
+
     def create_and_drop(self, req: str, ctx: _Context) -> None:
         if self.create_all:  # this fork creates the list up front
             for address in [a for a in self.addresses if a not in self.subs]:
@@ -1293,6 +1309,7 @@ class _World:
 _DOING: dict[Do, Callable[[_World, str, _Context], None]] = {
     Do.TAKE_LIST: _World.take_list,
     Do.KEEP_SELECTED: _World.keep_selected,
+    Do.REPORT_READY_AGAIN: _World.report_ready_again,
     Do.CREATE_AND_DROP: _World.create_and_drop,
     Do.DROP_LIST: _World.drop_list,
     Do.SHUT_DOWN_UNLISTED: _World.shut_down_unlisted,
@@ -1504,6 +1521,7 @@ class PickFirstMonitor:
         happy_eyeballs: HappyEyeballs = HappyEyeballs.ENABLED,
         family_interleaving: FamilyInterleaving = FamilyInterleaving.TWO_FAMILIES,
         ipv4_mapped_family: MappedFamily = MappedFamily.IPV4,
+        ready_on_update: ReadyOnUpdate = ReadyOnUpdate.UNCHANGED,
         resolver_error_with_addresses: ResolverErrorWithAddresses = (
             ResolverErrorWithAddresses.KEEP_SUBCHANNELS
         ),
@@ -1523,6 +1541,8 @@ class PickFirstMonitor:
         if not isinstance(ipv4_mapped_family, MappedFamily):
             raise TypeError(f"ipv4_mapped_family must be a MappedFamily: {ipv4_mapped_family!r}")
         self.ipv4_mapped_family = ipv4_mapped_family
+        if not isinstance(ready_on_update, ReadyOnUpdate):
+            raise TypeError(f"ready_on_update must be a ReadyOnUpdate, got {ready_on_update!r}")
         if not isinstance(resolver_error_with_addresses, ResolverErrorWithAddresses):
             raise TypeError(f"resolver_error_with_addresses: got {resolver_error_with_addresses!r}")
         delay = attempt_delay.nanos if happy_eyeballs is HappyEyeballs.ENABLED else None
@@ -1540,6 +1560,7 @@ class PickFirstMonitor:
             "pick_first.family_interleaving": family_interleaving.value,
             "pick_first.ipv4_mapped_family": ipv4_mapped_family.value,
             "pick_first.resolver_error_with_addresses": resolver_error_with_addresses.value,
+            "pick_first.ready_on_update": ready_on_update.value,
             "pick_first.selected_address_removed": selected_address_removed.value,
             "pick_first.subchannel_creation": subchannel_creation.value,
             "pick_first.lost_subchannel": lost_subchannel.value,

@@ -30,3 +30,18 @@ def test_monitor_default_is_the_registry_default() -> None:
     """PF-7: an adapter that declares nothing is judged by the registry's default."""
     default = OPTIONS["pick_first.ipv4_mapped_family"].default
     assert PickFirstMonitor().ipv4_mapped_family.value == default == "ipv4"
+
+
+def test_new_pick_first_monitor_parameters_default_to_the_registry() -> None:
+    """PF-8, PF-22: an adapter declaring nothing is judged by each option's default."""
+    values = PickFirstMonitor()._worlds[0].options.values
+    assert (
+        values["pick_first.resolver_error_with_addresses"]
+        == OPTIONS["pick_first.resolver_error_with_addresses"].default
+        == "keep_subchannels"
+    )
+    assert (
+        values["pick_first.ready_on_update"]
+        == OPTIONS["pick_first.ready_on_update"].default
+        == "unchanged"
+    )

@@ -46,6 +46,9 @@ function capabilities(): JsonObject {
       'pick_first.family_interleaving': 'two_families',
       // isIPv6(host) is true for an IPv4-mapped IPv6 literal (src/load-balancer-pick-first.ts:148-151).
       'pick_first.ipv4_mapped_family': 'ipv6',
+      // An update that finds the pooled READY subchannel picks it again and reports READY
+      // (src/load-balancer-pick-first.ts:480-484, 441).
+      'pick_first.ready_on_update': 'ready_again',
       // One subchannel per address: the leaf policy of gRFC A61 (load-balancer-pick-first.ts).
       'pick_first.variant': 'leaf',
       // CONNECTING is reported as the pass starts; the subchannel connects on the next tick

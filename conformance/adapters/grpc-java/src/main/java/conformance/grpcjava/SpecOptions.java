@@ -42,6 +42,10 @@ final class SpecOptions {
       options.put("pick_first.ipv4_mapped_family", "ipv4");
     }
     options.put("pick_first.variant", leaf ? "leaf" : "legacy_single_subchannel");
+    // An update still listing the READY address is taken without a report: the leaf seeks to it
+    // and returns (PickFirstLeafLoadBalancer.java:143-156); the legacy policy only updates its
+    // subchannel's addresses (PickFirstLoadBalancer.java:91).
+    options.put("pick_first.ready_on_update", "unchanged");
     // The leaf policy creates a subchannel only when its pass reaches the address
     // (requestConnection, PickFirstLeafLoadBalancer.java:520-524); the legacy policy creates its
     // one subchannel, for the whole list, when the first addresses arrive
