@@ -113,11 +113,45 @@ class SelectedAddressRemoved(enum.Enum):
     RECONNECTS = "reconnects"  # report CONNECTING and start a pass at once (grpc-go)
 
 
+class ResolverErrorWithAddresses(enum.Enum):
+    """PF-22: a resolver error while pick_first has an address list in use.
+
+    Before any list, or after an empty update, every implementation reports
+    TRANSIENT_FAILURE with the error (PF-22).
+
+    * ``KEEP_SUBCHANNELS`` -- keep the list and the subchannels; report the error only
+      while TRANSIENT_FAILURE is reported (the picker then carries it).
+    * ``DROP_SUBCHANNELS`` -- shut every subchannel down, forget the list and report
+      TRANSIENT_FAILURE with the error, READY included (grpc-java).
+    * ``IGNORE`` -- do nothing while the policy holds a subchannel or a pick, also in
+      TRANSIENT_FAILURE; with neither (IDLE after a released connection) report the
+      error as with no list (grpc-js).
+    """
+
+    KEEP_SUBCHANNELS = "keep_subchannels"
+    DROP_SUBCHANNELS = "drop_subchannels"
+    IGNORE = "ignore"
+
+
+class ReadyOnUpdate(enum.Enum):
+    """PF-8: a resolver update that still lists pick_first's READY subchannel."""
+
+    UNCHANGED = "unchanged"  # nothing is reported (grpc-go, grpc-java)
+    READY_AGAIN = "ready_again"  # READY is reported again on the same subchannel (C-core, grpc-js)
+
+
 class FamilyInterleaving(enum.Enum):
     """PF-7: which address families pick_first interleaves."""
 
     TWO_FAMILIES = "two_families"  # IPv6 and everything else (RFC 8305 section 4)
     THREE_FAMILIES = "three_families"  # IPv4 (incl. mapped), IPv6, anything else
+
+
+class MappedFamily(enum.Enum):
+    """PF-7: the family of an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``) when interleaving."""
+
+    IPV4 = "ipv4"  # the IPv4 address it carries (grpc-go Is4In6; java.net Inet4Address)
+    IPV6 = "ipv6"  # the IPv6 literal it is written as (grpc-js isIPv6)
 
 
 class SubchannelCreation(enum.Enum):
@@ -407,13 +441,14 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
     ),
     SpecOption(
         "pick_first.resolver_error_with_addresses",
-        ("keep_subchannels", "drop_subchannels"),
-        "A resolver error while pick_first has a good address list and is not in "
-        "TRANSIENT_FAILURE: ignore it (keep_subchannels) or shut every subchannel down "
-        "and report TRANSIENT_FAILURE (drop_subchannels).",
+        _values(ResolverErrorWithAddresses),
+        "A resolver error while pick_first has a good address list: keep the subchannels "
+        "and report the error only in TRANSIENT_FAILURE (keep_subchannels), shut every "
+        "subchannel down and report TRANSIENT_FAILURE (drop_subchannels), or do nothing "
+        "while a subchannel or a pick is held, TRANSIENT_FAILURE included (ignore).",
         "the text is silent (client_channel_specification.md leaves a resolver error in the "
-        "address list to the policy); majority: grpc-go, C-core and grpc-js keep their "
-        "subchannels, grpc-java drops them",
+        "address list to the policy); the most common value: grpc-go and C-core keep their "
+        "subchannels (grpc-java drops them, grpc-js ignores the error)",
         {
             "grpc-go": _iv("keep_subchannels", _GO_PF + ":189-200 (resolverErrorLocked)"),
             "grpc-java": _iv(
@@ -428,9 +463,53 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 "previous addresses')",
                 "the error is returned as the update's status; the connection is kept",
             ),
-            "grpc-js": _iv("keep_subchannels", _JS_PF + ":519-527 (updateAddressList, !ok)"),
+            "grpc-js": _iv(
+                "ignore",
+                _JS_PF + ":519-528 (updateAddressList, !ok: reports only when "
+                "children.length === 0 && currentPick === null)",
+                "in IDLE after a lost connection it holds neither (the pick is released), so "
+                "it reports the error; its currentState stays IDLE, so a later exitIdle still "
+                "reconnects (PF-21 against the table, which treats the list as gone)",
+            ),
         },
         ("PF-22",),
+        monitor_parameter="resolver_error_with_addresses",
+    ),
+    SpecOption(
+        "pick_first.ready_on_update",
+        _values(ReadyOnUpdate),
+        "A resolver update that still lists the address of pick_first's READY "
+        "subchannel: report nothing (unchanged), or report READY again with a picker on "
+        "the same subchannel (ready_again).",
+        "language-neutral text: client_channel_specification.md, pick_first ('It will stay "
+        "in READY state until either the connection fails or it receives a resolver update "
+        "that does not include the address of the subchannel it is connected to'): no "
+        "change, nothing to report; grpc-go and grpc-java agree, C-core and grpc-js report "
+        "READY again (a tie the text decides)",
+        {
+            "grpc-go": _iv(
+                "unchanged", _GO_PF + ":311-313 (UpdateClientConnState returns before any change)"
+            ),
+            "grpc-java": _iv(
+                "unchanged",
+                _JAVA_PF + "PickFirstLeafLoadBalancer.java:143-156 (acceptResolvedAddresses: "
+                "seekTo the READY address, updateAddresses, return OK without a report)",
+                "the legacy PickFirstLoadBalancer only calls updateAddresses on its "
+                "subchannel (PickFirstLoadBalancer.java:91)",
+            ),
+            "C-core": _iv(
+                "ready_again",
+                _CORE_PF + " at v1.85.0 (the update's new SubchannelList finds the "
+                "subchannel READY and selects it: UpdateState READY, line 751)",
+            ),
+            "grpc-js": _iv(
+                "ready_again",
+                _JS_PF + ":480-484 (connectToAddressList finds the pooled READY subchannel "
+                "and calls pickSubchannel), 441 (which reports READY)",
+            ),
+        },
+        ("PF-8", "PF-24"),
+        monitor_parameter="ready_on_update",
     ),
     SpecOption(
         "pick_first.selected_address_removed",
@@ -484,6 +563,36 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         },
         ("PF-7",),
         monitor_parameter="family_interleaving",
+    ),
+    SpecOption(
+        "pick_first.ipv4_mapped_family",
+        _values(MappedFamily),
+        "Which family an IPv4-mapped IPv6 address (::ffff:a.b.c.d) belongs to when "
+        "pick_first interleaves families: IPv4, whose address it carries (ipv4), or IPv6, "
+        "as it is written (ipv6).",
+        "the language-neutral text (gRFC A61, 'Address List Handling in pick_first', step 3; "
+        "RFC 8305 section 4) names the two families without placing a mapped address; "
+        "majority of those read: grpc-go and grpc-java count it as IPv4, grpc-js as IPv6 "
+        "(C-core not checked); PF-7 states ipv4",
+        {
+            "grpc-go": _iv(
+                "ipv4", _GO_PF + ":456-458 (addressFamily: ip.Is4() || ip.Is4In6() is IPv4)"
+            ),
+            "grpc-java": _iv(
+                "ipv4",
+                _JAVA_PF + "PickFirstLeafLoadBalancer.java:799-800 (instanceof Inet4Address)",
+                "java.net.InetAddress turns an IPv4-mapped IPv6 literal into an Inet4Address; "
+                "observed: the leaf passes pf-ipv4-mapped-ipv6-counts-as-ipv4",
+            ),
+            "C-core": NOT_CHECKED,
+            "grpc-js": _iv(
+                "ipv6",
+                _JS_PF + ":148-151 (interleaveAddressFamilies: isIPv6(address.host), node:net's "
+                "test of the literal)",
+            ),
+        },
+        ("PF-7",),
+        monitor_parameter="ipv4_mapped_family",
     ),
     SpecOption(
         "pick_first.variant",
@@ -748,8 +857,8 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "update and ExitIdle (every_update), or only when the state or the picker's "
         "children changed (on_change).",
         "the text is silent (client_channel_specification.md does not say whether an "
-        "unchanged aggregate is re-reported); majority of those read: grpc-go and grpc-js "
-        "report every update, grpc-java only a change (C-core not checked)",
+        "unchanged aggregate is re-reported); majority: grpc-go, C-core and grpc-js report "
+        "after every update, grpc-java only a change",
         {
             "grpc-go": _iv(
                 "every_update",
@@ -761,7 +870,18 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 JAVA + "util/src/main/java/io/grpc/util/RoundRobinLoadBalancer.java:83-89 "
                 "(updateBalancingState: only a new state or an unequal picker)",
             ),
-            "C-core": NOT_CHECKED,
+            "C-core": _iv(
+                "every_update",
+                CORE + "src/core/load_balancing/round_robin/round_robin.cc at 0a1b619 "
+                "(RoundRobin::UpdateLocked builds a new RoundRobinEndpointList for every "
+                "update; RoundRobinEndpoint::OnStateUpdate calls "
+                "MaybeUpdateRoundRobinConnectivityStateLocked on every child report, which "
+                "swaps the new list in and calls UpdateState with a new Picker, QueuePicker "
+                "or TransientFailurePicker without comparing with the last report)",
+                "the report after an update comes from the new children's initial reports, "
+                "not from UpdateLocked, which reports only an empty list; ExitIdleLocked is "
+                "not overridden, so ExitIdle reports nothing (as grpc-js)",
+            ),
             "grpc-js": _iv(
                 "every_update",
                 JS + "load-balancer-round-robin.ts:260 (updateAddressList ends with "
@@ -797,6 +917,50 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
             ),
         },
         ("PF-20", "PF-21"),
+    ),
+    SpecOption(
+        "pick_first.sticky_failure_report",
+        ("every_n_failures", "every_failure"),
+        "In sticky TRANSIENT_FAILURE after the first pass, when pick_first reports "
+        "TRANSIENT_FAILURE again with the newest error: once it has counted as many "
+        "connection failures as it has subchannels (every_n_failures), or after every "
+        "failure (every_failure).  Re-resolution is PF-28's, every N failures, either way.",
+        "the text is silent on the cadence (client_channel_specification.md, pick_first: "
+        "re-resolution 'every time it counts a number of connection attempt failures equal "
+        "to the number of subchannels'; picks fail with 'the error from the most recent "
+        "subchannel connection failure'); majority: grpc-go and C-core report every N "
+        "failures (grpc-js means to), grpc-java after each",
+        {
+            "grpc-go": _iv(
+                "every_n_failures",
+                _GO_PF + ":707-715 (updateSubConnState: numTF counts failures modulo the "
+                "SubConn count; TRANSIENT_FAILURE is reported when it wraps to 0)",
+            ),
+            "grpc-java": _iv(
+                "every_failure",
+                _JAVA_PF + "PickFirstLeafLoadBalancer.java:381-384 (processSubchannelState: "
+                "once the pass is complete every TRANSIENT_FAILURE is reported), 392-396 "
+                "(refreshNameResolution only every addressIndex.size() failures)",
+                "the legacy PickFirstLoadBalancer passes every subchannel state on "
+                "(PickFirstLoadBalancer.java:152)",
+            ),
+            "C-core": _iv(
+                "every_n_failures",
+                _CORE_PF + " (SubchannelData::OnConnectivityStateChange: 'when that is equal "
+                "to the number of subchannels, request re-resolution and report "
+                "TRANSIENT_FAILURE again')",
+            ),
+            "grpc-js": _iv(
+                "every_n_failures",
+                _JS_PF + ":313-328 (maybeEnterStickyTransientFailureMode reports once every "
+                "child has failed since resetChildrenReportedTF)",
+                "so it is written; resetChildrenReportedTF (260-262) clears only the first "
+                "child (Array.every stops at the assignment's false), so grpc-js re-reports "
+                "on every failure of the first address: a defect (docs/findings.md, grpc-js "
+                "12), not this option's other value",
+            ),
+        },
+        ("PF-16",),
     ),
     SpecOption(
         "least_request_experimental.missing_config",

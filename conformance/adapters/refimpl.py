@@ -62,6 +62,8 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "pick_first.happy_eyeballs": "enabled",  # pick_first.py arms the 250 ms timer
     "pick_first.resolver_error_with_addresses": "keep_subchannels",  # PF-22
     "pick_first.family_interleaving": "three_families",  # interleave_by_family (AddressFamily)
+    "pick_first.ipv4_mapped_family": "ipv4",  # spec/types.py: a mapped address is IPV4
+    "pick_first.ready_on_update": "unchanged",  # pick_first.py keeps the READY one (PF-8)
     "pick_first.selected_address_removed": "goes_idle",  # pick_first.py PF-10 (the spec text)
     "pick_first.variant": "leaf",
     "pick_first.subchannel_creation": "lazy",  # pick_first.py _connect_from_cursor (PF-11)
@@ -76,6 +78,7 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "round_robin.update_report": "every_update",  # endpoint_sharding.py reports per update (RR-10)
     "pick_first.connecting_report": "on_connect",  # pick_first.py: CONNECTING with the connect
     "least_request_experimental.missing_config": "reject",  # least_request.py (LR-5)
+    "pick_first.sticky_failure_report": "every_n_failures",  # pick_first.py _failures (PF-16)
     # No subchannels of its own (the case plays them); refimpl/io runs on grpcio, C-core: idle.
     "subchannel.backoff_end": "idle",
 }

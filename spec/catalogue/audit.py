@@ -12,9 +12,10 @@ every MUST of pick_first (PF), round_robin (RR) and aggregation (AGG) against gr
 and, where it speaks, the language-neutral text; WRR-1, 2, 4..15, 19 and
 LR-1..9 against grpc-go; the options' requirements against all four
 implementations.  grpc-java and grpc-js were read for the options' requirements; grpc-java's leaf
-pick_first also for PF-2, 11, 16, 19, 20, 25, 28 and grpc-js for PF-11, 13, 14, 28 (the
-differences found there are recorded as "not triaged" until an option or an expectation
-covers them).  The channel-side areas are in
+pick_first also for PF-2, 11, 16, 19, 20, 25, 28 and grpc-js for PF-11, 13, 14, 28 (every
+difference found there is triaged: a spec option, or a divergence with a case and an
+expectations entry; options4 triaged the last two, PF-14 for grpc-js and PF-16 for
+grpc-java).  The channel-side areas are in
 :mod:`spec.catalogue.audit_channel`.
 
 Third helper of issue 14 (the rest of the catalogue): RR-10, 12, WRR-3, 16..18 and
@@ -191,7 +192,7 @@ AUDIT: dict[str, tuple[str, ...]] = {
     ),
     "PF-14": (
         f"{_GO}: agrees (pickfirst.go:727-750 endFirstPassIfPossibleLocked; IDLE ignored in the first pass)",
-        f"{_JS}: differs, not triaged: connects any IDLE subchannel at once, also in the first pass (load-balancer-pick-first.ts:373)",
+        f"{_JS}: diverges: onSubchannelStateUpdate asks every listed subchannel that reports any state to connect, also in the first pass (load-balancer-pick-first.ts:373), where gRFC A61 keeps retrying all addresses only 'if the first pass completes without a successful connection attempt'; a failed address's backoff therefore ends in CONNECTING while the pass is at the next one (subchannel.ts:226-236). Cases pf-backed-off-address-waits-for-end-of-pass, pf-duplicate-address-gets-one-turn-per-pass (ERROR: the adapter reports the request), expectations grpc-js.json, docs/findings.md (grpc-js, smaller divergences)",
     ),
     "PF-15": (
         f"{_GO}: agrees (pickfirst.go:727-750)",
@@ -200,7 +201,7 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "PF-16": (
         f"{_GO}: agrees (pickfirst.go:705-722: CONNECTING ignored, IDLE connected (720), TF every N (708-715))",
         f"{_TEXT}: agrees ('will not transition to CONNECTING in between')",
-        f"{_JAVA}: differs, not triaged: re-reports TRANSIENT_FAILURE at every completed pass, not after N failures (PickFirstLeafLoadBalancer.java:381-384; PF-24 allows the repeats)",
+        f"{_JAVA}: differs, re-reports TRANSIENT_FAILURE after every failure once the pass is complete (PickFirstLeafLoadBalancer.java:381-384; isPassComplete 613-623) and re-resolves every N (392-396): pick_first.sticky_failure_report=every_failure; the text and gRFC A61 give only the re-resolution cadence. Case pf-seed-profile-sticky-failure-rereported-after-every-address-failed-again, skipped for it",
     ),
     "PF-17": (
         f"{_GO}: agrees (pickfirst.go:669-682: CONNECTING reported unless the SubConn's effective state is TF)",
@@ -309,7 +310,7 @@ AUDIT: dict[str, tuple[str, ...]] = {
         f"{_GO}: agrees (endpointsharding.go:136-196 UpdateClientConnState, 201-208 ResolverError, 219-227 ExitIdle: children updated with inhibitChildUpdates set, one updateStateLocked after; 344-351 a child's report held back meanwhile)",
         f"{_JAVA}: agrees for a resolver update (MultiChildLoadBalancer.java:113-133 resolvingAddresses, 192 one report, 350-352 children held back); differs on a resolver error, reported unless READY and not passed to the children (141-145): round_robin.resolver_error=report_failure; differs on ExitIdle, a no-op (LoadBalancer.java:444): round_robin.exit_idle=noop",
         f"{_JS}: agrees for a resolver update (load-balancer-round-robin.ts:247-261 updatesPaused, one report); an empty list reports TRANSIENT_FAILURE (238-245) and then IDLE (261: calculateAndUpdateState with no children): a divergence, cases agg-no-children-after-resolver-error-is-failure, rr-empty-update-rejected (expectations/grpc-js.json); differs on a resolver error, ignored with children (225-234): round_robin.resolver_error=ignore; differs on ExitIdle, which does nothing (265-269): round_robin.exit_idle=noop",
-        f"{_CORE}: differs on a resolver error with children, ignored (round_robin.cc UpdateLocked): round_robin.resolver_error=ignore; differs on ExitIdle, not overridden (a no-op): round_robin.exit_idle=noop",
+        f"{_CORE}: differs on a resolver error with children, ignored (round_robin.cc UpdateLocked): round_robin.resolver_error=ignore; differs on ExitIdle, not overridden (a no-op): round_robin.exit_idle=noop; a resolver update is reported by the new child list, held as latest_pending_endpoint_list_ until every child has reported its initial state (or none is READY in the old list), then by every child report without comparing (MaybeUpdateRoundRobinConnectivityStateLocked, at 0a1b619): round_robin.update_report=every_update",
     ),
     "RR-12": (
         f"{_GO}: agrees (endpointsharding.go:115-129 rotateEndpoints by randIntN(n), 145; endpointsharding_test.go:37 TestRotateEndpoints)",

@@ -22,7 +22,8 @@ In prose, the rules the table states (the phase names in capitals):
 
 * An update without addresses shuts every subchannel down, reports TRANSIENT_FAILURE
   and is rejected (PF-2): NO_ADDRESSES, which the next update leaves (PF-3).
-* In READY an update still listing the READY address changes nothing (PF-8).  Any
+* In READY an update still listing the READY address changes nothing (PF-8), but
+  under pick_first.ready_on_update=ready_again READY is reported again.  Any
   other update takes its list (PF-4..PF-7), shuts down the unlisted subchannels
   (PF-9), then: from READY reports IDLE (pick_first.selected_address_removed=goes_idle)
   or starts over (reconnects); from NO_LIST, NO_ADDRESSES and CONNECTING reports
@@ -39,8 +40,12 @@ In prose, the rules the table states (the phase names in capitals):
 * Losing the READY connection (or a drop from CONNECTING to IDLE) reports IDLE,
   shuts down the others and, under pick_first.lost_subchannel=released, that one too
   (PF-20); ExitIdle, or the first pick, starts a pass from IDLE (PF-20, PF-21).
-* A resolver error is ignored while a list is in use and TRANSIENT_FAILURE is not
-  reported; otherwise it is reported (PF-22).  Close shuts everything down (PF-23).
+* A resolver error is reported before any list and after an empty one (PF-22).  With
+  a list in use, pick_first.resolver_error_with_addresses says: keep_subchannels
+  ignores it unless TRANSIENT_FAILURE is reported, then reports it; drop_subchannels
+  shuts everything down and reports it (NO_ADDRESSES); ignore does nothing while a
+  subchannel or a pick is held, and in IDLE after a released loss reports it as if the
+  list were gone.  Close shuts everything down (PF-23).
   Stray notifications (PF-25) and RPC completions (PF-29) change nothing.
 * Re-resolution is asked for with every TRANSIENT_FAILURE a pass or sticky counting
   reports, and on a lost connection, as pick_first.reresolution says (PF-28).
@@ -112,6 +117,7 @@ endpoints rather than judge them partly.
 from __future__ import annotations
 
 import enum
+import ipaddress
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from itertools import permutations
@@ -128,7 +134,10 @@ from spec.options import (
     FamilyInterleaving,
     HappyEyeballs,
     LostSubchannel,
+    MappedFamily,
+    ReadyOnUpdate,
     ReresolutionMode,
+    ResolverErrorWithAddresses,
     SelectedAddressRemoved,
     SubchannelCreation,
 )
@@ -162,21 +171,37 @@ class RuleTableError(SpecError):
 # --- The address list, from the catalogue text (PF-4..PF-7) ---
 
 
-def _family(address: Address, families: FamilyInterleaving) -> AddressFamily:
-    """PF-7's family of an address; under two_families all but IPv6 are one family."""
-    if families is FamilyInterleaving.TWO_FAMILIES and address.family is not AddressFamily.IPV6:
+def _family(
+    address: Address, families: FamilyInterleaving, mapped: MappedFamily = MappedFamily.IPV4
+) -> AddressFamily:
+    """PF-7's family of an address; under two_families all but IPv6 are one family.  An
+    IPv4-mapped IPv6 address is IPv4 unless pick_first.ipv4_mapped_family says ipv6."""
+    family = address.family
+    if mapped is MappedFamily.IPV6 and _is_ipv4_mapped(address):
+        family = AddressFamily.IPV6
+    if families is FamilyInterleaving.TWO_FAMILIES and family is not AddressFamily.IPV6:
         return AddressFamily.IPV4
-    return address.family
+    return family
+
+
+def _is_ipv4_mapped(address: Address) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.host)
+    except ValueError:
+        return False
+    return isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None
 
 
 def _family_order_interleave(
-    addresses: Sequence[Address], families_option: FamilyInterleaving
+    addresses: Sequence[Address],
+    families_option: FamilyInterleaving,
+    mapped: MappedFamily = MappedFamily.IPV4,
 ) -> tuple[Address, ...]:
     """PF-7: take one address per family in turn, families in order of first appearance."""
     families: list[AddressFamily] = []
     members: dict[AddressFamily, list[Address]] = {}
     for address in addresses:
-        family = _family(address, families_option)
+        family = _family(address, families_option, mapped)
         if family not in members:
             families.append(family)
             members[family] = []
@@ -197,6 +222,7 @@ def _family_order_interleave(
 def address_list(
     endpoint_order: Iterable[Endpoint],
     families: FamilyInterleaving = FamilyInterleaving.TWO_FAMILIES,
+    mapped: MappedFamily = MappedFamily.IPV4,
 ) -> tuple[Address, ...]:
     """The list pick_first walks for endpoints in this order (PF-4, PF-6, PF-7)."""
     flat: list[Address] = []
@@ -204,23 +230,25 @@ def address_list(
         for address in endpoint.addresses:
             if address not in flat:  # PF-6: first occurrence wins
                 flat.append(address)
-    return _family_order_interleave(flat, families)
+    return _family_order_interleave(flat, families, mapped)
 
 
 def candidate_lists(
     endpoints: Sequence[Endpoint],
     shuffle: bool,
     families: FamilyInterleaving = FamilyInterleaving.TWO_FAMILIES,
+    mapped: MappedFamily = MappedFamily.IPV4,
 ) -> list[tuple[Address, ...]]:
     """Every list the policy may walk: one, or one per endpoint order when shuffling (PF-5)."""
     if not shuffle or len(endpoints) < 2:
-        return [address_list(endpoints, families)]
+        return [address_list(endpoints, families, mapped)]
     if len(endpoints) > MAX_SHUFFLED_ENDPOINTS:
         raise MonitorLimitError(
             f"a shuffled update of {len(endpoints)} endpoints: this monitor judges at most "
             f"{MAX_SHUFFLED_ENDPOINTS}"
         )
-    return list(dict.fromkeys(address_list(order, families) for order in permutations(endpoints)))
+    orders = permutations(endpoints)
+    return list(dict.fromkeys(address_list(order, families, mapped) for order in orders))
 
 
 def parse_config(config: Any) -> bool | None:
@@ -314,6 +342,9 @@ KEPT = When("pick_first.lost_subchannel", "kept")
 EAGER = When("pick_first.subchannel_creation", "eager")
 ASKS_ON_LOSS = When("pick_first.reresolution", "spec_text")
 KEEPS_SUBCHANNELS = When("pick_first.resolver_error_with_addresses", "keep_subchannels")
+DROPS_SUBCHANNELS = When("pick_first.resolver_error_with_addresses", "drop_subchannels")
+IGNORES_ERROR = When("pick_first.resolver_error_with_addresses", "ignore")
+READY_AGAIN = When("pick_first.ready_on_update", "ready_again")
 ON_CONNECT = When("pick_first.connecting_report", "on_connect")
 NO_HEALTH = When("health_listener", "false")
 HEALTH = When("health_listener", "true")
@@ -325,7 +356,6 @@ NOT_FAILED_SINCE_READY = _fact(Fact.NOT_FAILED_SINCE_READY)
 
 # The values this table encodes for options no monitor parameter carries.
 FIXED_OPTIONS = {
-    "pick_first.resolver_error_with_addresses": "keep_subchannels",
     "pick_first.connecting_report": "on_connect",
     "pick_first.variant": "leaf",
 }
@@ -338,6 +368,7 @@ class Do(enum.Enum):
 
     TAKE_LIST = "take the update's list (PF-4..PF-7), back to its first address, cancel the timer"
     KEEP_SELECTED = "stay on the READY subchannel"
+    REPORT_READY_AGAIN = "report READY again with a picker completing on the READY subchannel"
     CREATE_AND_DROP = "may create the list's other subchannels and shut them down at once"
     DROP_LIST = "forget the list, cancel the timer"
     SHUT_DOWN_UNLISTED = "shut down the subchannels of addresses no longer listed"
@@ -448,7 +479,12 @@ RULES: tuple[Rule, ...] = (
     _row(
         [P.READY],
         Input.UPDATE_KEEPING_SELECTED,
-        [_NEW_LIST, _e(Do.KEEP_SELECTED, "PF-8"), _e(Do.CREATE_AND_DROP, "PF-11", EAGER)],
+        [
+            _NEW_LIST,
+            _e(Do.KEEP_SELECTED, "PF-8"),
+            _e(Do.CREATE_AND_DROP, "PF-11", EAGER),
+            _e(Do.REPORT_READY_AGAIN, "PF-8", READY_AGAIN),
+        ],
         [P.READY],
         "PF-8",
     ),
@@ -514,11 +550,42 @@ RULES: tuple[Rule, ...] = (
         "PF-22",
     ),
     _row(
+        [P.CONNECTING, P.READY, P.IDLE, P.STICKY_PASS, P.STICKY],
+        Input.RESOLVER_ERROR,
+        [
+            _e(Do.SHUT_DOWN_ALL, "PF-22"),
+            _e(Do.DROP_LIST, "PF-22"),
+            _e(Do.REPORT_RESOLVER_ERROR, "PF-22"),
+        ],
+        [P.NO_ADDRESSES],
+        "PF-22",
+        DROPS_SUBCHANNELS,
+    ),
+    _row(
+        [P.IDLE],
+        Input.RESOLVER_ERROR,
+        [_e(Do.DROP_LIST, "PF-22"), _e(Do.REPORT_RESOLVER_ERROR, "PF-22")],
+        [P.NO_ADDRESSES],
+        "PF-22",
+        IGNORES_ERROR,
+        RELEASED,
+    ),
+    _row(
+        [P.CONNECTING, P.READY, P.IDLE, P.STICKY_PASS, P.STICKY],
+        Input.RESOLVER_ERROR,
+        [],
+        [],
+        "PF-22",
+        IGNORES_ERROR,
+        stays=True,
+    ),
+    _row(
         [P.STICKY_PASS, P.STICKY],
         Input.RESOLVER_ERROR,
         [_e(Do.REPORT_RESOLVER_ERROR, "PF-22")],
         [],
         "PF-22",
+        KEEPS_SUBCHANNELS,
         stays=True,
     ),
     _row(
@@ -527,6 +594,7 @@ RULES: tuple[Rule, ...] = (
         [_e(Do.REPORT_RESOLVER_ERROR, "PF-22")],
         [P.READY],
         "PF-22",
+        KEEPS_SUBCHANNELS,
         HEALTH_FAILING,
     ),
     _row(
@@ -960,6 +1028,13 @@ class _World:
         assert ctx.selected is not None
         self.cursor = self.addresses.index(ctx.selected.address)
 
+    def report_ready_again(self, req: str, ctx: _Context) -> None:
+        """pick_first.ready_on_update=ready_again: the one repeat of READY PF-24 allows."""
+        assert ctx.selected is not None
+        picker = _Picker("ready", req, ctx.selected.ident)
+        self.exp.reports.append(_Report(State.READY, picker, req))
+        self.reported, self.picker = State.READY, picker
+
     def create_and_drop(self, req: str, ctx: _Context) -> None:
         if self.create_all:  # this fork creates the list up front
             for address in [a for a in self.addresses if a not in self.subs]:
@@ -1234,6 +1309,7 @@ class _World:
 _DOING: dict[Do, Callable[[_World, str, _Context], None]] = {
     Do.TAKE_LIST: _World.take_list,
     Do.KEEP_SELECTED: _World.keep_selected,
+    Do.REPORT_READY_AGAIN: _World.report_ready_again,
     Do.CREATE_AND_DROP: _World.create_and_drop,
     Do.DROP_LIST: _World.drop_list,
     Do.SHUT_DOWN_UNLISTED: _World.shut_down_unlisted,
@@ -1444,6 +1520,11 @@ class PickFirstMonitor:
         attempt_delay: Duration = CONNECTION_ATTEMPT_DELAY,
         happy_eyeballs: HappyEyeballs = HappyEyeballs.ENABLED,
         family_interleaving: FamilyInterleaving = FamilyInterleaving.TWO_FAMILIES,
+        ipv4_mapped_family: MappedFamily = MappedFamily.IPV4,
+        ready_on_update: ReadyOnUpdate = ReadyOnUpdate.UNCHANGED,
+        resolver_error_with_addresses: ResolverErrorWithAddresses = (
+            ResolverErrorWithAddresses.KEEP_SUBCHANNELS
+        ),
         selected_address_removed: SelectedAddressRemoved = SelectedAddressRemoved.GOES_IDLE,
         subchannel_creation: SubchannelCreation = SubchannelCreation.EAGER,
         lost_subchannel: LostSubchannel = LostSubchannel.RELEASED,
@@ -1457,6 +1538,13 @@ class PickFirstMonitor:
                 f"family_interleaving must be a FamilyInterleaving: {family_interleaving!r}"
             )
         self.family_interleaving = family_interleaving
+        if not isinstance(ipv4_mapped_family, MappedFamily):
+            raise TypeError(f"ipv4_mapped_family must be a MappedFamily: {ipv4_mapped_family!r}")
+        self.ipv4_mapped_family = ipv4_mapped_family
+        if not isinstance(ready_on_update, ReadyOnUpdate):
+            raise TypeError(f"ready_on_update must be a ReadyOnUpdate, got {ready_on_update!r}")
+        if not isinstance(resolver_error_with_addresses, ResolverErrorWithAddresses):
+            raise TypeError(f"resolver_error_with_addresses: got {resolver_error_with_addresses!r}")
         delay = attempt_delay.nanos if happy_eyeballs is HappyEyeballs.ENABLED else None
         if not isinstance(selected_address_removed, SelectedAddressRemoved):
             raise TypeError(f"selected_address_removed: got {selected_address_removed!r}")
@@ -1470,6 +1558,9 @@ class PickFirstMonitor:
             "pick_first.reresolution": reresolution.value,
             "pick_first.happy_eyeballs": happy_eyeballs.value,
             "pick_first.family_interleaving": family_interleaving.value,
+            "pick_first.ipv4_mapped_family": ipv4_mapped_family.value,
+            "pick_first.resolver_error_with_addresses": resolver_error_with_addresses.value,
+            "pick_first.ready_on_update": ready_on_update.value,
             "pick_first.selected_address_removed": selected_address_removed.value,
             "pick_first.subchannel_creation": subchannel_creation.value,
             "pick_first.lost_subchannel": lost_subchannel.value,
@@ -1589,7 +1680,9 @@ class PickFirstMonitor:
             self._last_valid_shuffle = shuffle
         self._config_in_force = True
         listings = (
-            candidate_lists(event.endpoints, shuffle, self.family_interleaving)
+            candidate_lists(
+                event.endpoints, shuffle, self.family_interleaving, self.ipv4_mapped_family
+            )
             if event.endpoints
             else [()]
         )

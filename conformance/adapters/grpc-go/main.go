@@ -229,6 +229,12 @@ var specOptions = map[string]string{
 	"pick_first.connecting_report": "on_connect",
 	// leastrequest.go lines 132-136: no config is ErrBadResolverState.
 	"least_request_experimental.missing_config": "reject",
+	// pickfirst.go lines 707-715: in sticky TRANSIENT_FAILURE, a report every N failures.
+	"pick_first.sticky_failure_report": "every_n_failures",
+	// pickfirst.go lines 456-458: ip.Is4() || ip.Is4In6() is IPv4.
+	"pick_first.ipv4_mapped_family": "ipv4",
+	// pickfirst.go lines 311-313: an update still listing the READY address changes nothing.
+	"pick_first.ready_on_update": "unchanged",
 }
 
 func (a *adapter) started() object {

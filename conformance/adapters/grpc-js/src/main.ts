@@ -21,7 +21,10 @@ function capabilities(): JsonObject {
     // grpc-js has no client-side health checking (README "Health").
     health_listener: false,
     orca: true,
-    profiles: ['current'],
+    // 'seed' adds TRANSIENT_FAILURE -> CONNECTING, which grpc-js takes when startConnecting()
+    // was called during the backoff (src/subchannel.ts:226-231); its READY -> TRANSIENT_FAILURE
+    // never happens (a lost connection is READY -> IDLE, 276-279) and is refused (subchannel.ts).
+    profiles: ['current', 'seed'],
     spec_options: {
       // pick_first asks for re-resolution when every address has failed
       // (src/load-balancer-pick-first.ts:317), as the spec text says; it does not on a
@@ -36,10 +39,16 @@ function capabilities(): JsonObject {
       'pick_first.subchannel_creation': 'eager',
       // The 250 ms Connection Attempt Delay (src/load-balancer-pick-first.ts:60, 417).
       'pick_first.happy_eyeballs': 'enabled',
-      // A resolver error with children or a pick is ignored (src/load-balancer-pick-first.ts:519-527).
-      'pick_first.resolver_error_with_addresses': 'keep_subchannels',
+      // A resolver error is acted on only with no children and no pick, sticky TRANSIENT_FAILURE
+      // included (src/load-balancer-pick-first.ts:519-528).
+      'pick_first.resolver_error_with_addresses': 'ignore',
       // IPv6 and everything else (src/load-balancer-pick-first.ts:139-165, interleaveAddressFamilies).
       'pick_first.family_interleaving': 'two_families',
+      // isIPv6(host) is true for an IPv4-mapped IPv6 literal (src/load-balancer-pick-first.ts:148-151).
+      'pick_first.ipv4_mapped_family': 'ipv6',
+      // An update that finds the pooled READY subchannel picks it again and reports READY
+      // (src/load-balancer-pick-first.ts:480-484, 441).
+      'pick_first.ready_on_update': 'ready_again',
       // One subchannel per address: the leaf policy of gRFC A61 (load-balancer-pick-first.ts).
       'pick_first.variant': 'leaf',
       // CONNECTING is reported as the pass starts; the subchannel connects on the next tick
@@ -66,6 +75,10 @@ function capabilities(): JsonObject {
       'weighted_round_robin.weight_on_reconnect': 'reset_non_empty_since',
       // loadBalancingPolicy is validated as a string and never read (src/service-config.ts:384-388).
       'service_config.unknown_policy_name': 'ignored',
+      // Not declared: pick_first.sticky_failure_report. Written as every_n_failures
+      // (maybeEnterStickyTransientFailureMode, 313-328), but resetChildrenReportedTF (260-262)
+      // clears only the first child, so it re-reports on each failure of the first address:
+      // neither value (docs/findings.md, grpc-js 12); judged by the default, every_n_failures.
       // Not declared: pick_first.selected_address_removed. An update without the READY
       // address keeps the old pick READY while the new list connects (connectToAddressList
       // does not drop currentPick, 474-507): neither goes_idle nor reconnects.
@@ -111,8 +124,8 @@ class Adapter {
     if (typeof policy !== 'string' || typeof seed !== 'number') {
       return { type: 'error', message: 'begin needs a policy (string) and a seed (number)' };
     }
-    if (message['profile'] !== 'current') {
-      return { type: 'error', message: `only the current subchannel profile is offered, not ${String(message['profile'])}` };
+    if (message['profile'] !== 'current' && message['profile'] !== 'seed') {
+      return { type: 'error', message: `unknown subchannel profile ${String(message['profile'])}` };
     }
     if (message['health_checking'] === true) {
       return { type: 'error', message: 'grpc-js has no client-side health checking' };

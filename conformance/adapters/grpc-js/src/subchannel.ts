@@ -168,6 +168,20 @@ export class PooledSubchannel implements SubchannelInterface {
           'its backoff, so grpc-js goes CONNECTING when the backoff ends (src/subchannel.ts:226-230)',
       );
     }
+    if (this.state === ConnectivityState.TRANSIENT_FAILURE && target === ConnectivityState.CONNECTING && !this.continueConnecting) {
+      // The seed profile's retry edge: grpc-js takes it only after a request (src/subchannel.ts:226-231).
+      throw new InputError(
+        `subchannel ${this.handle} cannot go TRANSIENT_FAILURE -> CONNECTING: nothing called startConnecting() ` +
+          'during its backoff, so grpc-js goes IDLE when the backoff ends (src/subchannel.ts:232-236)',
+      );
+    }
+    if (this.state === ConnectivityState.READY && target === ConnectivityState.TRANSIENT_FAILURE) {
+      // The seed profile's other edge, which grpc-js never takes.
+      throw new InputError(
+        `subchannel ${this.handle} cannot go READY -> TRANSIENT_FAILURE: grpc-js reports a lost connection as ` +
+          'READY -> IDLE (src/subchannel.ts:276-279)',
+      );
+    }
     const previous = this.state;
     this.state = target;
     this.connectRequested = false;

@@ -37,8 +37,15 @@ final class SpecOptions {
       // IPv4 and everything else (PickFirstLeafLoadBalancer.java:799-800); the legacy policy
       // does not interleave at all.
       options.put("pick_first.family_interleaving", "two_families");
+      // An IPv4-mapped IPv6 literal is an Inet4Address in java.net, so it is IPv4
+      // (PickFirstLeafLoadBalancer.java:799-800).
+      options.put("pick_first.ipv4_mapped_family", "ipv4");
     }
     options.put("pick_first.variant", leaf ? "leaf" : "legacy_single_subchannel");
+    // An update still listing the READY address is taken without a report: the leaf seeks to it
+    // and returns (PickFirstLeafLoadBalancer.java:143-156); the legacy policy only updates its
+    // subchannel's addresses (PickFirstLoadBalancer.java:91).
+    options.put("pick_first.ready_on_update", "unchanged");
     // The leaf policy creates a subchannel only when its pass reaches the address
     // (requestConnection, PickFirstLeafLoadBalancer.java:520-524); the legacy policy creates its
     // one subchannel, for the whole list, when the first addresses arrive
@@ -48,6 +55,10 @@ final class SpecOptions {
     // subchannel's CONNECTING (PickFirstLeafLoadBalancer.java:529-530, :338; the legacy
     // PickFirstLoadBalancer passes every subchannel state on, :152).
     options.put("pick_first.connecting_report", "on_subchannel_connecting");
+    // After the first pass every TRANSIENT_FAILURE is reported again with its error
+    // (PickFirstLeafLoadBalancer.java:381-384; re-resolution only every N, :392-396); the legacy
+    // policy passes every subchannel state on (PickFirstLoadBalancer.java:152).
+    options.put("pick_first.sticky_failure_report", "every_failure");
     // One sequence counter shared by every ReadyPicker (RoundRobinLoadBalancer.java:46, :97).
     options.put("round_robin.start_index", "shared_counter");
     // An IDLE child counts as connecting (RoundRobinLoadBalancer.java:62-73).
