@@ -100,8 +100,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "PF-8",
         M,
         "When the policy is connected to a READY subchannel whose address is still listed, a "
-        "resolver update changes nothing: no report, no subchannel created, connected or shut "
-        "down.",
+        "resolver update changes nothing: no subchannel created, connected or shut down, and "
+        "no report under pick_first.ready_on_update=unchanged (ready_again: READY once more, "
+        "on the same subchannel).",
         _SPEC + " ('stay in this state until ... a resolver update that does not include the "
         "address of the selected subchannel'); " + _GO + " (UpdateClientConnState)",
     ),
@@ -186,7 +187,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "After the first pass the policy stays in TRANSIENT_FAILURE until a subchannel is "
         "READY: CONNECTING changes nothing, an IDLE subchannel is connected at once, and "
         "TRANSIENT_FAILURE is re-reported with the newest error after every N failures, N "
-        "being the number of subchannels.",
+        "being the number of subchannels (pick_first.sticky_failure_report=every_n_failures; "
+        "every_failure: after each one; re-resolution follows the N either way, PF-28).",
         _A62 + "; " + _SPEC + " ('will not transition to CONNECTING'); " + _A61_HE + "; " + _GO,
     ),
     Requirement(
@@ -237,10 +239,15 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "PF-22",
         M,
-        "A resolver error is ignored while the policy has a non-empty address list and is not "
-        "in TRANSIENT_FAILURE; otherwise the policy reports TRANSIENT_FAILURE with a picker "
-        "failing with the resolver's error.",
-        _GO + " (resolverErrorLocked); grpc-go pickfirst_ext_test.go TestPickFirst_ResolverError_*",
+        "Without an address list in use the policy reports TRANSIENT_FAILURE with a picker "
+        "failing with the resolver's error. With one, it does as "
+        "pick_first.resolver_error_with_addresses says: keep_subchannels ignores the error "
+        "unless TRANSIENT_FAILURE is reported (then the picker carries it); drop_subchannels "
+        "shuts every subchannel down and reports TRANSIENT_FAILURE; ignore does nothing while "
+        "it holds a subchannel or a pick.",
+        _GO + " (resolverErrorLocked); grpc-go pickfirst_ext_test.go TestPickFirst_ResolverError_*"
+        "; each implementation's value and line: spec/options.py "
+        "pick_first.resolver_error_with_addresses",
     ),
     Requirement(
         "PF-23",
@@ -252,8 +259,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "PF-24",
         M,
         "The policy never reports the state it last reported, except TRANSIENT_FAILURE, whose "
-        "picker error may change, and CONNECTING on a resolver update that restarts a pass "
-        "(PF-18).",
+        "picker error may change, CONNECTING on a resolver update that restarts a pass "
+        "(PF-18), and READY on an update that keeps it under "
+        "pick_first.ready_on_update=ready_again (PF-8).",
         _GO + " lines 792-800 (updateBalancerState suppresses repeats except TF); lines 323-328 "
         "(UpdateClientConnState reports CONNECTING through forceUpdateConcludedStateLocked, "
         "which does not suppress a repeat: PF-18)",
