@@ -13,7 +13,7 @@ are equivalent by construction.
 
 Cosmic Ray makes the session (which mutants exist: its operators and occurrences) and each
 mutant's code; running them is ours, because on a shared two-core machine Cosmic Ray's
-worker (two fresh interpreters per mutant, each reloading the corpus) cost as much as the
+worker (two fresh interpreters per mutant, each reloading the corpus) cost half as much as the
 corpus itself. One process loads the corpus once, then forks a child per mutant that
 imports refimpl afresh with the mutated module's code in place of the file's (refimpl is
 never imported before the fork) and runs the corpus; the child's exit status is the verdict,
@@ -77,6 +77,8 @@ FIRST_POLICY = {
     "weighted_round_robin": "weighted_round_robin",
     "pick_first": "pick_first",
 }
+# The verdict of a mutant in a function the corpus never calls: it survives, unrun.
+NEVER_RUN = "survived unrun: the corpus never calls the function"
 ANNOTATION_REASON = (
     "inside a type annotation, never evaluated (`from __future__ import annotations`)"
 )
@@ -145,9 +147,12 @@ def corpus_failure(cases: Sequence[Case], module: str) -> str | None:
     return None
 
 
-def _mutant_verdict(cases: Sequence[Case], module: str, code: str) -> tuple[bool, str]:
+def _mutant_verdict(
+    cases: Sequence[Case], module: str, code: str, *, trace: bool = False
+) -> tuple[bool, str]:
     """Whether the corpus kills refimpl/<module>.py replaced by ``code`` (and why), in a
-    forked child that imports refimpl afresh."""
+    forked child that imports refimpl afresh; with ``trace``, a passing run's message is the
+    JSON list of the module's lines that ran."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
@@ -157,12 +162,19 @@ def _mutant_verdict(cases: Sequence[Case], module: str, code: str) -> tuple[bool
         os.dup2(quiet, 2)
         status, message = 1, "the child ended without a verdict"
         try:
+            lines: set[int] = set()
+            if trace:
+                _trace_lines(str(ROOT / "refimpl" / f"{module}.py"), lines)
             failed = _in_child(cases, module, code)
-            status, message = (0, "") if failed is None else (1, failed)
+            sys.settrace(None)
+            ran = json.dumps(sorted(lines)) if trace else ""
+            status, message = (0, ran) if failed is None else (1, failed)
         except BaseException as err:  # a mutant that breaks the import is killed by it
             message = f"{type(err).__name__}: {err}".splitlines()[0]
         finally:
-            os.write(write_end, message.encode("utf-8", "replace")[:4000])
+            payload = message.encode("utf-8", "replace")
+            while payload:  # a pipe write may take less than all of it
+                payload = payload[os.write(write_end, payload[: 1 << 16]) :]
             os._exit(status)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
@@ -172,6 +184,38 @@ def _mutant_verdict(cases: Sequence[Case], module: str, code: str) -> tuple[bool
     if killed and not message:
         message = f"the child exited with status {os.waitstatus_to_exitcode(wait_status)}"
     return killed, message
+
+
+def _trace_lines(filename: str, lines: set[int]) -> None:
+    """Record into ``lines`` every line of ``filename`` that runs from now on."""
+    from types import FrameType
+    from typing import Any as Tracer
+
+    def local(frame: FrameType, event: str, arg: object) -> Tracer:
+        if event == "line":
+            lines.add(frame.f_lineno)
+        return local
+
+    def calls(frame: FrameType, event: str, arg: object) -> Tracer:
+        if frame.f_code.co_filename == filename:
+            lines.add(frame.f_lineno)
+            return local
+        return None
+
+    sys.settrace(calls)
+
+
+def never_run(source: str, ran: set[int]) -> dict[int, str]:
+    """Line -> function, for every line in the body of a function none of whose body lines
+    ran: the corpus never called it, so a mutant there cannot change any run (the corpus
+    in-process is deterministic: virtual time, seeded random)."""
+    dead: dict[int, str] = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno:
+            body = range(node.body[0].lineno, node.end_lineno + 1)
+            if not ran.intersection(body):
+                dead.update(dict.fromkeys(body, node.name))
+    return dead
 
 
 def _in_child(cases: Sequence[Case], module: str, code: str) -> str | None:
@@ -196,7 +240,8 @@ def _in_child(cases: Sequence[Case], module: str, code: str) -> str | None:
 
 def execute_session(module: str, session: Path, source: str, *, survivors: bool = False) -> None:
     """Give every mutant of the session without a result its verdict (see the docstring);
-    with ``survivors``, run the mutants that survived again instead."""
+    with ``survivors``, run again instead the mutants that survived and are not reviewed
+    equivalents."""
     import difflib
 
     from cosmic_ray.mutating import mutate_code
@@ -209,20 +254,39 @@ def execute_session(module: str, session: Path, source: str, *, survivors: bool 
     if any(name == "refimpl" or name.startswith("refimpl.") for name in sys.modules):
         raise SystemExit("mutation: refimpl is imported already: the children would share it")
     cases = load_cases()
-    killed, message = _mutant_verdict(cases, module, source)
+    killed, message = _mutant_verdict(cases, module, source, trace=True)
     if killed:
         raise SystemExit(f"mutation: the unmutated corpus fails: {message}")
+    dead = never_run(source, set(json.loads(message)))
     with use_db(str(session), WorkDB.Mode.open) as db:
-        if survivors:
+        if survivors:  # those not reviewed as equivalent
+            reviewed = _equivalents().get(module, {})
             pending = [
                 item
                 for item, result in db.completed_work_items
                 if result.test_outcome is TestOutcome.SURVIVED
+                and (
+                    item.mutations[0].operator_name,
+                    item.mutations[0].occurrence,
+                    item.mutations[0].start_pos[0],
+                )
+                not in reviewed
             ]
         else:
             pending = list(db.pending_work_items)
         for number, item in enumerate(pending, start=1):
             (mutation,) = item.mutations
+            function = dead.get(mutation.start_pos[0])
+            if function is not None:
+                db.set_result(
+                    item.job_id,
+                    WorkResult(
+                        worker_outcome=WorkerOutcome.NORMAL,
+                        output=f"{NEVER_RUN}: {function}",
+                        test_outcome=TestOutcome.SURVIVED,
+                    ),
+                )
+                continue
             operator = get_operator(mutation.operator_name)(**(mutation.operator_args or {}))
             code = mutate_code(source, operator, mutation.occurrence)
             if code is None:
@@ -380,8 +444,10 @@ def collect(module: str) -> list[dict[str, Any]]:
             outcome = "incompetent"
         else:
             outcome = result["test_outcome"]
+        never = outcome == "survived" and (result or {}).get("output", "").startswith(NEVER_RUN)
         mutants.append(
             {
+                "never_run": never,
                 "operator": mutation["operator_name"],
                 "occurrence": mutation["occurrence"],
                 "line": mutation["start_pos"][0],
@@ -458,9 +524,10 @@ def render_report() -> str:
                     f"({m['function']}): {reasons[_mutant_key(m)]}"
                 )
             for m in survived:
+                unrun = " (never run: the corpus never calls it)" if m.get("never_run") else ""
                 details.append(
                     f"- {m['outcome']}: line {m['line']} `{m['operator']}` #{m['occurrence']} "
-                    f"({m['function']})"
+                    f"({m['function']}){unrun}"
                 )
     lines.append("")
     lines.append("Score = killed / (mutants - equivalent).")
@@ -486,8 +553,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.mutation")
     # collect: write a module's results from its (possibly unfinished) session.
     # resume: run only the mutants of an interrupted run's session that have no result yet.
-    # recheck: run the survivors of a finished session again, after cases were added (only
-    # added: after a case changed or went, `run` again).
+    # recheck: run the unreviewed survivors of a finished session again, after cases were
+    # added (only added: after a case changed or went, `run` again).
     # corpus: the test command Cosmic Ray runs per mutant (in the copy of the tree).
     commands = ("run", "resume", "recheck", "report", "collect", "corpus")
     parser.add_argument("command", choices=commands)
