@@ -70,3 +70,13 @@ def test_results_measured_on_another_source_are_marked_stale(
     rows = [line for line in render_report().splitlines() if line.startswith("| round_robin")]
     assert rows
     assert "stale: refimpl/round_robin.py changed since" in rows[0]
+
+
+def test_mutants_in_a_function_the_corpus_never_calls_are_known_without_running_them() -> None:
+    # Issue 15: such a mutant cannot change any run, so it survives unrun; a function whose
+    # body ran at least once is never skipped, and neither are its def line and defaults.
+    from conformance.mutation import never_run
+
+    source = "def f(x=1):\n    return x\n\n\ndef g(y=2):\n    '''doc'''\n    return y\n"
+    assert never_run(source, {1, 2, 5}) == {6: "g", 7: "g"}
+    assert never_run(source, {1, 2, 5, 7}) == {}
