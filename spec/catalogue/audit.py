@@ -282,7 +282,10 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "WRR-4": (
         f"{_GO}: agrees in effect (balancer.go:228-231 returns an error for a nil config; not ErrBadResolverState, so grpc-go's channel does not re-resolve on it)",
     ),
-    "WRR-5": (f"{_GO}: agrees (weightedroundrobin/balancer.go:551-566)",),
+    "WRR-5": (
+        f"{_GO}: agrees on the utilization and the zero checks (weightedroundrobin/balancer.go:551-560); differs on the result: it stores any weight it computes, 0 included (563-564; case wrr-report-giving-zero-or-infinite-weight-ignored, expectations)",
+        f"{_JAVA}: agrees that a weight of 0 is ignored (xds WeightedRoundRobinLoadBalancer.java:389-391, 5fda0c7); +Inf is checked by no implementation read: 'finite' is this project's rule",
+    ),
     "WRR-7": (f"{_GO}: agrees (weightedroundrobin/balancer.go:612 orca.RegisterOOBListener)",),
     "WRR-11": (f"{_GO}: agrees (weightedroundrobin/balancer.go:159-200 updateEndpointsLocked)",),
     "WRR-13": (f"{_GO}: agrees (weightedroundrobin/scheduler.go:40-66 and allEqual)",),
