@@ -138,3 +138,40 @@ def test_rejected_config_keeps_the_policy_in_force() -> None:
         Step(_sc(2, State.CONNECTING), [act.UpdateState(State.READY)]),
     ]
     assert _ids(trace) == []
+
+
+def test_the_docstring_shows_the_report_rules_the_monitor_walks() -> None:
+    """GS-4..GS-8: the table a reader checks against the catalogue is REPORT_RULES itself."""
+    from spec.monitors import graceful_switch as gs
+
+    assert gs.__doc__ is not None
+    assert gs.render_report_rules() in gs.__doc__
+
+
+def test_every_possible_report_has_exactly_the_expected_rule() -> None:
+    """GS-4..GS-8: each (phase, source, state, channel READY) that can occur has a row; the
+    combinations without one are those the ownership rules make impossible."""
+    from spec.monitors.graceful_switch import Phase, Source, report_rule
+
+    impossible = {
+        (Phase.NO_CHILD, Source.CURRENT),
+        (Phase.NO_CHILD, Source.PENDING),
+        (Phase.NO_CHILD, Source.RETIRED),
+        (Phase.SERVING, Source.NONE),
+        (Phase.SERVING, Source.PENDING),
+        (Phase.SWITCHING, Source.NONE),
+    }
+    for phase in Phase:
+        for source in Source:
+            for state in State:
+                for ready in (False, True):
+                    if (phase, source) in impossible:
+                        with pytest.raises(AssertionError):
+                            report_rule(phase, source, state, ready)
+                    else:
+                        report_rule(phase, source, state, ready)
+    held = report_rule(Phase.SWITCHING, Source.PENDING, State.CONNECTING, True)
+    assert (held.breaks, held.swap) == ("GS-6", True)
+    assert report_rule(Phase.SWITCHING, Source.PENDING, State.CONNECTING, False).breaks is None
+    left = report_rule(Phase.SWITCHING, Source.CURRENT, State.TRANSIENT_FAILURE, True)
+    assert (left.breaks, left.swap) == ("GS-5", True)
