@@ -52,8 +52,27 @@ Two halves (issue 17):
   during the blackout; WRR-9: an expired lookup is 0 and ends the run; WRR-10:
   READY again forgets non_empty_since; WRR-13/14/15: fallback, mean, caps), so
   each branch is checkable against one catalogue sentence; they are a function
-  of the requirement text rather than a transition system, and no table would
-  say more.  Where the sources differ the monitor takes the option and the
+  of the requirement text rather than a transition system.  As rules (first
+  that holds; ``run`` is non_empty_since, ``last`` the time of the last accepted
+  report):
+
+  ===========================================  =================================  ==========
+  input / lookup                               effect                             rule
+  ===========================================  =================================  ==========
+  report with utilization or qps 0, or a       ignored                            WRR-5
+  weight of 0, inf or NaN
+  other report (per call, or OOB if enabled)   weight, last := it, now;           WRR-5..7
+                                               run := now if unset
+  endpoint READY again (no other READY         run unset (reset_all: last too)    WRR-10
+  subchannel)
+  lookup, no last                              0                                  WRR-8
+  lookup, now - last >= expiration             0, and run unset                   WRR-9
+  lookup, blackout > 0 and (run unset or       0                                  WRR-8
+  now - run < blackout)
+  lookup, otherwise                            weight                             WRR-8
+  ===========================================  =================================  ==========
+
+  Where the sources differ the monitor takes the option and the
   reference does not decide for it: WRR-10's weight_on_reconnect (the
   reference's ``on_ready`` forgets the last report too, grpc-go's choice) and
   WRR-15's weight_caps.  Config parsing (WRR-1..WRR-4) is the monitor's own code.
