@@ -16,6 +16,14 @@ channel's side, so these catch a bad case file or a bad adapter, not a bad polic
   never reported by a state change (only the policy shuts a subchannel down).
 * CONN-2 / CONN-11: a subchannel leaves IDLE for CONNECTING only after the policy
   asked it to connect while it was IDLE.
+
+How this monitor is derived
+---------------------------
+Independent (issue 17): per-step invariants over the subchannels a trace names
+(LB-1..LB-6, MODEL-5), and the subchannel machine judged edge by edge against
+the transition table of :mod:`spec.connectivity` (CONN-*), which is the spec's
+own table, not the reference's.  No policy is modelled.
+
 """
 
 from __future__ import annotations

@@ -32,6 +32,25 @@ declares ``least_request_experimental.count_lifetime=grpc_go``.
 Once two endpoints of an update share an address the trace no longer says
 which endpoint a subchannel serves, and picks are not judged from then on
 (:mod:`spec.monitors.ready_endpoints`).
+
+How this monitor is derived
+---------------------------
+An independent statement, not a mirror of ``refimpl/least_request.py`` (issue
+17).  The reference samples choiceCount random endpoints (or scans them all) and
+keeps one atomic counter per endpoint that its pickers share.  The monitor never
+samples: for ``sample`` it computes each endpoint's exact LR-10 probability
+from the counts and bounds the observed picks with Freedman's inequality
+(statistics over the whole trace); for ``full_scan`` it checks the LR-11
+invariant that every pick is of a least-loaded endpoint.  The counts are the
+LR-8/LR-9 text (+1 per completed pick, -1 per Done of that pick, fresh when the
+endpoint is READY again).  Here the shape is shared: ``_new_picker`` keeps the
+counts of READY endpoints and starts the others at zero, as the reference's
+``_on_sharding_state`` does, because both state the one LR-9 sentence; the
+monitor adds the lifetimes grpc-go and grpc-java use (option count_lifetime),
+and the verdicts built on the counts (LR-10, LR-11) are its own.  LR-6 is a
+membership invariant;
+LR-1..LR-5 are judged by the monitor's own config reading.
+
 """
 
 from __future__ import annotations

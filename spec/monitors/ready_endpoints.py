@@ -22,6 +22,15 @@ say which endpoint's child created a subchannel for it (grpc-go calls the
 policies' behaviour undefined there).  :attr:`ReadyEndpoints.ambiguous` then
 stays True for the rest of the trace, and the policy monitors stop judging
 picks rather than guess.
+
+How this is derived
+-------------------
+Bookkeeping of what the trace shows, with no verdicts of its own and no
+counterpart in the reference (issue 17): ``refimpl/endpoint_sharding.py`` knows
+its children and their reported states, never which subchannel serves which
+endpoint.  The attribution rule (first address) and the health rule (HEALTH-1,
+HEALTH-2, HEALTH-6) come from the catalogue and the trace format.
+
 """
 
 from __future__ import annotations

@@ -71,6 +71,26 @@ Spec options (spec/options.py) it takes:
   is no error a pick may carry (RR-9).
 * ``exit_idle`` (round_robin.exit_idle): an ExitIdle step reports nothing (noop) or
   exactly once (forward).
+
+How this monitor is derived
+---------------------------
+An independent statement, not a mirror of ``refimpl/round_robin.py`` and
+``refimpl/endpoint_sharding.py`` (issue 17).  The reference keeps one child
+balancer per endpoint, holds their reports during a call, aggregates the
+children's *reported* states and rotates over their pickers from a random start.
+The monitor has none of that: it never runs or models a pick_first child.  It
+over-approximates, from the subchannel history in the trace, the *set* of states
+each leaf may be in (the bullets above, from RR-6, HEALTH-1/2/5/6 and PF's sticky
+TRANSIENT_FAILURE) and accepts any report that is the RR-5 aggregate of some
+choice of them (:func:`possible_aggregates`, its own code; the reference uses
+``spec.connectivity.aggregate`` on exact states).  Picks are judged as a cycle
+(RR-7: the first n distinct, pick i repeats pick i-n) whatever the start and the
+order, where the reference has one counter.  RR-1..RR-4 are per-step invariants
+over the live subchannels and the endpoint list; RR-10/RR-11 count reports.
+The one rule both share by necessity is the catalogue's: endpoints are keyed by
+their address set (RR-2).  No rule table is needed: there is no branch of the
+reference to follow.
+
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """What a monitor knows about the subchannels of a trace, rebuilt from the trace alone.
 
 Policy monitors share this bookkeeping so that each states only its own rules.
+
+How this is derived: bookkeeping only (issue 17) -- each subchannel's addresses,
+last state, health and whether it is shut down, as the trace's inputs and
+outputs say; it judges nothing and has no counterpart in the reference.
 """
 
 from __future__ import annotations

@@ -32,6 +32,51 @@ report); ``health_checking`` says whether the channel health-checks (see
 Once two endpoints of an update share an address the trace no longer says
 which endpoint a subchannel serves, and picks are not judged from then on
 (:mod:`spec.monitors.ready_endpoints`).
+
+How this monitor is derived
+---------------------------
+Two halves (issue 17):
+
+* The picks (WRR-12, WRR-13, WRR-16) are judged independently: the monitor never
+  builds a scheduler (the reference's ``refimpl/wrr_scheduler.py`` static-stride
+  or smooth schedulers); it checks every window of a scheduler's picks against
+  the expected shares with a tolerance (:func:`window_excess`), so any scheduler
+  meeting A58's fairness passes and none has to match the reference's order.
+* The weights (WRR-5..WRR-11, WRR-14, WRR-15) follow the same steps as the
+  reference: :class:`WeightState` has the reference ``EndpointWeight``'s three
+  fields and the branches of its lookup, and :func:`scheduler_shares` the steps
+  of ``prepare_weights`` (normalise by the largest, fewer than two known ->
+  round robin, zero -> mean, clamp, all equal -> round robin).  Both come from
+  A58's pseudo-code, which the catalogue restates line by line (WRR-5: the
+  formula and when a report is ignored; WRR-8: 0 before the first report and
+  during the blackout; WRR-9: an expired lookup is 0 and ends the run; WRR-10:
+  READY again forgets non_empty_since; WRR-13/14/15: fallback, mean, caps), so
+  each branch is checkable against one catalogue sentence; they are a function
+  of the requirement text rather than a transition system.  As rules (first
+  that holds; ``run`` is non_empty_since, ``last`` the time of the last accepted
+  report):
+
+  ===========================================  =================================  ==========
+  input / lookup                               effect                             rule
+  ===========================================  =================================  ==========
+  report with utilization or qps 0, or a       ignored                            WRR-5
+  weight of 0, inf or NaN
+  other report (per call, or OOB if enabled)   weight, last := it, now;           WRR-5..7
+                                               run := now if unset
+  endpoint READY again (no other READY         run unset (reset_all: last too)    WRR-10
+  subchannel)
+  lookup, no last                              0                                  WRR-8
+  lookup, now - last >= expiration             0, and run unset                   WRR-9
+  lookup, blackout > 0 and (run unset or       0                                  WRR-8
+  now - run < blackout)
+  lookup, otherwise                            weight                             WRR-8
+  ===========================================  =================================  ==========
+
+  Where the sources differ the monitor takes the option and the
+  reference does not decide for it: WRR-10's weight_on_reconnect (the
+  reference's ``on_ready`` forgets the last report too, grpc-go's choice) and
+  WRR-15's weight_caps.  Config parsing (WRR-1..WRR-4) is the monitor's own code.
+
 """
 
 from __future__ import annotations

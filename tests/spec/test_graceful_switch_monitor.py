@@ -13,7 +13,8 @@ import pytest
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
-from spec.monitors.graceful_switch import GracefulSwitchMonitor
+from spec.monitors import graceful_switch as gs
+from spec.monitors.graceful_switch import GracefulSwitchMonitor, Phase, Source, report_rule
 from spec.trace import Step, judge
 from spec.types import Duration, Endpoint, Status, StatusCode
 
@@ -128,6 +129,18 @@ def test_monitor_stops_judging_when_it_cannot_tell_whose_work_ran() -> None:
     assert _ids(trace) == []
 
 
+@pytest.mark.req("GS-6")
+def test_a_timer_report_with_nothing_pending_keeps_the_monitor_judging() -> None:
+    """REPORT_RULES: with no child pending a timer's report cannot be a swap."""
+    trace = [
+        *READY_ON_A[:2],
+        Step(ev.TimeAdvanced(Duration.of(seconds=1)), [act.UpdateState(State.READY)]),
+        SWITCH_TO_B,
+        Step(_sc(2, State.CONNECTING), [act.UpdateState(State.CONNECTING), act.Shutdown(1)]),
+    ]
+    assert _ids(trace) == ["GS-6"]
+
+
 def test_rejected_config_keeps_the_policy_in_force() -> None:
     rejected = act.UpdateRejected("error parsing service config: loadBalancingConfig: ...")
     trace = [
@@ -138,3 +151,36 @@ def test_rejected_config_keeps_the_policy_in_force() -> None:
         Step(_sc(2, State.CONNECTING), [act.UpdateState(State.READY)]),
     ]
     assert _ids(trace) == []
+
+
+def test_the_docstring_shows_the_report_rules_the_monitor_walks() -> None:
+    """GS-4..GS-8: the table a reader checks against the catalogue is REPORT_RULES itself."""
+    assert gs.__doc__ is not None
+    assert gs.render_report_rules() in gs.__doc__
+
+
+def test_every_possible_report_has_exactly_the_expected_rule() -> None:
+    """GS-4..GS-8: each (phase, source, state, channel READY) that can occur has a row; the
+    combinations without one are those the ownership rules make impossible."""
+    impossible = {
+        (Phase.NO_CHILD, Source.CURRENT),
+        (Phase.NO_CHILD, Source.PENDING),
+        (Phase.NO_CHILD, Source.RETIRED),
+        (Phase.SERVING, Source.NONE),
+        (Phase.SERVING, Source.PENDING),
+        (Phase.SWITCHING, Source.NONE),
+    }
+    for phase in Phase:
+        for source in Source:
+            for state in State:
+                for ready in (False, True):
+                    if (phase, source) in impossible:
+                        with pytest.raises(AssertionError):
+                            report_rule(phase, source, state, ready)
+                    else:
+                        report_rule(phase, source, state, ready)
+    held = report_rule(Phase.SWITCHING, Source.PENDING, State.CONNECTING, True)
+    assert (held.breaks, held.swap) == ("GS-6", True)
+    assert report_rule(Phase.SWITCHING, Source.PENDING, State.CONNECTING, False).breaks is None
+    left = report_rule(Phase.SWITCHING, Source.CURRENT, State.TRANSIENT_FAILURE, True)
+    assert (left.breaks, left.swap) == ("GS-5", True)
