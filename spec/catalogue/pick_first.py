@@ -126,7 +126,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         _SPEC + " ('a resolver update removes the address of the selected subchannel, the "
         "policy will report IDLE'); grpc-java PickFirstLeafLoadBalancer.java lines 143-168 and "
         "C-core pick_first.cc (GoIdle) agree; grpc-go reconnects at once (" + _GO + " lines "
-        "315-331): spec option",
+        "315-331): spec option; grpc-js stays READY on the removed address "
+        "(load-balancer-pick-first.ts:474-507): a divergence",
     ),
     # --- A pass over the list (Happy Eyeballs) ---
     Requirement(
