@@ -228,7 +228,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         _SPEC + "; " + _A62 + " (Background); " + _GO + " (idlePicker; grpc-go issue 7862). "
         "The text says CONNECTING or TRANSIENT_FAILURE from READY reconnects at once; "
         "today's subchannels only go READY -> IDLE. The text's IDLE holds no subchannels "
-        "(connectivity state table), as C-core's GoIdle and grpc-js release the lost one",
+        "(connectivity state table), as C-core's GoIdle and grpc-js release the lost one. "
+        "CONNECTING -> IDLE is grpc-go's subchannel's edge (CONN-7); grpc-java's "
+        "(InternalSubchannel.java:640, 664) and grpc-js's (subchannel.ts:396-411: only at "
+        "the last unref) never take it while a policy holds them, so no implementation "
+        "chooses otherwise on it",
     ),
     Requirement(
         "PF-21",
