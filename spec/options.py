@@ -448,7 +448,9 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "A resolver error while pick_first has a good address list: keep the subchannels "
         "and report the error only in TRANSIENT_FAILURE (keep_subchannels), shut every "
         "subchannel down and report TRANSIENT_FAILURE (drop_subchannels), or do nothing "
-        "while a subchannel or a pick is held, TRANSIENT_FAILURE included (ignore).",
+        "while a subchannel or a pick is held, TRANSIENT_FAILURE included, and with neither "
+        "(IDLE after a released connection) report TRANSIENT_FAILURE with the error but keep "
+        "the list, which ExitIdle still connects (ignore).",
         "the text is silent (client_channel_specification.md leaves a resolver error in the "
         "address list to the policy); the most common value: grpc-go and C-core keep their "
         "subchannels (grpc-java drops them, grpc-js ignores the error)",
@@ -471,8 +473,9 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 _JS_PF + ":519-528 (updateAddressList, !ok: reports only when "
                 "children.length === 0 && currentPick === null)",
                 "in IDLE after a lost connection it holds neither (the pick is released), so "
-                "it reports the error; its currentState stays IDLE, so a later exitIdle still "
-                "reconnects (PF-21 against the table, which treats the list as gone)",
+                "it reports the error, through channelControlHelper.updateState, not its own "
+                "updateState: currentState stays IDLE and latestAddressList is kept, so a "
+                "later exitIdle still connects (554-560)",
             ),
         },
         ("PF-22",),

@@ -249,7 +249,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "pick_first.resolver_error_with_addresses says: keep_subchannels ignores the error "
         "unless TRANSIENT_FAILURE is reported (then the picker carries it); drop_subchannels "
         "shuts every subchannel down and reports TRANSIENT_FAILURE; ignore does nothing while "
-        "it holds a subchannel or a pick.",
+        "it holds a subchannel or a pick, and with neither (IDLE after a released connection) "
+        "reports TRANSIENT_FAILURE with the error but keeps its list, which ExitIdle connects.",
         _GO + " (resolverErrorLocked); grpc-go pickfirst_ext_test.go TestPickFirst_ResolverError_*"
         "; each implementation's value and line: spec/options.py "
         "pick_first.resolver_error_with_addresses",
