@@ -298,9 +298,11 @@ class Input(enum.Enum):
     SUB_FAILED = "a subchannel it holds reports TRANSIENT_FAILURE"
     SUB_IDLE = "a subchannel it holds reports IDLE (backoff over)"
     SUB_SHUTDOWN = "a subchannel it holds reports SHUTDOWN"
-    HEALTH_READY = "health READY for a subchannel it holds"
-    HEALTH_FAILED = "health TRANSIENT_FAILURE for a subchannel it holds"
-    HEALTH_CONNECTING = "health CONNECTING for a subchannel it holds"
+    # Health flows only for a READY subchannel with a listener (HEALTH-9; grpc-go
+    # balancer/subconn.go:80-87), and a READY one is the chosen one (PF-19): PF-27's.
+    HEALTH_READY = "health READY for a subchannel it holds (the chosen one, PF-27)"
+    HEALTH_FAILED = "health TRANSIENT_FAILURE for a subchannel it holds (the chosen one)"
+    HEALTH_CONNECTING = "health CONNECTING for a subchannel it holds (the chosen one)"
     STRAY = "state or health of a subchannel it no longer holds"
     TIME = "time passes"
     CLOSE = "Close"
@@ -662,6 +664,10 @@ RULES: tuple[Rule, ...] = (
         HEALTH,
         HEALTH_UNCHECKED,
     ),
+    # CONNECTING -> IDLE is a lost connection too, re-resolution included (PF-28): grpc-go,
+    # whose edge it is, reads it as 'a transport is successfully created, but the connection
+    # fails before the SubConn can send the notification for READY' (pickfirst.go:648-656),
+    # the text's READY -> IDLE with READY undelivered.
     _row(
         OPEN,
         Input.SUB_LOST,
@@ -689,6 +695,9 @@ RULES: tuple[Rule, ...] = (
         KEPT,
     ),
     # --- The first pass (PF-11..PF-15, PF-17) ---
+    # PF-11: a CONNECTING notification in the first pass changes nothing else (grpc-go
+    # pickfirst.go:669-681; C-core SubchannelData::OnConnectivityStateChange); a repeated
+    # CONNECTING report is PF-24's.
     _row(
         [P.CONNECTING],
         Input.SUB_CONNECTING,
