@@ -25,7 +25,9 @@ Versions read: grpc-go v1.85.0 (module cache), grpc-java master at 5fda0c7 (Augu
 2026; 1.85.1 was not available as a tag in the snapshot), @grpc/grpc-js 1.14.7 (its
 package ships ``src/``), C-core from grpc/grpc master as indexed (file and function
 named; line numbers drift there).  A value of ``None`` means the implementation has
-no such policy; :data:`NOT_CHECKED` means nobody has read its source for this yet.
+no such policy; :data:`NOT_CHECKED` means nobody has read its source for this yet;
+:data:`DIVERGES` (with its source) means it does something the text rules out and no value
+covers: a divergence, with an expectations entry, not a choice.
 
 Defaults.  The default (the first of ``values``, which keep the order of the helpers'
 contract OPTIONS.md, unless ``explicit_default`` says otherwise) is what the language-neutral text
@@ -249,6 +251,7 @@ class ImplementationValue:
 
 
 NOT_CHECKED = ImplementationValue("not checked", "", "nobody has read this source yet")
+DIVERGES = "diverges"  # the value of an implementation that breaks the text (module docstring)
 
 
 @attrs.frozen
@@ -276,9 +279,9 @@ class SpecOption:
                 f"SpecOption {self.key}", f"needs a value for each of {IMPLEMENTATIONS}"
             )
         for impl, iv in self.implementations.items():
-            if iv.value not in (*self.values, None, NOT_CHECKED.value):
+            if iv.value not in (*self.values, None, NOT_CHECKED.value, DIVERGES):
                 raise ModelError(f"SpecOption {self.key}", f"{impl} has unknown value {iv.value!r}")
-            if iv.value in self.values and not iv.source:
+            if iv.value in (*self.values, DIVERGES) and not iv.source:
                 raise ModelError(f"SpecOption {self.key}", f"{impl}'s value cites no source")
         if self.explicit_default and self.explicit_default not in self.values:
             raise ModelError(f"SpecOption {self.key}", "the default must be one of the values")
@@ -445,7 +448,9 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "A resolver error while pick_first has a good address list: keep the subchannels "
         "and report the error only in TRANSIENT_FAILURE (keep_subchannels), shut every "
         "subchannel down and report TRANSIENT_FAILURE (drop_subchannels), or do nothing "
-        "while a subchannel or a pick is held, TRANSIENT_FAILURE included (ignore).",
+        "while a subchannel or a pick is held, TRANSIENT_FAILURE included, and with neither "
+        "(IDLE after a released connection) report TRANSIENT_FAILURE with the error but keep "
+        "the list, which ExitIdle still connects (ignore).",
         "the text is silent (client_channel_specification.md leaves a resolver error in the "
         "address list to the policy); the most common value: grpc-go and C-core keep their "
         "subchannels (grpc-java drops them, grpc-js ignores the error)",
@@ -468,8 +473,9 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 _JS_PF + ":519-528 (updateAddressList, !ok: reports only when "
                 "children.length === 0 && currentPick === null)",
                 "in IDLE after a lost connection it holds neither (the pick is released), so "
-                "it reports the error; its currentState stays IDLE, so a later exitIdle still "
-                "reconnects (PF-21 against the table, which treats the list as gone)",
+                "it reports the error, through channelControlHelper.updateState, not its own "
+                "updateState: currentState stays IDLE and latestAddressList is kept, so a "
+                "later exitIdle still connects (554-560)",
             ),
         },
         ("PF-22",),
@@ -532,7 +538,17 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 "subchannels in state READY; dropping existing connection and going IDLE')",
                 "GoIdle also requests re-resolution",
             ),
-            "grpc-js": NOT_CHECKED,
+            "grpc-js": _iv(
+                DIVERGES,
+                _JS_PF + ":474-507 (connectToAddressList starts a pass on the new list but "
+                "keeps currentPick), 264-281 (calculateAndReportNewState reports READY while "
+                "currentPick is set)",
+                "it stays READY and picks go to the removed address until a new one connects "
+                "(make-before-break); the text says the policy stays READY only 'until ... it "
+                "receives a resolver update that does not include the address of the selected "
+                "subchannel', which both values leave at once; expected failure "
+                "pf-update-drops-ready-address-goes-idle (docs/findings.md, grpc-js)",
+            ),
         },
         ("PF-10",),
         monitor_parameter="selected_address_removed",
@@ -570,10 +586,12 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "Which family an IPv4-mapped IPv6 address (::ffff:a.b.c.d) belongs to when "
         "pick_first interleaves families: IPv4, whose address it carries (ipv4), or IPv6, "
         "as it is written (ipv6).",
-        "the language-neutral text (gRFC A61, 'Address List Handling in pick_first', step 3; "
-        "RFC 8305 section 4) names the two families without placing a mapped address; "
-        "majority of those read: grpc-go and grpc-java count it as IPv4, grpc-js as IPv6 "
-        "(C-core not checked); PF-7 states ipv4",
+        "language-neutral text: gRFC A61 ('Address List Handling in pick_first', step 3) "
+        "interleaves as RFC 8305 section 4, which first sorts by RFC 6724 destination "
+        "address selection, where an IPv4 address is represented as its IPv4-mapped "
+        "address (RFC 6724 section 3.2): a mapped address is IPv4 there.  The "
+        "implementations tie (grpc-go and grpc-java ipv4, C-core and grpc-js ipv6), so the "
+        "text decides; PF-7 states ipv4",
         {
             "grpc-go": _iv(
                 "ipv4", _GO_PF + ":456-458 (addressFamily: ip.Is4() || ip.Is4In6() is IPv4)"
@@ -584,7 +602,14 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 "java.net.InetAddress turns an IPv4-mapped IPv6 literal into an Inet4Address; "
                 "observed: the leaf passes pf-ipv4-mapped-ipv6-counts-as-ipv4",
             ),
-            "C-core": NOT_CHECKED,
+            "C-core": _iv(
+                "ipv6",
+                _CORE_PF + " at 5cfd4ae (GetAddressFamily: the URI scheme "
+                "grpc_sockaddr_get_uri_scheme gives, which src/core/lib/address_utils/"
+                "sockaddr_utils.cc takes from sa_family: 'ipv6' for every AF_INET6 address)",
+                "grpc_sockaddr_to_uri unmaps an IPv4-mapped address (grpc_sockaddr_is_v4mapped) "
+                "before asking for the scheme; GetAddressFamily does not",
+            ),
             "grpc-js": _iv(
                 "ipv6",
                 _JS_PF + ":148-151 (interleaveAddressFamilies: isIPv6(address.host), node:net's "
@@ -897,8 +922,11 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "When pick_first leaving IDLE reports CONNECTING: as it asks a subchannel to "
         "connect (on_connect), or when that subchannel reports CONNECTING "
         "(on_subchannel_connecting).",
-        "the text is silent on the moment; majority of those read: grpc-go and grpc-js "
-        "report at once, grpc-java waits for its subchannel (C-core not checked)",
+        "language-neutral text: client_channel_specification.md, pick_first ('it will "
+        "start the connecting process described above.  When this happens, it will report "
+        "CONNECTING state'; on ExitIdle it 'start[s] connecting to them ... It will therefore "
+        "report CONNECTING'): the report goes with the start; the implementations tie "
+        "(grpc-go and grpc-js on_connect, grpc-java and C-core on_subchannel_connecting)",
         {
             "grpc-go": _iv("on_connect", _GO_PF + ":355-368 (ExitIdle, before the first pass)"),
             "grpc-java": _iv(
@@ -908,7 +936,16 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
                 "grpc-java's subchannel reports CONNECTING in the same synchronization-"
                 "context drain (InternalSubchannel.java:224), so production sees no gap",
             ),
-            "C-core": NOT_CHECKED,
+            "C-core": _iv(
+                "on_subchannel_connecting",
+                _CORE_PF + " at 5cfd4ae (PickFirst::ExitIdleLocked and "
+                "AttemptToConnectUsingLatestUpdateArgsLocked build the subchannel list "
+                "without UpdateState, the IsIdle comment: 'we don't actually change state_ "
+                "until the first subchannel reports CONNECTING'; SubchannelData::"
+                "OnConnectivityStateChange, case CONNECTING, reports it)",
+                "it reports CONNECTING again for every subchannel that reports it outside "
+                "TRANSIENT_FAILURE ('TODO(roth): Squelch duplicate CONNECTING updates')",
+            ),
             "grpc-js": _iv(
                 "on_connect",
                 _JS_PF + ":506-507 (connectToAddressList: startNextSubchannelConnecting, "

@@ -126,14 +126,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         _SPEC + " ('a resolver update removes the address of the selected subchannel, the "
         "policy will report IDLE'); grpc-java PickFirstLeafLoadBalancer.java lines 143-168 and "
         "C-core pick_first.cc (GoIdle) agree; grpc-go reconnects at once (" + _GO + " lines "
-        "315-331): spec option",
+        "315-331): spec option; grpc-js stays READY on the removed address "
+        "(load-balancer-pick-first.ts:474-507): a divergence",
     ),
     # --- A pass over the list (Happy Eyeballs) ---
     Requirement(
         "PF-11",
         M,
         "A pass walks the list in order, one subchannel per address: it connects a subchannel "
-        "in IDLE, waits on one in CONNECTING, and skips one in TRANSIENT_FAILURE at once. "
+        "in IDLE, waits on one in CONNECTING (its CONNECTING notification changes nothing "
+        "else), and skips one in TRANSIENT_FAILURE at once. "
         "Under pick_first.subchannel_creation=lazy it creates a subchannel only when the pass "
         "reaches its address; under eager (the text) it may create one for every listed "
         "address it does not hold when the pass starts.",
@@ -144,7 +146,10 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         + _GO
         + " (requestConnectionLocked, lazy); grpc-java PickFirstLeafLoadBalancer "
         "(requestConnection, lazy); C-core pick_first.cc (SubchannelList, eager); grpc-js "
-        "load-balancer-pick-first.ts (connectToAddressList, eager)",
+        "load-balancer-pick-first.ts (connectToAddressList, eager). A CONNECTING "
+        "notification in the first pass: " + _GO + " lines 669-681 (CONNECTING again, which "
+        "updateBalancerState drops as a repeat, 792-800; nothing else); C-core pick_first.cc "
+        "(SubchannelData::OnConnectivityStateChange, case CONNECTING: the report only)",
     ),
     Requirement(
         "PF-12",
@@ -178,8 +183,15 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         M,
         "When the first pass ends without a connection, the policy reports TRANSIENT_FAILURE "
         "with a picker failing with UNAVAILABLE and a recent connection error, then connects "
-        "every subchannel that is IDLE.",
-        _SPEC + "; " + _A61_HE + "; " + _GO + " (endFirstPassIfPossibleLocked)",
+        "every subchannel that is IDLE. A pass an update restarts in sticky TRANSIENT_FAILURE "
+        "is a first pass too: it ends the same way (a re-report, and PF-28's request).",
+        _SPEC + "; " + _A61_HE + "; " + _GO + " (endFirstPassIfPossibleLocked). A pass "
+        "restarted while sticky: " + _GO + " lines 329-333 (startFirstPassLocked in "
+        "TRANSIENT_FAILURE), 727-745; C-core pick_first.cc at 5cfd4ae (UpdateLocked builds a "
+        "new SubchannelList, whose MaybeFinishHappyEyeballsPass re-resolves and reports "
+        "TRANSIENT_FAILURE); grpc-js load-balancer-pick-first.ts:494-507, 313-328 (the new "
+        "children's failures reach maybeEnterStickyTransientFailureMode, which re-resolves "
+        "and re-reports)",
     ),
     Requirement(
         "PF-16",
@@ -227,7 +239,11 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         _SPEC + "; " + _A62 + " (Background); " + _GO + " (idlePicker; grpc-go issue 7862). "
         "The text says CONNECTING or TRANSIENT_FAILURE from READY reconnects at once; "
         "today's subchannels only go READY -> IDLE. The text's IDLE holds no subchannels "
-        "(connectivity state table), as C-core's GoIdle and grpc-js release the lost one",
+        "(connectivity state table), as C-core's GoIdle and grpc-js release the lost one. "
+        "CONNECTING -> IDLE is grpc-go's subchannel's edge (CONN-7); grpc-java's "
+        "(InternalSubchannel.java:640, 664) and grpc-js's (subchannel.ts:396-411: only at "
+        "the last unref) never take it while a policy holds them, so no implementation "
+        "chooses otherwise on it",
     ),
     Requirement(
         "PF-21",
@@ -244,7 +260,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "pick_first.resolver_error_with_addresses says: keep_subchannels ignores the error "
         "unless TRANSIENT_FAILURE is reported (then the picker carries it); drop_subchannels "
         "shuts every subchannel down and reports TRANSIENT_FAILURE; ignore does nothing while "
-        "it holds a subchannel or a pick.",
+        "it holds a subchannel or a pick, and with neither (IDLE after a released connection) "
+        "reports TRANSIENT_FAILURE with the error but keeps its list, which ExitIdle connects.",
         _GO + " (resolverErrorLocked); grpc-go pickfirst_ext_test.go TestPickFirst_ResolverError_*"
         "; each implementation's value and line: spec/options.py "
         "pick_first.resolver_error_with_addresses",
@@ -286,20 +303,28 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Watching health, the policy reports CONNECTING when its chosen subchannel becomes "
         "READY, then follows the health state: READY reports READY with a picker on that "
         "subchannel, TRANSIENT_FAILURE reports it with the health error, CONNECTING reports "
-        "CONNECTING.",
-        _A61_HEALTH + "; " + _GO + " (updateSubConnHealthState)",
+        "CONNECTING. Health arrives only for a READY subchannel with a listener (HEALTH-9) "
+        "and a READY one is chosen (PF-19), so health of a subchannel it holds is the chosen "
+        "one's.",
+        _A61_HEALTH + " ('Only once pick_first chooses a subchannel will it start the health "
+        "watch'); " + _GO + " (updateSubConnHealthState; RegisterHealthListener only on READY, "
+        "line 642); grpc-go balancer/subconn.go:80-87 (health updates for a Ready SubConn)",
     ),
     Requirement(
         "PF-28",
         M,
         "Under ReresolutionMode.SPEC_TEXT the policy requests re-resolution once with each "
         "TRANSIENT_FAILURE report caused by connection failures and once when its connection "
-        "is lost; under GRPC_JS only with those TRANSIENT_FAILURE reports; under GRPC_GO it "
-        "never does.",
+        "is lost (READY -> IDLE, or CONNECTING -> IDLE, a connection made and lost before "
+        "READY was delivered); under GRPC_JS only with those TRANSIENT_FAILURE reports; under "
+        "GRPC_GO it never does.",
         _SPEC
         + " ('The policy will request re-resolution'); "
         + _GO
-        + " (comment: the SubConn re-resolves; issue 7534); grpc-js "
+        + " (comment: the SubConn re-resolves; issue 7534; lines 648-656: CONNECTING -> "
+        "IDLE means 'a transport is successfully created, but the connection fails before "
+        "the SubConn can send the notification for READY', treated as a lost connection, "
+        "issue 7862); grpc-js "
         "load-balancer-pick-first.ts:317, 351-354 (its channel re-resolves on leaving IDLE)",
     ),
     Requirement(

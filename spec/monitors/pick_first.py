@@ -275,7 +275,7 @@ class Phase(enum.Enum):
     NO_ADDRESSES = "TRANSIENT_FAILURE without an address list (not sticky, PF-3)"
     CONNECTING = "the first pass runs; CONNECTING reported"
     READY = "the subchannel the pass reached is READY; the others are gone"
-    IDLE = "IDLE reported; nothing connects"
+    IDLE = "IDLE reported (or a resolver error since, under ignore: PF-22); nothing connects"
     STICKY_PASS = "a pass restarted by an update runs; TRANSIENT_FAILURE stays reported"
     STICKY = "the first pass failed; TRANSIENT_FAILURE until a subchannel is READY"
     CLOSED = "closed"
@@ -298,9 +298,11 @@ class Input(enum.Enum):
     SUB_FAILED = "a subchannel it holds reports TRANSIENT_FAILURE"
     SUB_IDLE = "a subchannel it holds reports IDLE (backoff over)"
     SUB_SHUTDOWN = "a subchannel it holds reports SHUTDOWN"
-    HEALTH_READY = "health READY for a subchannel it holds"
-    HEALTH_FAILED = "health TRANSIENT_FAILURE for a subchannel it holds"
-    HEALTH_CONNECTING = "health CONNECTING for a subchannel it holds"
+    # Health flows only for a READY subchannel with a listener (HEALTH-9; grpc-go
+    # balancer/subconn.go:80-87), and a READY one is the chosen one (PF-19): PF-27's.
+    HEALTH_READY = "health READY for a subchannel it holds (the chosen one, PF-27)"
+    HEALTH_FAILED = "health TRANSIENT_FAILURE for a subchannel it holds (the chosen one)"
+    HEALTH_CONNECTING = "health CONNECTING for a subchannel it holds (the chosen one)"
     STRAY = "state or health of a subchannel it no longer holds"
     TIME = "time passes"
     CLOSE = "Close"
@@ -379,6 +381,7 @@ class Do(enum.Enum):
     REJECT = "reject the update"
     REPORT_NO_ADDRESSES = "report TRANSIENT_FAILURE saying there are no addresses"
     REPORT_RESOLVER_ERROR = "report TRANSIENT_FAILURE with the resolver's error"
+    STAY_IDLE = "keep the list: ExitIdle still starts a pass on it"
     REPORT_HEALTH_ERROR = "report TRANSIENT_FAILURE with the health error"
     REPORT_IDLE = "report IDLE; the picker queues and its first pick leaves IDLE"
     REPORT_CONNECTING = "report CONNECTING with a queueing picker"
@@ -564,8 +567,8 @@ RULES: tuple[Rule, ...] = (
     _row(
         [P.IDLE],
         Input.RESOLVER_ERROR,
-        [_e(Do.DROP_LIST, "PF-22"), _e(Do.REPORT_RESOLVER_ERROR, "PF-22")],
-        [P.NO_ADDRESSES],
+        [_e(Do.REPORT_RESOLVER_ERROR, "PF-22"), _e(Do.STAY_IDLE, "PF-22")],
+        [P.IDLE],
         "PF-22",
         IGNORES_ERROR,
         RELEASED,
@@ -661,6 +664,10 @@ RULES: tuple[Rule, ...] = (
         HEALTH,
         HEALTH_UNCHECKED,
     ),
+    # CONNECTING -> IDLE is a lost connection too, re-resolution included (PF-28): grpc-go,
+    # whose edge it is, reads it as 'a transport is successfully created, but the connection
+    # fails before the SubConn can send the notification for READY' (pickfirst.go:648-656),
+    # the text's READY -> IDLE with READY undelivered.
     _row(
         OPEN,
         Input.SUB_LOST,
@@ -688,6 +695,9 @@ RULES: tuple[Rule, ...] = (
         KEPT,
     ),
     # --- The first pass (PF-11..PF-15, PF-17) ---
+    # PF-11: a CONNECTING notification in the first pass changes nothing else (grpc-go
+    # pickfirst.go:669-681; C-core SubchannelData::OnConnectivityStateChange); a repeated
+    # CONNECTING report is PF-24's.
     _row(
         [P.CONNECTING],
         Input.SUB_CONNECTING,
@@ -926,6 +936,8 @@ class _World:
         self.create_all = False
         self.rule: Rule | None = None  # the row this step followed
         self.phase_before = Phase.NO_LIST
+        # PF-22 under ignore: a resolver error reported in IDLE, which stays IDLE.
+        self.idle_error = False
 
     def fork(self) -> _World:
         clone = _World(self.options)
@@ -940,6 +952,7 @@ class _World:
         clone.picker = self.picker
         clone.now = self.now
         clone.next_id = self.next_id
+        clone.idle_error = self.idle_error
         return clone
 
     def key(self) -> tuple[Any, ...]:
@@ -954,6 +967,7 @@ class _World:
             self.reported,
             self.picker,
             self.now,
+            self.idle_error,
         )
 
     # --- the phase, and the table ---
@@ -971,7 +985,7 @@ class _World:
         current = self.current()
         if current is not None and current.raw is State.READY:
             return Phase.READY
-        if self.reported is State.IDLE:
+        if self.reported is State.IDLE or (self.idle_error and self.reported is TF):
             return Phase.IDLE
         return self.pass_phase()
 
@@ -1044,6 +1058,11 @@ class _World:
     def drop_list(self, req: str, ctx: _Context) -> None:
         self.timer_at = None
         self.addresses, self.cursor = (), 0
+        self.idle_error = False
+
+    def stay_idle(self, req: str, ctx: _Context) -> None:
+        """PF-22 under ignore: the error reported in IDLE leaves the list for ExitIdle."""
+        self.idle_error = True
 
     def shut_down_unlisted(self, req: str, ctx: _Context) -> None:
         for address in [a for a in self.subs if a not in self.addresses]:
@@ -1151,6 +1170,8 @@ class _World:
     def report(self, state: State, picker: _Picker, requirement: str) -> None:
         if state is self.reported and state is not TF:
             return  # PF-24: never repeated
+        if state is not TF:
+            self.idle_error = False
         self.exp.reports.append(_Report(state, picker, requirement))
         self.reported, self.picker = state, picker
 
@@ -1195,6 +1216,7 @@ class _World:
         """
         self.first_pass = True
         self.failures = 0
+        self.idle_error = False
         if self.create_all:
             for address in self.addresses:
                 if address not in self.subs:
@@ -1303,6 +1325,7 @@ class _World:
             timer,
             self.reported,
             picker,
+            self.idle_error,
         )
 
 
@@ -1320,6 +1343,7 @@ _DOING: dict[Do, Callable[[_World, str, _Context], None]] = {
     Do.REJECT: _World.reject,
     Do.REPORT_NO_ADDRESSES: _World.report_no_addresses,
     Do.REPORT_RESOLVER_ERROR: _World.report_resolver_error,
+    Do.STAY_IDLE: _World.stay_idle,
     Do.REPORT_HEALTH_ERROR: _World.report_health_error,
     Do.REPORT_IDLE: _World.report_idle,
     Do.REPORT_CONNECTING: _World.report_connecting,

@@ -85,3 +85,22 @@ def test_a_malformed_entry_is_refused() -> None:
     bad = dict(unchecked, **{"grpc-go": options.ImplementationValue("z", "f.go:1")})
     with pytest.raises(ModelError, match="unknown value 'z'"):
         options.SpecOption("x.y", ("a",), "d.", "b", bad)
+
+
+@pytest.mark.req("CONF-4")
+def test_a_divergence_cites_its_source_and_no_value_is_left_unread() -> None:
+    """DIVERGES is a reading, not a gap: it needs a source; NOT_CHECKED is gone (issue 14)."""
+    unchecked = dict.fromkeys(options.IMPLEMENTATIONS, options.NOT_CHECKED)
+    bare = dict(unchecked, **{"grpc-js": options.ImplementationValue(options.DIVERGES, "")})
+    with pytest.raises(ModelError, match="grpc-js's value cites no source"):
+        options.SpecOption("x.y", ("a",), "d.", "b", bare)
+    removed = options.option("pick_first.selected_address_removed").implementations["grpc-js"]
+    assert removed.value == options.DIVERGES
+    assert "load-balancer-pick-first.ts" in removed.source
+    unread = [
+        (o.key, impl)
+        for o in options.OPTIONS_LIST
+        for impl, iv in o.implementations.items()
+        if iv.value == options.NOT_CHECKED.value
+    ]
+    assert unread == []

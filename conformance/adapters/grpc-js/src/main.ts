@@ -81,7 +81,8 @@ function capabilities(): JsonObject {
       // neither value (docs/findings.md, grpc-js 12); judged by the default, every_n_failures.
       // Not declared: pick_first.selected_address_removed. An update without the READY
       // address keeps the old pick READY while the new list connects (connectToAddressList
-      // does not drop currentPick, 474-507): neither goes_idle nor reconnects.
+      // does not drop currentPick, 474-507): neither goes_idle nor reconnects, a divergence
+      // from the text (spec/options.py records grpc-js as 'diverges').
     },
   };
 }

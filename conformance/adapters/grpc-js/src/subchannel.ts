@@ -175,6 +175,14 @@ export class PooledSubchannel implements SubchannelInterface {
           'during its backoff, so grpc-js goes IDLE when the backoff ends (src/subchannel.ts:232-236)',
       );
     }
+    if (this.state === ConnectivityState.CONNECTING && target === ConnectivityState.IDLE) {
+      // grpc-go's edge (issue 7862, CONN-7); grpc-js takes it only when the last reference
+      // is dropped (src/subchannel.ts:396-411), and then no policy listens any more.
+      throw new InputError(
+        `subchannel ${this.handle} cannot go CONNECTING -> IDLE: grpc-js does so only when its last ` +
+          'reference is dropped (src/subchannel.ts:396-411), never while a policy holds it',
+      );
+    }
     if (this.state === ConnectivityState.READY && target === ConnectivityState.TRANSIENT_FAILURE) {
       // The seed profile's other edge, which grpc-js never takes.
       throw new InputError(
