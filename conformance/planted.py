@@ -73,10 +73,16 @@ from refimpl.pick_first import (
 from refimpl.round_robin import RoundRobinBuilder
 from refimpl.service_config import ServiceConfig, ServiceConfigError
 from refimpl.service_config_channel import ServiceConfigChannel, ServiceConfigChannelBuilder
-from refimpl.weighted_round_robin import WeightedRoundRobinBuilder, WeightedRoundRobinConfig
+from refimpl.weighted_round_robin import (
+    EndpointWeight,
+    WeightedRoundRobinBalancer,
+    WeightedRoundRobinBuilder,
+    WeightedRoundRobinConfig,
+    load_report_weight,
+)
 from spec.catalogue.model import RequirementId
 from spec.connectivity import State
-from spec.types import Address, Duration, Endpoint, Status
+from spec.types import Address, Duration, Endpoint, OrcaLoadReport, Status
 
 # --- pick_first ---
 
@@ -771,6 +777,333 @@ class GsForwardsStaleReresolution(ServiceConfigChannelBuilder):
         return channel
 
 
+# --- Bugs an outside implementer wrote (issue 15): from PROTOCOL.md and the gRFCs, not from
+# the list above.  Each differs from the reference in one rule; see its docstring.
+
+# pick_first
+
+
+class PfTimerSurvivesReady(PickFirstBalancer):
+    """Forgets to cancel the Happy Eyeballs timer when a SubConn becomes READY, so the timer
+    later starts a connection to the next address behind the chosen one (breaks PF-19)."""
+
+    def _choose(self, chosen: _Entry) -> None:
+        timer = self._timer
+        self._timer = None  # the bug: super()._choose cancels nothing
+        super()._choose(chosen)
+        self._timer = timer
+
+
+class PfLostKeepsCursor(PickFirstBalancer):
+    """After the chosen connection is lost, the next pass starts from the address that was
+    chosen instead of the first one (breaks PF-20, PF-21)."""
+
+    def _lose(self, lost: _Entry) -> None:
+        cursor = self._cursor
+        super()._lose(lost)
+        self._cursor = cursor  # the bug: the pass resumes where the chosen address was
+
+
+class PfExitIdleRestartsPass(PickFirstBalancer):
+    """ExitIdle in TRANSIENT_FAILURE starts a new pass and reports CONNECTING, as if IDLE, so
+    a channel asked to connect leaves sticky TRANSIENT_FAILURE (breaks PF-21, PF-16)."""
+
+    def exit_idle(self) -> None:
+        if not self._closed and self._reported is State.TRANSIENT_FAILURE:
+            self._cancel_timer()
+            self._cursor = 0
+            self._reported = State.IDLE  # the bug: acts as if IDLE
+        super().exit_idle()
+
+
+class PfResolverErrorIgnoredOnlyWhenReady(PickFirstBalancer):
+    """Keeps the last good list on a resolver error only while READY, so an error while
+    CONNECTING or IDLE reports TRANSIENT_FAILURE although addresses are in use (breaks
+    PF-22)."""
+
+    def _ignores_resolver_error(self) -> bool:
+        return self._reported is State.READY and bool(self._addresses)
+
+
+class PfStickyIdleNotReconnected(PickFirstBalancer):
+    """In sticky TRANSIENT_FAILURE, leaves a SubConn that backed off to IDLE alone instead of
+    connecting it again, so the policy stops trying (breaks PF-16)."""
+
+    def _on_state_while_sticky(self, entry: _Entry, update: SubConnState) -> None:
+        if update.state is State.IDLE:
+            return  # the bug: no reconnection
+        super()._on_state_while_sticky(entry, update)
+
+
+class PfDedupByHostPort(PickFirstBalancer):
+    """De-duplicates the list by host:port only, dropping an address that differs from an
+    earlier one by server name or attributes (breaks PF-6)."""
+
+    def _address_list(
+        self, endpoints: Sequence[Endpoint], config: PickFirstConfig
+    ) -> list[Address]:
+        seen: set[str] = set()
+        kept: list[Address] = []
+        for address in flatten(self._ordered_endpoints(endpoints, config)):
+            if address.addr not in seen:  # the bug: server name and attributes ignored
+                seen.add(address.addr)
+                kept.append(address)
+        return interleave_by_family(kept)
+
+
+class PfFailsBeforeAllFailed(PickFirstBalancer):
+    """Reports TRANSIENT_FAILURE as soon as the pass reaches the end of the list, while an
+    earlier address's attempt (started by the Happy Eyeballs timer) is still running (breaks
+    PF-14)."""
+
+    def _end_first_pass_if_done(self, error: Status | None) -> None:
+        if self._cursor < len(self._addresses):
+            return
+        for entry in self._entries.values():
+            entry.failed_this_pass = True  # the bug: running attempts count as failed
+        super()._end_first_pass_if_done(error)
+
+
+class PfUpdateWhileConnectingNoPass(PickFirstBalancer):
+    """An update while CONNECTING replaces the list but starts no pass over it, trusting the
+    running pass, so after the running address is removed nothing connects (breaks PF-10)."""
+
+    _skip_pass = False
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        self._skip_pass = self._reported is State.CONNECTING and bool(self._addresses)
+        try:
+            super().update_client_conn_state(state)
+        finally:
+            self._skip_pass = False
+
+    def _start_pass(self) -> None:
+        if not self._skip_pass:  # the bug: the running pass is assumed to cover the new list
+            super()._start_pass()
+
+
+# round_robin (endpoint sharding)
+
+
+class RrEmptyUpdateKeepsChildren(EndpointSharding):
+    """Rejects an update with no endpoints and reports TRANSIENT_FAILURE before touching the
+    children, so the old children and their connections stay open (breaks RR-4, RR-3)."""
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        if not state.resolver_state.endpoints:
+            message = "the resolver produced zero endpoints: no children to pick from"
+            self._cc.update_state(
+                BalancerState(State.TRANSIENT_FAILURE, FailPicker(unavailable(message)))
+            )
+            raise BadResolverStateError(message)  # the bug: children not closed
+        super().update_client_conn_state(state)
+
+
+class _OnlyFirstUpdate(Balancer):
+    """A child balancer that passes on only its first resolver update."""
+
+    def __init__(self, inner: Balancer) -> None:
+        self.inner = inner
+        self.updated = False
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        if not self.updated:  # the bug
+            self.updated = True
+            self.inner.update_client_conn_state(state)
+
+    def resolver_error(self, error: Status) -> None:
+        self.inner.resolver_error(error)
+
+    def exit_idle(self) -> None:
+        self.inner.exit_idle()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class RrExistingChildrenNotUpdated(EndpointSharding):
+    """Sends a resolver update only to the children it builds, as an optimisation, so a kept
+    endpoint's child never sees the endpoint's new address order (breaks RR-2)."""
+
+    def _build_child(self, endpoint: Endpoint) -> _Child:
+        child = super()._build_child(endpoint)
+        balancer = child.balancer
+        assert balancer is not None
+        child.balancer = _OnlyFirstUpdate(balancer)
+        return child
+
+
+class RrDuplicateEndpointLastWins(EndpointSharding):
+    """Collapses repeated endpoints into a map keyed by address set, so the last repeat's
+    address order, not the first's, reaches the child (breaks RR-2)."""
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        endpoints = state.resolver_state.endpoints
+        last = {e.key: e for e in endpoints}  # the bug: a later repeat overwrites
+        resolver_state = attrs.evolve(
+            state.resolver_state, endpoints=tuple(last[e.key] for e in endpoints)
+        )
+        super().update_client_conn_state(attrs.evolve(state, resolver_state=resolver_state))
+
+
+# weighted_round_robin
+
+
+class _WrrBuilding(WeightedRoundRobinBuilder):
+    """weighted_round_robin's builder building ``balancer_type`` (a subclass with one bug)."""
+
+    balancer_type: type[WeightedRoundRobinBalancer] = WeightedRoundRobinBalancer
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        return self.balancer_type(
+            cc, options, _pick_first_building(PickFirstBalancer), self.scheduler, self.ratio_caps
+        )
+
+
+class _CpuFirstWeight(EndpointWeight):
+    def on_load_report(self, report: OrcaLoadReport, now: Duration) -> None:
+        if report.cpu_utilization:  # the bug: cpu_utilization wins over application's
+            report = attrs.evolve(report, application_utilization=report.cpu_utilization)
+        super().on_load_report(report, now)
+
+
+class _CpuFirst(WeightedRoundRobinBalancer):
+    endpoint_weight_type = _CpuFirstWeight
+
+
+class WrrCpuUtilizationFirst(_WrrBuilding):
+    """Takes cpu_utilization whenever it is set and application_utilization only as a
+    fallback, the wrong way round (breaks WRR-5)."""
+
+    balancer_type = _CpuFirst
+
+
+class _BlackoutEveryReportWeight(EndpointWeight):
+    def on_load_report(self, report: OrcaLoadReport, now: Duration) -> None:
+        super().on_load_report(report, now)
+        if load_report_weight(report, self.config.error_utilization_penalty) is not None:
+            with self._lock:
+                self._non_empty_since = now.nanos  # the bug: every report restarts the run
+
+
+class _BlackoutEveryReport(WeightedRoundRobinBalancer):
+    endpoint_weight_type = _BlackoutEveryReportWeight
+
+
+class WrrBlackoutFromLastReport(_WrrBuilding):
+    """Measures the blackout from the latest report instead of the first of the run, so an
+    endpoint reporting more often than blackoutPeriod never gets a weight (breaks WRR-8)."""
+
+    balancer_type = _BlackoutEveryReport
+
+
+class _ExpiresFromFirstReportWeight(EndpointWeight):
+    def weight_at(self, now: int, expiration: int, blackout: int) -> float:
+        with self._lock:
+            since = self._non_empty_since
+        if since is not None and now - since >= expiration:
+            with self._lock:  # the bug: expiry measured from the run's first report
+                self._non_empty_since = None
+                self._last_updated = None
+            return 0.0
+        return super().weight_at(now, expiration, blackout)
+
+
+class _ExpiresFromFirstReport(WeightedRoundRobinBalancer):
+    endpoint_weight_type = _ExpiresFromFirstReportWeight
+
+
+class WrrExpiryFromFirstReport(_WrrBuilding):
+    """Expires a weight weightExpirationPeriod after the first report of its run rather than
+    after the last one, so a steadily reporting endpoint loses its weight (breaks WRR-9)."""
+
+    balancer_type = _ExpiresFromFirstReport
+
+
+# least_request
+
+
+class _OneSampleShort(LeastRequestPicker):
+    def choose(self) -> int:
+        chosen = self._rng.randrange(len(self.targets))
+        fewest = self.count(chosen)
+        for _ in range(self.choice_count - 2):  # the bug: one sample too few
+            sample = self._rng.randrange(len(self.targets))
+            outstanding = self.count(sample)
+            if outstanding < fewest:
+                chosen, fewest = sample, outstanding
+        return chosen
+
+
+class LrOneSampleShort(_OneSampleShort):
+    """Draws choiceCount - 1 samples, an off-by-one that with the default of 2 picks uniformly
+    at random (breaks LR-7)."""
+
+
+class LrCountsResetEveryPicker(LeastRequestBalancer):
+    """Starts every endpoint's count from zero with each new picker, so a picker update
+    forgets the RPCs in flight (breaks LR-9)."""
+
+    def _on_sharding_state(self, state: BalancerState) -> None:
+        self._counters = {}  # the bug
+        super()._on_sharding_state(state)
+
+
+class _MinChoiceCountRaised(LeastRequestBuilder):
+    def parse_config(self, config: JsonValue) -> LeastRequestConfig:
+        if isinstance(config, dict):
+            value = config.get("choiceCount")
+            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2:
+                config = {**config, "choiceCount": 2}  # the bug: raised, not rejected
+        return super().parse_config(config)
+
+
+class LrChoiceCountBelowTwoRaised(_MinChoiceCountRaised):
+    """Raises a choiceCount below 2 to 2 instead of rejecting the config (breaks LR-2)."""
+
+
+# service config / graceful switch
+
+
+class _CurrentNeverYields(GracefulSwitchBalancer):
+    def _child_update_state(self, child: _SwitchChild, state: BalancerState) -> None:
+        if child is self.current and self.pending is not None:
+            child.last_state = state
+            self.cc.update_state(state)  # the bug: no swap when the current leaves READY
+            return
+        super()._child_update_state(child, state)
+
+
+class GsCurrentLeavingReadyNotSwapped(ServiceConfigChannelBuilder):
+    """Keeps passing the current policy's reports up when it leaves READY while a new policy is
+    pending, instead of swapping the pending one in (breaks GS-5)."""
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        channel = ServiceConfigChannel(cc, options, self)
+        channel.switch = _CurrentNeverYields(cc, options)
+        return channel
+
+
+class _SwapsOnlyOnReady(GracefulSwitchBalancer):
+    def _child_update_state(self, child: _SwitchChild, state: BalancerState) -> None:
+        if child is self.pending and state.state is not State.READY:
+            current = self.current
+            if current is not None and current.last_state.state is State.READY:
+                child.last_state = state  # the bug: TRANSIENT_FAILURE and IDLE held back too
+                return
+        super()._child_update_state(child, state)
+
+
+class GsSwapsOnlyOnReady(ServiceConfigChannelBuilder):
+    """Holds a pending policy back until it is READY while the current one is READY, so a new
+    policy that fails or goes IDLE never replaces the old one (breaks GS-6)."""
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        channel = ServiceConfigChannel(cc, options, self)
+        channel.switch = _SwapsOnlyOnReady(cc, options)
+        return channel
+
+
 # --- the catalogue of planted bugs ---
 
 
@@ -803,6 +1136,10 @@ def _pf(name: str, cls: type[PickFirstBalancer], *breaks: str) -> Bug:
 def _wrr(
     name: str, cls: type[_MisreadWrrConfig] | type[_MisdefaultedWrrConfig], *breaks: str
 ) -> Bug:
+    return Bug(name, "weighted_round_robin", breaks, cls, _doc(cls))
+
+
+def _wrr2(name: str, cls: type[_WrrBuilding], *breaks: str) -> Bug:
     return Bug(name, "weighted_round_robin", breaks, cls, _doc(cls))
 
 
@@ -909,6 +1246,45 @@ BUGS: dict[str, Bug] = {
             LrCountsSurviveReconnect,
             "LR-9",
         ),
+        # Written by an outside implementer (issue 15).
+        _pf("pf-timer-survives-ready", PfTimerSurvivesReady, "PF-19"),
+        _pf("pf-lost-keeps-cursor", PfLostKeepsCursor, "PF-20", "PF-21"),
+        _pf("pf-exit-idle-restarts-pass", PfExitIdleRestartsPass, "PF-21", "PF-16"),
+        _pf(
+            "pf-resolver-error-ignored-only-when-ready",
+            PfResolverErrorIgnoredOnlyWhenReady,
+            "PF-22",
+        ),
+        _pf("pf-sticky-idle-not-reconnected", PfStickyIdleNotReconnected, "PF-16"),
+        _pf("pf-dedup-by-host-port", PfDedupByHostPort, "PF-6"),
+        _pf("pf-fails-before-all-failed", PfFailsBeforeAllFailed, "PF-14"),
+        _pf("pf-update-while-connecting-no-pass", PfUpdateWhileConnectingNoPass, "PF-10"),
+        _rr("rr-empty-update-keeps-children", RrEmptyUpdateKeepsChildren, "RR-4", "RR-3"),
+        _rr("rr-existing-children-not-updated", RrExistingChildrenNotUpdated, "RR-2"),
+        _rr("rr-duplicate-endpoint-last-wins", RrDuplicateEndpointLastWins, "RR-2"),
+        _wrr2("wrr-cpu-utilization-first", WrrCpuUtilizationFirst, "WRR-5"),
+        _wrr2("wrr-blackout-from-last-report", WrrBlackoutFromLastReport, "WRR-8"),
+        _wrr2("wrr-expiry-from-first-report", WrrExpiryFromFirstReport, "WRR-9"),
+        _lr(
+            "lr-one-sample-short",
+            lambda: _least_request_building(picker=LrOneSampleShort),
+            LrOneSampleShort,
+            "LR-7",
+        ),
+        _lr(
+            "lr-counts-reset-every-picker",
+            lambda: _least_request_building(balancer=LrCountsResetEveryPicker),
+            LrCountsResetEveryPicker,
+            "LR-9",
+        ),
+        _lr(
+            "lr-choice-count-below-two-raised",
+            LrChoiceCountBelowTwoRaised,
+            LrChoiceCountBelowTwoRaised,
+            "LR-2",
+        ),
+        _sc("gs-current-leaving-ready-not-swapped", GsCurrentLeavingReadyNotSwapped, "GS-5"),
+        _sc("gs-swaps-only-on-ready", GsSwapsOnlyOnReady, "GS-6"),
     )
 }
 

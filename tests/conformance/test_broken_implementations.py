@@ -188,6 +188,41 @@ CATCHES: dict[str, tuple[str, ...]] = {
         "health-all-unhealthy-fails-with-health-error",
         "health-unhealthiness-costs-no-connection",
     ),
+    # Written by an outside implementer (issue 15); "(new)" marks a case added to catch it.
+    "pf-timer-survives-ready": ("pf-ready-cancels-attempt-timer",),
+    "pf-lost-keeps-cursor": (
+        "pf-reconnect-after-loss-starts-from-first-address",
+        "pf-connecting-drops-to-idle-counts-as-lost",
+    ),
+    "pf-exit-idle-restarts-pass": ("pf-exit-idle-ignored-in-failure",),
+    "pf-resolver-error-ignored-only-when-ready": ("pf-resolver-error-while-connecting-ignored",),
+    "pf-sticky-idle-not-reconnected": (
+        "pf-sticky-transient-failure",
+        "pf-sticky-failure-recovers-on-any-address",
+    ),
+    "pf-dedup-by-host-port": ("pf-server-name-makes-a-distinct-address-in-one-list",),  # new
+    "pf-fails-before-all-failed": ("pf-happy-eyeballs-end-of-list-waits-for-every-attempt",),
+    "pf-update-while-connecting-no-pass": (
+        "pf-update-while-connecting-keeps-listed-attempt",
+        "pf-update-while-connecting-may-repeat-connecting",
+    ),
+    "rr-empty-update-keeps-children": (
+        "rr-empty-update-then-update-recovers",
+        "agg-no-children-after-resolver-error-is-failure",
+    ),
+    "rr-existing-children-not-updated": ("rr-ready-address-gains-server-name-leaf-reconnects",),
+    "rr-duplicate-endpoint-last-wins": ("rr-repeated-endpoint-keeps-first-address-order",),  # new
+    "wrr-cpu-utilization-first": ("wrr-cpu-utilization-when-no-application-utilization",),
+    "wrr-blackout-from-last-report": ("wrr-blackout-counts-from-first-report-of-run",),  # new
+    "wrr-expiry-from-first-report": ("wrr-steady-reports-keep-weights",),  # new
+    "lr-one-sample-short": (
+        "lr-two-choices-law-over-many-picks",
+        "lr-choice-count-defaults-to-two",
+    ),
+    "lr-counts-reset-every-picker": ("lr-busy-endpoint-gets-no-picks",),
+    "lr-choice-count-below-two-raised": ("lr-choice-count-below-two-rejected",),
+    "gs-current-leaving-ready-not-swapped": ("sc-old-policy-leaving-ready-hands-over",),
+    "gs-swaps-only-on-ready": ("sc-pending-policy-failing-takes-over",),  # new
 }
 
 
