@@ -25,7 +25,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -41,12 +41,17 @@ from refimpl.balancer import (
     BuildOptions,
     ClientConn,
     ClientConnState,
+    Complete,
     DoneInfo,
     FailPicker,
     JsonValue,
+    NewSubConnOptions,
     Picker,
+    PickInfo,
+    PickResult,
     QueuePicker,
     RandomSource,
+    SubConn,
     SubConnState,
     unavailable,
 )
@@ -1104,6 +1109,175 @@ class GsSwapsOnlyOnReady(ServiceConfigChannelBuilder):
         return channel
 
 
+class PfLostKeepsRacingAttempts(PickFirstBalancer):
+    """When a connecting SubConn drops back to IDLE (counted as a lost connection), goes IDLE
+    but leaves the other attempts of the pass running (breaks PF-20)."""
+
+    def _shut_down_all_but(self, kept: _Entry) -> None:
+        if kept.raw is State.IDLE:
+            return  # the bug: only the READY path shuts the others down
+        super()._shut_down_all_but(kept)
+
+
+class PfHealthFailureAsConnecting(PickFirstBalancer):
+    """As a health-watching leaf, reports a health TRANSIENT_FAILURE as CONNECTING, so its
+    parent queues RPCs for an unhealthy endpoint instead of failing over (breaks PF-27,
+    HEALTH-6)."""
+
+    def _on_health(self, entry: _Entry, health: SubConnState) -> None:
+        if health.state is State.TRANSIENT_FAILURE:
+            health = SubConnState(State.CONNECTING)  # the bug
+        super()._on_health(entry, health)
+
+
+class PfEmptyUpdateKeepsSubchannels(PickFirstBalancer):
+    """Rejects an update with no addresses and reports TRANSIENT_FAILURE, but leaves its
+    SubConns connected (breaks PF-2)."""
+
+    def _reject_empty_update(self) -> NoReturn:
+        self._entries.clear()  # the bug: forgotten, not shut down
+        self._addresses, self._cursor = (), 0
+        message = "name resolver error: produced zero addresses"
+        self._report(State.TRANSIENT_FAILURE, FailPicker(unavailable(message)))
+        raise BadResolverStateError(message)
+
+
+class RrChildrenLoseResolverAttributes(EndpointSharding):
+    """Gives each child its endpoint but not the resolver's attributes, so the pick_first
+    leaves never learn they must watch health (breaks RR-1, HEALTH-4)."""
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        stripped = attrs.evolve(state.resolver_state, attributes=())
+        had_health = bool(state.resolver_state.attributes)
+        super().update_client_conn_state(
+            attrs.evolve(state, resolver_state=stripped) if had_health else state
+        )
+
+
+class _ReleasesLatestPick(LeastRequestPicker):
+    latest: tuple[list[OutstandingCounter | None], ...] = ([None],)  # _SharingLatestPick's
+    _chosen = 0
+
+    def choose(self) -> int:
+        self._chosen = super().choose()
+        return self._chosen
+
+    def pick(self, info: PickInfo) -> PickResult:
+        result = super().pick(info)
+        if isinstance(result, Complete):
+            self.latest[0][0] = self.targets[self._chosen].counter
+        return result
+
+    def _on_done(self, counter: OutstandingCounter, done_info: DoneInfo) -> None:
+        (self.latest[0][0] or counter).add(-1)  # the bug: the latest pick's endpoint, not its own
+
+
+class _SharingLatestPick(ClientConn):
+    """The parent's ClientConn, giving every picker of one policy the same 'latest pick' slot."""
+
+    def __init__(self, parent: ClientConn) -> None:
+        self.parent = parent
+        self.latest: list[OutstandingCounter | None] = [None]
+
+    def new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
+        return self.parent.new_subconn(addresses, options)
+
+    def update_state(self, state: BalancerState) -> None:
+        if isinstance(state.picker, _ReleasesLatestPick):
+            state.picker.latest = (self.latest,)
+        self.parent.update_state(state)
+
+    def resolve_now(self) -> None:
+        self.parent.resolve_now()
+
+
+class LrDoneReleasesLatestPick(LeastRequestBalancer):
+    """Counts a finished RPC down on the endpoint of the policy's latest pick instead of the
+    RPC's own (state shared where a per-RPC closure was needed), so counts drift from one
+    endpoint to another (breaks LR-8)."""
+
+    def __init__(
+        self, cc: ClientConn, options: BuildOptions, child_builder: Builder, selection: Any
+    ) -> None:
+        super().__init__(_SharingLatestPick(cc), options, child_builder, selection)
+
+
+class _PenaltyOverUtilizationWeight(EndpointWeight):
+    def on_load_report(self, report: OrcaLoadReport, now: Duration) -> None:
+        utilization = report.application_utilization or report.cpu_utilization
+        if utilization and report.rps_fractional:
+            # the bug: eps / utilization instead of eps / qps
+            eps = report.eps / utilization * report.rps_fractional
+            report = attrs.evolve(report, eps=eps)
+        super().on_load_report(report, now)
+
+
+class _PenaltyOverUtilization(WeightedRoundRobinBalancer):
+    endpoint_weight_type = _PenaltyOverUtilizationWeight
+
+
+class WrrPenaltyOverUtilization(_WrrBuilding):
+    """Computes the error penalty as eps / utilization instead of eps / qps (breaks WRR-5)."""
+
+    balancer_type = _PenaltyOverUtilization
+
+
+class _ExpiryKeepsRunWeight(EndpointWeight):
+    def weight_at(self, now: int, expiration: int, blackout: int) -> float:
+        with self._lock:
+            since = self._non_empty_since
+        weight = super().weight_at(now, expiration, blackout)
+        with self._lock:
+            if self._non_empty_since is None and since is not None:
+                self._non_empty_since = since  # the bug: an expired lookup keeps the run
+        return weight
+
+
+class _ExpiryKeepsRun(WeightedRoundRobinBalancer):
+    endpoint_weight_type = _ExpiryKeepsRunWeight
+
+
+class WrrExpiryKeepsBlackoutRun(_WrrBuilding):
+    """Returns 0 for an expired weight but keeps the run going, so the next report counts at
+    once with no new blackout (breaks WRR-9)."""
+
+    balancer_type = _ExpiryKeepsRun
+
+
+class _NewConfigForNewEndpointsOnly(WeightedRoundRobinBalancer):
+    def _update_endpoints(
+        self, endpoints: Sequence[Endpoint], config: WeightedRoundRobinConfig
+    ) -> None:
+        old = {key: entry.weight.config for key, entry in self._endpoints.items()}
+        super()._update_endpoints(endpoints, config)
+        for key, entry in self._endpoints.items():
+            if key in old:
+                entry.weight.update_config(old[key])  # the bug: kept endpoints keep their config
+
+
+class WrrConfigUpdateSkipsKeptEndpoints(_WrrBuilding):
+    """Applies a new config's errorUtilizationPenalty only to endpoints the update adds, so
+    endpoints that stay keep computing weights with the old penalty (breaks WRR-5, WRR-1)."""
+
+    balancer_type = _NewConfigForNewEndpointsOnly
+
+
+class _NeverClosesSwappedOut(GracefulSwitchBalancer):
+    def _close_retired(self, child: _SwitchChild) -> None:
+        if child in self._retired:
+            self._retired.remove(child)  # the bug: forgotten, never closed
+
+
+class GsSwappedOutPolicyNotClosed(ServiceConfigChannelBuilder):
+    """Swaps the pending policy in but never closes the one it replaced, so the old policy's
+    connections stay open (breaks GS-7)."""
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        channel = ServiceConfigChannel(cc, options, self)
+        channel.switch = _NeverClosesSwappedOut(cc, options)
+        return channel
+
+
 # --- the catalogue of planted bugs ---
 
 
@@ -1285,6 +1459,36 @@ BUGS: dict[str, Bug] = {
         ),
         _sc("gs-current-leaving-ready-not-swapped", GsCurrentLeavingReadyNotSwapped, "GS-5"),
         _sc("gs-swaps-only-on-ready", GsSwapsOnlyOnReady, "GS-6"),
+        _pf("pf-lost-keeps-racing-attempts", PfLostKeepsRacingAttempts, "PF-20"),
+        Bug(
+            "pf-health-failure-as-connecting",
+            "round_robin",
+            ("PF-27", "HEALTH-6"),
+            lambda: _round_robin_building(leaf=PfHealthFailureAsConnecting),
+            _doc(PfHealthFailureAsConnecting),
+        ),
+        _pf("pf-empty-update-keeps-subchannels", PfEmptyUpdateKeepsSubchannels, "PF-2"),
+        _rr(
+            "rr-children-lose-resolver-attributes",
+            RrChildrenLoseResolverAttributes,
+            "RR-1",
+            "HEALTH-4",
+        ),
+        _lr(
+            "lr-done-releases-latest-pick",
+            lambda: _least_request_building(LrDoneReleasesLatestPick, _ReleasesLatestPick),
+            LrDoneReleasesLatestPick,
+            "LR-8",
+        ),
+        _wrr2("wrr-penalty-over-utilization", WrrPenaltyOverUtilization, "WRR-5"),
+        _wrr2("wrr-expiry-keeps-blackout-run", WrrExpiryKeepsBlackoutRun, "WRR-9"),
+        _wrr2(
+            "wrr-config-update-skips-kept-endpoints",
+            WrrConfigUpdateSkipsKeptEndpoints,
+            "WRR-5",
+            "WRR-1",
+        ),
+        _sc("gs-swapped-out-policy-not-closed", GsSwappedOutPolicyNotClosed, "GS-7"),
     )
 }
 

@@ -223,6 +223,30 @@ CATCHES: dict[str, tuple[str, ...]] = {
     "lr-choice-count-below-two-raised": ("lr-choice-count-below-two-rejected",),
     "gs-current-leaving-ready-not-swapped": ("sc-old-policy-leaving-ready-hands-over",),
     "gs-swaps-only-on-ready": ("sc-pending-policy-failing-takes-over",),  # new
+    "pf-lost-keeps-racing-attempts": ("pf-connecting-drops-to-idle-counts-as-lost",),
+    "pf-health-failure-as-connecting": (
+        "health-all-unhealthy-fails-with-health-error",
+        "health-unhealthy-and-failing-endpoints-fail-picks",
+    ),
+    "pf-empty-update-keeps-subchannels": (
+        "pf-empty-update-while-ready",
+        "pf-empty-update-then-update-connects",
+    ),
+    "rr-children-lose-resolver-attributes": (
+        "rr-subchannels-watch-health",
+        "rr-connects-every-endpoint",
+    ),
+    "lr-done-releases-latest-pick": (
+        "lr-done-releases-its-own-endpoint",  # new
+        "lr-reconnected-endpoint-starts-from-zero",
+    ),
+    "wrr-penalty-over-utilization": ("wrr-error-rate-penalises-weight",),
+    "wrr-expiry-keeps-blackout-run": ("wrr-expired-weight-waits-out-a-new-blackout",),  # new
+    "wrr-config-update-skips-kept-endpoints": ("wrr-new-penalty-applies-to-kept-endpoints",),  # new
+    "gs-swapped-out-policy-not-closed": (
+        "sc-switch-keeps-ready-picker-until-new-policy-ready",
+        "sc-old-policy-leaving-ready-hands-over",
+    ),
 }
 
 
