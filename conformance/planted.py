@@ -42,6 +42,7 @@ from refimpl.balancer import (
     ClientConn,
     ClientConnState,
     Complete,
+    ConfigError,
     DoneInfo,
     FailPicker,
     JsonValue,
@@ -56,7 +57,7 @@ from refimpl.balancer import (
     unavailable,
 )
 from refimpl.endpoint_sharding import ChildState, EndpointSharding, EndpointShardingPicker, _Child
-from refimpl.graceful_switch import GracefulSwitchBalancer
+from refimpl.graceful_switch import GracefulSwitchBalancer, SwitchConfig
 from refimpl.graceful_switch import _Child as _SwitchChild
 from refimpl.least_request import (
     LeastRequestBalancer,
@@ -1278,6 +1279,128 @@ class GsSwappedOutPolicyNotClosed(ServiceConfigChannelBuilder):
         return channel
 
 
+class _ComparesWithCurrent(GracefulSwitchBalancer):
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        config = state.config
+        current, pending = self.current, self.pending
+        if (
+            isinstance(config, SwitchConfig)
+            and current is not None
+            and current.balancer is not None
+            and pending is not None
+            and config.name == current.name
+        ):
+            # the bug: the name is compared with the current child, not the latest
+            current.balancer.update_client_conn_state(
+                attrs.evolve(state, config=config.child_config)
+            )
+            return
+        super().update_client_conn_state(state)
+
+
+class GsUpdateComparedWithCurrent(ServiceConfigChannelBuilder):
+    """Compares a new config's policy name with the current policy rather than the latest
+    (pending) one, so switching back to the running policy while another is pending updates
+    the running one in place and leaves the pending switch going ahead (breaks GS-1, GS-2)."""
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        channel = ServiceConfigChannel(cc, options, self)
+        channel.switch = _ComparesWithCurrent(cc, options)
+        return channel
+
+
+def _json_or_none(config: JsonValue) -> JsonValue:
+    """A service config as JSON, or None for text that is not JSON (left to the real parser)."""
+    if not isinstance(config, str):
+        return config
+    try:
+        parsed: JsonValue = json.loads(config)
+    except ValueError:
+        return None
+    return parsed
+
+
+class ScValidatesEveryEntry(ServiceConfigChannelBuilder):
+    """Checks the shape of every loadBalancingConfig entry before selecting one, so a malformed
+    entry after the selected policy makes the service config invalid (breaks SC-2)."""
+
+    def parse_config(self, config: JsonValue) -> ServiceConfig:
+        parsed = _json_or_none(config)
+        if isinstance(parsed, dict) and isinstance(parsed.get("loadBalancingConfig"), list):
+            for index, entry in enumerate(parsed["loadBalancingConfig"]):
+                if not isinstance(entry, dict) or len(entry) != 1:  # the bug: all entries
+                    raise ServiceConfigError(
+                        f"loadBalancingConfig[{index}]", "must have exactly one key"
+                    )
+        return super().parse_config(config)
+
+
+class ScMultiKeyEntryTakesFirstKey(ServiceConfigChannelBuilder):
+    """Reads an examined loadBalancingConfig entry with several keys by its first key instead
+    of rejecting the service config (breaks SC-3)."""
+
+    def parse_config(self, config: JsonValue) -> ServiceConfig:
+        parsed = _json_or_none(config)
+        if isinstance(parsed, dict) and isinstance(parsed.get("loadBalancingConfig"), list):
+            entries = [
+                dict([next(iter(e.items()))]) if isinstance(e, dict) and e else e
+                for e in parsed["loadBalancingConfig"]
+            ]  # the bug: extra keys dropped
+            return super().parse_config({**parsed, "loadBalancingConfig": entries})
+        return super().parse_config(config)
+
+
+class WrrLenientOobFlag(_MisreadWrrConfig):
+    """Takes enableOobLoadReport by its truthiness, accepting a string or a number instead of
+    rejecting the config (breaks WRR-3)."""
+
+    def parse_config(self, config: JsonValue) -> WeightedRoundRobinConfig:
+        if isinstance(config, dict) and "enableOobLoadReport" in config:
+            flag = config["enableOobLoadReport"]
+            if flag is not None and not isinstance(flag, bool):
+                config = {**config, "enableOobLoadReport": bool(flag)}  # the bug
+        return super().parse_config(config)
+
+
+class _NullChoiceCountRejected(LeastRequestBuilder):
+    def parse_config(self, config: JsonValue) -> LeastRequestConfig:
+        if isinstance(config, dict) and "choiceCount" in config and config["choiceCount"] is None:
+            raise ConfigError("choiceCount", "must be an integer, got null")  # the bug
+        return super().parse_config(config)
+
+
+class LrNullChoiceCountRejected(_NullChoiceCountRejected):
+    """Rejects "choiceCount": null instead of taking the default 2 (breaks LR-1)."""
+
+
+class PfStickyCountSurvivesNewPass(PickFirstBalancer):
+    """Does not reset the count of failures in sticky TRANSIENT_FAILURE when a new pass
+    starts, so after an update the next re-report comes after the wrong number of failures
+    (breaks PF-16)."""
+
+    def _start_pass(self) -> None:
+        failures = self._failures
+        super()._start_pass()
+        self._failures = failures  # the bug
+
+
+class PfNullShuffleRejected(PickFirstBuilder):
+    """Rejects "shuffleAddressList": null instead of taking it as absent (breaks PF-1)."""
+
+    def parse_config(self, config: JsonValue) -> PickFirstConfig:
+        if isinstance(config, dict) and config.get("shuffleAddressList", False) is None:
+            raise ConfigError("shuffleAddressList", "must be a boolean, got null")  # the bug
+        return super().parse_config(config)
+
+
+class PfAttemptDelayHalfSecond(PickFirstBuilder):
+    """Uses a Connection Attempt Delay of 500 ms instead of the default 250 ms (breaks
+    PF-12)."""
+
+    def __init__(self) -> None:
+        super().__init__(attempt_delay=Duration.of(millis=500))  # the bug
+
+
 # --- the catalogue of planted bugs ---
 
 
@@ -1489,6 +1612,37 @@ BUGS: dict[str, Bug] = {
             "WRR-1",
         ),
         _sc("gs-swapped-out-policy-not-closed", GsSwappedOutPolicyNotClosed, "GS-7"),
+        _sc("gs-update-compared-with-current", GsUpdateComparedWithCurrent, "GS-1", "GS-2"),
+        _sc("sc-validates-every-entry", ScValidatesEveryEntry, "SC-2"),
+        _sc("sc-multi-key-entry-takes-first-key", ScMultiKeyEntryTakesFirstKey, "SC-3"),
+        Bug(
+            "wrr-lenient-oob-flag",
+            "weighted_round_robin",
+            ("WRR-3",),
+            WrrLenientOobFlag,
+            _doc(WrrLenientOobFlag),
+        ),
+        _lr(
+            "lr-null-choice-count-rejected",
+            LrNullChoiceCountRejected,
+            LrNullChoiceCountRejected,
+            "LR-1",
+        ),
+        _pf("pf-sticky-count-survives-new-pass", PfStickyCountSurvivesNewPass, "PF-16"),
+        Bug(
+            "pf-null-shuffle-rejected",
+            "pick_first",
+            ("PF-1",),
+            PfNullShuffleRejected,
+            _doc(PfNullShuffleRejected),
+        ),
+        Bug(
+            "pf-attempt-delay-half-second",
+            "pick_first",
+            ("PF-12",),
+            PfAttemptDelayHalfSecond,
+            _doc(PfAttemptDelayHalfSecond),
+        ),
     )
 }
 

@@ -247,6 +247,17 @@ CATCHES: dict[str, tuple[str, ...]] = {
         "sc-switch-keeps-ready-picker-until-new-policy-ready",
         "sc-old-policy-leaving-ready-hands-over",
     ),
+    "gs-update-compared-with-current": ("sc-switching-back-while-pending-replaces-pending",),  # new
+    "sc-validates-every-entry": ("sc-first-registered-entry-selected",),
+    "sc-multi-key-entry-takes-first-key": ("sc-malformed-entry-makes-config-invalid",),
+    "wrr-lenient-oob-flag": ("wrr-non-boolean-oob-flag-rejected",),  # new
+    "lr-null-choice-count-rejected": ("lr-null-choice-count-takes-default",),  # new
+    "pf-sticky-count-survives-new-pass": ("pf-sticky-failure-count-restarts-after-update",),  # new
+    "pf-null-shuffle-rejected": ("pf-null-shuffle-counts-as-absent",),  # new
+    "pf-attempt-delay-half-second": (
+        "pf-happy-eyeballs-second-address-after-delay",
+        "pf-happy-eyeballs-failure-restarts-timer",
+    ),
 }
 
 
