@@ -56,7 +56,13 @@ from refimpl.balancer import (
     SubConnState,
     unavailable,
 )
-from refimpl.endpoint_sharding import ChildState, EndpointSharding, EndpointShardingPicker, _Child
+from refimpl.endpoint_sharding import (
+    ChildState,
+    EndpointSharding,
+    EndpointShardingPicker,
+    _Child,
+    child_states_from_picker,
+)
 from refimpl.graceful_switch import GracefulSwitchBalancer, SwitchConfig
 from refimpl.graceful_switch import _Child as _SwitchChild
 from refimpl.least_request import (
@@ -65,6 +71,7 @@ from refimpl.least_request import (
     LeastRequestConfig,
     LeastRequestPicker,
     OutstandingCounter,
+    PickTarget,
 )
 from refimpl.pick_first import (
     PickFirstBalancer,
@@ -1401,6 +1408,91 @@ class PfAttemptDelayHalfSecond(PickFirstBuilder):
         super().__init__(attempt_delay=Duration.of(millis=500))  # the bug
 
 
+class PfKeepsReadyOnlyAtSamePosition(PickFirstBalancer):
+    """On an update while READY keeps the connection only when its address is still first in
+    the new list; anywhere else it drops it (breaks PF-8)."""
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        previous = self._current_entry()
+        endpoints = state.resolver_state.endpoints
+        if (
+            previous is not None
+            and previous.raw is State.READY
+            and endpoints
+            and endpoints[0].addresses[0] != previous.address
+        ):
+            # the bug: treated as removed, as if only the first address could be kept
+            others = [e for e in endpoints if previous.address not in e.addresses] or list(
+                endpoints
+            )
+            state = attrs.evolve(
+                state,
+                resolver_state=attrs.evolve(state.resolver_state, endpoints=tuple(others)),
+            )
+            super().update_client_conn_state(state)
+            return
+        super().update_client_conn_state(state)
+
+
+class _PicksConnectingToo(LeastRequestBalancer):
+    def _on_sharding_state(self, state: BalancerState) -> None:
+        children = child_states_from_picker(state.picker) or ()
+        if self._closed or not any(c.state.state is State.READY for c in children):
+            super()._on_sharding_state(state)
+            return
+        targets = []
+        for child in children:  # the bug: every child, not only the READY ones
+            counter = self._counters.setdefault(child.key, OutstandingCounter())
+            targets.append(PickTarget(child.state.picker, counter))
+        picker = self.picker_type(
+            targets, self._choice_count, self._options.random, self._selection
+        )
+        self._cc.update_state(BalancerState(State.READY, picker))
+
+
+class LrPicksConnectingEndpoints(_PicksConnectingToo):
+    """Samples among every endpoint once one is READY, including those still connecting, so
+    some RPCs queue behind a connecting endpoint (breaks LR-6, LR-7)."""
+
+
+class _HoldsPendingIdle(GracefulSwitchBalancer):
+    def _child_update_state(self, child: _SwitchChild, state: BalancerState) -> None:
+        current = self.current
+        if (
+            child is self.pending
+            and state.state is State.IDLE
+            and current is not None
+            and current.last_state.state is State.READY
+        ):
+            child.last_state = state  # the bug: IDLE held back like CONNECTING
+            return
+        super()._child_update_state(child, state)
+
+
+class GsHoldsPendingIdle(ServiceConfigChannelBuilder):
+    """Holds a pending policy's IDLE report back like CONNECTING while the current policy is
+    READY, so a pending policy that went IDLE never takes over (breaks GS-6)."""
+
+    def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
+        channel = ServiceConfigChannel(cc, options, self)
+        channel.switch = _HoldsPendingIdle(cc, options)
+        return channel
+
+
+class RrAttributeChangeRebuildsChild(EndpointSharding):
+    """Treats an endpoint whose attributes changed as a new endpoint: closes its child and
+    builds another, dropping a working connection on an attribute-only update (breaks
+    RR-2)."""
+
+    def update_client_conn_state(self, state: ClientConnState) -> None:
+        for endpoint in state.resolver_state.endpoints:
+            child = self._children.get(endpoint.key)
+            if child is not None and child.endpoint.attributes != endpoint.attributes:
+                child.close()  # the bug: attributes count in the endpoint's identity
+                del self._children[endpoint.key]
+        super().update_client_conn_state(state)
+
+
 # --- the catalogue of planted bugs ---
 
 
@@ -1643,6 +1735,16 @@ BUGS: dict[str, Bug] = {
             PfAttemptDelayHalfSecond,
             _doc(PfAttemptDelayHalfSecond),
         ),
+        _pf("pf-keeps-ready-only-at-same-position", PfKeepsReadyOnlyAtSamePosition, "PF-8"),
+        _lr(
+            "lr-picks-connecting-endpoints",
+            lambda: _least_request_building(balancer=LrPicksConnectingEndpoints),
+            LrPicksConnectingEndpoints,
+            "LR-6",
+            "LR-7",
+        ),
+        _sc("gs-holds-pending-idle", GsHoldsPendingIdle, "GS-6"),
+        _rr("rr-attribute-change-rebuilds-child", RrAttributeChangeRebuildsChild, "RR-2"),
     )
 }
 

@@ -222,7 +222,10 @@ CATCHES: dict[str, tuple[str, ...]] = {
     "lr-counts-reset-every-picker": ("lr-busy-endpoint-gets-no-picks",),
     "lr-choice-count-below-two-raised": ("lr-choice-count-below-two-rejected",),
     "gs-current-leaving-ready-not-swapped": ("sc-old-policy-leaving-ready-hands-over",),
-    "gs-swaps-only-on-ready": ("sc-pending-policy-failing-takes-over",),  # new
+    "gs-swaps-only-on-ready": (
+        "sc-pending-policy-failing-takes-over",  # new
+        "sc-pending-policy-going-idle-takes-over",  # new
+    ),
     "pf-lost-keeps-racing-attempts": ("pf-connecting-drops-to-idle-counts-as-lost",),
     "pf-health-failure-as-connecting": (
         "health-all-unhealthy-fails-with-health-error",
@@ -258,6 +261,13 @@ CATCHES: dict[str, tuple[str, ...]] = {
         "pf-happy-eyeballs-second-address-after-delay",
         "pf-happy-eyeballs-failure-restarts-timer",
     ),
+    "pf-keeps-ready-only-at-same-position": ("pf-update-keeps-ready-address",),
+    "lr-picks-connecting-endpoints": (
+        "lr-busy-endpoint-gets-no-picks",
+        "lr-choice-count-defaults-to-two",
+    ),
+    "gs-holds-pending-idle": ("sc-pending-policy-going-idle-takes-over",),  # new
+    "rr-attribute-change-rebuilds-child": ("rr-endpoint-attribute-change-keeps-child",),  # new
 }
 
 
