@@ -1493,6 +1493,49 @@ class RrAttributeChangeRebuildsChild(EndpointSharding):
         super().update_client_conn_state(state)
 
 
+class PfHealthConnectingAsReady(PickFirstBalancer):
+    """As a health-watching leaf, reports READY while the health state is still CONNECTING
+    (the check has not answered yet), so RPCs go to an endpoint not known healthy (breaks
+    PF-27, HEALTH-6)."""
+
+    def _on_health(self, entry: _Entry, health: SubConnState) -> None:
+        if health.state is State.CONNECTING:
+            health = SubConnState(State.READY)  # the bug
+        super()._on_health(entry, health)
+
+
+class PfHealthErrorDropped(PickFirstBalancer):
+    """As a health-watching leaf, fails picks with a fixed 'unhealthy' message instead of the
+    health check's error (breaks HEALTH-6)."""
+
+    def _on_health(self, entry: _Entry, health: SubConnState) -> None:
+        if health.state is State.TRANSIENT_FAILURE:
+            # the bug: the error is replaced
+            health = SubConnState(State.TRANSIENT_FAILURE, unavailable("endpoint unhealthy"))
+        super()._on_health(entry, health)
+
+
+class RrExitIdleOncePerChild(EndpointSharding):
+    """Asks a child to exit IDLE only the first time it reports IDLE, so an endpoint that loses
+    its connection a second time is never reconnected (breaks RR-6)."""
+
+    def _exit_idle_soon(self, child: _Child) -> None:
+        asked: set[int] = self.__dict__.setdefault("_asked", set())
+        if id(child) in asked:
+            return  # the bug
+        asked.add(id(child))
+        super()._exit_idle_soon(child)
+
+
+class RrResolverErrorBeforeUpdateIgnored(EndpointSharding):
+    """Ignores a resolver error that arrives before the first update, leaving the channel
+    CONNECTING with queued RPCs instead of failing them (breaks RR-13)."""
+
+    def resolver_error(self, error: Status) -> None:
+        if self._children:
+            super().resolver_error(error)  # the bug: nothing happens without children
+
+
 # --- the catalogue of planted bugs ---
 
 
@@ -1745,6 +1788,26 @@ BUGS: dict[str, Bug] = {
         ),
         _sc("gs-holds-pending-idle", GsHoldsPendingIdle, "GS-6"),
         _rr("rr-attribute-change-rebuilds-child", RrAttributeChangeRebuildsChild, "RR-2"),
+        Bug(
+            "pf-health-connecting-as-ready",
+            "round_robin",
+            ("PF-27", "HEALTH-6"),
+            lambda: _round_robin_building(leaf=PfHealthConnectingAsReady),
+            _doc(PfHealthConnectingAsReady),
+        ),
+        Bug(
+            "pf-health-error-dropped",
+            "round_robin",
+            ("HEALTH-6",),
+            lambda: _round_robin_building(leaf=PfHealthErrorDropped),
+            _doc(PfHealthErrorDropped),
+        ),
+        _rr("rr-exit-idle-once-per-child", RrExitIdleOncePerChild, "RR-6"),
+        _rr(
+            "rr-resolver-error-before-update-ignored",
+            RrResolverErrorBeforeUpdateIgnored,
+            "RR-13",
+        ),
     )
 }
 

@@ -268,6 +268,19 @@ CATCHES: dict[str, tuple[str, ...]] = {
     ),
     "gs-holds-pending-idle": ("sc-pending-policy-going-idle-takes-over",),  # new
     "rr-attribute-change-rebuilds-child": ("rr-endpoint-attribute-change-keeps-child",),  # new
+    "pf-health-connecting-as-ready": ("health-connecting-health-state-queues",),
+    "pf-health-error-dropped": (
+        "health-all-unhealthy-fails-with-health-error",
+        "health-unhealthy-and-failing-endpoints-fail-picks",
+    ),
+    "rr-exit-idle-once-per-child": (
+        "rr-endpoint-reconnects-after-every-loss",  # new
+        "rr-new-picker-starts-at-random-endpoint",
+    ),
+    "rr-resolver-error-before-update-ignored": (
+        "rr-resolver-error-before-update-fails-picks",
+        "agg-no-children-after-resolver-error-is-failure",
+    ),
 }
 
 
