@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 import attrs
 
@@ -333,15 +334,23 @@ class WeightedRoundRobinPicker(Picker):
 class _Endpoint:
     """What the policy keeps per endpoint: its weight, its READY subchannel, its OOB stream."""
 
-    def __init__(self, config: WeightedRoundRobinConfig) -> None:
-        self.weight = EndpointWeight(config)
+    def __init__(
+        self, config: WeightedRoundRobinConfig, weight_type: type[EndpointWeight] = EndpointWeight
+    ) -> None:
+        self.weight = weight_type(config)
         self.picked: SubConn | None = None  # the subchannel pick_first went READY on
         self.stop_oob: Callable[[], None] | None = None
         self.oob_setting: tuple[bool, Duration] | None = None  # (enabled, period) applied
 
 
 class WeightedRoundRobinBalancer(Balancer):
-    """weighted_round_robin over endpointsharding with pick_first leaves (grpc-go wrrBalancer)."""
+    """weighted_round_robin over endpointsharding with pick_first leaves (grpc-go wrrBalancer).
+
+    ``endpoint_weight_type`` is what keeps each endpoint's weight; a planted bug
+    (conformance/planted.py) swaps it for one with one rule of A58's GetWeight wrong.
+    """
+
+    endpoint_weight_type: ClassVar[type[EndpointWeight]] = EndpointWeight
 
     def __init__(
         self,
@@ -405,7 +414,7 @@ class WeightedRoundRobinBalancer(Balancer):
                 continue
             entry = self._endpoints.get(endpoint.key)
             if entry is None:
-                entry = _Endpoint(config)
+                entry = _Endpoint(config, self.endpoint_weight_type)
                 for address in endpoint.addresses:
                     self._by_address[address] = entry
             kept[endpoint.key] = entry

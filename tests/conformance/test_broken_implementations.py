@@ -188,6 +188,99 @@ CATCHES: dict[str, tuple[str, ...]] = {
         "health-all-unhealthy-fails-with-health-error",
         "health-unhealthiness-costs-no-connection",
     ),
+    # Written by an outside implementer (issue 15); "(new)" marks a case added to catch it.
+    "pf-timer-survives-ready": ("pf-ready-cancels-attempt-timer",),
+    "pf-lost-keeps-cursor": (
+        "pf-reconnect-after-loss-starts-from-first-address",
+        "pf-connecting-drops-to-idle-counts-as-lost",
+    ),
+    "pf-exit-idle-restarts-pass": ("pf-exit-idle-ignored-in-failure",),
+    "pf-resolver-error-ignored-only-when-ready": ("pf-resolver-error-while-connecting-ignored",),
+    "pf-sticky-idle-not-reconnected": (
+        "pf-sticky-transient-failure",
+        "pf-sticky-failure-recovers-on-any-address",
+    ),
+    "pf-dedup-by-host-port": ("pf-server-name-makes-a-distinct-address-in-one-list",),  # new
+    "pf-fails-before-all-failed": ("pf-happy-eyeballs-end-of-list-waits-for-every-attempt",),
+    "pf-update-while-connecting-no-pass": (
+        "pf-update-while-connecting-keeps-listed-attempt",
+        "pf-update-while-connecting-may-repeat-connecting",
+    ),
+    "rr-empty-update-keeps-children": (
+        "rr-empty-update-then-update-recovers",
+        "agg-no-children-after-resolver-error-is-failure",
+    ),
+    "rr-existing-children-not-updated": ("rr-ready-address-gains-server-name-leaf-reconnects",),
+    "rr-duplicate-endpoint-last-wins": ("rr-repeated-endpoint-keeps-first-address-order",),  # new
+    "wrr-cpu-utilization-first": ("wrr-cpu-utilization-when-no-application-utilization",),
+    "wrr-blackout-from-last-report": ("wrr-blackout-counts-from-first-report-of-run",),  # new
+    "wrr-expiry-from-first-report": ("wrr-steady-reports-keep-weights",),  # new
+    "lr-one-sample-short": (
+        "lr-two-choices-law-over-many-picks",
+        "lr-choice-count-defaults-to-two",
+    ),
+    "lr-counts-reset-every-picker": ("lr-busy-endpoint-gets-no-picks",),
+    "lr-choice-count-below-two-raised": ("lr-choice-count-below-two-rejected",),
+    "gs-current-leaving-ready-not-swapped": ("sc-old-policy-leaving-ready-hands-over",),
+    "gs-swaps-only-on-ready": (
+        "sc-pending-policy-failing-takes-over",  # new
+        "sc-pending-policy-going-idle-takes-over",  # new
+    ),
+    "pf-lost-keeps-racing-attempts": ("pf-connecting-drops-to-idle-counts-as-lost",),
+    "pf-health-failure-as-connecting": (
+        "health-all-unhealthy-fails-with-health-error",
+        "health-unhealthy-and-failing-endpoints-fail-picks",
+    ),
+    "pf-empty-update-keeps-subchannels": (
+        "pf-empty-update-while-ready",
+        "pf-empty-update-then-update-connects",
+    ),
+    "rr-children-lose-resolver-attributes": (
+        "rr-subchannels-watch-health",
+        "rr-connects-every-endpoint",
+    ),
+    "lr-done-releases-latest-pick": (
+        "lr-done-releases-its-own-endpoint",  # new
+        "lr-reconnected-endpoint-starts-from-zero",
+    ),
+    "wrr-penalty-over-utilization": ("wrr-error-rate-penalises-weight",),
+    "wrr-expiry-keeps-blackout-run": ("wrr-expired-weight-waits-out-a-new-blackout",),  # new
+    "wrr-config-update-skips-kept-endpoints": ("wrr-new-penalty-applies-to-kept-endpoints",),  # new
+    "gs-swapped-out-policy-not-closed": (
+        "sc-switch-keeps-ready-picker-until-new-policy-ready",
+        "sc-old-policy-leaving-ready-hands-over",
+    ),
+    "gs-update-compared-with-current": ("sc-switching-back-while-pending-replaces-pending",),  # new
+    "sc-validates-every-entry": ("sc-first-registered-entry-selected",),
+    "sc-multi-key-entry-takes-first-key": ("sc-malformed-entry-makes-config-invalid",),
+    "wrr-lenient-oob-flag": ("wrr-non-boolean-oob-flag-rejected",),  # new
+    "lr-null-choice-count-rejected": ("lr-null-choice-count-takes-default",),  # new
+    "pf-sticky-count-survives-new-pass": ("pf-sticky-failure-count-restarts-after-update",),  # new
+    "pf-null-shuffle-rejected": ("pf-null-shuffle-counts-as-absent",),  # new
+    "pf-attempt-delay-half-second": (
+        "pf-happy-eyeballs-second-address-after-delay",
+        "pf-happy-eyeballs-failure-restarts-timer",
+    ),
+    "pf-keeps-ready-only-at-same-position": ("pf-update-keeps-ready-address",),
+    "lr-picks-connecting-endpoints": (
+        "lr-busy-endpoint-gets-no-picks",
+        "lr-choice-count-defaults-to-two",
+    ),
+    "gs-holds-pending-idle": ("sc-pending-policy-going-idle-takes-over",),  # new
+    "rr-attribute-change-rebuilds-child": ("rr-endpoint-attribute-change-keeps-child",),  # new
+    "pf-health-connecting-as-ready": ("health-connecting-health-state-queues",),
+    "pf-health-error-dropped": (
+        "health-all-unhealthy-fails-with-health-error",
+        "health-unhealthy-and-failing-endpoints-fail-picks",
+    ),
+    "rr-exit-idle-once-per-child": (
+        "rr-endpoint-reconnects-after-every-loss",  # new
+        "rr-new-picker-starts-at-random-endpoint",
+    ),
+    "rr-resolver-error-before-update-ignored": (
+        "rr-resolver-error-before-update-fails-picks",
+        "agg-no-children-after-resolver-error-is-failure",
+    ),
 }
 
 
