@@ -256,12 +256,17 @@ def across_probes(bounds: Bounds, run: CaseRun, pick_id: int) -> list[wire.JsonO
 
     ``rotation`` and ``shuffle`` start every repetition afresh, so the state they start in
     matters only for the first; they are offered where the channel has no live
-    subchannel (the start, or after an update left none), which keeps their cost (one
-    replay of some 800 inputs each) to a few states.
+    subchannel and is not IDLE (the start, or after an update left none), which keeps
+    their cost (one replay of some 800 inputs each) to a few states.
     """
     tracker = _boundary(run).tracker
     options = dict(run.session.ensure_started().capabilities.options_for(run.case))
     probes: list[wire.JsonObject] = []
+    # No live subchannel, and not IDLE: an IDLE pick_first (goes_idle after its address was
+    # removed) waits for a pick before it connects, so the block would observe nothing.
+    afresh = (
+        bounds.endpoints >= 2 and not tracker.live() and tracker.channel_state is not State.IDLE
+    )
     if bounds.policy == "round_robin":
         start = options.get("round_robin.start_index", "random_per_picker")
         ready = sorted(
@@ -278,13 +283,12 @@ def across_probes(bounds: Bounds, run: CaseRun, pick_id: int) -> list[wire.JsonO
             probes.append(
                 {"type": ACROSS, "probe": "start_index", "pick_id": pick_id, "ready": ready}
             )
-        if bounds.endpoints >= 2 and not tracker.live():
+        if afresh:
             probes.append({"type": ACROSS, "probe": "rotation", "pick_id": pick_id})
     if (
         bounds.policy == "pick_first"
         and options.get("pick_first.variant", "leaf") == "leaf"
-        and bounds.endpoints >= 2
-        and not tracker.live()
+        and afresh
     ):
         probes.append({"type": ACROSS, "probe": "shuffle", "pick_id": pick_id})
     return probes

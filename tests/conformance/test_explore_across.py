@@ -91,6 +91,10 @@ def test_probes_are_offered_where_they_mean_something() -> None:
     assert probes_after(RR, ready(A1)) == []  # one READY child: one possible first pick
     assert [p["probe"] for p in probes_after(RR, ready(A1, A2))] == ["start_index"]
     assert [p["probe"] for p in probes_after(PF, [])] == ["shuffle"]
+    # pick_first gone IDLE (its READY address removed, goes_idle) with no subchannel: it
+    # would not connect on the block's updates, so the probe would observe nothing.
+    removed = [*ready(A1), {"type": "resolver_update", "endpoints": [[A2], [A3]]}]
+    assert probes_after(PF, removed) == []
     assert probes_after(Bounds("round_robin", 3, 1, health_checking=True), ready(A1, A2)) == []
 
 
