@@ -44,6 +44,7 @@ from typing import Any
 import attrs
 
 from conformance import wire
+from conformance.across import across_from_json
 from conformance.cases import Capability, Case, CaseStep, ChannelOptions, capabilities_needed
 from conformance.errors import AdapterError, CaseError, UsageError
 from conformance.runner import DEFAULT_STEP_TIMEOUT, AdapterSession, CaseFailedError, CaseRun
@@ -101,7 +102,28 @@ POLICY_CONFIGS: dict[str, wire.JsonValue] = {
     "least_request_experimental": {"choiceCount": 2},
     "weighted_round_robin": {},  # the defaults: 10 s blackout, 1 s update period, 3 min expiry
 }
+# least_request: besides the config above, the alphabet's every-endpoint list also comes
+# with no choiceCount (the default, 2: LR-1) and with one above the maximum (20, clamped to
+# 10: LR-3), so that a wrong default or a missing clamp is within reach.
+LR_EXTRA_CONFIGS: tuple[wire.JsonObject, ...] = ({}, {"choiceCount": 20})
 LOAD_REPORTING = frozenset({"weighted_round_robin", "least_request_experimental"})
+# An *across probe*: a block of inputs repeated many times as one input of the alphabet,
+# judged by a cross-repetition expectation (conformance/across.py, PROTOCOL.md "Across
+# repetitions"), for the rules that only a distribution over many pickers or updates
+# shows (RR-7's random start of each picker, RR-12's rotation, PF-5's shuffle).  Like a
+# burst, always the last input of a sequence.  Each probe's false-alarm bound is
+# Hoeffding's, 2 x keys x exp(-2 n t^2) with n = 400, t = 0.15: 9.1e-8 for three keys,
+# 6.1e-8 for two, under across.MAX_FALSE_ALARM (1e-6).
+ACROSS = "across"  # the alphabet's own input type, expanded into a repeat block
+ACROSS_REPETITIONS = 400
+ACROSS_TOLERANCE = 0.15
+# An address outside every explored list: an update to it alone makes the next update
+# build every child (round_robin) or address list (pick_first) anew, as the corpus does.
+OTHER_ADDRESS = "192.0.2.1:80"
+# pick_first's shuffle probe weighs the last endpoint 4 and the others 1 (gRFC A113): a
+# shuffle that ignores weights, or one that does not shuffle, or one that stops early
+# (the first two never swapped), each misses the weighted shares by 0.17 or more.
+HEAVY_WEIGHT = 4
 # Legal subchannel state changes under the ``current`` profile; IDLE -> CONNECTING only
 # after a Connect (CONN-2), which the boundary monitor tracks.
 MOVES: dict[State, tuple[State, ...]] = {
@@ -147,6 +169,9 @@ def resolver_updates(
         updates = [{**u, "config": config} for u in updates]
     if policy == "pick_first":
         for config in (INVALID_PF_CONFIG, {"shuffleAddressList": True}):
+            updates.append({"type": "resolver_update", "endpoints": every, "config": config})
+    if policy == "least_request_experimental":
+        for config in LR_EXTRA_CONFIGS:
             updates.append({"type": "resolver_update", "endpoints": every, "config": config})
     return tuple(updates)
 
@@ -209,8 +234,112 @@ def alphabet(bounds: Bounds, run: CaseRun) -> list[wire.JsonObject]:
     if bounds.policy in BURSTS and _may_burst(run):
         picks, finished = BURSTS[bounds.policy]
         inputs.append({"type": BURST, "pick_id": pick_id, "picks": picks, "done": finished})
+    inputs.extend(across_probes(bounds, run, pick_id))
     inputs.append({"type": "close"})
     return inputs
+
+
+def across_probes(bounds: Bounds, run: CaseRun, pick_id: int) -> list[wire.JsonObject]:
+    """The across probes legal and meaningful in this state (ACROSS).
+
+    * ``start_index`` (round_robin, RR-7, when the monitors judge by
+      ``round_robin.start_index = random_per_picker``): while the channel is READY over two
+      READY subchannels or more, without health checking: the last READY subchannel goes
+      IDLE, CONNECTING, READY (a new picker over the same READY set), then one pick; the
+      first pick of each repetition is uniform over the READY addresses.
+    * ``rotation`` (round_robin, RR-12): an update to another address, then every
+      endpoint: the first subchannel asked to connect is uniform over them.
+    * ``shuffle`` (pick_first with ``shuffleAddressList``, which the alphabet sends; PF-5;
+      for the leaf variant, which the corpus's shuffle cases are written for): an update to
+      another address, then every endpoint, weighted, shuffled: the first address asked to
+      connect follows the weights.
+
+    ``rotation`` and ``shuffle`` start every repetition afresh, so the state they start in
+    matters only for the first; they are offered where the channel has no live
+    subchannel and is not IDLE (the start, or after an update left none), which keeps
+    their cost (one replay of some 800 inputs each) to a few states.
+    """
+    tracker = _boundary(run).tracker
+    options = dict(run.session.ensure_started().capabilities.options_for(run.case))
+    probes: list[wire.JsonObject] = []
+    # No live subchannel, and not IDLE: an IDLE pick_first (goes_idle after its address was
+    # removed) waits for a pick before it connects, so the block would observe nothing.
+    afresh = (
+        bounds.endpoints >= 2 and not tracker.live() and tracker.channel_state is not State.IDLE
+    )
+    if bounds.policy == "round_robin":
+        start = options.get("round_robin.start_index", "random_per_picker")
+        ready = sorted(
+            a
+            for v in tracker.live()
+            if v.state is State.READY and (a := run.names.unique_address(v.ident)) is not None
+        )
+        if (
+            start == "random_per_picker"
+            and not bounds.health_checking
+            and tracker.channel_state is State.READY
+            and len(ready) >= 2
+        ):
+            probes.append(
+                {"type": ACROSS, "probe": "start_index", "pick_id": pick_id, "ready": ready}
+            )
+        if afresh:
+            probes.append({"type": ACROSS, "probe": "rotation", "pick_id": pick_id})
+    if (
+        bounds.policy == "pick_first"
+        and options.get("pick_first.variant", "leaf") == "leaf"
+        and afresh
+    ):
+        probes.append({"type": ACROSS, "probe": "shuffle", "pick_id": pick_id})
+    return probes
+
+
+def probe_block(
+    raw: wire.JsonObject, bounds_endpoints: int, config: wire.JsonValue
+) -> tuple[list[wire.JsonObject], wire.JsonObject]:
+    """An across probe's block (inputs, picks without IDs) and its ``across`` expectation."""
+    probe = raw["probe"]
+    addrs = addresses(bounds_endpoints)
+    uniform = {a: 1 / len(addrs) for a in addrs}
+
+    def update(endpoints: list[wire.JsonValue], with_config: wire.JsonValue) -> wire.JsonObject:
+        out: wire.JsonObject = {"type": "resolver_update", "endpoints": endpoints}
+        if with_config is not None:
+            out["config"] = with_config
+        return out
+
+    if probe == "start_index":
+        ready = [str(a) for a in wire.expect_list(raw["ready"], ("ready",))]
+        cycled = ready[-1]
+        block: list[wire.JsonObject] = [
+            {"type": "subchannel_state", "subchannel": cycled, "state": s}
+            for s in ("IDLE", "CONNECTING", "READY")
+        ]
+        block.append({"type": "pick"})
+        across: wire.JsonObject = {
+            "observe": "first_pick",
+            "fractions": {a: 1 / len(ready) for a in ready},
+            "tolerance": ACROSS_TOLERANCE,
+        }
+        return block, across
+    if probe == "rotation":
+        block = [update([[OTHER_ADDRESS]], config), update([[a] for a in addrs], config)]
+        fractions: wire.JsonObject = dict(uniform)
+    else:  # shuffle
+        shuffled = {"shuffleAddressList": True}
+        weights = [1] * (len(addrs) - 1) + [HEAVY_WEIGHT]
+        weighted: list[wire.JsonValue] = [
+            {"addresses": [a], "weight": w} for a, w in zip(addrs, weights, strict=True)
+        ]
+        block = [update([[OTHER_ADDRESS]], shuffled), update(weighted, shuffled)]
+        fractions = {a: w / sum(weights) for a, w in zip(addrs, weights, strict=True)}
+    across = {
+        "observe": "first_connect",
+        "from_step": 2,
+        "fractions": fractions,
+        "tolerance": ACROSS_TOLERANCE,
+    }
+    return block, across
 
 
 def time_steps(bounds: Bounds) -> tuple[str, ...]:
@@ -241,23 +370,53 @@ def _may_burst(run: CaseRun) -> bool:
     return tracker.channel_state is State.READY and len(ready) >= 2
 
 
-def expand(path: Sequence[wire.JsonObject]) -> list[wire.JsonObject]:
-    """The path as case inputs: each burst becomes its picks (and their Dones)."""
-    inputs: list[wire.JsonObject] = []
+def expand(
+    path: Sequence[wire.JsonObject], endpoints: int = 0, config: wire.JsonValue = None
+) -> list[wire.JsonObject]:
+    """The path as case inputs: each burst becomes its picks (and their Dones), an across
+    probe its block, repeated (picks numbered on from the probe's ``pick_id``)."""
+    return [step.input for step in case_steps(path, endpoints, config)]
+
+
+def case_steps(
+    path: Sequence[wire.JsonObject], endpoints: int, config: wire.JsonValue
+) -> list[CaseStep]:
+    """The path as the runner's steps: an across probe's steps carry its expectation."""
+    steps: list[CaseStep] = []
     for raw in path:
-        if raw["type"] != BURST:
-            inputs.append(raw)
+        if raw["type"] != ACROSS:
+            steps.extend(CaseStep(i) for i in _expand_burst(raw))
             continue
-        first, picks, finished = int(str(raw["pick_id"])), int(str(raw["picks"])), raw["done"]
-        for pick_id in range(first, first + picks):
-            inputs.append({"type": "pick", "pick_id": pick_id})
-            if finished:
-                inputs.append({"type": "done", "pick_id": pick_id})
+        block, expect = probe_block(raw, endpoints, config)
+        across = across_from_json(expect, ("across",), ACROSS_REPETITIONS, len(block), len(steps))
+        pick_id = int(str(raw["pick_id"]))
+        for repetition in range(ACROSS_REPETITIONS):
+            for position, inner in enumerate(block, start=1):
+                if inner["type"] == "pick":
+                    inner = {**inner, "pick_id": pick_id}
+                    pick_id += 1
+                steps.append(
+                    CaseStep(inner, across=across, repetition=repetition, position=position)
+                )
+    return steps
+
+
+def _expand_burst(raw: wire.JsonObject) -> list[wire.JsonObject]:
+    """One input of the path as case inputs: a burst becomes its picks (and Dones)."""
+    if raw["type"] != BURST:
+        return [raw]
+    inputs: list[wire.JsonObject] = []
+    first, picks, finished = int(str(raw["pick_id"])), int(str(raw["picks"])), raw["done"]
+    for pick_id in range(first, first + picks):
+        inputs.append({"type": "pick", "pick_id": pick_id})
+        if finished:
+            inputs.append({"type": "done", "pick_id": pick_id})
     return inputs
 
 
 def ends_in_burst(path: Sequence[wire.JsonObject]) -> bool:
-    return bool(path) and path[-1]["type"] == BURST
+    """A burst or an across probe ends its sequence: judged, not explored further."""
+    return bool(path) and path[-1]["type"] in (BURST, ACROSS)
 
 
 def _outstanding_picks(run: CaseRun) -> list[int]:
@@ -305,6 +464,12 @@ def state_key(run: CaseRun, recent: Sequence[wire.JsonObject] = ()) -> bytes:
             if isinstance(o, act.PickComplete)
         }
         parts.append(tuple(name(by_pick[p]) for p in outstanding))
+    if run.case.policy == "least_request_experimental":
+        # The config of the last update as sent: the spec keeps only the choiceCount it
+        # parses (LR-1, LR-3), so {} and {"choiceCount": 2}, or 20 and 10, are one spec
+        # state, but an implementation that misreads a config is not in one state.
+        updates = [s.input.config for s in run.trace if isinstance(s.input, ev.ResolverUpdate)]
+        parts.append(repr(updates[-1:]))
     parts.append([{k: v for k, v in raw.items() if k != "pick_id"} for raw in recent])
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
 
@@ -486,12 +651,12 @@ def replay(
         raise CaseError(f"explore: the adapter lacks {', '.join(missing)}")
     before = b""
     burst = ends_in_burst(path)
-    inputs = expand(path)
+    steps = case_steps(path, bounds.endpoints, bounds.config_json())
     try:
-        for index, raw in enumerate(inputs):
-            if cover and not burst and index == len(inputs) - 1:
+        for index, step in enumerate(steps):
+            if cover and not burst and index == len(steps) - 1:
                 before = pickle.dumps(run.monitors)  # the monitors as the last step found them
-            run.feed(index, CaseStep(raw))
+            run.feed(index, step)
         run.finish()
     except CaseFailedError as failure:
         run.end_quietly()
@@ -580,11 +745,36 @@ class Counterexample:
     spec_options: SpecOptions = ()  # the values the monitors judged by (judging_options)
     seed: int = 0
     config: str | None = None  # Bounds.config: JSON text, None for POLICY_CONFIGS
+    endpoints: int = 0  # Bounds.endpoints: an across probe's block names them
+
+    def _config(self) -> wire.JsonValue:
+        if self.config is None:
+            return POLICY_CONFIGS.get(self.policy)
+        value: wire.JsonValue = json.loads(self.config)
+        return value
 
     @property
     def inputs(self) -> int:
-        """How many inputs the case sends (a burst is its picks and Dones)."""
-        return len(expand(self.path))
+        """How many inputs the case sends (a burst is its picks and Dones, an across probe
+        its block, repeated)."""
+        return len(expand(self.path, self.endpoints, self._config()))
+
+    def _steps(self) -> list[dict[str, Any]]:
+        """The case file's steps: an across probe is a ``repeat`` block."""
+        steps: list[dict[str, Any]] = []
+        for raw in self.path:
+            if raw["type"] != ACROSS:
+                steps.extend({"input": i} for i in _expand_burst(raw))
+                continue
+            block, across = probe_block(raw, self.endpoints, self._config())
+            steps.append(
+                {
+                    "repeat": ACROSS_REPETITIONS,
+                    "steps": [{"input": i} for i in block],
+                    "expect": {"across": across},
+                }
+            )
+        return steps
 
     @property
     def case_id(self) -> str:
@@ -606,19 +796,21 @@ class Counterexample:
             ),
             "requirements": list(self.requirements),
             "policy": self.policy,
-            "steps": [{"input": step} for step in expand(self.path)],
+            "steps": self._steps(),
         }
         channel: dict[str, Any] = {}
         if self.health_checking:
             channel["health_checking"] = True
-        capabilities = capabilities_needed(self.policy, self.health_checking, expand(self.path))
+        capabilities = capabilities_needed(
+            self.policy, self.health_checking, expand(self.path, self.endpoints, self._config())
+        )
         if capabilities:
             case["capabilities"] = capabilities
         if self.seed:
             channel["seed"] = self.seed
         if channel:
             case["channel"] = channel
-        config = POLICY_CONFIGS.get(self.policy) if self.config is None else json.loads(self.config)
+        config = self._config()
         if config is not None:
             case["config"] = config
         if self.spec_options:
@@ -787,6 +979,7 @@ def explore(
                         options,
                         bounds.seed,
                         bounds.config,
+                        bounds.endpoints,
                     )
                     break
                 if ends_in_burst(visit.path) or visit.key in seen:
