@@ -591,6 +591,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return run_corpus(args.modules[0])
     if args.command in ("run", "resume", "recheck"):
+        if not Path(_cosmic_ray()).exists():  # installed by `make mutation` only
+            print(
+                f"mutation: Cosmic Ray is not installed ({_cosmic_ray()}): run `make mutation`",
+                file=sys.stderr,
+            )
+            return 2
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         for module in modules:
             source = (ROOT / "refimpl" / f"{module}.py").read_text()  # what the copy mutates

@@ -80,3 +80,16 @@ def test_mutants_in_a_function_the_corpus_never_calls_are_known_without_running_
     source = "def f(x=1):\n    return x\n\n\ndef g(y=2):\n    '''doc'''\n    return y\n"
     assert never_run(source, {1, 2, 5}) == {6: "g", 7: "g"}
     assert never_run(source, {1, 2, 5, 7}) == {}
+
+
+def test_run_without_cosmic_ray_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bad input rule: `run` without Cosmic Ray installed says so in one line, status 2."""
+    import conformance.mutation as mutation
+
+    monkeypatch.setattr(mutation, "_cosmic_ray", lambda: str(tmp_path / "cosmic-ray"))
+    assert mutation.main(["run", "round_robin"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "make mutation" in err
