@@ -65,7 +65,7 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.errors import ModelError
-from spec.monitors.ready_endpoints import EndpointKey, ReadyEndpoints
+from spec.monitors.ready_endpoints import EndpointKey, IdentityNumbering, ReadyEndpoints
 from spec.options import CountLifetime as CountLifetime  # re-exported: its old home
 from spec.trace import Step, Violation
 
@@ -232,14 +232,8 @@ class LeastRequestMonitor:
         order, and referred to by its place.  The LR-10 tallies are kept exactly: the
         verdict at the end of the trace reads them.
         """
-        counts: list[_Count] = []
-
-        def ref(count: _Count) -> int:
-            for place, seen in enumerate(counts):
-                if seen is count:
-                    return place
-            counts.append(count)
-            return len(counts) - 1
+        counts: IdentityNumbering[_Count] = IdentityNumbering()
+        ref = counts.number
 
         by_key = tuple(
             (key, ref(c))
@@ -266,7 +260,7 @@ class LeastRequestMonitor:
             by_key,
             picker,
             tuple(sorted(outstanding)),
-            tuple(c.value for c in counts),
+            tuple(c.value for c in counts.seen),
             tallies,
             (nl.observed, nl.expected, nl.variance),
         )

@@ -36,13 +36,15 @@ HEALTH-2, HEALTH-6) come from the catalogue and the trace format.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.tracker import SubchannelTracker, SubchannelView
 from spec.types import Endpoint
+
+T = TypeVar("T")
 
 EndpointKey = frozenset[str]
 
@@ -56,6 +58,25 @@ def dedupe_endpoints(endpoints: Iterable[Endpoint]) -> list[Endpoint]:
             seen.add(endpoint.key)
             kept.append(endpoint)
     return kept
+
+
+class IdentityNumbering(Generic[T]):
+    """Numbers objects by identity in order of first sight, for canonical states.
+
+    Shared weight states (weighted_round_robin) and counts (least_request) are rendered
+    once and referred to by number, so two monitors that share them the same way get the
+    same canonical state whatever the objects' addresses (docs/explore.md).
+    """
+
+    def __init__(self) -> None:
+        self.seen: list[T] = []
+
+    def number(self, item: T) -> int:
+        for place, seen in enumerate(self.seen):
+            if seen is item:
+                return place
+        self.seen.append(item)
+        return len(self.seen) - 1
 
 
 class ReadyEndpoints:

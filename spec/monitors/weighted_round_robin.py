@@ -91,7 +91,7 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.errors import ModelError
-from spec.monitors.ready_endpoints import EndpointKey, ReadyEndpoints
+from spec.monitors.ready_endpoints import EndpointKey, IdentityNumbering, ReadyEndpoints
 from spec.options import WeightCaps as WeightCaps  # re-exported: its old home
 from spec.options import WeightOnReconnect
 from spec.trace import Step, Violation
@@ -345,14 +345,8 @@ class WeightedRoundRobinMonitor:
         messages) are left out.
         """
         now = self.now
-        states: list[WeightState] = []
-
-        def ref(state: WeightState) -> int:
-            for place, seen in enumerate(states):
-                if seen is state:
-                    return place
-            states.append(state)
-            return len(states) - 1
+        states: IdentityNumbering[WeightState] = IdentityNumbering()
+        ref = states.number
 
         weights = tuple(
             (key, ref(state))
@@ -381,7 +375,7 @@ class WeightedRoundRobinMonitor:
                 since(s.last_updated),
                 since(s.non_empty_since),
             )
-            for s in states
+            for s in states.seen
         )
         return (
             self.view.canonical_state(name),
