@@ -79,7 +79,7 @@ from refimpl.io import orca
 from refimpl.io.clock import RealClock
 from refimpl.io.rpc import Metadata, RpcFailure, RpcFuture, from_grpc_code, metadata_pairs
 from refimpl.io.serialiser import Serialiser
-from refimpl.io.subchannel import RealSubConn, SubchannelOptions
+from refimpl.io.subchannel import RealSubConn, SubchannelOptions, call_key
 from refimpl.service_config import SelectionSource, ServiceConfig, parse_service_config
 from spec import actions as act
 from spec import events as ev
@@ -442,26 +442,37 @@ class BalancedChannel(grpc.Channel):
                 self._plain_infos[key] = info
         return info
 
-    def _pick(self, info: PickInfo, deadline: float | None, seen: int = -1) -> _Chosen:
+    def _pick(
+        self,
+        info: PickInfo,
+        deadline: float | None,
+        seen: int = -1,
+        first: tuple[PickResult, int] | None = None,
+    ) -> _Chosen:
         """Pick until an RPC can go out (grpc-go pickerWrapper.pick); raises PickFailedError.
 
         ``seen``: a picker generation already tried; the first pick waits for a newer one.
+        ``first``: a pick already made (and that picker's generation), taken as the first.
         """
         wait_for_ready = info.wait_for_ready
         last_error: Status | None = None
         while True:
-            # Fast path, every RPC while a picker is in force: one attribute read, no lock
-            # (the tuple is replaced whole, so picker and generation always belong together).
-            current = self._current
-            if current is not None and current[1] != seen and not self._closed:
-                picker, seen = current
+            if first is not None:
+                (result, seen), first = first, None
+                pick_id = next(self._pick_ids)
             else:
-                picker, seen = self._next_picker(seen, deadline, last_error)
-            pick_id = next(self._pick_ids)
-            if self.recorder is None:
-                result = picker.pick(info)
-            else:
-                result, seen = self._traced_pick(picker, seen, info, pick_id)
+                # Fast path, every RPC while a picker is in force: one attribute read, no
+                # lock (the tuple is replaced whole: picker and generation belong together).
+                current = self._current
+                if current is not None and current[1] != seen and not self._closed:
+                    picker, seen = current
+                else:
+                    picker, seen = self._next_picker(seen, deadline, last_error)
+                pick_id = next(self._pick_ids)
+                if self.recorder is None:
+                    result = picker.pick(info)
+                else:
+                    result, seen = self._traced_pick(picker, seen, info, pick_id)
             if isinstance(result, Complete):
                 # One of this channel's live SubConns (LB-1), READY (LB-5).  No isinstance:
                 # RealSubConn's ABC metaclass makes it a Python-level call on every RPC.
@@ -513,10 +524,7 @@ class BalancedChannel(grpc.Channel):
 
     def _unary(
         self,
-        kind: str,
-        method: str,
-        serializer: Any,
-        deserializer: Any,
+        rpc: _MultiCallable,
         request: Any,
         timeout: float | None,
         metadata: Any,
@@ -529,24 +537,48 @@ class BalancedChannel(grpc.Channel):
     ) -> tuple[Any, grpc.Call | None]:
         """One unary-response RPC; the grpc.Call is None when not ``want_call`` and unneeded."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        first: tuple[PickResult, int] | None = None
+        if not (want_call or metadata or wait_for_ready or credentials or compression or cancelled):
+            # Most RPCs are a plain blocking call, picked by the picker in force onto a READY
+            # SubConn with nothing to tell when it ends.  They go out here in the fewest
+            # steps: each Python call on this path costs a local RPC about 1% (bench/NOTES.md).
+            # Any other outcome of this pick goes on to the full path below, as its first.
+            current = self._current
+            if current is not None and self.recorder is None and not self._closed:
+                picked = current[0].pick(rpc.plain_info)
+                if type(picked) is Complete and picked.done is None and not picked.metadata:
+                    subconn = self._subconns.get(getattr(picked.subconn, "ident", 0))  # LB-1
+                    if subconn is picked.subconn and subconn.state is State.READY:  # LB-5
+                        callable_ = subconn.start_call(rpc.key, rpc.serializer, rpc.deserializer)
+                        if callable_ is not None:
+                            if deadline is not None:
+                                timeout = max(0.001, deadline - time.monotonic())
+                            try:
+                                return callable_(
+                                    request, timeout=timeout, wait_for_ready=False
+                                ), None
+                            finally:
+                                subconn.call_finished()
+                first = (picked, current[1])
         wfr = bool(wait_for_ready)
-        md = metadata_pairs(metadata) if metadata else ()
-        # The shared PickInfo of an RPC without metadata, looked up here: one call fewer.
-        info = None if md else self._plain_infos.get((method, wfr))
-        if info is None:
-            info = self._pick_info(method, wfr, md)
-        attempts = MAX_ATTEMPTS if wfr and kind == "unary_unary" else 1
+        if metadata or wfr:
+            md = metadata_pairs(metadata) if metadata else ()
+            info = self._pick_info(rpc.method, wfr, md)
+        else:  # most RPCs: the multicallable's shared PickInfo
+            md, info = (), rpc.plain_info
+        attempts = MAX_ATTEMPTS if wfr and rpc.kind == "unary_unary" else 1
         tried = -1  # the picker generation of the last failed attempt
         for attempt in range(1, attempts + 1):
             try:
-                subconn, picked, pick_id, gen = self._pick(info, deadline, tried)
+                subconn, picked, pick_id, gen = self._pick(info, deadline, tried, first)
             except PickFailedError as failed:
                 raise RpcFailure(failed.status) from None
+            first = None
             if cancelled is not None and cancelled():
                 status = Status(StatusCode.CANCELLED, "cancelled before it was sent")
                 self._finish(picked, pick_id, RpcFailure(status))
                 raise RpcFailure(status)
-            callable_ = subconn.start_call(kind, method, serializer, deserializer)
+            callable_ = subconn.start_call(rpc.key, rpc.serializer, rpc.deserializer)
             if callable_ is None:
                 self._shut_meanwhile(picked, pick_id)  # LB-5
                 tried = gen
@@ -555,26 +587,18 @@ class BalancedChannel(grpc.Channel):
             sent = md + _text_pairs(picked.metadata) if picked.metadata else md
             # The call object is needed only by ``done`` (status, trailers) or the caller
             # (with_call, future); without either, the plain call saves grpcio building one.
+            # The subchannel's own call never waits for ready (whatever its channel's service
+            # config says): this channel did.
+            method = callable_.with_call if want_call or picked.done is not None else callable_
             try:
-                if want_call or picked.done is not None:
-                    response, call = callable_.with_call(
-                        request,
-                        timeout=remaining,
-                        metadata=sent,
-                        credentials=credentials,
-                        wait_for_ready=False,
-                        compression=compression,
-                    )
-                else:
-                    call = None
-                    response = callable_(
-                        request,
-                        timeout=remaining,
-                        metadata=sent,
-                        credentials=credentials,
-                        wait_for_ready=False,
-                        compression=compression,
-                    )
+                result = method(
+                    request,
+                    timeout=remaining,
+                    metadata=sent,
+                    credentials=credentials,
+                    wait_for_ready=False,
+                    compression=compression,
+                )
             except grpc.RpcError as err:
                 self._finish(picked, pick_id, err)
                 if attempt < attempts and _never_sent(err):
@@ -583,6 +607,9 @@ class BalancedChannel(grpc.Channel):
                 raise
             finally:
                 subconn.call_finished()
+            if method is callable_:
+                return result, None
+            response, call = result
             if picked.done is not None:
                 self._finish(picked, pick_id, call)
             return response, call
@@ -597,10 +624,7 @@ class BalancedChannel(grpc.Channel):
 
     def _streaming(
         self,
-        kind: str,
-        method: str,
-        serializer: Any,
-        deserializer: Any,
+        rpc: _MultiCallable,
         request: Any,
         timeout: float | None,
         metadata: Any,
@@ -611,14 +635,14 @@ class BalancedChannel(grpc.Channel):
         """Pick (waiting if told to), then start grpcio's streaming call on the subchannel."""
         deadline = None if timeout is None else time.monotonic() + timeout
         md = metadata_pairs(metadata)
-        info = self._pick_info(method, bool(wait_for_ready), md)
+        info = self._pick_info(rpc.method, bool(wait_for_ready), md)
         tried = -1
         for _ in range(MAX_ATTEMPTS):
             try:
                 subconn, picked, pick_id, gen = self._pick(info, deadline, tried)
             except PickFailedError as failed:
                 return RpcFailure(failed.status)
-            callable_ = subconn.start_call(kind, method, serializer, deserializer)
+            callable_ = subconn.start_call(rpc.key, rpc.serializer, rpc.deserializer)
             if callable_ is not None:
                 break
             self._shut_meanwhile(picked, pick_id)  # LB-5
@@ -777,31 +801,36 @@ class BalancedChannel(grpc.Channel):
 
 
 class _MultiCallable:
+    """What every RPC through one of the channel's multicallables shares, made once."""
+
+    kind: str  # grpcio's name for it: "unary_unary", "unary_stream", ...
+
     def __init__(
         self, channel: BalancedChannel, method: str, serializer: Any, deserializer: Any
     ) -> None:
         self._channel = channel
-        self._method = method
-        self._serializer = serializer
-        self._deserializer = deserializer
+        self.method = method
+        self.serializer = serializer
+        self.deserializer = deserializer
+        self.key = call_key(self.kind, method, serializer, deserializer)
+        # What the picker sees of an RPC without metadata or wait_for_ready.
+        self.plain_info = channel._pick_info(method, False, ())
 
-    def _unary(self, kind: str, request: Any, *args: Any, **kwargs: Any) -> tuple[Any, grpc.Call]:
-        response, call = self._channel._unary(
-            kind, self._method, self._serializer, self._deserializer, request, *args, **kwargs
-        )
+    def _unary(self, request: Any, *args: Any, **kwargs: Any) -> tuple[Any, grpc.Call]:
+        response, call = self._channel._unary(self, request, *args, **kwargs)
         assert call is not None  # want_call (the default) always yields the call
         return response, call
 
-    def _future(self, kind: str, request: Any, *args: Any) -> Any:
-        return RpcFuture(lambda cancelled: self._unary(kind, request, *args, cancelled=cancelled))
+    def _future(self, request: Any, *args: Any) -> Any:
+        return RpcFuture(lambda cancelled: self._unary(request, *args, cancelled=cancelled))
 
-    def _stream(self, kind: str, request: Any, *args: Any) -> Any:
-        return self._channel._streaming(
-            kind, self._method, self._serializer, self._deserializer, request, *args
-        )
+    def _stream(self, request: Any, *args: Any) -> Any:
+        return self._channel._streaming(self, request, *args)
 
 
 class _UnaryUnary(_MultiCallable, _UnaryUnaryBase):
+    kind = "unary_unary"
+
     def __call__(
         self,
         request: Any,
@@ -814,10 +843,7 @@ class _UnaryUnary(_MultiCallable, _UnaryUnaryBase):
         # Straight to the channel (this is every blocking RPC's path), and without asking
         # grpcio for a call object that nobody will see.
         return self._channel._unary(
-            "unary_unary",
-            self._method,
-            self._serializer,
-            self._deserializer,
+            self,
             request,
             timeout,
             metadata,
@@ -837,7 +863,7 @@ class _UnaryUnary(_MultiCallable, _UnaryUnaryBase):
         compression: grpc.Compression | None = None,
     ) -> tuple[Any, grpc.Call]:
         args = (timeout, metadata, credentials, wait_for_ready, compression)
-        return self._unary("unary_unary", request, *args)
+        return self._unary(request, *args)
 
     def future(
         self,
@@ -849,11 +875,13 @@ class _UnaryUnary(_MultiCallable, _UnaryUnaryBase):
         compression: grpc.Compression | None = None,
     ) -> _CallFuture[Any]:
         args = (timeout, metadata, credentials, wait_for_ready, compression)
-        result: _CallFuture[Any] = self._future("unary_unary", request, *args)
+        result: _CallFuture[Any] = self._future(request, *args)
         return result
 
 
 class _UnaryStream(_MultiCallable, _UnaryStreamBase):
+    kind = "unary_stream"
+
     def __call__(
         self,
         request: Any,
@@ -864,11 +892,13 @@ class _UnaryStream(_MultiCallable, _UnaryStreamBase):
         compression: grpc.Compression | None = None,
     ) -> _CallIterator[Any]:
         args = (timeout, metadata, credentials, wait_for_ready, compression)
-        result: _CallIterator[Any] = self._stream("unary_stream", request, *args)
+        result: _CallIterator[Any] = self._stream(request, *args)
         return result
 
 
 class _StreamUnary(_MultiCallable, _StreamUnaryBase):
+    kind = "stream_unary"
+
     def __call__(
         self,
         request_iterator: Iterator[Any],
@@ -881,10 +911,7 @@ class _StreamUnary(_MultiCallable, _StreamUnaryBase):
         # Straight to the channel (this is every blocking RPC's path), and without asking
         # grpcio for a call object that nobody will see.
         return self._channel._unary(
-            "stream_unary",
-            self._method,
-            self._serializer,
-            self._deserializer,
+            self,
             request_iterator,
             timeout,
             metadata,
@@ -904,7 +931,7 @@ class _StreamUnary(_MultiCallable, _StreamUnaryBase):
         compression: grpc.Compression | None = None,
     ) -> tuple[Any, grpc.Call]:
         args = (timeout, metadata, credentials, wait_for_ready, compression)
-        return self._unary("stream_unary", request_iterator, *args)
+        return self._unary(request_iterator, *args)
 
     def future(
         self,
@@ -916,11 +943,13 @@ class _StreamUnary(_MultiCallable, _StreamUnaryBase):
         compression: grpc.Compression | None = None,
     ) -> _CallFuture[Any]:
         args = (timeout, metadata, credentials, wait_for_ready, compression)
-        result: _CallFuture[Any] = self._future("stream_unary", request_iterator, *args)
+        result: _CallFuture[Any] = self._future(request_iterator, *args)
         return result
 
 
 class _StreamStream(_MultiCallable, _StreamStreamBase):
+    kind = "stream_stream"
+
     def __call__(
         self,
         request_iterator: Iterator[Any],
@@ -931,5 +960,5 @@ class _StreamStream(_MultiCallable, _StreamStreamBase):
         compression: grpc.Compression | None = None,
     ) -> _CallIterator[Any]:
         args = (timeout, metadata, credentials, wait_for_ready, compression)
-        result: _CallIterator[Any] = self._stream("stream_stream", request_iterator, *args)
+        result: _CallIterator[Any] = self._stream(request_iterator, *args)
         return result

@@ -92,6 +92,16 @@ class SubchannelOptions:
         ]
 
 
+# What a subchannel finds grpcio's multicallable by: (kind, method, id(serializer),
+# id(deserializer)).  Identities, as serializers need not be hashable; the cached
+# multicallable holds both, so neither identity can be reused while it is cached.
+CallKey = tuple[str, str, int, int]
+
+
+def call_key(kind: str, method: str, serializer: Any, deserializer: Any) -> CallKey:
+    return (kind, method, id(serializer), id(deserializer))
+
+
 class SubchannelHost(Protocol):
     """What a subchannel needs from its channel."""
 
@@ -156,7 +166,7 @@ class RealSubConn(SubConn):
         self._close_when_drained = False
         self._channel_closed = False
         self._retired = False
-        self._callables: dict[tuple[str, str, int, int], Any] = {}
+        self._callables: dict[CallKey, Any] = {}
 
     # --- SubConn API (called by the balancer, inside a step) ---
 
@@ -373,7 +383,7 @@ class RealSubConn(SubConn):
 
     def multicallable(self, kind: str, method: str, serializer: Any, deserializer: Any) -> Any:
         """grpcio's multicallable of ``kind`` for ``method`` on this subchannel's channel."""
-        key = (kind, method, id(serializer), id(deserializer))
+        key = call_key(kind, method, serializer, deserializer)
         found = self._callables.get(key)
         if found is None:
             factory = getattr(self.channel, kind)
@@ -383,16 +393,15 @@ class RealSubConn(SubConn):
             self._callables[key] = found
         return found
 
-    def start_call(self, kind: str, method: str, serializer: Any, deserializer: Any) -> Any:
+    def start_call(self, key: CallKey, serializer: Any, deserializer: Any) -> Any:
         """Count an RPC starting here and return grpcio's multicallable for it.
 
-        None when the SubConn was shut down meanwhile.  One method for both, as every RPC
-        calls it: each Python call on the RPC path costs more than its own work.
+        None when the SubConn was shut down meanwhile.  One method for both, and ``key``
+        made once per multicallable (:func:`call_key`), as every RPC calls it.
         """
-        key = (kind, method, id(serializer), id(deserializer))
         found = self._callables.get(key)
         if found is None:
-            found = self.multicallable(kind, method, serializer, deserializer)
+            found = self.multicallable(key[0], key[1], serializer, deserializer)
         with self._calls_lock:
             if self._retired or self._channel_closed:
                 return None

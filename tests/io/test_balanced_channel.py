@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import grpc
 import pytest
@@ -12,12 +13,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from refimpl.balancer import DoneInfo
 from refimpl.io import orca
 from refimpl.io.backend import COLLECT, ECHO, WHOAMI, WHOAMI_STREAM
+from refimpl.io.balanced_channel import BalancedChannel
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.tracker import SubchannelTracker
 from spec.types import OrcaLoadReport, StatusCode
 from tests.io.conftest import (
+    FAST,
     RPC_TIMEOUT,
     MakeBackends,
     MakeChannel,
@@ -388,3 +391,49 @@ def test_with_call_returns_the_call_when_the_pick_has_no_done(
     assert call(b"", timeout=RPC_TIMEOUT).decode() in {b.name for b in servers}
     assert ch.unary_unary(WHOAMI).future(b"", timeout=RPC_TIMEOUT).code() is grpc.StatusCode.OK
     assert_clean(ch)
+
+
+@pytest.mark.req("RPC-1", "RPC-2", "RPC-5", "RR-7")
+def test_plain_rpcs_on_an_untraced_channel_are_picked_once_each(backends: MakeBackends) -> None:
+    """The untraced channel's short path for plain blocking RPCs (``_unary``, first block)
+    gives the same outcomes as the full path, and hands any other pick on without
+    picking again: a second pick would shift round_robin's order and count twice."""
+    servers = backends(3)
+    addresses = [b.address for b in servers]
+    made: list[BalancedChannel] = []
+
+    def untraced(service_config: Any) -> BalancedChannel:
+        made.append(BalancedChannel(addresses, service_config, options=FAST, seed=7))
+        made[-1].connect()
+        wait_ready(made[-1], 3)
+        return made[-1]
+
+    try:
+        rr = untraced({"loadBalancingConfig": [{"round_robin": {}}]})
+        assert rr.recorder is None
+        assert who(rr, 9, wait_for_ready=False) == {"a": 3, "b": 3, "c": 3}  # RR-7
+        # A pick with ``done`` goes on to the full path as its first pick (RPC-5).
+        every = untraced(EVERY)
+        policy = EVERY_READY_BUILDER.built[-1]
+        assert who(every, 6, wait_for_ready=False) == {"a": 2, "b": 2, "c": 2}
+        assert len(policy.infos) == 6
+        assert eventually(lambda: len(policy.dones) == 6)
+        assert all(done.error is None for done in policy.dones)
+        # A failing pick fails the plain RPC with the picker's status (RPC-2) ...
+        failing = BalancedChannel(addresses, _verdict("fail"), options=FAST, seed=7)
+        made.append(failing)
+        with pytest.raises(grpc.RpcError) as failed:
+            failing.unary_unary(WHOAMI)(b"", timeout=RPC_TIMEOUT)
+        assert failed.value.code() is grpc.StatusCode.UNAVAILABLE
+        assert "verdict fail" in (failed.value.details() or "")
+        # ... and a queueing one holds it until its deadline (RPC-1, RPC-4).
+        queueing = BalancedChannel(addresses, _verdict("queue"), options=FAST, seed=7)
+        made.append(queueing)
+        with pytest.raises(grpc.RpcError) as held:
+            queueing.unary_unary(WHOAMI)(b"", timeout=0.2)
+        assert held.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+        assert sum(b.calls for b in servers) == 15
+    finally:
+        for ch in made:
+            ch.close()
+    assert all(ch.errors == [] for ch in made)
