@@ -534,32 +534,13 @@ class BalancedChannel(grpc.Channel):
         *,
         cancelled: Callable[[], bool] | None = None,
         want_call: bool = True,
+        first: tuple[PickResult, int] | None = None,
     ) -> tuple[Any, grpc.Call | None]:
-        """One unary-response RPC; the grpc.Call is None when not ``want_call`` and unneeded."""
+        """One unary-response RPC; the grpc.Call is None when not ``want_call`` and unneeded.
+
+        ``first``: a pick already made for it (``_UnaryUnary.__call__``), as ``_pick`` takes it.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
-        first: tuple[PickResult, int] | None = None
-        if not (want_call or metadata or wait_for_ready or credentials or compression or cancelled):
-            # Most RPCs are a plain blocking call, picked by the picker in force onto a READY
-            # SubConn with nothing to tell when it ends.  They go out here in the fewest
-            # steps: each Python call on this path costs a local RPC about 1% (bench/NOTES.md).
-            # Any other outcome of this pick goes on to the full path below, as its first.
-            current = self._current
-            if current is not None and self.recorder is None and not self._closed:
-                picked = current[0].pick(rpc.plain_info)
-                if type(picked) is Complete and picked.done is None and not picked.metadata:
-                    subconn = self._subconns.get(getattr(picked.subconn, "ident", 0))  # LB-1
-                    if subconn is picked.subconn and subconn.state is State.READY:  # LB-5
-                        callable_ = subconn.start_call(rpc.key, rpc.serializer, rpc.deserializer)
-                        if callable_ is not None:
-                            if deadline is not None:
-                                timeout = max(0.001, deadline - time.monotonic())
-                            try:
-                                return callable_(
-                                    request, timeout=timeout, wait_for_ready=False
-                                ), None
-                            finally:
-                                subconn.call_finished()
-                first = (picked, current[1])
         wfr = bool(wait_for_ready)
         if metadata or wfr:
             md = metadata_pairs(metadata) if metadata else ()
@@ -587,8 +568,9 @@ class BalancedChannel(grpc.Channel):
             sent = md + _text_pairs(picked.metadata) if picked.metadata else md
             # The call object is needed only by ``done`` (status, trailers) or the caller
             # (with_call, future); without either, the plain call saves grpcio building one.
-            # The subchannel's own call never waits for ready (whatever its channel's service
-            # config says): this channel did.
+            # The subchannel's own call does not wait for ready (grpcio's default, and its
+            # channel has no service config to say otherwise: SubchannelOptions): this
+            # channel did.
             method = callable_.with_call if want_call or picked.done is not None else callable_
             try:
                 result = method(
@@ -596,7 +578,6 @@ class BalancedChannel(grpc.Channel):
                     timeout=remaining,
                     metadata=sent,
                     credentials=credentials,
-                    wait_for_ready=False,
                     compression=compression,
                 )
             except grpc.RpcError as err:
@@ -840,9 +821,30 @@ class _UnaryUnary(_MultiCallable, _UnaryUnaryBase):
         wait_for_ready: bool | None = None,
         compression: grpc.Compression | None = None,
     ) -> Any:
-        # Straight to the channel (this is every blocking RPC's path), and without asking
-        # grpcio for a call object that nobody will see.
-        return self._channel._unary(
+        channel = self._channel
+        first: tuple[PickResult, int] | None = None
+        if not (metadata or wait_for_ready or credentials or compression):
+            # Most RPCs are this plain blocking call, picked by the picker in force onto a
+            # READY SubConn with nothing to tell when it ends: it goes out here, in the fewest
+            # steps, as every Python call on this path costs a local RPC about 1%
+            # (bench/NOTES.md).  The same checks as the full path (_pick: LB-1, LB-5); the
+            # timeout runs from grpcio's call, one pick later.  Any other outcome of the pick
+            # goes on to the full path as its first pick, so no RPC is picked twice.
+            current = channel._current
+            if current is not None and channel.recorder is None and not channel._closed:
+                picked = current[0].pick(self.plain_info)
+                if type(picked) is Complete and picked.done is None and not picked.metadata:
+                    subconn = channel._subconns.get(getattr(picked.subconn, "ident", 0))
+                    if subconn is picked.subconn and subconn.state is State.READY:
+                        callable_ = subconn.start_call(self.key, self.serializer, self.deserializer)
+                        if callable_ is not None:
+                            try:
+                                return callable_(request, timeout=timeout)
+                            finally:
+                                subconn.call_finished()
+                first = (picked, current[1])
+        # Without asking grpcio for a call object that nobody will see.
+        return channel._unary(
             self,
             request,
             timeout,
@@ -851,6 +853,7 @@ class _UnaryUnary(_MultiCallable, _UnaryUnaryBase):
             wait_for_ready,
             compression,
             want_call=False,
+            first=first,
         )[0]
 
     def with_call(

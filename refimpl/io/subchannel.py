@@ -46,6 +46,7 @@ from refimpl.balancer import (
     HealthListener,
     NewSubConnOptions,
     OobListener,
+    OptionError,
     SubConn,
     SubConnState,
 )
@@ -78,13 +79,25 @@ class SubchannelOptions:
     reconnect_backoff_max: float = 120.0
     # Backoff between failed Health/Watch or ORCA streams (A17; grpc-go uses its default).
     stream_backoff: Backoff = attrs.field(factory=Backoff)
-    # Further grpcio channel options, passed through as they are.
-    grpc_options: tuple[tuple[str, Any], ...] = ()
+    # Further grpcio channel options, passed through as they are; no service config (below).
+    grpc_options: tuple[tuple[str, Any], ...] = attrs.field(default=())
+
+    @grpc_options.validator
+    def _no_service_config(self, _attribute: Any, value: tuple[tuple[str, Any], ...]) -> None:
+        # A subchannel's calls follow the BalancedChannel's service config alone; one of
+        # their own could, say, make them wait for ready after the channel picked them.
+        if any(key == "grpc.service_config" for key, _ in value):
+            raise OptionError(
+                "SubchannelOptions.grpc_options: grpc.service_config is not allowed; "
+                "the BalancedChannel's service config applies"
+            )
 
     def channel_options(self) -> list[tuple[str, Any]]:
         initial_ms = max(1, round(self.reconnect_backoff_initial * 1000))
         return [
             ("grpc.use_local_subchannel_pool", 1),
+            # Nor one from the resolver (DNS TXT records): see grpc_options.
+            ("grpc.service_config_disable_resolution", 1),
             ("grpc.initial_reconnect_backoff_ms", initial_ms),
             ("grpc.min_reconnect_backoff_ms", initial_ms),
             ("grpc.max_reconnect_backoff_ms", max(1, round(self.reconnect_backoff_max * 1000))),

@@ -10,10 +10,11 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from refimpl.balancer import DoneInfo
+from refimpl.balancer import DoneInfo, OptionError
 from refimpl.io import orca
 from refimpl.io.backend import COLLECT, ECHO, WHOAMI, WHOAMI_STREAM
 from refimpl.io.balanced_channel import BalancedChannel
+from refimpl.io.subchannel import SubchannelOptions
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
@@ -437,3 +438,13 @@ def test_plain_rpcs_on_an_untraced_channel_are_picked_once_each(backends: MakeBa
         for ch in made:
             ch.close()
     assert all(ch.errors == [] for ch in made)
+
+
+@pytest.mark.req("RPC-2")
+def test_subchannels_take_no_service_config_of_their_own() -> None:
+    """A subchannel's calls never wait for ready (the channel did): no service config of
+    their own may say otherwise, from the options or the resolver."""
+    config = ("grpc.service_config", '{"methodConfig": [{"waitForReady": true}]}')
+    with pytest.raises(OptionError, match=r"grpc\.service_config is not allowed"):
+        SubchannelOptions(grpc_options=(config,))
+    assert ("grpc.service_config_disable_resolution", 1) in FAST.channel_options()
