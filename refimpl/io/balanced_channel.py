@@ -22,7 +22,9 @@ grpcio runs only its built-in policies.  This channel runs any policy from
   code restricted by gRFC A54 becomes INTERNAL (MODEL-5).  Waiting ends at the
   RPC's deadline with DEADLINE_EXCEEDED (RPC-4).  A Complete pick of a
   subchannel that is not READY gets ``done`` with an empty DoneInfo and waits
-  for the next picker (LB-5).
+  for the next picker (LB-5).  A plain blocking unary RPC whose pick completes at
+  once takes a short path with the same checks (``_UnaryUnary.__call__``): on a
+  local RPC each Python call costs about 1%, and users feel that.
 * ``done`` gets the final status, the trailers and the per-call ORCA report
   from ``endpoint-load-metrics-bin`` (RPC-5, RPC-6).
 * A wait_for_ready unary RPC whose attempt provably never left the client is
