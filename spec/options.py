@@ -238,6 +238,40 @@ class WeightOnReconnect(enum.Enum):
     RESET_ALL = "reset_all"  # both timestamps cleared: the weight is gone until a report
 
 
+class GracefulSwitchRule(enum.Enum):
+    """GS-5, GS-6: when the channel swaps a pending child policy in (the rules differ).
+
+    * ``SPEC_TEXT`` -- a switch while the channel is not READY swaps the new child in at
+      once; otherwise the old child serves until the new one reports READY or
+      TRANSIENT_FAILURE or the old one reports anything but READY
+      (client_channel_specification.md, "Gracefully Switching LB Policies"): the pending
+      child's CONNECTING and IDLE are held.
+    * ``GRPC_GO`` -- no swap at the switch; a pending child's report is held only while it
+      is CONNECTING and the current child's last report was READY, any other report swaps
+      it in; the current child's report other than READY swaps too.
+    * ``GRPC_JAVA`` -- a switch while the current child's last report was not READY swaps at
+      once; a pending child's CONNECTING is held, any other report swaps; the current
+      child's report other than READY swaps.
+    * ``HOLD_CONNECTING`` -- a pending child's CONNECTING is always held and any other report
+      swaps it in; the current child's reports always reach the channel and never swap.
+    """
+
+    SPEC_TEXT = "spec_text"
+    GRPC_GO = "grpc_go"
+    GRPC_JAVA = "grpc_java"
+    HOLD_CONNECTING = "hold_connecting"
+
+    @property
+    def swaps_at_switch(self) -> bool:
+        """A switching update while the channel is not READY swaps the new child in at once."""
+        return self in (GracefulSwitchRule.SPEC_TEXT, GracefulSwitchRule.GRPC_JAVA)
+
+    @property
+    def current_leaving_ready_swaps(self) -> bool:
+        """The current child's report other than READY swaps a pending child in (GS-5)."""
+        return self is not GracefulSwitchRule.HOLD_CONNECTING
+
+
 # --- The registry ---
 
 
@@ -317,6 +351,8 @@ _JAVA_WRR = JAVA + "xds/src/main/java/io/grpc/xds/WeightedRoundRobinLoadBalancer
 _JS_WRR = JS + "load-balancer-weighted-round-robin.ts"
 _CORE_WRR = CORE + "src/core/load_balancing/weighted_round_robin/weighted_round_robin.cc"
 _GO_WRR = GO + "balancer/weightedroundrobin/"
+_GO_GS = GO + "internal/balancer/gracefulswitch/gracefulswitch.go"
+_JAVA_GS = JAVA + "util/src/main/java/io/grpc/util/GracefulSwitchLoadBalancer.java"
 
 OPTIONS_LIST: tuple[SpecOption, ...] = (
     SpecOption(
@@ -1016,6 +1052,60 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
             "grpc-js": _iv(None, JS, "no least_request policy"),
         },
         ("LR-5",),
+    ),
+    SpecOption(
+        "service_config.graceful_switch",
+        _values(GracefulSwitchRule),
+        "When a pending child policy is swapped in: at once if the channel is not READY, "
+        "else when it reports READY or TRANSIENT_FAILURE or the old one leaves READY "
+        "(spec_text); when it reports anything but CONNECTING, or anything at all while the "
+        "current child is not READY, or the current child leaves READY (grpc_go); at once if "
+        "the current child is not READY, else when it reports anything but CONNECTING or the "
+        "current child leaves READY (grpc_java); only when it reports anything but "
+        "CONNECTING (hold_connecting).",
+        "language-neutral text: client_channel_specification.md, Gracefully Switching LB "
+        "Policies ('If the channel is currently in a state other than READY, the new policy "
+        "will be swapped into place immediately.  Otherwise ... until either the new policy "
+        "reports READY or TRANSIENT_FAILURE or the old policy reports a state other than "
+        "READY'); no implementation follows it exactly: a pending IDLE swaps in all four",
+        {
+            "grpc-go": _iv(
+                "grpc_go",
+                _GO_GS + ":367-368 (balancerWrapper.UpdateState, pending: swap unless "
+                "CONNECTING while the current's lastState is READY), 349-352 (current: a "
+                "report other than READY swaps), 122 (a pending child starts as CONNECTING)",
+                "switchTo (111-135) never swaps by itself: with the current child not READY "
+                "the pending child's first report swaps it in",
+            ),
+            "grpc-java": _iv(
+                "grpc_java",
+                _JAVA_GS + ":156-158 (switchToInternal: swap at once unless currentLbIsReady), "
+                "138-140 (pending: any state but CONNECTING swaps), 142-144 (current: leaving "
+                "READY swaps)",
+                "currentLbIsReady is set only by the current child's reports (142), so after a "
+                "swap on the pending child's TRANSIENT_FAILURE or IDLE it still says READY "
+                "until the new current child reports; and switching back to the current "
+                "policy's factory drops the pending child without a new one (111-122)",
+            ),
+            "C-core": _iv(
+                "hold_connecting",
+                CORE + "src/core/load_balancing/child_policy_handler.cc "
+                "(ChildPolicyHandler::Helper::UpdateState: the pending child is ignored 'until "
+                "it reports something other than CONNECTING, at which point we swap it into "
+                "place'; the current child's reports are passed on as they are)",
+                "ExitIdleLocked calls the pending child's ExitIdle too (GS-4 gives it the "
+                "latest child only)",
+            ),
+            "grpc-js": _iv(
+                "hold_connecting",
+                JS + "load-balancer-child-handler.ts:51-63 (ChildPolicyHelper.updateState: a "
+                "pending CONNECTING returns, any other pending report destroys the current "
+                "child and is passed on; the current child's reports are passed on)",
+                "exitIdle (140-147) calls the pending child's exitIdle too",
+            ),
+        },
+        ("GS-5", "GS-6"),
+        monitor_parameter="swap_rule",
     ),
 )
 

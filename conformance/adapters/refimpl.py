@@ -33,7 +33,7 @@ from refimpl.balancer import BalancerError, Builder
 from refimpl.driver import Driver
 from refimpl.pick_first import PickFirstBuilder
 from spec.connectivity import Profile
-from spec.options import SelectedAddressRemoved
+from spec.options import GracefulSwitchRule, SelectedAddressRemoved
 
 if TYPE_CHECKING:
     import argparse
@@ -75,6 +75,8 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "weighted_round_robin.weight_caps": "grpc_cpp",
     "weighted_round_robin.weight_on_reconnect": "reset_all",  # weighted_round_robin.on_ready
     "service_config.unknown_policy_name": "case_sensitive_skip",  # SC-6
+    # graceful_switch.py _child_update_state: grpc-go's rule (GS-5, GS-6)
+    "service_config.graceful_switch": "grpc_go",
     "round_robin.update_report": "every_update",  # endpoint_sharding.py reports per update (RR-10)
     "pick_first.connecting_report": "on_connect",  # pick_first.py: CONNECTING with the connect
     "least_request_experimental.missing_config": "reject",  # least_request.py (LR-5)
@@ -89,13 +91,25 @@ REFIMPL_CONFIGURABLE_OPTIONS: dict[str, tuple[str, ...]] = {
     "pick_first.selected_address_removed": ("goes_idle", "reconnects"),
     # The case plays the subchannels, so the reference runs with whichever edge it takes.
     "subchannel.backoff_end": ("idle", "connecting", "connecting_if_requested"),
+    # refimpl/graceful_switch.py follows each rule (GracefulSwitchBalancer.rule).
+    "service_config.graceful_switch": tuple(r.value for r in GracefulSwitchRule),
 }
 
 
 def configured(builder: str | Builder, options: wire.JsonObject) -> str | Builder:
-    """``builder`` set to the case's configurable option values (only pick_first has any)."""
-    value = options.get("pick_first.selected_address_removed")
+    """``builder`` set to the case's configurable option values (pick_first's, and the
+    service-config channel's graceful switch)."""
     found = registry.get(builder) if isinstance(builder, str) else builder
+    rule = options.get("service_config.graceful_switch")
+    if isinstance(rule, str):
+        # Imported here, as in builder_for: every adapter start would pay for it.
+        from refimpl.service_config_channel import ServiceConfigChannelBuilder
+
+        if isinstance(found, ServiceConfigChannelBuilder):
+            switching = copy.copy(found)  # never the caller's: cases stay independent
+            switching.graceful_switch = GracefulSwitchRule(rule)
+            return switching
+    value = options.get("pick_first.selected_address_removed")
     if value is None or not isinstance(found, PickFirstBuilder):
         return builder
     chosen = copy.copy(found)  # never the registered instance: cases stay independent

@@ -217,6 +217,11 @@ var specOptions = map[string]string{
 	"weighted_round_robin.weight_on_reconnect": "reset_all",
 	// service_config.go lines 185-196: an unregistered name falls back to pick_first.
 	"service_config.unknown_policy_name": "case_sensitive_skip",
+	// internal/balancer/gracefulswitch/gracefulswitch.go lines 349-352 and
+	// 367-368: a pending child is held only while CONNECTING with the current
+	// READY; the current leaving READY swaps.  Not exercised here: this adapter
+	// builds one named policy, without the channel's graceful switch.
+	"service_config.graceful_switch": "grpc_go",
 	// endpointsharding.go lines 192-193: every update ends with a report.
 	"round_robin.update_report": "every_update",
 	// endpointsharding.go lines 202-208: a resolver error goes to every child, then one report.

@@ -75,6 +75,10 @@ function capabilities(): JsonObject {
       'weighted_round_robin.weight_on_reconnect': 'reset_non_empty_since',
       // loadBalancingPolicy is validated as a string and never read (src/service-config.ts:384-388).
       'service_config.unknown_policy_name': 'ignored',
+      // A pending child's CONNECTING is always held, any other report swaps it in; the current
+      // child's reports always pass (src/load-balancer-child-handler.ts:51-63).  Not exercised:
+      // this adapter builds one named policy, without the channel's child handler.
+      'service_config.graceful_switch': 'hold_connecting',
       // Not declared: pick_first.sticky_failure_report. Written as every_n_failures
       // (maybeEnterStickyTransientFailureMode, 313-328), but resetChildrenReportedTF (260-262)
       // clears only the first child, so it re-reports on each failure of the first address:

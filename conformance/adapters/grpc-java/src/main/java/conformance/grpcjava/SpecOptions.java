@@ -86,6 +86,10 @@ final class SpecOptions {
     // ServiceConfigUtil.java:298 lower-cases loadBalancingPolicy and an unknown name makes the
     // config invalid (:363). Not exercised here: this adapter builds one named policy.
     options.put("service_config.unknown_policy_name", "lower_cased_invalid");
+    // GracefulSwitchLoadBalancer.java:156-158 swaps at once unless the current child is READY;
+    // then a pending CONNECTING is held (:138-140) and the current leaving READY swaps
+    // (:142-144). Not exercised here: this adapter builds one named policy.
+    options.put("service_config.graceful_switch", "grpc_java");
     return options;
   }
 }
