@@ -883,6 +883,46 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         monitor_parameter="weight_on_reconnect",
     ),
     SpecOption(
+        "weighted_round_robin.start_index",
+        ("random_per_picker", "shared_counter"),
+        "Where the scheduler sequence of a new weighted_round_robin picker starts: at a "
+        "random position drawn for each picker (random_per_picker), or where the previous "
+        "picker's left off, one counter drawn at random once per policy (shared_counter).",
+        "language-neutral text: gRFC A58, Earliest Deadline First (EDF) Scheduler (each new "
+        "scheduler sets every subchannel's first deadline 'to a random value in the range [0, "
+        "period]'; the picker 'otherwise works the same externally as in round_robin', whose "
+        "new pickers start 'from a random index', client_channel_specification.md); the "
+        "implementations tie (grpc-go and grpc-js per picker, grpc-java and C-core shared)",
+        {
+            "grpc-go": _iv(
+                "random_per_picker",
+                _GO_WRR + "balancer.go:301 (p.idx.Store(rand.Uint32()) for each new picker; "
+                "the timer's scheduler rebuilds keep the picker's counter, 481-482)",
+            ),
+            "grpc-java": _iv(
+                "shared_counter",
+                _JAVA_WRR + ":163 (sequence = new AtomicInteger(random.nextInt()), once per "
+                "policy), 244-245 and 576 (every picker's StaticStrideScheduler takes that "
+                "same counter)",
+            ),
+            "C-core": _iv(
+                "shared_counter",
+                _CORE_WRR + " (WeightedRoundRobin::scheduler_state_, drawn with absl::Uniform "
+                "once per policy; Picker::BuildSchedulerAndStartTimerLocked passes "
+                "wrr_->scheduler_state_.fetch_add(1) to every picker's StaticStrideScheduler)",
+                "a picker without a scheduler (all weights 0, or one endpoint) falls back to "
+                "round robin from last_picked_index_, drawn at random for each picker "
+                "(Picker::Picker): random_per_picker there",
+            ),
+            "grpc-js": _iv(
+                "random_per_picker",
+                _JS_WRR + ":195-202 (the WeightedRoundRobinPicker constructor gives every "
+                "endpoint a first deadline Math.random() * period, for each new picker)",
+            ),
+        },
+        ("WRR-20",),
+    ),
+    SpecOption(
         "service_config.unknown_policy_name",
         ("case_sensitive_skip", "lower_cased_invalid", "ignored"),
         "A deprecated loadBalancingPolicy naming no registered policy: fall back to "

@@ -74,6 +74,8 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "least_request_experimental.count_lifetime": "while_ready",
     "weighted_round_robin.weight_caps": "grpc_cpp",
     "weighted_round_robin.weight_on_reconnect": "reset_all",  # weighted_round_robin.on_ready
+    # weighted_round_robin.py: each new picker's start is drawn from the random (WRR-20)
+    "weighted_round_robin.start_index": "random_per_picker",
     "service_config.unknown_policy_name": "case_sensitive_skip",  # SC-6
     # graceful_switch.py _child_update_state: grpc-go's rule (GS-5, GS-6)
     "service_config.graceful_switch": "grpc_go",

@@ -215,6 +215,9 @@ var specOptions = map[string]string{
 	"weighted_round_robin.weight_caps": "grpc_go",
 	// weightedroundrobin/balancer.go lines 374-380: both timestamps cleared.
 	"weighted_round_robin.weight_on_reconnect": "reset_all",
+	// weightedroundrobin/balancer.go line 301: each new picker's sequence
+	// starts at rand.Uint32().
+	"weighted_round_robin.start_index": "random_per_picker",
 	// service_config.go lines 185-196: an unregistered name falls back to pick_first.
 	"service_config.unknown_policy_name": "case_sensitive_skip",
 	// internal/balancer/gracefulswitch/gracefulswitch.go lines 349-352 and

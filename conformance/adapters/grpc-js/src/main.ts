@@ -73,6 +73,9 @@ function capabilities(): JsonObject {
       'weighted_round_robin.weight_caps': 'grpc_go',
       // On READY only the blackout restarts (src/load-balancer-weighted-round-robin.ts:414-416).
       'weighted_round_robin.weight_on_reconnect': 'reset_non_empty_since',
+      // Each new picker draws every endpoint's first deadline at random
+      // (src/load-balancer-weighted-round-robin.ts:195-202).
+      'weighted_round_robin.start_index': 'random_per_picker',
       // loadBalancingPolicy is validated as a string and never read (src/service-config.ts:384-388).
       'service_config.unknown_policy_name': 'ignored',
       // A pending child's CONNECTING is always held, any other report swaps it in; the current

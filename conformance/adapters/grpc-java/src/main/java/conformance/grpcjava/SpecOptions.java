@@ -83,6 +83,9 @@ final class SpecOptions {
     // On READY only nonEmptySince is reset; the last report's weight stays
     // (WeightedRoundRobinLoadBalancer.java:492).
     options.put("weighted_round_robin.weight_on_reconnect", "reset_non_empty_since");
+    // One sequence counter, drawn at random once per policy (WeightedRoundRobinLoadBalancer.java
+    // :163), is handed to every picker's scheduler (:244-245, :576).
+    options.put("weighted_round_robin.start_index", "shared_counter");
     // ServiceConfigUtil.java:298 lower-cases loadBalancingPolicy and an unknown name makes the
     // config invalid (:363). Not exercised here: this adapter builds one named policy.
     options.put("service_config.unknown_policy_name", "lower_cased_invalid");
