@@ -199,6 +199,20 @@ class ResolverErrorHandling(enum.Enum):
     REPORT_FAILURE = "report_failure"
 
 
+class FailureError(enum.Enum):
+    """RR-9: which error round_robin's picks fail with while it is TRANSIENT_FAILURE.
+
+    * ``MOST_RECENT`` -- the error of the most recent failure a child reported: every pick
+      fails with it (client_channel_specification.md, round_robin: "the error from the most
+      recent subchannel connection failure").
+    * ``ROTATING_CHILDREN`` -- the picker takes turns over the failing children's own
+      pickers, so each pick fails with some failing child's error.
+    """
+
+    MOST_RECENT = "most_recent"
+    ROTATING_CHILDREN = "rotating_children"
+
+
 class ExitIdleHandling(enum.Enum):
     """RR-10: what round_robin does when its parent calls ExitIdle.
 
@@ -795,6 +809,48 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         },
         ("RR-13", "RR-10"),
         monitor_parameter="resolver_error",
+    ),
+    SpecOption(
+        "round_robin.failure_error",
+        _values(FailureError),
+        "Which error round_robin's picks fail with while it is TRANSIENT_FAILURE: that of the "
+        "most recent failure a child reported (most_recent), or each failing child's own, "
+        "the picker taking turns over the failing children's pickers (rotating_children).",
+        "language-neutral text: client_channel_specification.md, round_robin ('the picker "
+        "will fail all picks with an RPC status that includes the error from the most recent "
+        "subchannel connection failure'); C-core and grpc-js agree, grpc-go and grpc-java "
+        "rotate",
+        {
+            "grpc-go": _iv(
+                "rotating_children",
+                GO + "balancer/endpointsharding/endpointsharding.go:287-289 (TRANSIENT_FAILURE: "
+                "the failing children's pickers, taken in turn by pickerWithChildStates)",
+            ),
+            "grpc-java": _iv(
+                "rotating_children",
+                JAVA + "util/src/main/java/io/grpc/util/RoundRobinLoadBalancer.java:75 "
+                "(TRANSIENT_FAILURE with createReadyPicker(getChildLbStates()): every child's "
+                "picker in turn, 90-97)",
+            ),
+            "C-core": _iv(
+                "most_recent",
+                CORE + "src/core/load_balancing/round_robin/round_robin.cc "
+                "(RoundRobinEndpointList::MaybeUpdateRoundRobinConnectivityStateLocked: "
+                "last_failure_ = 'connections to all backends failing; last error: ' and the "
+                "status of the child report that got there, in a TransientFailurePicker)",
+                "a TRANSIENT_FAILURE report without a new status keeps the last one",
+            ),
+            "grpc-js": _iv(
+                "most_recent",
+                JS + "load-balancer-round-robin.ts:124-126 (lastError = the child's "
+                "errorMessage), 170-176 (UnavailablePicker 'No connection established. Last "
+                "error: ...')",
+                "lastError follows every child report with an error, also while round_robin is "
+                "not TRANSIENT_FAILURE",
+            ),
+        },
+        ("RR-9",),
+        monitor_parameter="failure_error",
     ),
     SpecOption(
         "round_robin.exit_idle",

@@ -248,8 +248,11 @@ AUDIT: dict[str, tuple[str, ...]] = {
         f"{_TEXT}: agrees",
     ),
     "RR-9": (
-        f"{_GO}: agrees (endpointsharding.go:287-289: the failing children's pickers in rotation)",
-        f"{_TEXT}: agrees",
+        f"{_GO}: agrees under round_robin.failure_error=rotating_children (endpointsharding.go:287-289: the failing children's pickers in rotation)",
+        f"{_TEXT}: agrees under round_robin.failure_error=most_recent, the default ('the error from the most recent subchannel connection failure')",
+        f"{_JAVA}: agrees under round_robin.failure_error=rotating_children (RoundRobinLoadBalancer.java:75, 90-97)",
+        f"{_CORE}: agrees under round_robin.failure_error=most_recent (round_robin.cc, MaybeUpdateRoundRobinConnectivityStateLocked: last_failure_)",
+        f"{_JS}: agrees under round_robin.failure_error=most_recent (load-balancer-round-robin.ts:124-126, 170-176)",
     ),
     "RR-11": (f"{_GO}: agrees (endpointsharding.go:344-351 endpointState.UpdateState)",),
     "RR-14": (

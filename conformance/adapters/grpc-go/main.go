@@ -231,6 +231,9 @@ var specOptions = map[string]string{
 	"round_robin.resolver_error": "pass_to_children",
 	// endpointsharding.go lines 221-227: ExitIdle goes to every child, then one report.
 	"round_robin.exit_idle": "forward",
+	// endpointsharding.go lines 287-289: in TRANSIENT_FAILURE the failing
+	// children's pickers take turns, each failing with its own error.
+	"round_robin.failure_error": "rotating_children",
 	// clientconn.go lines 1381-1403: TRANSIENT_FAILURE, then IDLE when the backoff ends.
 	"subchannel.backoff_end": "idle",
 	// pickfirst.go lines 355-368: ExitIdle reports CONNECTING before the pass.

@@ -65,6 +65,9 @@ function capabilities(): JsonObject {
       'round_robin.resolver_error': 'ignore',
       // exitIdle does nothing; IDLE children are told by calculateAndUpdateState (265-269, 187-191).
       'round_robin.exit_idle': 'noop',
+      // Picks in TRANSIENT_FAILURE fail with 'Last error: ' and the last error a child reported
+      // (src/load-balancer-round-robin.ts:124-126, 170-176).
+      'round_robin.failure_error': 'most_recent',
       // After the backoff: CONNECTING if startConnecting() was called during it, else IDLE
       // (src/subchannel.ts:226-235); pick_first always calls it (load-balancer-pick-first.ts:373).
       'subchannel.backoff_end': 'connecting_if_requested',

@@ -70,6 +70,9 @@ final class SpecOptions {
     options.put("round_robin.resolver_error", "report_failure");
     // requestConnection is LoadBalancer's no-op, not overridden (LoadBalancer.java:444).
     options.put("round_robin.exit_idle", "noop");
+    // TRANSIENT_FAILURE is reported with every child's picker in turn
+    // (RoundRobinLoadBalancer.java:75, 90-97), each failing with its own error.
+    options.put("round_robin.failure_error", "rotating_children");
     // The subchannel retries by itself when its backoff ends: TRANSIENT_FAILURE -> CONNECTING
     // (InternalSubchannel.java:299-306, EndOfCurrentBackoff); never TRANSIENT_FAILURE -> IDLE.
     options.put("subchannel.backoff_end", "connecting");
