@@ -53,6 +53,7 @@ from refimpl.balancer import (
     unavailable,
 )
 from spec.connectivity import State, aggregate
+from spec.options import FailureError
 from spec.types import Address, Endpoint, Status
 
 NO_CHILDREN = "no children to pick from"  # grpc-go's wording (RR-4)
@@ -205,10 +206,20 @@ class EndpointSharding(Balancer):
 
     picker_type: ClassVar[type[EndpointShardingPicker]] = EndpointShardingPicker
 
-    def __init__(self, cc: ClientConn, options: BuildOptions, child_builder: Builder) -> None:
+    def __init__(
+        self,
+        cc: ClientConn,
+        options: BuildOptions,
+        child_builder: Builder,
+        failure_error: FailureError = FailureError.ROTATING_CHILDREN,
+    ) -> None:
         self._cc = cc
         self._options = options
         self._child_builder = child_builder
+        # RR-9: which error picks fail with in TRANSIENT_FAILURE (round_robin.failure_error):
+        # grpc-go's rotation unless a case asks for the text's most recent failure.
+        self.failure_error = failure_error
+        self._last_failed: _Child | None = None  # the child that last reported a failure
         # Endpoint key -> child, in the (rotated) order of the last update.
         self._children: dict[frozenset[str], _Child] = {}
         self._holding_reports = False
@@ -292,6 +303,8 @@ class EndpointSharding(Balancer):
         if self._closed or child.closed:
             return  # a closed child's late report changes nothing
         child.state = state
+        if state.state is State.TRANSIENT_FAILURE:
+            self._last_failed = child  # RR-9 (failure_error=most_recent)
         if not self._holding_reports:
             self._report()  # RR-11
         if state.state is State.IDLE:
@@ -315,6 +328,16 @@ class EndpointSharding(Balancer):
             if self._counted_as(c.state.state) is aggregate_state
         ]
 
+    def _most_recent_failure(self) -> Picker | None:
+        """RR-9 under failure_error=most_recent: the picker of the child that last reported
+        TRANSIENT_FAILURE, while it still does; None under rotating_children (grpc-go)."""
+        last = self._last_failed
+        if self.failure_error is not FailureError.MOST_RECENT or last is None:
+            return None
+        if last not in self._children.values() or last.state.state is not State.TRANSIENT_FAILURE:
+            return None
+        return last.state.picker
+
     def _report(self) -> None:
         if self._closed:
             return
@@ -325,6 +348,9 @@ class EndpointSharding(Balancer):
         else:
             state = aggregate(self._counted_as(c.state.state) for c in child_states)  # RR-5
             pickers = self._pickers_to_rotate(child_states, state)
+            recent = self._most_recent_failure()
+            if state is State.TRANSIENT_FAILURE and recent is not None:
+                pickers = [recent]  # RR-9 (failure_error=most_recent)
         start = self._options.random.randrange(len(pickers))
         picker = self.picker_type(pickers, child_states, start)
         self._cc.update_state(BalancerState(state, picker))

@@ -16,7 +16,10 @@ The balancer holds a *current* child policy and at most one *pending* one.
 * The current child's state reports are passed up, unless it leaves READY while
   a pending child waits: then the pending one is swapped in (GS-5).  A pending
   child's reports are held back while it is CONNECTING and the current one is
-  READY; any other report swaps it in (GS-6).  A swap reports the pending
+  READY; any other report swaps it in (GS-6).  That is grpc-go's rule; the
+  sources differ (spec option service_config.graceful_switch), and ``rule``
+  follows the text's, grpc-java's or C-core's and grpc-js's instead when a case
+  asks.  A swap reports the pending
   child's last state and picker (CONNECTING with a queueing picker if it never
   reported), makes it current, and closes the old current: its ``close`` runs,
   then every SubConn it created is shut down (GS-7).
@@ -54,6 +57,7 @@ from refimpl.balancer import (
     SubConnState,
 )
 from spec.connectivity import State
+from spec.options import GracefulSwitchRule
 from spec.types import Address, Status
 
 
@@ -134,9 +138,17 @@ class _Child(ClientConn):
 class GracefulSwitchBalancer(Balancer):
     """Runs one child policy and switches to another without a gap (grpc-go gracefulswitch)."""
 
-    def __init__(self, cc: ClientConn, options: BuildOptions) -> None:
+    def __init__(
+        self,
+        cc: ClientConn,
+        options: BuildOptions,
+        rule: GracefulSwitchRule = GracefulSwitchRule.GRPC_GO,
+    ) -> None:
         self.cc = cc
         self.options = options
+        # When a pending child is swapped in (service_config.graceful_switch, GS-5, GS-6):
+        # grpc-go's rule unless a case asks for another (conformance/adapters/refimpl.py).
+        self.rule = rule
         self.current: _Child | None = None
         self.pending: _Child | None = None
         self.closed = False
@@ -177,21 +189,36 @@ class GracefulSwitchBalancer(Balancer):
             replaced.close()
         # Registered before build: a builder may report state from inside build().
         child.balancer = builder.build(child, self.options)
+        at_once = self.rule in (GracefulSwitchRule.SPEC_TEXT, GracefulSwitchRule.GRPC_JAVA)
+        if at_once and child is self.pending and not self._current_ready():
+            self._swap()  # GS-6 (the text, grpc-java): not READY, so nothing to wait for
         return child.balancer
+
+    def _current_ready(self) -> bool:
+        return self.current is not None and self.current.last_state.state is State.READY
 
     def _child_update_state(self, child: _Child, state: BalancerState) -> None:
         child.last_state = state
         if not self._in_use(child):  # GS-8
             return
+        hold_connecting = self.rule is GracefulSwitchRule.HOLD_CONNECTING
         if child is self.current:
-            if state.state is not State.READY and self.pending is not None:
-                self._swap()  # GS-5: nothing to protect any more
+            # GS-5: nothing to protect any more -- except under hold_connecting (C-core,
+            # grpc-js), where the current child's reports always pass.
+            if state.state is not State.READY and self.pending is not None and not hold_connecting:
+                self._swap()
                 return
             self.cc.update_state(state)  # GS-5: the current child's picker stays in use
             return
-        # The pending child (GS-6).
+        # The pending child (GS-6): CONNECTING is held while the current child is READY
+        # (in any state under hold_connecting), IDLE too under the text.
         assert self.current is not None  # a pending child implies a current one
-        if state.state is not State.CONNECTING or self.current.last_state.state is not State.READY:
+        held = (
+            {State.CONNECTING, State.IDLE}
+            if self.rule is GracefulSwitchRule.SPEC_TEXT
+            else {State.CONNECTING}
+        )
+        if state.state not in held or not (self._current_ready() or hold_connecting):
             self._swap()
 
     def _swap(self) -> None:

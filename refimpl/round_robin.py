@@ -25,6 +25,7 @@ from refimpl.balancer import (
 )
 from refimpl.endpoint_sharding import EndpointSharding
 from refimpl.pick_first import enable_health_listener
+from spec.options import FailureError
 from spec.types import Status
 
 NAME = "round_robin"
@@ -40,8 +41,9 @@ class RoundRobinBalancer(Balancer):
         options: BuildOptions,
         child_builder: Builder,
         sharding_type: type[EndpointSharding] = EndpointSharding,
+        failure_error: FailureError = FailureError.ROTATING_CHILDREN,
     ) -> None:
-        self._sharding = sharding_type(cc, options, child_builder)
+        self._sharding = sharding_type(cc, options, child_builder, failure_error)
 
     def update_client_conn_state(self, state: ClientConnState) -> None:
         # RR-15: whatever config arrived is dropped; HEALTH-4: the leaves watch health.
@@ -70,6 +72,8 @@ class RoundRobinBuilder(Builder):
 
     name = NAME
     sharding_type: ClassVar[type[EndpointSharding]] = EndpointSharding
+    # RR-9 (round_robin.failure_error): grpc-go's rotation; a case may ask for most_recent.
+    failure_error: FailureError = FailureError.ROTATING_CHILDREN
 
     def child_builder(self) -> Builder:
         """The registered pick_first (RR-1)."""
@@ -81,7 +85,9 @@ class RoundRobinBuilder(Builder):
         return child
 
     def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
-        return RoundRobinBalancer(cc, options, self.child_builder(), self.sharding_type)
+        return RoundRobinBalancer(
+            cc, options, self.child_builder(), self.sharding_type, self.failure_error
+        )
 
 
 registry.register(RoundRobinBuilder())

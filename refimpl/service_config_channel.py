@@ -56,6 +56,7 @@ from refimpl.service_config import (
     parse_service_config,
 )
 from spec.connectivity import State
+from spec.options import GracefulSwitchRule
 from spec.types import Status
 
 CHANNEL_BUILDER_NAME = "service_config_channel"
@@ -79,7 +80,7 @@ class ServiceConfigChannel(Balancer):
     ) -> None:
         self.builder = builder
         self.cc = cc
-        self.switch = GracefulSwitchBalancer(cc, options)
+        self.switch = GracefulSwitchBalancer(cc, options, builder.graceful_switch)
         self.service_config: ServiceConfig | None = None  # the config in force
 
     def update_client_conn_state(self, state: ClientConnState) -> None:
@@ -135,10 +136,12 @@ class ServiceConfigChannelBuilder(Builder, ConfigParser):
         default_service_config: str | JsonValue = "{}",
         missing_config: MissingConfigRule = MissingConfigRule.KEEP_PREVIOUS,
         lookup: Lookup | None = None,
+        graceful_switch: GracefulSwitchRule = GracefulSwitchRule.GRPC_GO,
     ) -> None:
         self.default_service_config = default_service_config
         self.missing_config = missing_config
         self._lookup = lookup
+        self.graceful_switch = graceful_switch  # service_config.graceful_switch (GS-5, GS-6)
 
     def parse_config(self, config: JsonValue) -> ServiceConfig:
         """Parse a service config; raises :class:`~refimpl.service_config.ServiceConfigError`."""

@@ -199,6 +199,20 @@ class ResolverErrorHandling(enum.Enum):
     REPORT_FAILURE = "report_failure"
 
 
+class FailureError(enum.Enum):
+    """RR-9: which error round_robin's picks fail with while it is TRANSIENT_FAILURE.
+
+    * ``MOST_RECENT`` -- the error of the most recent failure a child reported: every pick
+      fails with it (client_channel_specification.md, round_robin: "the error from the most
+      recent subchannel connection failure").
+    * ``ROTATING_CHILDREN`` -- the picker takes turns over the failing children's own
+      pickers, so each pick fails with some failing child's error.
+    """
+
+    MOST_RECENT = "most_recent"
+    ROTATING_CHILDREN = "rotating_children"
+
+
 class ExitIdleHandling(enum.Enum):
     """RR-10: what round_robin does when its parent calls ExitIdle.
 
@@ -236,6 +250,40 @@ class WeightOnReconnect(enum.Enum):
 
     RESET_NON_EMPTY_SINCE = "reset_non_empty_since"  # blackout restarts; last report kept
     RESET_ALL = "reset_all"  # both timestamps cleared: the weight is gone until a report
+
+
+class GracefulSwitchRule(enum.Enum):
+    """GS-5, GS-6: when the channel swaps a pending child policy in (the rules differ).
+
+    * ``SPEC_TEXT`` -- a switch while the channel is not READY swaps the new child in at
+      once; otherwise the old child serves until the new one reports READY or
+      TRANSIENT_FAILURE or the old one reports anything but READY
+      (client_channel_specification.md, "Gracefully Switching LB Policies"): the pending
+      child's CONNECTING and IDLE are held.
+    * ``GRPC_GO`` -- no swap at the switch; a pending child's report is held only while it
+      is CONNECTING and the current child's last report was READY, any other report swaps
+      it in; the current child's report other than READY swaps too.
+    * ``GRPC_JAVA`` -- a switch while the current child's last report was not READY swaps at
+      once; a pending child's CONNECTING is held, any other report swaps; the current
+      child's report other than READY swaps.
+    * ``HOLD_CONNECTING`` -- a pending child's CONNECTING is always held and any other report
+      swaps it in; the current child's reports always reach the channel and never swap.
+    """
+
+    SPEC_TEXT = "spec_text"
+    GRPC_GO = "grpc_go"
+    GRPC_JAVA = "grpc_java"
+    HOLD_CONNECTING = "hold_connecting"
+
+    @property
+    def swaps_at_switch(self) -> bool:
+        """A switching update while the channel is not READY swaps the new child in at once."""
+        return self in (GracefulSwitchRule.SPEC_TEXT, GracefulSwitchRule.GRPC_JAVA)
+
+    @property
+    def current_leaving_ready_swaps(self) -> bool:
+        """The current child's report other than READY swaps a pending child in (GS-5)."""
+        return self is not GracefulSwitchRule.HOLD_CONNECTING
 
 
 # --- The registry ---
@@ -317,6 +365,8 @@ _JAVA_WRR = JAVA + "xds/src/main/java/io/grpc/xds/WeightedRoundRobinLoadBalancer
 _JS_WRR = JS + "load-balancer-weighted-round-robin.ts"
 _CORE_WRR = CORE + "src/core/load_balancing/weighted_round_robin/weighted_round_robin.cc"
 _GO_WRR = GO + "balancer/weightedroundrobin/"
+_GO_GS = GO + "internal/balancer/gracefulswitch/gracefulswitch.go"
+_JAVA_GS = JAVA + "util/src/main/java/io/grpc/util/GracefulSwitchLoadBalancer.java"
 
 OPTIONS_LIST: tuple[SpecOption, ...] = (
     SpecOption(
@@ -761,6 +811,48 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         monitor_parameter="resolver_error",
     ),
     SpecOption(
+        "round_robin.failure_error",
+        _values(FailureError),
+        "Which error round_robin's picks fail with while it is TRANSIENT_FAILURE: that of the "
+        "most recent failure a child reported (most_recent), or each failing child's own, "
+        "the picker taking turns over the failing children's pickers (rotating_children).",
+        "language-neutral text: client_channel_specification.md, round_robin ('the picker "
+        "will fail all picks with an RPC status that includes the error from the most recent "
+        "subchannel connection failure'); C-core and grpc-js agree, grpc-go and grpc-java "
+        "rotate",
+        {
+            "grpc-go": _iv(
+                "rotating_children",
+                GO + "balancer/endpointsharding/endpointsharding.go:287-289 (TRANSIENT_FAILURE: "
+                "the failing children's pickers, taken in turn by pickerWithChildStates)",
+            ),
+            "grpc-java": _iv(
+                "rotating_children",
+                JAVA + "util/src/main/java/io/grpc/util/RoundRobinLoadBalancer.java:75 "
+                "(TRANSIENT_FAILURE with createReadyPicker(getChildLbStates()): every child's "
+                "picker in turn, 90-97)",
+            ),
+            "C-core": _iv(
+                "most_recent",
+                CORE + "src/core/load_balancing/round_robin/round_robin.cc "
+                "(RoundRobinEndpointList::MaybeUpdateRoundRobinConnectivityStateLocked: "
+                "last_failure_ = 'connections to all backends failing; last error: ' and the "
+                "status of the child report that got there, in a TransientFailurePicker)",
+                "a TRANSIENT_FAILURE report without a new status keeps the last one",
+            ),
+            "grpc-js": _iv(
+                "most_recent",
+                JS + "load-balancer-round-robin.ts:124-126 (lastError = the child's "
+                "errorMessage), 170-176 (UnavailablePicker 'No connection established. Last "
+                "error: ...')",
+                "lastError follows every child report with an error, also while round_robin is "
+                "not TRANSIENT_FAILURE",
+            ),
+        },
+        ("RR-9",),
+        monitor_parameter="failure_error",
+    ),
+    SpecOption(
         "round_robin.exit_idle",
         _values(ExitIdleHandling),
         "When its parent calls round_robin's ExitIdle: do nothing (noop), or call every "
@@ -845,6 +937,46 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         },
         ("WRR-10",),
         monitor_parameter="weight_on_reconnect",
+    ),
+    SpecOption(
+        "weighted_round_robin.start_index",
+        ("random_per_picker", "shared_counter"),
+        "Where the scheduler sequence of a new weighted_round_robin picker starts: at a "
+        "random position drawn for each picker (random_per_picker), or where the previous "
+        "picker's left off, one counter drawn at random once per policy (shared_counter).",
+        "language-neutral text: gRFC A58, Earliest Deadline First (EDF) Scheduler (each new "
+        "scheduler sets every subchannel's first deadline 'to a random value in the range [0, "
+        "period]'; the picker 'otherwise works the same externally as in round_robin', whose "
+        "new pickers start 'from a random index', client_channel_specification.md); the "
+        "implementations tie (grpc-go and grpc-js per picker, grpc-java and C-core shared)",
+        {
+            "grpc-go": _iv(
+                "random_per_picker",
+                _GO_WRR + "balancer.go:301 (p.idx.Store(rand.Uint32()) for each new picker; "
+                "the timer's scheduler rebuilds keep the picker's counter, 481-482)",
+            ),
+            "grpc-java": _iv(
+                "shared_counter",
+                _JAVA_WRR + ":163 (sequence = new AtomicInteger(random.nextInt()), once per "
+                "policy), 244-245 and 576 (every picker's StaticStrideScheduler takes that "
+                "same counter)",
+            ),
+            "C-core": _iv(
+                "shared_counter",
+                _CORE_WRR + " (WeightedRoundRobin::scheduler_state_, drawn with absl::Uniform "
+                "once per policy; Picker::BuildSchedulerAndStartTimerLocked passes "
+                "wrr_->scheduler_state_.fetch_add(1) to every picker's StaticStrideScheduler)",
+                "a picker without a scheduler (all weights 0, or one endpoint) falls back to "
+                "round robin from last_picked_index_, drawn at random for each picker "
+                "(Picker::Picker): random_per_picker there",
+            ),
+            "grpc-js": _iv(
+                "random_per_picker",
+                _JS_WRR + ":195-202 (the WeightedRoundRobinPicker constructor gives every "
+                "endpoint a first deadline Math.random() * period, for each new picker)",
+            ),
+        },
+        ("WRR-20",),
     ),
     SpecOption(
         "service_config.unknown_policy_name",
@@ -1016,6 +1148,60 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
             "grpc-js": _iv(None, JS, "no least_request policy"),
         },
         ("LR-5",),
+    ),
+    SpecOption(
+        "service_config.graceful_switch",
+        _values(GracefulSwitchRule),
+        "When a pending child policy is swapped in: at once if the channel is not READY, "
+        "else when it reports READY or TRANSIENT_FAILURE or the old one leaves READY "
+        "(spec_text); when it reports anything but CONNECTING, or anything at all while the "
+        "current child is not READY, or the current child leaves READY (grpc_go); at once if "
+        "the current child is not READY, else when it reports anything but CONNECTING or the "
+        "current child leaves READY (grpc_java); only when it reports anything but "
+        "CONNECTING (hold_connecting).",
+        "language-neutral text: client_channel_specification.md, Gracefully Switching LB "
+        "Policies ('If the channel is currently in a state other than READY, the new policy "
+        "will be swapped into place immediately.  Otherwise ... until either the new policy "
+        "reports READY or TRANSIENT_FAILURE or the old policy reports a state other than "
+        "READY'); no implementation follows it exactly: a pending IDLE swaps in all four",
+        {
+            "grpc-go": _iv(
+                "grpc_go",
+                _GO_GS + ":367-368 (balancerWrapper.UpdateState, pending: swap unless "
+                "CONNECTING while the current's lastState is READY), 349-352 (current: a "
+                "report other than READY swaps), 122 (a pending child starts as CONNECTING)",
+                "switchTo (111-135) never swaps by itself: with the current child not READY "
+                "the pending child's first report swaps it in",
+            ),
+            "grpc-java": _iv(
+                "grpc_java",
+                _JAVA_GS + ":156-158 (switchToInternal: swap at once unless currentLbIsReady), "
+                "138-140 (pending: any state but CONNECTING swaps), 142-144 (current: leaving "
+                "READY swaps)",
+                "currentLbIsReady is set only by the current child's reports (142), so after a "
+                "swap on the pending child's TRANSIENT_FAILURE or IDLE it still says READY "
+                "until the new current child reports; and switching back to the current "
+                "policy's factory drops the pending child without a new one (111-122)",
+            ),
+            "C-core": _iv(
+                "hold_connecting",
+                CORE + "src/core/load_balancing/child_policy_handler.cc "
+                "(ChildPolicyHandler::Helper::UpdateState: the pending child is ignored 'until "
+                "it reports something other than CONNECTING, at which point we swap it into "
+                "place'; the current child's reports are passed on as they are)",
+                "ExitIdleLocked calls the pending child's ExitIdle too (GS-4 gives it the "
+                "latest child only)",
+            ),
+            "grpc-js": _iv(
+                "hold_connecting",
+                JS + "load-balancer-child-handler.ts:51-63 (ChildPolicyHelper.updateState: a "
+                "pending CONNECTING returns, any other pending report destroys the current "
+                "child and is passed on; the current child's reports are passed on)",
+                "exitIdle (140-147) calls the pending child's exitIdle too",
+            ),
+        },
+        ("GS-5", "GS-6"),
+        monitor_parameter="swap_rule",
     ),
 )
 

@@ -32,8 +32,9 @@ from refimpl import registry
 from refimpl.balancer import BalancerError, Builder
 from refimpl.driver import Driver
 from refimpl.pick_first import PickFirstBuilder
+from refimpl.round_robin import RoundRobinBuilder
 from spec.connectivity import Profile
-from spec.options import SelectedAddressRemoved
+from spec.options import FailureError, GracefulSwitchRule, SelectedAddressRemoved
 
 if TYPE_CHECKING:
     import argparse
@@ -71,10 +72,16 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "round_robin.idle_child": "as_connecting",  # endpoint_sharding.py (AGG-7)
     "round_robin.resolver_error": "pass_to_children",  # endpoint_sharding.py resolver_error
     "round_robin.exit_idle": "forward",  # endpoint_sharding.py exit_idle: every child, one report
+    # endpoint_sharding.py _pickers_to_rotate: the failing children's pickers take turns (RR-9)
+    "round_robin.failure_error": "rotating_children",
     "least_request_experimental.count_lifetime": "while_ready",
     "weighted_round_robin.weight_caps": "grpc_cpp",
     "weighted_round_robin.weight_on_reconnect": "reset_all",  # weighted_round_robin.on_ready
+    # weighted_round_robin.py: each new picker's start is drawn from the random (WRR-20)
+    "weighted_round_robin.start_index": "random_per_picker",
     "service_config.unknown_policy_name": "case_sensitive_skip",  # SC-6
+    # graceful_switch.py _child_update_state: grpc-go's rule (GS-5, GS-6)
+    "service_config.graceful_switch": "grpc_go",
     "round_robin.update_report": "every_update",  # endpoint_sharding.py reports per update (RR-10)
     "pick_first.connecting_report": "on_connect",  # pick_first.py: CONNECTING with the connect
     "least_request_experimental.missing_config": "reject",  # least_request.py (LR-5)
@@ -89,13 +96,32 @@ REFIMPL_CONFIGURABLE_OPTIONS: dict[str, tuple[str, ...]] = {
     "pick_first.selected_address_removed": ("goes_idle", "reconnects"),
     # The case plays the subchannels, so the reference runs with whichever edge it takes.
     "subchannel.backoff_end": ("idle", "connecting", "connecting_if_requested"),
+    # refimpl/graceful_switch.py follows each rule (GracefulSwitchBalancer.rule).
+    # endpoint_sharding.py follows either (EndpointSharding.failure_error, RR-9).
+    "round_robin.failure_error": tuple(f.value for f in FailureError),
+    "service_config.graceful_switch": tuple(r.value for r in GracefulSwitchRule),
 }
 
 
 def configured(builder: str | Builder, options: wire.JsonObject) -> str | Builder:
-    """``builder`` set to the case's configurable option values (only pick_first has any)."""
-    value = options.get("pick_first.selected_address_removed")
+    """``builder`` set to the case's configurable option values (pick_first's, round_robin's
+    failure error and the service-config channel's graceful switch)."""
     found = registry.get(builder) if isinstance(builder, str) else builder
+    rule = options.get("service_config.graceful_switch")
+    if isinstance(rule, str):
+        # Imported here, as in builder_for: every adapter start would pay for it.
+        from refimpl.service_config_channel import ServiceConfigChannelBuilder
+
+        if isinstance(found, ServiceConfigChannelBuilder):
+            switching = copy.copy(found)  # never the caller's: cases stay independent
+            switching.graceful_switch = GracefulSwitchRule(rule)
+            return switching
+    failure_error = options.get("round_robin.failure_error")
+    if isinstance(failure_error, str) and isinstance(found, RoundRobinBuilder):
+        rotating = copy.copy(found)  # never the registered instance: cases stay independent
+        rotating.failure_error = FailureError(failure_error)
+        return rotating
+    value = options.get("pick_first.selected_address_removed")
     if value is None or not isinstance(found, PickFirstBuilder):
         return builder
     chosen = copy.copy(found)  # never the registered instance: cases stay independent

@@ -24,6 +24,8 @@ LR-10, 11 against their gRFC (grpc/proposal at 1fd061a), grpc-go v1.85.0, grpc-j
 LR-10's bounds are this project's; the entries say which part an external source states.
 CONF-1..11 are the suite's own rules: their entry is :data:`OWN_RULE`, no external source
 to check.  Every requirement now has an entry.
+Issue 17 (helper gsopt): WRR-20 against grpc-go v1.85.0, grpc-java 5fda0c7, C-core
+(weighted_round_robin.cc as indexed, 0723509) and grpc-js 1.14.7.
 """
 
 from __future__ import annotations
@@ -246,8 +248,11 @@ AUDIT: dict[str, tuple[str, ...]] = {
         f"{_TEXT}: agrees",
     ),
     "RR-9": (
-        f"{_GO}: agrees (endpointsharding.go:287-289: the failing children's pickers in rotation)",
-        f"{_TEXT}: agrees",
+        f"{_GO}: agrees under round_robin.failure_error=rotating_children (endpointsharding.go:287-289: the failing children's pickers in rotation)",
+        f"{_TEXT}: agrees under round_robin.failure_error=most_recent, the default ('the error from the most recent subchannel connection failure')",
+        f"{_JAVA}: agrees under round_robin.failure_error=rotating_children (RoundRobinLoadBalancer.java:75, 90-97)",
+        f"{_CORE}: agrees under round_robin.failure_error=most_recent (round_robin.cc, MaybeUpdateRoundRobinConnectivityStateLocked: last_failure_)",
+        f"{_JS}: agrees under round_robin.failure_error=most_recent (load-balancer-round-robin.ts:124-126, 170-176)",
     ),
     "RR-11": (f"{_GO}: agrees (endpointsharding.go:344-351 endpointState.UpdateState)",),
     "RR-14": (
@@ -291,6 +296,12 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "WRR-13": (f"{_GO}: agrees (weightedroundrobin/scheduler.go:40-66 and allEqual)",),
     "WRR-14": (f"{_GO}: agrees (weightedroundrobin/scheduler.go:73-74)",),
     "WRR-19": (f"{_GO}: agrees (weightedroundrobin/balancer.go:406-420)",),
+    "WRR-20": (
+        f"{_GO}: agrees (weightedroundrobin/balancer.go:301, a random idx per picker)",
+        f"{_JS}: agrees (load-balancer-weighted-round-robin.ts:195-202, random first deadlines per picker)",
+        f"{_JAVA}: differs, one counter per policy (WeightedRoundRobinLoadBalancer.java:163, 244-245, 576): weighted_round_robin.start_index=shared_counter",
+        f"{_CORE}: differs, one counter per policy (weighted_round_robin.cc, WeightedRoundRobin::scheduler_state_); its round-robin fallback starts at random per picker (Picker::Picker, last_picked_index_): weighted_round_robin.start_index=shared_counter",
+    ),
     "LR-1": (f"{_GO}: agrees (leastrequest.go:63-70: default 2; null is a no-op for a uint32)",),
     "LR-2": (f"{_GO}: agrees (leastrequest.go:72-74)",),
     "LR-3": (f"{_GO}: agrees (leastrequest.go:78-80)",),

@@ -17,6 +17,9 @@ grpc-java (5fda0c7) and grpc-js 1.14.7 (the adapter's node_modules).  grpc-java
 (5fda0c7) was read for CONN-8, 9 and HC-2..4; grpc-js (1.14.3 tag, the newest in the
 local mirror) was read for RPC-1..3 and MODEL-5, and has no client-side health
 checking (HC, HEALTH: not implemented); the second helper read them for nothing else.
+Issue 17 (helper gsopt): GS-5 and GS-6 also against grpc-java (5fda0c7,
+GracefulSwitchLoadBalancer.java), C-core (src/core/load_balancing/child_policy_handler.cc
+as indexed, 17a4a55) and grpc-js 1.14.7 (load-balancer-child-handler.ts).
 """
 
 from __future__ import annotations
@@ -227,12 +230,18 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
         f"{_GO}: agrees (gracefulswitch.go:161-175 latestBalancer, 204-217 ResolverError (TRANSIENT_FAILURE without a child), 224-234 ExitIdle)",
     ),
     "GS-5": (
-        f"{_GO}: agrees (gracefulswitch.go:346-352)",
+        f"{_GO}: agrees (gracefulswitch.go:343-352)",
         f"{_TEXT}: agrees ('or the old policy reports a state other than READY')",
+        f"{_JAVA}: agrees (GracefulSwitchLoadBalancer.java:141-147)",
+        f"{_CORE}: differs, the current child's reports always pass (child_policy_handler.cc, ChildPolicyHandler::Helper::UpdateState): service_config.graceful_switch=hold_connecting",
+        f"{_JS}: differs, the current child's reports always pass (load-balancer-child-handler.ts:59-62): service_config.graceful_switch=hold_connecting",
     ),
     "GS-6": (
-        f"{_GO}: agrees (gracefulswitch.go:367-368)",
-        f"{_TEXT}: differs as the citation says (swap at once when the channel is not READY; names READY and TRANSIENT_FAILURE only)",
+        f"{_GO}: agrees under service_config.graceful_switch=grpc_go (gracefulswitch.go:367-368)",
+        f"{_TEXT}: agrees under service_config.graceful_switch=spec_text, the default (swap at once when the channel is not READY; READY and TRANSIENT_FAILURE swap, so IDLE is held)",
+        f"{_JAVA}: agrees under service_config.graceful_switch=grpc_java (GracefulSwitchLoadBalancer.java:156-158, 138-140)",
+        f"{_CORE}: agrees under service_config.graceful_switch=hold_connecting (child_policy_handler.cc, ChildPolicyHandler::Helper::UpdateState)",
+        f"{_JS}: agrees under service_config.graceful_switch=hold_connecting (load-balancer-child-handler.ts:52-58)",
     ),
     "GS-7": (
         f"{_GO}: agrees (gracefulswitch.go:78-90 swap: the pending child's lastState (CONNECTING at creation, 122), then the old child closed; balancerWrapper.Close shuts its SubConns down, 309-325)",

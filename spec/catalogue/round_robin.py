@@ -116,9 +116,14 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "RR-9",
         M,
         "While TRANSIENT_FAILURE, every pick fails (a wait_for_ready RPC waits) with a status "
-        "carrying a failing child's own error, the children's pickers taking turns as grpc-go "
-        "does where the text names the most recent connection failure.",
-        _SPEC + "; " + _ES + " (updateStateLocked: TRANSIENT_FAILURE pickers); "
+        "carrying the error of the most recent failure a child reported (under "
+        "round_robin.failure_error=rotating_children, grpc-go's and grpc-java's value: a "
+        "failing child's own error, the failing children's pickers taking turns).",
+        _SPEC + " ('the error from the most recent subchannel connection failure'); C-core "
+        "round_robin.cc and grpc-js load-balancer-round-robin.ts agree; "
+        + _ES
+        + " (updateStateLocked: TRANSIENT_FAILURE pickers) and grpc-java "
+        "RoundRobinLoadBalancer.java rotate: spec option round_robin.failure_error; "
         "gRFC A61 ('error messages'); " + _RR_TEST + " (TestRoundRobin_AllServersDown)",
     ),
     Requirement(

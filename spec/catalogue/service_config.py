@@ -208,20 +208,32 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "GS-5",
         M,
         "The current child's reports reach the channel, except that a report other than READY "
-        "while a pending child exists swaps the pending child in instead.",
-        _SWITCH + "; " + _GO_GS + " (balancerWrapper.UpdateState); grpc-go gracefulswitch_test.go "
-        "TestCurrentLeavingReady",
+        "while a pending child exists swaps the pending child in instead (under "
+        "service_config.graceful_switch=hold_connecting, C-core's and grpc-js's value, the "
+        "current child's reports always reach the channel and never swap).",
+        _SWITCH
+        + " ('or the old policy reports a state other than READY'); "
+        + _GO_GS
+        + " (balancerWrapper.UpdateState); grpc-go gracefulswitch_test.go "
+        "TestCurrentLeavingReady; grpc-java GracefulSwitchLoadBalancer.java agrees; C-core "
+        "child_policy_handler.cc and grpc-js load-balancer-child-handler.ts do not: spec "
+        "option service_config.graceful_switch",
     ),
     Requirement(
         "GS-6",
         M,
-        "A pending child's reports are held back while it is CONNECTING and the current child is "
-        "READY, and any other report swaps it in.",
-        _GO_GS + " (balancerWrapper.UpdateState); gracefulswitch_test.go "
-        "TestCurrentNotReadyPendingUpdate, TestTwoBalancersSameType; the spec's text swaps at once "
-        "when the channel is not READY and names only READY and TRANSIENT_FAILURE ("
-        + _SWITCH
-        + ")",
+        "A pending child's reports are held back as service_config.graceful_switch says and any "
+        "other report swaps it in: under spec_text (the default) a switch while the channel is "
+        "not READY swaps at once, and otherwise its CONNECTING and IDLE are held; under grpc_go "
+        "its CONNECTING is held while the current child is READY; under grpc_java a switch "
+        "while the current child is not READY swaps at once, and otherwise its CONNECTING is "
+        "held; under hold_connecting its CONNECTING is always held.",
+        _SWITCH + " ('If the channel is currently in a state other than READY, the new policy "
+        "will be swapped into place immediately ... until either the new policy reports READY "
+        "or TRANSIENT_FAILURE'); " + _GO_GS + " (balancerWrapper.UpdateState); "
+        "gracefulswitch_test.go TestCurrentNotReadyPendingUpdate, TestTwoBalancersSameType; "
+        "the implementations differ from the text and each other: spec option "
+        "service_config.graceful_switch (spec/options.py, each one's source line)",
     ),
     Requirement(
         "GS-7",

@@ -186,4 +186,17 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Close cancels the weight update timer and stops every out-of-band listener.",
         _GO + " (wrrBalancer.Close)",
     ),
+    Requirement(
+        "WRR-20",
+        M,
+        "The scheduler sequence of each new picker starts at a random position, so the first "
+        "pick after every change is spread over the READY endpoints by their weights (under "
+        "weighted_round_robin.start_index=shared_counter, grpc-java's and C-core's value: one "
+        "counter, drawn at random once per policy, continues across pickers).",
+        _A58 + " (EDF: each subchannel's first deadline 'a random value in the range [0, period]'; "
+        "the picker works 'the same externally as in round_robin', RR-7); "
+        + _GO
+        + " line 301 (picker.idx, rand.Uint32); grpc-java and C-core share one counter across "
+        "pickers: spec option weighted_round_robin.start_index",
+    ),
 )

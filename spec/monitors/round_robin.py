@@ -46,7 +46,9 @@ Checked per step:
   repeats pick i-n, whatever the start and the cyclic order.
 * RR-8 / RR-9: under CONNECTING picks queue; under TRANSIENT_FAILURE picks fail
   (not drop) with a message containing an error the trace gave a child
-  (connection error, health error or resolver error).
+  (connection error, health error or resolver error) -- under
+  ``failure_error=most_recent``, when the TRANSIENT_FAILURE report came with a
+  child's failure, that failure's error.
 * RR-10: an update step reports exactly once; a resolver error or ExitIdle step as
   the options say (below).
 * RR-13: a resolver error with no children reports TRANSIENT_FAILURE.
@@ -71,6 +73,12 @@ Spec options (spec/options.py) it takes:
   is no error a pick may carry (RR-9).
 * ``exit_idle`` (round_robin.exit_idle): an ExitIdle step reports nothing (noop) or
   exactly once (forward).
+* ``failure_error`` (round_robin.failure_error): under TRANSIENT_FAILURE every pick
+  carries the error of the failure that made the report (most_recent: the text,
+  C-core, grpc-js), or some failing child's own (rotating_children: grpc-go,
+  grpc-java).  A report no failure made (an endpoint removed, an update) installs
+  a picker whose picks may carry any child's error under either value: C-core and
+  grpc-js then keep their last error, which the monitor does not track.
 
 How this monitor is derived
 ---------------------------
@@ -104,7 +112,7 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.tracker import SubchannelTracker, SubchannelView
-from spec.options import ExitIdleHandling, IdleChild, ResolverErrorHandling
+from spec.options import ExitIdleHandling, FailureError, IdleChild, ResolverErrorHandling
 from spec.trace import Step, Violation
 from spec.types import Address, StatusCode
 
@@ -139,6 +147,9 @@ class _Picker:
     ready: frozenset[int]  # READY, healthy subchannels: one per READY leaf
     no_children: bool
     picks: list[int] = attrs.field(factory=list)
+    # RR-9 under round_robin.failure_error=most_recent: the error every pick must carry,
+    # that of the failure whose child report installed this picker; None: any child's.
+    error: str | None = None
 
 
 def possible_aggregates(leaf_states: Iterable[frozenset[State]]) -> frozenset[State]:
@@ -168,11 +179,13 @@ class RoundRobinMonitor:
         idle_child: IdleChild = IdleChild.AS_CONNECTING,
         resolver_error: ResolverErrorHandling = ResolverErrorHandling.IGNORE,
         exit_idle: ExitIdleHandling = ExitIdleHandling.NOOP,
+        failure_error: FailureError = FailureError.MOST_RECENT,
     ) -> None:
         for name, value, kind in (
             ("idle_child", idle_child, IdleChild),
             ("resolver_error", resolver_error, ResolverErrorHandling),
             ("exit_idle", exit_idle, ExitIdleHandling),
+            ("failure_error", failure_error, FailureError),
         ):
             if not isinstance(value, kind):
                 raise TypeError(f"{name} must be a {kind.__name__}, got {value!r}")
@@ -180,6 +193,7 @@ class RoundRobinMonitor:
         self.idle_child = idle_child
         self.resolver_error = resolver_error
         self.exit_idle = exit_idle
+        self.failure_error = failure_error
         self.tracker = SubchannelTracker()
         self._endpoints: dict[frozenset[str], _Endpoint] = {}
         self._owner: dict[int, frozenset[str] | None] = {}  # None: shared address, unknown
@@ -299,6 +313,7 @@ class RoundRobinMonitor:
         event = step.input
         ready_before = self.ready_subchannels()
         possible_before = self._possible
+        step_error = self._failure_in(event)
         added: list[frozenset[str]] = []
         lost: set[frozenset[str]] = set()
         if isinstance(event, ev.ResolverUpdate):
@@ -406,6 +421,10 @@ class RoundRobinMonitor:
                 )
             self._last_report = last
             self._picker = _Picker(last, ready_after, not self._endpoints)
+            if last is TF and self.failure_error is FailureError.MOST_RECENT:
+                # RR-9: a child's failure in this step is what made this report, so it is
+                # the most recent; without one (an endpoint removed...) any child's may show.
+                self._picker.error = step_error
         elif self._last_report is not None:
             if ready_after != ready_before:
                 v(
@@ -425,6 +444,18 @@ class RoundRobinMonitor:
         return []
 
     # --- the options ---
+
+    def _failure_in(self, event: ev.Input) -> str | None:
+        """The error this input hands a child (RR-9): a connection failure of a live
+        subchannel, a health failure, or a resolver error that reaches picks."""
+        if isinstance(event, ev.SubchannelStateChange | ev.HealthStateChange):
+            view = self.tracker.subchannels.get(event.subchannel)
+            live = view is not None and not view.shut_down
+            if live and event.state is TF and event.error is not None:
+                return event.error.message
+        if isinstance(event, ev.ResolverError) and self._error_reaches_picks():
+            return event.message
+        return None
 
     def _error_reaches_picks(self) -> bool:
         """Whether a resolver error now may show in a failed pick's message (RR-9, RR-13)."""
@@ -573,6 +604,12 @@ class RoundRobinMonitor:
             elif picker.no_children:
                 if outcome.status.code is not StatusCode.UNAVAILABLE:
                     v("RR-4", f"pick {pick} with no children failed {outcome.status.code.name}")
+            elif picker.error is not None and picker.error not in outcome.status.message:
+                v(
+                    "RR-9",
+                    f"pick {pick} failed with {outcome.status}, not the most recent failure's "
+                    f"error {picker.error!r} (round_robin.failure_error=most_recent)",
+                )
             elif not any(e in outcome.status.message for e in self._known_errors()):
                 v("RR-9", f"pick {pick} failed with {outcome.status}, no child's error")
         elif not isinstance(outcome, act.PickQueue):  # CONNECTING (or an illegal IDLE)
@@ -602,7 +639,7 @@ class RoundRobinMonitor:
             cycle = tuple(name(x) for x in p.picks[:n])
             place = i if i < n or n == 0 else n + (i - n) % n
             ready = tuple(sorted(name(x) for x in p.ready))
-            picker = (p.state, ready, p.no_children, cycle, place)
+            picker = (p.state, ready, p.no_children, cycle, place, p.error)
         return (
             self.tracker.canonical_state(name),
             endpoints,

@@ -17,6 +17,12 @@ served:
   ``4(n-1) + W(n+1)/65534`` (the first term bounds the scheduler's own
   unevenness, the second the rounding of weights to 16 bits).
 
+WRR-20 (each new picker's sequence starts at a random position) is not judged
+here: one trace shows one draw.  The case
+``wrr-new-picker-starts-at-random-position`` judges it across 400 pickers
+(conformance/across.py, Hoeffding false-alarm bound < 1e-7), for implementations
+with ``weighted_round_robin.start_index = random_per_picker``.
+
 "Any window" is checked in one pass: with ``D(t)`` the count of endpoint i in
 the first t picks minus ``t * p_i``, a window (a, b] deviates by
 ``D(b) - D(a)``, so it is enough to keep the running minimum and maximum of

@@ -15,9 +15,14 @@ from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.graceful_switch import GracefulSwitchMonitor
+from spec.options import GracefulSwitchRule
 from spec.trace import Step, judge
 from spec.types import Endpoint, Status, StatusCode
 from tests.refimpl.scripted_policy import registered
+
+# The reference follows grpc-go's graceful switch (conformance/adapters/refimpl.py declares
+# service_config.graceful_switch=grpc_go); the monitor's default is the text's rule.
+REFERENCE_SWITCH = GracefulSwitchRule.GRPC_GO
 
 ADDRESSES = ["10.0.0.3:80", "10.0.0.1:80", "10.0.0.2:80"]  # ids 1, 2, 3 in this order
 UPDATE = ev.ResolverUpdate([Endpoint([a]) for a in ADDRESSES])
@@ -83,4 +88,9 @@ def test_example_policy_selected_by_a_service_config() -> None:
     trace = _run(driver, [update, *_connect_all(), ev.Pick(1), ev.Close()])
     assert trace[-2].outputs == (act.PickComplete(1, 2),)
     assert judge(BoundaryMonitor, trace) == []
-    assert judge(lambda: GracefulSwitchMonitor([custom_policy.NAME]), trace) == []
+    assert (
+        judge(
+            lambda: GracefulSwitchMonitor([custom_policy.NAME], swap_rule=REFERENCE_SWITCH), trace
+        )
+        == []
+    )

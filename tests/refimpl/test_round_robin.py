@@ -26,7 +26,13 @@ from spec.connectivity import State
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.pick_first import PickFirstMonitor
 from spec.monitors.round_robin import RoundRobinMonitor
-from spec.options import ExitIdleHandling, LostSubchannel, ResolverErrorHandling, SubchannelCreation
+from spec.options import (
+    ExitIdleHandling,
+    FailureError,
+    LostSubchannel,
+    ResolverErrorHandling,
+    SubchannelCreation,
+)
 from spec.trace import Monitor, Step, Violation, judge
 from spec.types import Endpoint, Status, StatusCode
 
@@ -81,12 +87,13 @@ def run() -> Iterator[MakeRun]:
 
     def make(*, seed: int = 0, health_checking: bool = False) -> Run:
         def rr_monitor() -> Monitor:
-            # The reference's values of round_robin.resolver_error and .exit_idle
+            # The reference's values of round_robin.resolver_error, .exit_idle and .failure_error
             # (conformance/adapters/refimpl.py), not the registry's defaults.
             return RoundRobinMonitor(
                 health_checking=health_checking,
                 resolver_error=ResolverErrorHandling.PASS_TO_CHILDREN,
                 exit_idle=ExitIdleHandling.FORWARD,
+                failure_error=FailureError.ROTATING_CHILDREN,
             )
 
         r = Run(

@@ -26,6 +26,7 @@ from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.graceful_switch import GracefulSwitchMonitor
+from spec.options import GracefulSwitchRule
 from spec.trace import Step, judge
 from spec.types import Endpoint, Status, StatusCode
 from tests.refimpl.scripted_policy import (
@@ -35,6 +36,10 @@ from tests.refimpl.scripted_policy import (
     registered,
     report_aggregate,
 )
+
+# The reference follows grpc-go's graceful switch (conformance/adapters/refimpl.py declares
+# service_config.graceful_switch=grpc_go); the monitor's default is the text's rule.
+REFERENCE_SWITCH = GracefulSwitchRule.GRPC_GO
 
 A, B = "10.0.0.1:80", "10.0.0.2:80"
 WRAPPING = ParsingBuilder("test_ch_wrapping", on_subconn_state=report_aggregate)
@@ -79,7 +84,10 @@ class Run:
 
     def judge(self) -> None:
         assert judge(BoundaryMonitor, self.trace) == []
-        assert judge(lambda: GracefulSwitchMonitor(KNOWN), self.trace) == []
+        assert (
+            judge(lambda: GracefulSwitchMonitor(KNOWN, swap_rule=REFERENCE_SWITCH), self.trace)
+            == []
+        )
 
 
 @pytest.mark.req("SC-10", "SC-9")
@@ -316,7 +324,10 @@ def _random_run(data: st.DataObject) -> list[Step]:
 @given(st.data())
 def test_reference_channel_passes_the_monitor(data: st.DataObject) -> None:
     trace = _random_run(data)
-    assert judge(lambda: GracefulSwitchMonitor(MONITORED_NAMES), trace) == []
+    assert (
+        judge(lambda: GracefulSwitchMonitor(MONITORED_NAMES, swap_rule=REFERENCE_SWITCH), trace)
+        == []
+    )
     assert judge(BoundaryMonitor, trace) == []
 
 
@@ -345,9 +356,18 @@ def test_monitor_catches_a_switch_that_does_not_hold_back(monkeypatch: pytest.Mo
         elif child is self.current:
             self.cc.update_state(state)
 
-    assert judge(lambda: GracefulSwitchMonitor(MONITORED_NAMES), _switch_and_connect()) == []
+    assert (
+        judge(
+            lambda: GracefulSwitchMonitor(MONITORED_NAMES, swap_rule=REFERENCE_SWITCH),
+            _switch_and_connect(),
+        )
+        == []
+    )
     monkeypatch.setattr(GracefulSwitchBalancer, "_child_update_state", forward_everything)
-    found = judge(lambda: GracefulSwitchMonitor(MONITORED_NAMES), _switch_and_connect())
+    found = judge(
+        lambda: GracefulSwitchMonitor(MONITORED_NAMES, swap_rule=REFERENCE_SWITCH),
+        _switch_and_connect(),
+    )
     assert [v.requirement for v in found] == ["GS-6"]
 
 
@@ -355,5 +375,8 @@ def test_monitor_catches_a_switch_that_does_not_hold_back(monkeypatch: pytest.Mo
 @pytest.mark.usefixtures("_monitored")
 def test_monitor_catches_a_swap_that_never_closes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(GracefulSwitchBalancer, "_close_retired", lambda self, child: None)
-    found = judge(lambda: GracefulSwitchMonitor(MONITORED_NAMES), _switch_and_connect())
+    found = judge(
+        lambda: GracefulSwitchMonitor(MONITORED_NAMES, swap_rule=REFERENCE_SWITCH),
+        _switch_and_connect(),
+    )
     assert [v.requirement for v in found] == ["GS-7"]

@@ -15,6 +15,7 @@ from spec import events as ev
 from spec.connectivity import State
 from spec.monitors import graceful_switch as gs
 from spec.monitors.graceful_switch import GracefulSwitchMonitor, Phase, Source, report_rule
+from spec.options import GracefulSwitchRule
 from spec.trace import Step, judge
 from spec.types import Duration, Endpoint, Status, StatusCode
 
@@ -35,8 +36,18 @@ def _sc(sc: int, state: State) -> ev.SubchannelStateChange:
     return ev.SubchannelStateChange(sc, state, ERR if state is State.TRANSIENT_FAILURE else None)
 
 
-def _ids(trace: list[Step]) -> list[str]:
-    return [v.requirement for v in judge(lambda: GracefulSwitchMonitor(KNOWN), trace)]
+GO, TEXT, JAVA, HOLD = (
+    GracefulSwitchRule.GRPC_GO,
+    GracefulSwitchRule.SPEC_TEXT,
+    GracefulSwitchRule.GRPC_JAVA,
+    GracefulSwitchRule.HOLD_CONNECTING,
+)
+
+
+def _ids(trace: list[Step], rule: GracefulSwitchRule = GO) -> list[str]:
+    """The requirements broken, judged under service_config.graceful_switch = ``rule``."""
+    monitor = lambda: GracefulSwitchMonitor(KNOWN, swap_rule=rule)  # noqa: E731
+    return [v.requirement for v in judge(monitor, trace)]
 
 
 # pol_a is READY on subchannel 1; the update switches to pol_b, which creates subchannel 2.
@@ -174,13 +185,81 @@ def test_every_possible_report_has_exactly_the_expected_rule() -> None:
         for source in Source:
             for state in State:
                 for ready in (False, True):
-                    if (phase, source) in impossible:
-                        with pytest.raises(AssertionError):
-                            report_rule(phase, source, state, ready)
-                    else:
-                        report_rule(phase, source, state, ready)
-    held = report_rule(Phase.SWITCHING, Source.PENDING, State.CONNECTING, True)
-    assert (held.breaks, held.swap) == ("GS-6", True)
-    assert report_rule(Phase.SWITCHING, Source.PENDING, State.CONNECTING, False).breaks is None
-    left = report_rule(Phase.SWITCHING, Source.CURRENT, State.TRANSIENT_FAILURE, True)
-    assert (left.breaks, left.swap) == ("GS-5", True)
+                    for rule in GracefulSwitchRule:
+                        if (phase, source) in impossible:
+                            with pytest.raises(AssertionError):
+                                report_rule(phase, source, state, ready, rule)
+                        else:
+                            report_rule(phase, source, state, ready, rule)
+    for rule in GracefulSwitchRule:
+        held = report_rule(Phase.SWITCHING, Source.PENDING, State.CONNECTING, True, rule)
+        assert (held.breaks, held.swap) == ("GS-6", True)
+        left = report_rule(Phase.SWITCHING, Source.CURRENT, State.TRANSIENT_FAILURE, True, rule)
+        want = (None, False) if rule is HOLD else ("GS-5", True)
+        assert (left.breaks, left.swap) == want
+    not_ready = report_rule(Phase.SWITCHING, Source.PENDING, State.CONNECTING, False, GO)
+    assert not_ready.breaks is None
+    assert report_rule(Phase.SWITCHING, Source.PENDING, State.CONNECTING, False, HOLD).breaks
+    idle = {
+        r: report_rule(Phase.SWITCHING, Source.PENDING, State.IDLE, True, r) for r in (GO, TEXT)
+    }
+    assert (idle[GO].breaks, idle[TEXT].breaks) == (None, "GS-6")
+
+
+# --- service_config.graceful_switch: each value's distinguishing behaviour (GS-5, GS-6) ---
+
+PENDING_IDLE = Step(_sc(2, State.IDLE), [act.UpdateState(State.IDLE), act.Shutdown(1)])
+
+
+@pytest.mark.req("GS-6")
+def test_a_pending_idle_is_held_by_the_text_and_swaps_elsewhere() -> None:
+    """The text swaps on READY or TRANSIENT_FAILURE only; grpc-go, grpc-java, C-core and
+    grpc-js on anything but CONNECTING."""
+    trace = [*READY_ON_A, SWITCH_TO_B, Step(_sc(2, State.CONNECTING), []), PENDING_IDLE]
+    assert _ids(trace, TEXT) == ["GS-6"]
+    for rule in (GO, JAVA, HOLD):
+        assert _ids(trace, rule) == []
+
+
+@pytest.mark.req("GS-5")
+def test_under_hold_connecting_the_current_childs_reports_pass_and_swap_nothing() -> None:
+    """C-core and grpc-js: the old policy leaving READY is reported as it is; the pending
+    child stays pending, so its CONNECTING is still held, in any channel state."""
+    # The old child's own TRANSIENT_FAILURE reaching the channel: the elsewhere-held state
+    # (CONNECTING; IDLE too under the text) it is not.
+    leaves = Step(_sc(1, State.TRANSIENT_FAILURE), [act.UpdateState(State.TRANSIENT_FAILURE)])
+    assert _ids([*READY_ON_A, SWITCH_TO_B, leaves], HOLD) == []
+    for rule in (GO, TEXT, JAVA):
+        assert _ids([*READY_ON_A, SWITCH_TO_B, leaves], rule) == ["GS-5", "GS-7"]
+    leaks = Step(_sc(2, State.CONNECTING), [act.UpdateState(State.CONNECTING), act.Shutdown(1)])
+    assert _ids([*READY_ON_A, SWITCH_TO_B, leaves, leaks], HOLD) == ["GS-6"]
+
+
+NOT_READY_ON_A = READY_ON_A[:2]  # pol_a CONNECTING
+
+
+@pytest.mark.req("GS-6")
+def test_a_switch_while_not_ready_swaps_at_once_under_the_text_and_grpc_java() -> None:
+    at_once = Step(
+        _update(B, "pol_b"),
+        [act.Shutdown(1), act.NewSubchannel(2, [B]), act.UpdateState(State.CONNECTING)],
+    )
+    for rule in (TEXT, JAVA):
+        assert _ids([*NOT_READY_ON_A, at_once], rule) == []
+        # The swapped-out child must be closed (GS-7) and reaches nothing afterwards (GS-8).
+        kept = Step(_update(B, "pol_b"), [act.NewSubchannel(2, [B])])
+        assert _ids([*NOT_READY_ON_A, kept], rule) == ["GS-7"]
+        late = Step(ev.SubchannelStateChange(1, State.READY), [act.UpdateState(State.READY)])
+        assert _ids([*NOT_READY_ON_A, kept, late], rule) == ["GS-7", "GS-8"]
+    # grpc-go and hold_connecting do not swap at the switch: closing the old child before
+    # any report is GS-2 (grpc-go then swaps on the pending CONNECTING; C-core holds it).
+    assert _ids([*NOT_READY_ON_A, at_once], GO) == ["GS-2"]
+    assert _ids([*NOT_READY_ON_A, at_once], HOLD) == ["GS-2", "GS-6"]
+
+
+@pytest.mark.req("GS-6")
+def test_a_pending_connecting_is_held_in_any_channel_state_only_under_hold_connecting() -> None:
+    switch = Step(_update(B, "pol_b"), [act.NewSubchannel(2, [B]), act.Connect(2)])
+    swaps = Step(_sc(2, State.CONNECTING), [act.UpdateState(State.CONNECTING), act.Shutdown(1)])
+    assert _ids([*NOT_READY_ON_A, switch, swaps], GO) == []
+    assert _ids([*NOT_READY_ON_A, switch, swaps], HOLD) == ["GS-6"]

@@ -18,6 +18,7 @@ MONITORS = {
     "round_robin": ("spec.monitors.round_robin", "RoundRobinMonitor"),
     "weighted_round_robin": ("spec.monitors.weighted_round_robin", "WeightedRoundRobinMonitor"),
     "least_request_experimental": ("spec.monitors.least_request", "LeastRequestMonitor"),
+    "service_config": ("spec.monitors.graceful_switch", "GracefulSwitchMonitor"),
 }
 
 

@@ -11,7 +11,7 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.round_robin import RoundRobinMonitor, possible_aggregates
-from spec.options import ExitIdleHandling, ResolverErrorHandling
+from spec.options import ExitIdleHandling, FailureError, ResolverErrorHandling
 from spec.trace import Step, judge
 from spec.types import Endpoint, Status, StatusCode
 
@@ -29,13 +29,18 @@ def ids(
     health_checking: bool = False,
     resolver_error: ResolverErrorHandling = ResolverErrorHandling.PASS_TO_CHILDREN,
     exit_idle: ExitIdleHandling = ExitIdleHandling.FORWARD,
+    failure_error: FailureError = FailureError.ROTATING_CHILDREN,
 ) -> list[str]:
     """The requirements ``trace`` breaks; by default judged as grpc-go and the reference
-    handle resolver errors and ExitIdle (round_robin.resolver_error, round_robin.exit_idle)."""
+    handle resolver errors, ExitIdle and failing picks (round_robin.resolver_error,
+    round_robin.exit_idle, round_robin.failure_error)."""
 
     def monitor() -> RoundRobinMonitor:
         return RoundRobinMonitor(
-            health_checking=health_checking, resolver_error=resolver_error, exit_idle=exit_idle
+            health_checking=health_checking,
+            resolver_error=resolver_error,
+            exit_idle=exit_idle,
+            failure_error=failure_error,
         )
 
     return [v.requirement for v in judge(monitor, trace)]
@@ -110,6 +115,25 @@ def test_each_new_picker_may_start_a_new_cycle() -> None:
         *picks(5, 3, 2, 1, 3, 2, 1),
     ]
     assert ids(trace) == []
+
+
+@pytest.mark.req("RR-9")
+def test_under_most_recent_every_pick_carries_the_last_failures_error() -> None:
+    """The text, C-core and grpc-js: the failure that made the TRANSIENT_FAILURE report
+    is the error of every pick; grpc-go's and grpc-java's rotation is the other value."""
+    trace = [Step(up(A, B), created(A, B))]
+    trace += failed(1, "refused by a", [])
+    trace += failed(2, "refused by b", [report(TF)])
+    latest = [Step(ev.Pick(1), [act.PickFail(1, err("last error: refused by b"))])]
+    older = [Step(ev.Pick(2), [act.PickFail(2, err("last error: refused by a"))])]
+    recent = FailureError.MOST_RECENT
+    assert ids([*trace, *latest], failure_error=recent) == []
+    assert ids([*trace, *latest, *older], failure_error=recent) == ["RR-9"]
+    assert ids([*trace, *latest, *older]) == []  # rotating_children: a's turn
+    # A resolver error that reaches the children (pass_to_children) is the newest failure.
+    dns = [Step(ev.ResolverError("no dns"), [report(TF)])]
+    stale = [Step(ev.Pick(9), [act.PickFail(9, err("last error: refused by b"))])]
+    assert ids([*trace, *dns, *stale], failure_error=recent) == ["RR-9"]
 
 
 @pytest.mark.req("RR-9")

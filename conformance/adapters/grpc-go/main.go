@@ -215,14 +215,25 @@ var specOptions = map[string]string{
 	"weighted_round_robin.weight_caps": "grpc_go",
 	// weightedroundrobin/balancer.go lines 374-380: both timestamps cleared.
 	"weighted_round_robin.weight_on_reconnect": "reset_all",
+	// weightedroundrobin/balancer.go line 301: each new picker's sequence
+	// starts at rand.Uint32().
+	"weighted_round_robin.start_index": "random_per_picker",
 	// service_config.go lines 185-196: an unregistered name falls back to pick_first.
 	"service_config.unknown_policy_name": "case_sensitive_skip",
+	// internal/balancer/gracefulswitch/gracefulswitch.go lines 349-352 and
+	// 367-368: a pending child is held only while CONNECTING with the current
+	// READY; the current leaving READY swaps.  Not exercised here: this adapter
+	// builds one named policy, without the channel's graceful switch.
+	"service_config.graceful_switch": "grpc_go",
 	// endpointsharding.go lines 192-193: every update ends with a report.
 	"round_robin.update_report": "every_update",
 	// endpointsharding.go lines 202-208: a resolver error goes to every child, then one report.
 	"round_robin.resolver_error": "pass_to_children",
 	// endpointsharding.go lines 221-227: ExitIdle goes to every child, then one report.
 	"round_robin.exit_idle": "forward",
+	// endpointsharding.go lines 287-289: in TRANSIENT_FAILURE the failing
+	// children's pickers take turns, each failing with its own error.
+	"round_robin.failure_error": "rotating_children",
 	// clientconn.go lines 1381-1403: TRANSIENT_FAILURE, then IDLE when the backoff ends.
 	"subchannel.backoff_end": "idle",
 	// pickfirst.go lines 355-368: ExitIdle reports CONNECTING before the pass.

@@ -65,6 +65,9 @@ function capabilities(): JsonObject {
       'round_robin.resolver_error': 'ignore',
       // exitIdle does nothing; IDLE children are told by calculateAndUpdateState (265-269, 187-191).
       'round_robin.exit_idle': 'noop',
+      // Picks in TRANSIENT_FAILURE fail with 'Last error: ' and the last error a child reported
+      // (src/load-balancer-round-robin.ts:124-126, 170-176).
+      'round_robin.failure_error': 'most_recent',
       // After the backoff: CONNECTING if startConnecting() was called during it, else IDLE
       // (src/subchannel.ts:226-235); pick_first always calls it (load-balancer-pick-first.ts:373).
       'subchannel.backoff_end': 'connecting_if_requested',
@@ -73,8 +76,15 @@ function capabilities(): JsonObject {
       'weighted_round_robin.weight_caps': 'grpc_go',
       // On READY only the blackout restarts (src/load-balancer-weighted-round-robin.ts:414-416).
       'weighted_round_robin.weight_on_reconnect': 'reset_non_empty_since',
+      // Each new picker draws every endpoint's first deadline at random
+      // (src/load-balancer-weighted-round-robin.ts:195-202).
+      'weighted_round_robin.start_index': 'random_per_picker',
       // loadBalancingPolicy is validated as a string and never read (src/service-config.ts:384-388).
       'service_config.unknown_policy_name': 'ignored',
+      // A pending child's CONNECTING is always held, any other report swaps it in; the current
+      // child's reports always pass (src/load-balancer-child-handler.ts:51-63).  Not exercised:
+      // this adapter builds one named policy, without the channel's child handler.
+      'service_config.graceful_switch': 'hold_connecting',
       // Not declared: pick_first.sticky_failure_report. Written as every_n_failures
       // (maybeEnterStickyTransientFailureMode, 313-328), but resetChildrenReportedTF (260-262)
       // clears only the first child, so it re-reports on each failure of the first address:

@@ -70,6 +70,9 @@ final class SpecOptions {
     options.put("round_robin.resolver_error", "report_failure");
     // requestConnection is LoadBalancer's no-op, not overridden (LoadBalancer.java:444).
     options.put("round_robin.exit_idle", "noop");
+    // TRANSIENT_FAILURE is reported with every child's picker in turn
+    // (RoundRobinLoadBalancer.java:75, 90-97), each failing with its own error.
+    options.put("round_robin.failure_error", "rotating_children");
     // The subchannel retries by itself when its backoff ends: TRANSIENT_FAILURE -> CONNECTING
     // (InternalSubchannel.java:299-306, EndOfCurrentBackoff); never TRANSIENT_FAILURE -> IDLE.
     options.put("subchannel.backoff_end", "connecting");
@@ -83,9 +86,16 @@ final class SpecOptions {
     // On READY only nonEmptySince is reset; the last report's weight stays
     // (WeightedRoundRobinLoadBalancer.java:492).
     options.put("weighted_round_robin.weight_on_reconnect", "reset_non_empty_since");
+    // One sequence counter, drawn at random once per policy (WeightedRoundRobinLoadBalancer.java
+    // :163), is handed to every picker's scheduler (:244-245, :576).
+    options.put("weighted_round_robin.start_index", "shared_counter");
     // ServiceConfigUtil.java:298 lower-cases loadBalancingPolicy and an unknown name makes the
     // config invalid (:363). Not exercised here: this adapter builds one named policy.
     options.put("service_config.unknown_policy_name", "lower_cased_invalid");
+    // GracefulSwitchLoadBalancer.java:156-158 swaps at once unless the current child is READY;
+    // then a pending CONNECTING is held (:138-140) and the current leaving READY swaps
+    // (:142-144). Not exercised here: this adapter builds one named policy.
+    options.put("service_config.graceful_switch", "grpc_java");
     return options;
   }
 }
