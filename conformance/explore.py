@@ -65,6 +65,10 @@ SHARD_SPLIT_FACTOR = 4  # split the search where a level has at least 4 states p
 CONNECTION_ERROR = {"code": "UNAVAILABLE", "message": "connection refused"}
 HEALTH_ERROR = {"code": "UNAVAILABLE", "message": "health check failed"}
 INVALID_PF_CONFIG = {"shuffleAddressList": "yes"}  # PF-1: not a boolean
+NULL_PF_CONFIG = {"shuffleAddressList": None}  # PF-1: null counts as absent
+INVALID_WRR_FLAG = {"enableOobLoadReport": "yes"}  # WRR-3: not a boolean, rejected
+# PF-6: the same host:port with a server name is another address (pick_first's lists only).
+SERVER_NAME = "backend.example"
 # Timer periods of each policy, in case-file durations: time advances by one of these,
 # so a timer set by the policy fires exactly (pick_first's Happy Eyeballs delay, PF-12).
 # weighted_round_robin's come from its config (time_steps): the update period, and the
@@ -75,8 +79,11 @@ DEFAULT_TIME_STEPS = ("0.25s",)
 # light backend (weight 100 / 0.1 = 1000) and one as light that fails half of its calls
 # (errors per second 100: weight 100 / (0.1 + 100 / 100 * penalty), 90.9 with the default
 # penalty 1, WRR-5).  Two reporting endpoints then have weights 11 to 1, far from equal.
+# The light one also reports a CPU utilization of 0.9, which WRR-5 ignores since the
+# application utilization is set (gRFC A58): read the other way round, its weight is 111
+# and the two are about equal.
 LOAD_REPORTS: tuple[wire.JsonObject, ...] = (
-    {"rps_fractional": 100, "application_utilization": 0.1},
+    {"rps_fractional": 100, "application_utilization": 0.1, "cpu_utilization": 0.9},
     {"rps_fractional": 100, "application_utilization": 0.1, "eps": 100},
 )
 # A *burst*: many picks in one input of the alphabet, for the rules that judge a run of
@@ -103,9 +110,15 @@ POLICY_CONFIGS: dict[str, wire.JsonValue] = {
     "weighted_round_robin": {},  # the defaults: 10 s blackout, 1 s update period, 3 min expiry
 }
 # least_request: besides the config above, the alphabet's every-endpoint list also comes
-# with no choiceCount (the default, 2: LR-1) and with one above the maximum (20, clamped to
-# 10: LR-3), so that a wrong default or a missing clamp is within reach.
-LR_EXTRA_CONFIGS: tuple[wire.JsonObject, ...] = ({}, {"choiceCount": 20})
+# with no choiceCount (the default, 2: LR-1), a null one (the default too, LR-1), one above
+# the maximum (20, clamped to 10: LR-3) and one below the minimum (1, rejected: LR-2), so
+# that a wrong default, a missing clamp or a wrong check is within reach.
+LR_EXTRA_CONFIGS: tuple[wire.JsonObject, ...] = (
+    {},
+    {"choiceCount": None},
+    {"choiceCount": 20},
+    {"choiceCount": 1},
+)
 LOAD_REPORTING = frozenset({"weighted_round_robin", "least_request_experimental"})
 # An *across probe*: a block of inputs repeated many times as one input of the alphabet,
 # judged by a cross-repetition expectation (conformance/across.py, PROTOCOL.md "Across
@@ -145,8 +158,10 @@ def resolver_updates(
     policy: str, endpoints: int, config: wire.JsonValue = None
 ) -> tuple[wire.JsonObject, ...]:
     """The resolver results of the alphabet: every endpoint, none, the first alone, an
-    overlapping list, a duplicate address, an attribute-only difference, and for
-    pick_first a bad config and a shuffling one."""
+    overlapping list, a duplicate address, an attribute-only difference; for pick_first
+    also the first address twice, once with a server name, and a bad, a null and a
+    shuffling config; for weighted_round_robin a bad config; for least_request the configs
+    of LR_EXTRA_CONFIGS."""
     addrs = addresses(endpoints)
     every: list[wire.JsonValue] = [[a] for a in addrs]
     first_with_attrs = {"addresses": [{"addr": addrs[0], "attributes": {"zone": "b"}}]}
@@ -168,8 +183,13 @@ def resolver_updates(
     if config is not None:
         updates = [{**u, "config": config} for u in updates]
     if policy == "pick_first":
-        for config in (INVALID_PF_CONFIG, {"shuffleAddressList": True}):
+        with_name = {"addresses": [{"addr": addrs[0], "server_name": SERVER_NAME}]}
+        updates.append({"type": "resolver_update", "endpoints": [[addrs[0]], with_name]})
+        for config in (INVALID_PF_CONFIG, NULL_PF_CONFIG, {"shuffleAddressList": True}):
             updates.append({"type": "resolver_update", "endpoints": every, "config": config})
+    if policy == "weighted_round_robin":
+        invalid = {**config, **INVALID_WRR_FLAG} if isinstance(config, dict) else INVALID_WRR_FLAG
+        updates.append({"type": "resolver_update", "endpoints": every, "config": invalid})
     if policy == "least_request_experimental":
         for config in LR_EXTRA_CONFIGS:
             updates.append({"type": "resolver_update", "endpoints": every, "config": config})
@@ -200,6 +220,8 @@ def alphabet(bounds: Bounds, run: CaseRun) -> list[wire.JsonObject]:
             inputs.append(move)
         if bounds.health_checking and view.state is State.READY and view.health_listener:
             inputs.append({"type": "health_state", "subchannel": addr, "state": "READY"})
+            # The check restarts (a health stream broke): not known healthy (HEALTH-6).
+            inputs.append({"type": "health_state", "subchannel": addr, "state": "CONNECTING"})
             inputs.append(
                 {
                     "type": "health_state",

@@ -11,9 +11,10 @@ For every planted bug (``conformance/planted.py``) this measures
 * ``fuzz`` with its defaults (200 sequences of at most 30 inputs, seed 0): the time to
   a failure (shrinking included) and the shrunk length.
 
-``python -m conformance.explore_bugs [--budget S] [--only PREFIX] [--markdown FILE]``
-prints one row per bug; the table in docs/explore.md comes from it.  It takes long (tens
-of minutes for all bugs on two cores): it is a measurement, not a test.
+``python -m conformance.explore_bugs [--budget S] [--only PREFIX] [--history H]`` prints
+one Markdown row per bug; the table in docs/explore.md is these rows, pasted, from the
+runs named there (one run per budget and history).  It takes long (tens of minutes for
+all bugs on two cores): it is a measurement, not a test.
 """
 
 from __future__ import annotations

@@ -447,3 +447,46 @@ def test_a_counterexample_with_health_checking_loads_as_a_case() -> None:
     case = case_from_json(found.to_case_json(), "explore")
     assert case.channel.health_checking
     assert "health_listener" in {c.value for c in case.capabilities}
+
+
+_EVERY_2 = [["10.0.0.1:80"], ["10.0.0.2:80"]]
+_A1_READY: list[wire.JsonObject] = [
+    {"type": "resolver_update", "endpoints": _EVERY_2},
+    {"type": "subchannel_state", "subchannel": "10.0.0.1:80", "state": "CONNECTING"},
+    {"type": "subchannel_state", "subchannel": "10.0.0.1:80", "state": "READY"},
+]
+
+
+@pytest.mark.req("CONF-10", "PF-1", "PF-6", "PF-12", "HEALTH-6", "HEALTH-7")
+@pytest.mark.parametrize(
+    ("bug", "bounds", "prefix", "last", "requirement"),
+    [
+        # PF-1: a null shuffleAddressList counts as absent; the bug rejects the config.
+        ("pf-null-shuffle-rejected", Bounds("pick_first", 2, 1), [], "resolver_update", "PF-10"),
+        # PF-6: the first address and the same host:port with a server name are two
+        # addresses; the bug drops the second, so the Happy Eyeballs timer starts nothing.
+        ("pf-dedup-by-host-port", Bounds("pick_first", 2, 2), [], "advance_time", "PF-12"),
+        # HEALTH-6: the health check restarts (CONNECTING); the bug still reports READY.
+        (
+            "pf-health-connecting-as-ready",
+            Bounds("round_robin", 2, 1, True),
+            _A1_READY,
+            "health_state",
+            "HEALTH-7",
+        ),
+    ],
+)
+def test_the_alphabet_reaches_null_configs_server_names_and_restarted_health_checks(
+    bug: str, bounds: Bounds, prefix: list[wire.JsonObject], last: str, requirement: str
+) -> None:
+    result = explore(bounds, Target(planted=bug), cover=False, prefix=prefix)
+    found = result.counterexample
+    assert found is not None
+    assert len(found.path) == len(prefix) + bounds.depth
+    assert found.path[-1]["type"] == last
+    assert requirement in found.requirements
+    case = case_from_json(found.to_case_json(), "explore")
+    on_bug, _ = run_cases([case], lambda: broken_transport(bug))
+    on_reference, _ = run_cases([case], refimpl_transport)
+    assert [r.outcome for r in on_bug] == [Outcome.FAIL]
+    assert [r.outcome for r in on_reference] == [Outcome.PASS]

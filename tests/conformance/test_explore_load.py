@@ -233,3 +233,52 @@ def test_lr_key_tells_a_reconnected_busy_endpoint_from_one_that_stayed() -> None
 
     stayed, first, second = keys(LR, [*LR_READY, PICK], reconnect(A1), reconnect(A2))
     assert sorted([first == stayed, second == stayed]) == [False, True]
+
+
+@pytest.mark.req("CONF-10", "WRR-3", "LR-1", "LR-2")
+@pytest.mark.parametrize(
+    ("bug", "bounds", "requirement"),
+    [
+        # WRR-3: enableOobLoadReport "yes" is not a boolean; the bug takes it as true.
+        ("wrr-lenient-oob-flag", WRR, "WRR-3"),
+        # LR-1: a null choiceCount is the default; the bug rejects the config.
+        ("lr-null-choice-count-rejected", LR, "LR-1"),
+        # LR-2: a choiceCount below 2 is rejected; the bug raises it to 2.
+        ("lr-choice-count-below-two-raised", LR, "LR-2"),
+    ],
+)
+def test_the_alphabet_sends_configs_a_parser_can_misread(
+    bug: str, bounds: Bounds, requirement: str
+) -> None:
+    shallow = Bounds(bounds.policy, bounds.endpoints, 1, config=bounds.config)
+    found = explore(shallow, Target(planted=bug), cover=False).counterexample
+    assert found is not None
+    assert [i["type"] for i in found.path] == ["resolver_update"]
+    assert requirement in found.requirements
+    assert explore(shallow, Target(), cover=False).counterexample is None
+
+
+@pytest.mark.req("CONF-10", "WRR-5", "WRR-13")
+def test_explore_finds_a_load_report_read_the_wrong_way_round(tmp_path: Path) -> None:
+    # The light backend's report also carries a CPU utilization of 0.9, which WRR-5 ignores
+    # when the application utilization is set.  From both endpoints READY and both reports,
+    # to keep the test short.
+    bug = "wrr-cpu-utilization-first"
+    assert LIGHT["application_utilization"] == 0.1
+    assert LIGHT["cpu_utilization"] == 0.9
+    bounds = Bounds("weighted_round_robin", 2, 2, config=OOB)
+    prefix = [*WRR_READY, oob(A1, LIGHT), oob(A2, FAILING)]
+    found = explore(bounds, Target(planted=bug), cover=False, prefix=prefix).counterexample
+    assert found is not None
+    # Past the blackout the spec's weights are 11 to 1 (1000 and 90.9); the bug's about
+    # equal (111 from the CPU utilization, and 90.9), so 16 picks stray from the schedule.
+    assert found.path[len(prefix) :] == (
+        advance("11s"),
+        {"type": BURST, "pick_id": len(prefix) + 2, "picks": 16, "done": False},
+    )
+    assert "WRR-13" in found.requirements or "WRR-16" in found.requirements
+    case = case_from_json(json.loads(found.write(tmp_path).read_text()), "explore")
+    against_bug, _ = run_cases([case], lambda: broken_transport(bug))
+    against_reference, _ = run_cases([case], refimpl_transport)
+    assert [r.outcome for r in against_bug] == [Outcome.FAIL]
+    assert [r.outcome for r in against_reference] == [Outcome.PASS]
