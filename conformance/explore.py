@@ -554,6 +554,23 @@ def judging_options(policy: str, declared: Mapping[str, str]) -> SpecOptions:
     return tuple(sorted(chosen))
 
 
+def unmodelled_options(declared: Mapping[str, str]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """Selection-only options (no monitor takes them, spec/options.py) the adapter declares
+    with another value than the default, with the requirements each concerns.
+
+    The corpus skips a case written for the default on such an adapter; a replay in
+    explore cannot be skipped, so the monitors judge those requirements by the default:
+    a violation of them may be the declared choice, not a divergence (keep_going marks it).
+    """
+    from spec.options import OPTIONS_LIST
+
+    return tuple(
+        (o.key, declared[o.key], tuple(o.requirements))
+        for o in OPTIONS_LIST
+        if o.monitor_parameter is None and declared.get(o.key, o.default) != o.default
+    )
+
+
 # --- Replaying a path: the one way a state is (re-)entered ---
 
 
@@ -876,12 +893,16 @@ class ViolationClass:
     signature: str
     counterexample: Counterexample
     paths: int = 1
+    # Selection-only options the adapter holds another value of, whose requirements this
+    # class violates (unmodelled_options): "KEY=VALUE" each; the violation may be that choice.
+    unmodelled: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "signature": self.signature.splitlines(),
             "paths": self.paths,
             "shortest": len(self.counterexample.path),
+            "unmodelled_options": list(self.unmodelled),
             "case": self.counterexample.to_case_json(),
         }
 
@@ -962,7 +983,9 @@ def _expand(path: tuple[wire.JsonObject, ...]) -> Visit:
     return replay(session, bounds, path, cover=cover)
 
 
-def _check_adapter(session: AdapterSession, bounds: Bounds) -> tuple[str, SpecOptions]:
+def _check_adapter(
+    session: AdapterSession, bounds: Bounds
+) -> tuple[str, SpecOptions, Mapping[str, str]]:
     """The implementation's name and the spec options its monitors judge by; a one-line
     CaseError for an adapter that cannot be explored."""
     policy = bounds.policy
@@ -982,7 +1005,8 @@ def _check_adapter(session: AdapterSession, bounds: Bounds) -> tuple[str, SpecOp
         )
     # The values CaseRun.start builds the monitors with for every replayed case: the
     # declared ones, and those --spec-option asked of a configurable adapter.
-    return hello.implementation.name, judging_options(policy, caps.options_for(_case(bounds)))
+    declared = caps.options_for(_case(bounds))
+    return hello.implementation.name, judging_options(policy, declared), declared
 
 
 def explore(
@@ -1012,7 +1036,7 @@ def explore(
     started = time.monotonic()
     session = AdapterSession(target.connect, target.step_timeout)
     try:
-        implementation, options = _check_adapter(session, bounds)
+        implementation, options, declared = _check_adapter(session, bounds)
         root = replay(session, bounds, tuple(prefix), cover=False)
         if root.failure is not None:
             raise CaseError(f"explore: the prefix itself violates the spec: {root.failure}")
@@ -1078,11 +1102,15 @@ def explore(
                     pruned += depth + 1 < bounds.depth and not ends_in_burst(visit.path)
                     signature = violation_signature(visit.requirements, visit.failure)
                     known = classes.get(signature)
-                    classes[signature] = (
-                        ViolationClass(signature, hit)
-                        if known is None
-                        else attrs.evolve(known, paths=known.paths + 1)
-                    )
+                    if known is None:
+                        unmodelled = tuple(
+                            f"{key}={value}"
+                            for key, value, reqs in unmodelled_options(declared)
+                            if set(reqs) & set(visit.requirements)
+                        )
+                        classes[signature] = ViolationClass(signature, hit, 1, unmodelled)
+                    else:
+                        classes[signature] = attrs.evolve(known, paths=known.paths + 1)
                     continue
                 if ends_in_burst(visit.path) or visit.key in seen:
                     continue  # a burst ends its sequence (BURSTS)
@@ -1304,6 +1332,12 @@ def render(result: dict[str, Any]) -> str:
                 f"  class {number}: {one['paths']} paths, shortest {one['shortest']} inputs "
                 f"({one['case']['id']}): {one['signature'][0]}"
             )
+            if one["unmodelled_options"]:  # judged by the default of an option it declares
+                lines.append(
+                    "      (the adapter declares "
+                    + ", ".join(one["unmodelled_options"])
+                    + ", which no monitor models: judged by the default)"
+                )
             lines.extend(f"      {said}" for said in one["signature"][1:])
         if classes:
             lines.append(

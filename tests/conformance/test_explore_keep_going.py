@@ -16,7 +16,7 @@ import attrs
 import pytest
 
 from conformance import explore as explore_module
-from conformance import wire
+from conformance import protocol, wire
 from conformance.adapters.inprocess import refimpl_transport
 from conformance.cases import case_from_json
 from conformance.cli import main
@@ -27,9 +27,16 @@ from conformance.explore import (
     canonical_message,
     explore,
     render,
+    unmodelled_options,
     violation_signature,
 )
-from conformance.planted import BrokenAdapter, Bug, IgnoresEmptyUpdate, LeaksSubchannelsOnClose
+from conformance.planted import (
+    BUGS,
+    BrokenAdapter,
+    Bug,
+    IgnoresEmptyUpdate,
+    LeaksSubchannelsOnClose,
+)
 from conformance.planted import _pick_first_building as pick_first_building
 from conformance.results import Outcome
 from conformance.runner import AdapterSession, run_cases
@@ -181,3 +188,42 @@ def test_keep_going_with_shards_is_refused_in_one_line(capsys: pytest.CaptureFix
     argv = ["explore", "--policy", "pick_first", "--in-process", "--depth", "2"]
     assert main([*argv, "--keep-going", "--shard", "0/2"]) == 2
     one_line_error(capsys, "--keep-going", "--shard")
+
+
+class _ReportsPerChildDeclaringOnChange(BrokenAdapter):
+    """round_robin reporting after every child's report (planted rr-reports-per-child,
+    RR-10), declaring round_robin.update_report=on_change, a selection-only option no
+    monitor models (grpc-java's value)."""
+
+    def __init__(self) -> None:
+        super().__init__(BUGS["rr-reports-per-child"])
+
+    def capabilities(self) -> protocol.Capabilities:
+        caps = super().capabilities()
+        options = dict(caps.spec_options) | {"round_robin.update_report": "on_change"}
+        return attrs.evolve(caps, spec_options=tuple(sorted(options.items())))
+
+
+@attrs.frozen
+class _OnChangeTarget(Target):
+    def connect(self) -> Transport:
+        return InProcessTransport(_ReportsPerChildDeclaringOnChange().handle)
+
+
+@pytest.mark.req("CONF-4", "CONF-10", "RR-10")
+def test_a_class_judged_by_the_default_of_a_declared_unmodelled_option_is_marked() -> None:
+    assert unmodelled_options({"round_robin.update_report": "on_change"}) == (
+        ("round_robin.update_report", "on_change", ("RR-10",)),
+    )
+    assert unmodelled_options({"round_robin.update_report": "every_update"}) == ()
+    bounds = Bounds("round_robin", 2, 2)
+    marked = explore(bounds, _OnChangeTarget(), keep_going=True, cover=False)
+    assert marked.violations
+    rr10 = [v for v in marked.violations if "RR-10" in v.counterexample.requirements]
+    assert rr10
+    assert all(v.unmodelled == ("round_robin.update_report=on_change",) for v in rr10)
+    assert "which no monitor models" in render(marked.to_json())
+    # The same bug on an adapter declaring the default: nothing marked.
+    plain = explore(bounds, Target(planted="rr-reports-per-child"), keep_going=True, cover=False)
+    assert plain.violations
+    assert all(v.unmodelled == () for v in plain.violations)
