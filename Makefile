@@ -182,8 +182,9 @@ explore: $(STAMP)
 # expected outcome of a row; 2 (bad input, an adapter that cannot be explored) fails the target.
 # Rows are POLICY:ENDPOINTS:DEPTH. Without node (java and mvn) they say SKIPPED and succeed.
 EXPLORE_REPORTS := $(REPORTS)/explore
-GRPC_JS_EXPLORE_ROWS ?= pick_first:3:6 round_robin:2:7 round_robin:3:5
-GRPC_JAVA_LEAF_EXPLORE_ROWS ?= pick_first:3:6 round_robin:2:7 round_robin:3:5
+GRPC_JS_EXPLORE_ROWS ?= pick_first:3:6 round_robin:2:7 round_robin:3:5 weighted_round_robin:2:7
+GRPC_JAVA_LEAF_EXPLORE_ROWS ?= pick_first:3:6 round_robin:2:7 round_robin:3:5 \
+	weighted_round_robin:2:8 least_request_experimental:2:7
 GRPC_JAVA_LEGACY_EXPLORE_ROWS ?= pick_first:3:6 round_robin:3:5
 # explore_rows NAME ADAPTER-COMMAND OUT-DIR ROWS: one `explore --keep-going` per row.
 define explore_rows
