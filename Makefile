@@ -173,6 +173,61 @@ explore: $(STAMP)
 		--config '{"enableOobLoadReport": true}' $(EXPLORE_ARGS)
 	$(BIN)/python -m conformance explore --policy least_request_experimental --in-process --endpoints 2 --depth 8 $(EXPLORE_ARGS)
 
+# Bounded exhaustive exploration of the real implementations (docs/explore_implementations.md):
+# the rows of that page, `explore --keep-going` through each adapter, so that a violation (these
+# implementations have known ones at depth 1) is recorded and not extended, and the search goes on.
+# Each row's result (classes of violations, each with its shortest case; no wall-clock times, so
+# a re-run writes the same bytes) goes to $(REPORTS)/explore/<implementation>-<policy>-k<K>-d<N>.json,
+# committed: a new or vanished class shows as a diff. Exit status 1 (violations found) is the
+# expected outcome of a row; 2 (bad input, an adapter that cannot be explored) fails the target.
+# Rows are POLICY:ENDPOINTS:DEPTH. Without node (java and mvn) they say SKIPPED and succeed.
+EXPLORE_REPORTS := $(REPORTS)/explore
+GRPC_JS_EXPLORE_ROWS ?= pick_first:3:6 round_robin:2:7 round_robin:3:5 weighted_round_robin:2:7
+GRPC_JAVA_LEAF_EXPLORE_ROWS ?= pick_first:3:6 round_robin:2:7 round_robin:3:5 \
+	weighted_round_robin:2:8 least_request_experimental:2:7
+GRPC_JAVA_LEGACY_EXPLORE_ROWS ?= pick_first:3:6 round_robin:3:5
+# explore_rows NAME ADAPTER-COMMAND OUT-DIR ROWS: one `explore --keep-going` per row.
+define explore_rows
+	for row in $(4); do \
+		policy=$${row%%:*}; rest=$${row#*:}; k=$${rest%%:*}; d=$${rest#*:}; \
+		name=$$policy-k$$k-d$$d; out=$(3)/$(1)-$$name; status=0; \
+		echo "$(1): $$policy, $$k endpoints, depth $$d"; \
+		$(BIN)/python -m conformance explore --policy $$policy --endpoints $$k --depth $$d \
+			--keep-going --no-timings --adapter "$(2)" --out $$out $(EXPLORE_ARGS) \
+			> $$out.txt || status=$$?; \
+		grep -v '^explore: wrote' $$out.txt; \
+		[ $$status -le 1 ] || exit $$status; \
+		cp $$out/explore-$$name.json $(EXPLORE_REPORTS)/$(1)-$$name.json; \
+	done
+endef
+.PHONY: explore-grpc-js explore-grpc-java
+explore-grpc-js: $(STAMP)
+	@if ! command -v $(NODE) >/dev/null 2>&1 || ! command -v $(NPM) >/dev/null 2>&1; then \
+		echo "explore-grpc-js: SKIPPED: Node.js is not installed ('$(NODE)' or '$(NPM)' is not on PATH)"; \
+		exit 0; \
+	fi; \
+	set -e; \
+	$(NPM) --prefix $(GRPC_JS_ADAPTER_DIR) ci --no-audit --no-fund --loglevel=error; \
+	$(NPM) --prefix $(GRPC_JS_ADAPTER_DIR) run --silent build; \
+	mkdir -p $(GRPC_JS_ADAPTER_DIR)/build/explore $(EXPLORE_REPORTS); \
+	$(call explore_rows,grpc-js,$(NODE) $(GRPC_JS_ADAPTER_DIR)/build/main.js,$(GRPC_JS_ADAPTER_DIR)/build/explore,$(GRPC_JS_EXPLORE_ROWS))
+
+explore-grpc-java: $(STAMP)
+	@for tool in $(firstword $(JAVA)) $(firstword $(MVN)); do \
+		if ! command -v $$tool >/dev/null 2>&1; then \
+			echo "explore-grpc-java: SKIPPED: '$$tool' is not on PATH (a JDK 17+ and Maven are needed)"; \
+			exit 0; \
+		fi; \
+	done; \
+	set -e; \
+	$(MVN) -B -q -f $(GRPC_JAVA_ADAPTER_DIR)/pom.xml compile dependency:build-classpath \
+		-Dmdep.outputFile=target/classpath.txt; \
+	classpath="$(GRPC_JAVA_ADAPTER_DIR)/target/classes:$$(cat $(GRPC_JAVA_ADAPTER_DIR)/target/classpath.txt)"; \
+	java="$(JAVA) $(GRPC_JAVA_JVM_FLAGS) -cp $$classpath conformance.grpcjava.Main"; \
+	mkdir -p $(GRPC_JAVA_ADAPTER_DIR)/target/explore $(EXPLORE_REPORTS); \
+	$(call explore_rows,grpc-java-leaf,$$java --pick-first=leaf,$(GRPC_JAVA_ADAPTER_DIR)/target/explore,$(GRPC_JAVA_LEAF_EXPLORE_ROWS)); \
+	$(call explore_rows,grpc-java-legacy,$$java --pick-first=legacy,$(GRPC_JAVA_ADAPTER_DIR)/target/explore,$(GRPC_JAVA_LEGACY_EXPLORE_ROWS))
+
 # Three local servers (127.0.0.1) and each reference policy's traffic split;
 # `$(BIN)/python -m refimpl.demo --compare` puts grpcio's own policies beside them.
 demo: $(STAMP)

@@ -251,6 +251,18 @@ def _add_explore(sub: Any) -> None:
         help="also key each state on the last H inputs that reached it (default 0)",
     )
     explore.add_argument("--no-coverage", action="store_true", help="skip requirement coverage")
+    explore.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="record a violating path, do not extend it, and go on; report each distinct "
+        "violation once (its shortest case, how many paths hit it)",
+    )
+    explore.add_argument(
+        "--no-timings",
+        action="store_true",
+        help="leave the wall-clock seconds out of the --out result, so that two runs write "
+        "byte-identical files",
+    )
     explore.add_argument("--merge", nargs="+", metavar="FILE", help="merge shard results")
 
 

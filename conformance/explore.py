@@ -34,6 +34,7 @@ import inspect
 import json
 import multiprocessing
 import pickle
+import re
 import shlex
 import tempfile
 import time
@@ -575,6 +576,23 @@ def judging_options(policy: str, declared: Mapping[str, str]) -> SpecOptions:
     return tuple(sorted(chosen))
 
 
+def unmodelled_options(declared: Mapping[str, str]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """Selection-only options (no monitor takes them, spec/options.py) the adapter declares
+    with another value than the default, with the requirements each concerns.
+
+    The corpus skips a case written for the default on such an adapter; a replay in
+    explore cannot be skipped, so the monitors judge those requirements by the default:
+    a violation of them may be the declared choice, not a divergence (keep_going marks it).
+    """
+    from spec.options import OPTIONS_LIST
+
+    return tuple(
+        (o.key, declared[o.key], tuple(o.requirements))
+        for o in OPTIONS_LIST
+        if o.monitor_parameter is None and declared.get(o.key, o.default) != o.default
+    )
+
+
 # --- Replaying a path: the one way a state is (re-)entered ---
 
 
@@ -847,6 +865,70 @@ class Counterexample:
         return path
 
 
+# --- keep_going: violations grouped into classes ---
+
+# What differs between two paths that hit the same violation: step numbers, pick IDs,
+# subchannel IDs (the spec's numbers, or an adapter's own names such as js-sc-2; integers
+# in a list are taken as subchannel IDs) and addresses.  Subchannels and addresses are
+# renamed by first mention (S1, S2...; <A1>, <A2>...), so that "subchannel 2 ... subchannel
+# 2" and "subchannel 2 ... subchannel 3" stay apart.
+_ADDRESS = re.compile(r"\[[0-9A-Fa-f:]+\]:\d+|\d{1,3}(?:\.\d{1,3}){3}:\d+")
+_STEP = re.compile(r"\bsteps? \d+")
+_PICK = re.compile(r"\b(picks? |pick_id=)\d+")
+_SUBCHANNEL = re.compile(
+    r"\b(subchannels? |subchannel=|ID )([A-Za-z_-]*\d+)\b|(?<=[\[{(, ])(\d+)(?=[\]}),])"
+)
+
+
+def canonical_message(message: str) -> str:
+    """A violation's message with what differs between paths renamed (see above)."""
+    names: dict[str, str] = {}
+
+    def rename(kind: str, value: str) -> str:
+        number = sum(k.startswith(kind) for k in names) + 1
+        return names.setdefault(f"{kind} {value}", f"<A{number}>" if kind == "A" else f"S{number}")
+
+    text = _ADDRESS.sub(lambda m: rename("A", m.group()), message)
+    text = _STEP.sub("step N", text)
+    text = _PICK.sub(lambda m: f"{m.group(1)}P", text)
+    return _SUBCHANNEL.sub(
+        lambda m: m.group(1) + rename("S", m.group(2)) if m.group(2) else rename("S", m.group(3)),
+        text,
+    )
+
+
+def violation_signature(requirements: Sequence[str], message: str) -> str:
+    """A violating step's class: its requirement IDs and its violations' messages,
+    canonical (``canonical_message``), one per line, sorted; the step's own line (which
+    names its input) is left out when the monitors named violations."""
+    lines = message.splitlines()
+    details = lines[1:] if len(lines) > 1 else lines
+    said = sorted({canonical_message(line) for line in details})
+    return "\n".join([" ".join(sorted(set(requirements))), *said])
+
+
+@attrs.frozen
+class ViolationClass:
+    """One kind of violation (``violation_signature``): its first path in BFS order, a
+    shortest one, and how many violating paths had this signature."""
+
+    signature: str
+    counterexample: Counterexample
+    paths: int = 1
+    # Selection-only options the adapter holds another value of, whose requirements this
+    # class violates (unmodelled_options): "KEY=VALUE" each; the violation may be that choice.
+    unmodelled: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "signature": self.signature.splitlines(),
+            "paths": self.paths,
+            "shortest": len(self.counterexample.path),
+            "unmodelled_options": list(self.unmodelled),
+            "case": self.counterexample.to_case_json(),
+        }
+
+
 @attrs.frozen
 class Result:
     """What one exploration (or one shard of it) did, and what it found."""
@@ -863,12 +945,33 @@ class Result:
     shard: tuple[int, int] = (0, 1)
     keys: frozenset[bytes] = frozenset()
     spec_options: SpecOptions = ()  # the values the monitors judged by (judging_options)
+    # keep_going: each distinct violation (ViolationClass), in the order BFS met them; the
+    # violating paths, and those of them the search would have extended (shorter than the
+    # depth, not ending in a burst): the states behind these were not explored.
+    keep_going: bool = False
+    violations: tuple[ViolationClass, ...] = ()
+    violating_paths: int = 0
+    pruned: int = 0
 
     @property
     def states_per_second(self) -> float:
         return self.states / self.seconds if self.seconds > 0 else 0.0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, timings: bool = True) -> dict[str, Any]:
+        """The result as JSON; ``timings=False`` leaves out ``seconds``, the one field that
+        differs between two runs on an adapter with virtual time and seeded randomness."""
+        data = self._to_json()
+        if self.keep_going:
+            data["keep_going"] = {
+                "violating_paths": self.violating_paths,
+                "pruned": self.pruned,
+                "classes": [v.to_json() for v in self.violations],
+            }
+        if not timings:
+            del data["seconds"]
+        return data
+
+    def _to_json(self) -> dict[str, Any]:
         return {
             "bounds": attrs.asdict(self.bounds),
             "implementation": self.implementation,
@@ -902,7 +1005,9 @@ def _expand(path: tuple[wire.JsonObject, ...]) -> Visit:
     return replay(session, bounds, path, cover=cover)
 
 
-def _check_adapter(session: AdapterSession, bounds: Bounds) -> tuple[str, SpecOptions]:
+def _check_adapter(
+    session: AdapterSession, bounds: Bounds
+) -> tuple[str, SpecOptions, Mapping[str, str]]:
     """The implementation's name and the spec options its monitors judge by; a one-line
     CaseError for an adapter that cannot be explored."""
     policy = bounds.policy
@@ -922,7 +1027,8 @@ def _check_adapter(session: AdapterSession, bounds: Bounds) -> tuple[str, SpecOp
         )
     # The values CaseRun.start builds the monitors with for every replayed case: the
     # declared ones, and those --spec-option asked of a configurable adapter.
-    return hello.implementation.name, judging_options(policy, caps.options_for(_case(bounds)))
+    declared = caps.options_for(_case(bounds))
+    return hello.implementation.name, judging_options(policy, declared), declared
 
 
 def explore(
@@ -936,6 +1042,7 @@ def explore(
     budget: float | None = None,
     progress: Callable[[int, int, int], None] | None = None,
     prefix: Sequence[wire.JsonObject] = (),
+    keep_going: bool = False,
 ) -> Result:
     """Breadth-first search of every abstract state within ``bounds.depth`` inputs.
 
@@ -944,12 +1051,14 @@ def explore(
     is called after each level.  ``budget``: seconds after which the search stops, even
     within a level (the result says which depth was completed).  ``prefix``: search from
     the state these inputs reach rather than from the start (depths count after it; the
-    counterexample's path includes it).
+    counterexample's path includes it).  ``keep_going``: a violating path is recorded
+    (grouped by ``violation_signature``) and not extended, and the search goes on; the
+    counterexample is then the first class's.
     """
     started = time.monotonic()
     session = AdapterSession(target.connect, target.step_timeout)
     try:
-        implementation, options = _check_adapter(session, bounds)
+        implementation, options, declared = _check_adapter(session, bounds)
         root = replay(session, bounds, tuple(prefix), cover=False)
         if root.failure is not None:
             raise CaseError(f"explore: the prefix itself violates the spec: {root.failure}")
@@ -961,6 +1070,8 @@ def explore(
     transitions = 0
     covered: set[tuple[str, str]] = set()
     found: Counterexample | None = None
+    classes: dict[str, ViolationClass] = {}  # keep_going, in the order met
+    violating = pruned = 0
     index, count = shard
     split = count == 1
     pool = (
@@ -991,8 +1102,8 @@ def explore(
                 if visit.failure is not None:
                     # Visits come in the level's order (imap keeps it): the first violation
                     # is the first of the level, a shortest one; the rest of the level
-                    # cannot give another answer.
-                    found = Counterexample(
+                    # cannot give another answer (unless keep_going).
+                    hit = Counterexample(
                         bounds.policy,
                         bounds.health_checking,
                         visit.path,
@@ -1003,7 +1114,26 @@ def explore(
                         bounds.config,
                         bounds.endpoints,
                     )
-                    break
+                    if not keep_going:
+                        found = hit
+                        break
+                    # Recorded, not extended: the first of a class in BFS order is a
+                    # shortest one.  A path shorter than the depth would have been
+                    # extended: the states behind it are not explored (counted).
+                    violating += 1
+                    pruned += depth + 1 < bounds.depth and not ends_in_burst(visit.path)
+                    signature = violation_signature(visit.requirements, visit.failure)
+                    known = classes.get(signature)
+                    if known is None:
+                        unmodelled = tuple(
+                            f"{key}={value}"
+                            for key, value, reqs in unmodelled_options(declared)
+                            if set(reqs) & set(visit.requirements)
+                        )
+                        classes[signature] = ViolationClass(signature, hit, 1, unmodelled)
+                    else:
+                        classes[signature] = attrs.evolve(known, paths=known.paths + 1)
+                    continue
                 if ends_in_burst(visit.path) or visit.key in seen:
                     continue  # a burst ends its sequence (BURSTS)
                 seen.add(visit.key)
@@ -1026,6 +1156,8 @@ def explore(
                 pool.close()
             pool.join()
     completed = depth if found is None else len(found.path) - len(prefix) - 1
+    if classes:
+        found = next(iter(classes.values())).counterexample
     return Result(
         bounds,
         implementation,
@@ -1039,6 +1171,10 @@ def explore(
         shard,
         frozenset(seen) if keep_keys or shard[1] > 1 else frozenset(),
         options,
+        keep_going,
+        tuple(classes.values()),
+        violating,
+        pruned,
     )
 
 
@@ -1161,8 +1297,9 @@ def parse_shard(text: str) -> tuple[int, int]:
 def render(result: dict[str, Any]) -> str:
     """A result (``Result.to_json`` or :func:`merge`) for the terminal."""
     b = result["bounds"]
-    seconds = result["seconds"]
+    seconds = result.get("seconds")  # None: written with --no-timings
     rate = result["states"] / seconds if seconds else 0.0
+    took = "time not recorded" if seconds is None else f"{seconds:.1f} s ({rate:.0f} states/s)"
     shard = result.get("shard", [0, 1])
     part = f" (shard {shard[0]}/{shard[1]})" if shard[1] > 1 else ""
     lines = [
@@ -1172,8 +1309,7 @@ def render(result: dict[str, Any]) -> str:
         + (f"history {b['history']}, " if b.get("history") else "")
         + f"on {result['implementation']}",
         f"  {result['states']} states, {result['transitions']} transitions, "
-        f"depth {result['depth_completed']} completed, {seconds:.1f} s "
-        f"({rate:.0f} states/s)",
+        f"depth {result['depth_completed']} completed, {took}",
     ]
     options = result["spec_options"]
     if options:  # the values the monitors judged by: the claim holds under these only
@@ -1205,6 +1341,33 @@ def render(result: dict[str, Any]) -> str:
             marks = " ".join("x" if (req, c) in pairs else "." for c in columns)
             lines.append(f"    {req:<10} {marks}")
     found = result["counterexample"]
+    kept = result.get("keep_going")
+    if kept is not None:  # --keep-going: every class, and what was left unexplored
+        classes = kept["classes"]
+        lines.append(
+            f"  keep-going: {len(classes)} violation classes over {kept['violating_paths']} "
+            f"violating paths; {kept['pruned']} of them shorter than the depth were not "
+            "extended: the states behind them were not explored"
+        )
+        for number, one in enumerate(classes, start=1):
+            lines.append(
+                f"  class {number}: {one['paths']} paths, shortest {one['shortest']} inputs "
+                f"({one['case']['id']}): {one['signature'][0]}"
+            )
+            if one["unmodelled_options"]:  # judged by the default of an option it declares
+                lines.append(
+                    "      (the adapter declares "
+                    + ", ".join(one["unmodelled_options"])
+                    + ", which no monitor models: judged by the default)"
+                )
+            lines.extend(f"      {said}" for said in one["signature"][1:])
+        if classes:
+            lines.append(
+                f"  no other violation: every other sequence of at most "
+                f"{result['depth_completed']} inputs of the alphabet that does not extend a "
+                "violating one satisfies the spec"
+            )
+            return "\n".join(lines) + "\n"
     if found is None:
         lines.append(
             f"  no violation: no sequence of at most {result['depth_completed']} inputs of the "
@@ -1256,6 +1419,10 @@ def command(args: Any) -> int:
         raise UsageError("explore: give exactly one of --in-process and --adapter COMMAND")
     if args.load and not args.in_process:
         raise UsageError("explore: --load MODULE goes with --in-process")
+    if args.shard is not None and (args.keep_going or args.no_timings):
+        # Shards repeat the subtrees they share (paths would be counted twice), and --merge
+        # adds up their seconds.
+        raise UsageError("explore: --keep-going and --no-timings do not go with --shard")
     bounds = Bounds(
         args.policy,
         args.endpoints,
@@ -1283,13 +1450,15 @@ def command(args: Any) -> int:
         shard=shard,
         cover=not args.no_coverage,
         progress=progress,
+        keep_going=args.keep_going,
     )
     data = result.to_json()
     sys.stdout.write(render(data))
     if args.out is not None:
         suffix = f"-shard-{shard[0]}-of-{shard[1]}" if shard[1] > 1 else ""
         name = f"explore-{bounds.policy}-k{bounds.endpoints}-d{bounds.depth}{suffix}.json"
-        (args.out / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        written = result.to_json(timings=not args.no_timings)
+        (args.out / name).write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
         print(f"explore: wrote {args.out / name}")
     if result.counterexample is not None:
         # DIR/explore/<id>.json, never among the result files at DIR's top: `conformance run
@@ -1299,8 +1468,9 @@ def command(args: Any) -> int:
             if args.out is not None
             else Path(tempfile.mkdtemp(prefix="conformance-explore-"))
         )
-        path = result.counterexample.write(cases)
-        print(f"explore: wrote {path}")
+        found = [v.counterexample for v in result.violations] or [result.counterexample]
+        for counterexample in found:
+            print(f"explore: wrote {counterexample.write(cases)}")
         how = "--in-process" if args.in_process else f"--adapter {shlex.quote(args.adapter)}"
         print(f"explore: replay it with: python -m conformance run --cases {cases} {how}")
         return 1
