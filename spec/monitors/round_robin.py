@@ -34,6 +34,14 @@ Checked per step:
   endpoint gets a subchannel that is connected in the update's step.
 * RR-2: no address has more live subchannels than current endpoints list it
   (so a repeated endpoint gets no second child).
+* RR-2 (with PF-9, what a pick_first leaf does with the list it is sent): an
+  endpoint an update keeps keeps its child, and the child gets the new list.  So
+  after every step each live subchannel serves addresses that an endpoint holding
+  them lists now, compared as PF-6 compares them (address, server name,
+  attributes): a kept endpoint whose address gained a server name has its old
+  subchannel shut down.  And an update shuts down no subchannel of a kept
+  endpoint (its owner when created) whose addresses the endpoint still lists: new
+  endpoint attributes or a new order make no new child.
 * RR-3: after the step, no live subchannel belongs to an endpoint that is gone.
 * RR-4: an update without endpoints is rejected and ends in TRANSIENT_FAILURE;
   no other update is rejected; with no endpoints, picks fail UNAVAILABLE.
@@ -133,6 +141,9 @@ class _Endpoint:
     """What the monitor knows of one endpoint's leaf."""
 
     key: frozenset[str]
+    # The addresses the last update listed for it, compared as PF-6 compares them (address,
+    # server name, attributes): what its leaf was last sent (RR-2).
+    listed: frozenset[Address] = frozenset()
     # Addresses whose subchannel failed since the leaf last started afresh.
     failed: set[str] = attrs.field(factory=set)
     sticky_failure: bool = False  # certainly TRANSIENT_FAILURE (every address failed)
@@ -257,8 +268,9 @@ class RoundRobinMonitor:
         endpoints: dict[frozenset[str], _Endpoint] = {}
         for endpoint in update.endpoints:
             key = endpoint.key
-            if key not in endpoints:
+            if key not in endpoints:  # RR-2: a repeat is skipped, so the first listing counts
                 endpoints[key] = self._endpoints.get(key) or _Endpoint(key)
+                endpoints[key].listed = frozenset(endpoint.addresses)
         added = [k for k in endpoints if k not in self._endpoints]
         self._endpoints = endpoints
         return added
@@ -316,6 +328,7 @@ class RoundRobinMonitor:
         step_error = self._failure_in(event)
         added: list[frozenset[str]] = []
         lost: set[frozenset[str]] = set()
+        keys_before = set(self._endpoints)
         if isinstance(event, ev.ResolverUpdate):
             added = self._apply_update(event)
         elif isinstance(event, ev.SubchannelStateChange):
@@ -395,6 +408,7 @@ class RoundRobinMonitor:
             v("RR-13", f"reported {reports[-1].name} for a resolver error, not TRANSIENT_FAILURE")
         if isinstance(event, ev.ResolverUpdate):
             self._judge_update(event, added, rejected, reports, connected, v)
+            self._judge_kept_children(keys_before, shut_down, v)
         self._judge_ownership(v)
         for key in sorted(lost, key=sorted):
             mine = {s.ident for s in self._subchannels_of(key)}
@@ -530,6 +544,49 @@ class RoundRobinMonitor:
             if not connected & mine:
                 v("RR-1", f"the new endpoint {sorted(key)} got no connecting subchannel")
 
+    def _judge_kept_children(
+        self, keys_before: set[frozenset[str]], shut_down: set[int], v: _Report
+    ) -> None:
+        """RR-2: an endpoint the update keeps keeps its child (grpc-go endpointsharding.go
+        UpdateClientConnState, children keyed by resolver/map.go:201-212, addresses only), and
+        the child is sent the endpoint's new list, in which a pick_first leaf shuts down
+        exactly the subchannels of addresses it no longer lists (PF-9; grpc-go
+        balancer/pickfirst/pickfirst.go:475-489, grpc-java PickFirstLeafLoadBalancer.java:
+        195-213).  So an update shuts down no subchannel of a kept endpoint whose addresses
+        the new list still names."""
+        for ident in sorted(shut_down):
+            owner = self._owner.get(ident)
+            view = self.tracker.subchannels.get(ident)
+            if owner is None or view is None or owner not in keys_before:
+                continue
+            endpoint = self._endpoints.get(owner)
+            if endpoint is not None and set(view.addresses) <= endpoint.listed:
+                v(
+                    "RR-2",
+                    f"the update kept endpoint {sorted(owner)} but shut down its subchannel "
+                    f"{ident} for {_labels(view.addresses)}, which the endpoint still lists: a "
+                    "kept endpoint keeps its child and the child its listed subchannels",
+                )
+
+    def _judge_listing(self, view: SubchannelView, v: _Report) -> None:
+        """RR-1, RR-2: a live subchannel serves addresses its endpoint lists now, compared as
+        PF-6 compares them (address, server name, attributes): a kept endpoint's child is sent
+        the new list (RR-2), in which its leaf shuts down a subchannel whose address gained or
+        lost a server name or attributes (PF-9; grpc-go keys endpoints by address only,
+        resolver/map.go:201-212, and pick_first's subchannels by address, server name and
+        attributes, map.go:60, 84).  Only when some current endpoint lists the address at
+        all (else RR-3).  grpc-java keys its leaf's subchannels by SocketAddress alone, so an
+        attribute-only change keeps the subchannel there: the known divergence java-attr-keep
+        (docs/explore_implementations.md), which the pick_first monitor flags too (PF-9)."""
+        owners = [e for k, e in self._endpoints.items() if _addrs(view) <= k]
+        if owners and not any(set(view.addresses) <= e.listed for e in owners):
+            v(
+                "RR-2",
+                f"subchannel {view.ident} for {_labels(view.addresses)} lives, but its endpoint "
+                f"now lists {_labels(sorted(owners[0].listed, key=lambda a: a.addr))}: the "
+                "endpoint's new address list did not reach its child",
+            )
+
     def _judge_ownership(self, v: _Report) -> None:
         # Counted per address as PF-6 compares them (address, server name and attributes):
         # one endpoint may list "10.0.0.2:80" twice with different server names, and its
@@ -541,6 +598,8 @@ class RoundRobinMonitor:
                 v("RR-3", f"subchannel {view.ident} of the removed endpoint {sorted(owner)} lives")
             elif not any(_addrs(view) <= key for key in self._endpoints):
                 v("RR-3", f"subchannel {view.ident} serves no current endpoint but lives")
+            else:
+                self._judge_listing(view, v)
             for address in set(view.addresses):
                 per_address[address] = per_address.get(address, 0) + 1
         for address, count in sorted(per_address.items(), key=lambda item: item[0].addr):
@@ -623,7 +682,13 @@ class RoundRobinMonitor:
         ``(i - n) % n``-th entry as long as no violation was reported (RR-7).
         """
         endpoints = tuple(
-            (tuple(sorted(k)), tuple(sorted(e.failed)), e.sticky_failure, tuple(sorted(e.errors)))
+            (
+                tuple(sorted(k)),
+                tuple(sorted(e.listed, key=repr)),
+                tuple(sorted(e.failed)),
+                e.sticky_failure,
+                tuple(sorted(e.errors)),
+            )
             for k, e in self._endpoints.items()
         )
         live = {s.ident for s in self.tracker.live()}
@@ -650,6 +715,16 @@ class RoundRobinMonitor:
             self._last_report,
             tuple(sorted(self._possible, key=lambda s: s.value)),
         )
+
+
+def _labels(addresses: Iterable[Address]) -> str:
+    """Addresses as a message shows them: with a server name and attributes when they have one."""
+    out = []
+    for a in addresses:
+        extra = [f"server_name={a.server_name}"] if a.server_name else []
+        extra += [f"{k}={val}" for k, val in a.attributes]
+        out.append(a.addr + ("{" + ", ".join(extra) + "}" if extra else ""))
+    return "[" + ", ".join(out) + "]"
 
 
 def _names(states: Iterable[State]) -> str:

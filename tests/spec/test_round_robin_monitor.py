@@ -13,7 +13,7 @@ from spec.connectivity import State
 from spec.monitors.round_robin import RoundRobinMonitor, possible_aggregates
 from spec.options import ExitIdleHandling, FailureError, ResolverErrorHandling
 from spec.trace import Step, judge
-from spec.types import Endpoint, Status, StatusCode
+from spec.types import Address, Endpoint, Status, StatusCode
 
 I, C, R, TF = State.IDLE, State.CONNECTING, State.READY, State.TRANSIENT_FAILURE
 A, B, D, E = "10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80", "10.0.0.4:80"
@@ -436,6 +436,52 @@ def test_old_health_carried_over_a_reconnection() -> None:
         Step(sc(1, R), [report(R)]),
     ]
     assert ids(trace, health_checking=True) == ["HEALTH-9"]
+
+
+@pytest.mark.req("RR-2", "PF-9")
+def test_a_kept_endpoints_new_address_list_reaches_its_child() -> None:
+    """An endpoint is keyed by its addresses alone, so one whose READY address gains a server
+    name or attributes is kept; its leaf is sent the new list and, as pick_first compares
+    addresses with server name and attributes (PF-6), replaces the subchannel (PF-9).  The
+    planted bug rr-existing-children-not-updated sends the list to new children only."""
+    for changed in (
+        Address(A, server_name="backend.example"),
+        Address(A, attributes={"zone": "b"}),
+    ):
+        update = ev.ResolverUpdate([Endpoint([changed])])
+        replaced = Step(
+            update,
+            [
+                act.Shutdown(1),
+                act.NewSubchannel(2, [changed], health_listener=True),
+                act.Connect(2),
+                report(C),
+            ],
+        )
+        assert ids([*ready(A), replaced]) == []
+        assert ids([*ready(A), Step(update, [report(R)])]) == ["RR-2"]
+        # A new subchannel for the address as it was listed before is no better.
+        stale = Step(update, [act.Shutdown(1), new(2, A), act.Connect(2), report(C)])
+        assert ids([*ready(A), stale]) == ["RR-2"]
+
+
+@pytest.mark.req("RR-2", "PF-9")
+def test_a_kept_endpoint_keeps_its_listed_subchannels() -> None:
+    """New endpoint attributes (or a new address order) make no new endpoint: its child, and
+    the child's subchannels for addresses still listed, stay.  The planted bug
+    rr-attribute-change-rebuilds-child closes the child and builds another."""
+    update = ev.ResolverUpdate([Endpoint([A], attributes={"zone": "b"})])
+    assert ids([*ready(A), Step(update, [report(R)])]) == []
+    rebuilt = Step(update, [act.Shutdown(1), new(2, A), act.Connect(2), report(C)])
+    assert ids([*ready(A), rebuilt]) == ["RR-2"]
+    # A failing leaf keeps its subchannel too; a removed endpoint's goes (RR-3).
+    failing = [Step(up(A, B), created(A, B)), *failed(1, "refused", [])]
+    reordered = ev.ResolverUpdate([Endpoint([B]), Endpoint([A])])
+    assert ids([*failing, Step(reordered, [report(C)])]) == []
+    assert ids(
+        [*failing, Step(reordered, [act.Shutdown(1), new(3, A), act.Connect(3), report(C)])]
+    ) == ["RR-2"]
+    assert ids([*failing, Step(up(B), [act.Shutdown(1), report(C)])]) == []
 
 
 @pytest.mark.req("RR-5", "AGG-7")
