@@ -56,7 +56,14 @@ Checked per step:
   (not drop) with a message containing an error the trace gave a child
   (connection error, health error or resolver error) -- under
   ``failure_error=most_recent``, when the TRANSIENT_FAILURE report came with a
-  child's failure, that failure's error.
+  child's failure, that failure's error; under ``failure_error=rotating_children``
+  the n children's pickers take turns: a failed pick whose message contains an
+  error the trace gave exactly one child (and none another's) is that child's,
+  and of the picks of one TRANSIENT_FAILURE picker (the i-th at place i mod n),
+  two such picks at one place are one child's and two at different places two
+  children's -- so, when the errors differ, each child's error once in every n
+  consecutive picks, from any start.  Picks naming no child or several are not
+  judged; nor is grpc-java's own resolver-error report (RR-13).
 * RR-10: an update step reports exactly once; a resolver error or ExitIdle step as
   the options say (below).
 * RR-13: a resolver error with no children reports TRANSIENT_FAILURE.
@@ -83,10 +90,12 @@ Spec options (spec/options.py) it takes:
   exactly once (forward).
 * ``failure_error`` (round_robin.failure_error): under TRANSIENT_FAILURE every pick
   carries the error of the failure that made the report (most_recent: the text,
-  C-core, grpc-js), or some failing child's own (rotating_children: grpc-go,
-  grpc-java).  A report no failure made (an endpoint removed, an update) installs
-  a picker whose picks may carry any child's error under either value: C-core and
-  grpc-js then keep their last error, which the monitor does not track.
+  C-core, grpc-js), or the failing children's own, in turns (rotating_children:
+  grpc-go endpointsharding.go:287-289, 314-318; grpc-java
+  RoundRobinLoadBalancer.java:75, 90-97, 153-156).  Under most_recent a report no
+  failure made (an endpoint removed, an update) installs a picker whose picks may
+  carry any child's error: C-core and grpc-js then keep their last error, which the
+  monitor does not track.
 
 How this monitor is derived
 ---------------------------
@@ -161,6 +170,12 @@ class _Picker:
     # RR-9 under round_robin.failure_error=most_recent: the error every pick must carry,
     # that of the failure whose child report installed this picker; None: any child's.
     error: str | None = None
+    # RR-9 under round_robin.failure_error=rotating_children: how many failing children take
+    # turns (0: the rotation is not judged), the failed picks so far, and which child's
+    # error each place in the rotation showed (place -> endpoint key).
+    turns: int = 0
+    failed: int = 0
+    places: dict[int, frozenset[str]] = attrs.field(factory=dict)
 
 
 def possible_aggregates(leaf_states: Iterable[frozenset[State]]) -> frozenset[State]:
@@ -439,6 +454,16 @@ class RoundRobinMonitor:
                 # RR-9: a child's failure in this step is what made this report, so it is
                 # the most recent; without one (an endpoint removed...) any child's may show.
                 self._picker.error = step_error
+            if (
+                last is TF
+                and self.failure_error is FailureError.ROTATING_CHILDREN
+                and not reported_error
+            ):
+                # RR-9: aggregate TRANSIENT_FAILURE means every child is failing, and the
+                # picker takes turns over all their pickers (grpc-go endpointsharding.go:
+                # 287-289, 314-318; grpc-java RoundRobinLoadBalancer.java:75, 90-97, 153-156).
+                # grpc-java's own resolver-error report (RR-13) has one picker: not judged.
+                self._picker.turns = len(self._endpoints)
         elif self._last_report is not None:
             if ready_after != ready_before:
                 v(
@@ -671,8 +696,52 @@ class RoundRobinMonitor:
                 )
             elif not any(e in outcome.status.message for e in self._known_errors()):
                 v("RR-9", f"pick {pick} failed with {outcome.status}, no child's error")
+            elif picker.turns > 1:
+                self._judge_turn(picker, outcome, v)
+            if picker.turns:
+                picker.failed += 1
         elif not isinstance(outcome, act.PickQueue):  # CONNECTING (or an illegal IDLE)
             v("RR-8", f"pick {pick} under {picker.state.name} got {type(outcome).__name__}")
+
+    def _judge_turn(self, picker: _Picker, outcome: act.PickFail, v: _Report) -> None:
+        """RR-9 under round_robin.failure_error=rotating_children: the failing children's
+        pickers take turns, one pick each, in a fixed cyclic order from any start.
+
+        A child's picker is fixed while this picker is in force (a child's new picker makes
+        a new report, RR-11), so it fails every pick with one error of that child.  A pick is
+        attributed to a child when its message contains an error the trace gave that child
+        and no error it gave another; others are not judged.  With n children, pick i is at
+        place i mod n: two attributed picks at one place show one child, and two at
+        different places show different children.  So when the children's errors differ,
+        every failing child's error appears once in every n consecutive picks."""
+        message = outcome.status.message
+        owners = [
+            key
+            for key, endpoint in self._endpoints.items()
+            if any(e in message for e in endpoint.errors)
+        ]
+        if len(owners) != 1:
+            return
+        child, n = owners[0], picker.turns
+        place = picker.failed % n
+        held = picker.places.get(place)
+        earlier = [p for p, c in picker.places.items() if c == child and p != place]
+        if held is not None and held != child:
+            v(
+                "RR-9",
+                f"pick {outcome.pick_id} failed with the error of {sorted(child)}'s child, but "
+                f"this place in the rotation over {n} failing children showed "
+                f"{sorted(held)}'s (round_robin.failure_error=rotating_children)",
+            )
+        elif earlier:
+            v(
+                "RR-9",
+                f"pick {outcome.pick_id} failed with the error of {sorted(child)}'s child again "
+                f"within {n} picks: the {n} failing children's pickers take turns "
+                "(round_robin.failure_error=rotating_children)",
+            )
+        else:
+            picker.places[place] = child
 
     def canonical_state(self, name: Callable[[int], int]) -> tuple[Any, ...]:
         """What later judging depends on, subchannels renamed by ``name`` (conformance explore).
@@ -704,7 +773,12 @@ class RoundRobinMonitor:
             cycle = tuple(name(x) for x in p.picks[:n])
             place = i if i < n or n == 0 else n + (i - n) % n
             ready = tuple(sorted(name(x) for x in p.ready))
-            picker = (p.state, ready, p.no_children, cycle, place, p.error)
+            turns = (
+                p.turns,
+                p.failed % p.turns if p.turns else 0,
+                tuple(sorted((k, tuple(sorted(c))) for k, c in p.places.items())),
+            )
+            picker = (p.state, ready, p.no_children, cycle, place, p.error, turns)
         return (
             self.tracker.canonical_state(name),
             endpoints,

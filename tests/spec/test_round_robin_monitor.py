@@ -136,16 +136,69 @@ def test_under_most_recent_every_pick_carries_the_last_failures_error() -> None:
     assert ids([*trace, *dns, *stale], failure_error=recent) == ["RR-9"]
 
 
+def _failing_picks(first_id: int, *texts: str) -> list[Step]:
+    return [
+        Step(ev.Pick(first_id + i), [act.PickFail(first_id + i, err(f"wrapped: {text}"))])
+        for i, text in enumerate(texts)
+    ]
+
+
+def _all_failed(*addrs: str) -> list[Step]:
+    """An update for ``addrs``; each connection fails with 'refused by <n>', the last
+    failure making the TRANSIENT_FAILURE report."""
+    trace = [Step(up(*addrs), created(*addrs))]
+    for ident in range(1, len(addrs) + 1):
+        trace += failed(ident, f"refused by {ident}", [report(TF)] if ident == len(addrs) else [])
+    return trace
+
+
 @pytest.mark.req("RR-9")
-def test_any_failing_childs_error_is_accepted() -> None:
-    trace = [Step(up(A, B), created(A, B))]
-    trace += failed(1, "refused by a", [])
-    trace += failed(2, "refused by b", [report(TF)])
-    for pick_id, text in enumerate(["refused by b", "refused by a", "refused by a"], start=1):
-        trace.append(Step(ev.Pick(pick_id), [act.PickFail(pick_id, err(f"wrapped: {text}"))]))
-    trace.append(Step(ev.ResolverError("no dns"), [report(TF)]))
-    trace.append(Step(ev.Pick(9), [act.PickFail(9, err("name resolver error: no dns"))]))
-    assert ids(trace) == []
+def test_failing_children_take_turns_from_any_start() -> None:
+    """round_robin.failure_error=rotating_children: each failing child's own error, the
+    children's pickers taking turns (grpc-go endpointsharding.go:287-289, 311-314)."""
+    trace = _all_failed(A, B)
+    for texts in (["refused by 2", "refused by 1", "refused by 2"], ["refused by 1"] * 1):
+        assert ids([*trace, *_failing_picks(1, *texts)]) == []
+    three = _all_failed(A, B, D)
+    for cycle in (
+        ["refused by 3", "refused by 1", "refused by 2"],
+        ["refused by 1", "refused by 3", "refused by 2"],
+    ):
+        assert ids([*three, *_failing_picks(1, *(cycle * 2))]) == []
+    # An error more than one child was given tells no child: such picks are not judged.
+    shared = [
+        Step(up(A, B), created(A, B)),
+        *failed(1, "refused", []),
+        *failed(2, "refused", [report(TF)]),
+    ]
+    assert ids([*shared, *_failing_picks(1, "refused", "refused", "refused")]) == []
+    # A resolver error that reaches the picks is no child's own: not judged either.
+    dns = [Step(ev.ResolverError("no dns"), [report(TF)])]
+    after_dns = [Step(ev.Pick(9), [act.PickFail(9, err("name resolver error: no dns"))])]
+    assert ids([*trace, *_failing_picks(1, "refused by 2"), *dns, *after_dns]) == []
+
+
+@pytest.mark.req("RR-9")
+def test_one_failing_childs_picker_used_twice_in_a_round() -> None:
+    """The mutant of docs/mutation.md (``_most_recent_failure``'s or -> and): every pick uses
+    one failing child's picker, so one error shows twice within a round of n picks."""
+    trace = _all_failed(A, B)
+    assert ids([*trace, *_failing_picks(1, "refused by 2", "refused by 2")]) == ["RR-9"]
+    assert ids([*trace, *_failing_picks(1, "refused by 2", "refused by 1", "refused by 1")]) == [
+        "RR-9"
+    ]
+    # Three children: a round that skips one, or an order that changes, breaks the rotation.
+    three = _all_failed(A, B, D)
+    skipped = ["refused by 1", "refused by 2", "refused by 1"]
+    assert ids([*three, *_failing_picks(1, *skipped)]) == ["RR-9"]
+    reordered = ["refused by 1", "refused by 2", "refused by 3", "refused by 2"]
+    assert ids([*three, *_failing_picks(1, *reordered)]) == ["RR-9"]
+    # most_recent (C-core, grpc-js) judges the error, not the turns.
+    recent = FailureError.MOST_RECENT
+    assert (
+        ids([*trace, *_failing_picks(1, "refused by 2", "refused by 2")], failure_error=recent)
+        == []
+    )
 
 
 @pytest.mark.req("RR-5")
