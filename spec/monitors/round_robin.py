@@ -344,6 +344,7 @@ class RoundRobinMonitor:
         added: list[frozenset[str]] = []
         lost: set[frozenset[str]] = set()
         keys_before = set(self._endpoints)
+        live_before = {s.ident for s in self.tracker.live()}
         if isinstance(event, ev.ResolverUpdate):
             added = self._apply_update(event)
         elif isinstance(event, ev.SubchannelStateChange):
@@ -423,7 +424,7 @@ class RoundRobinMonitor:
             v("RR-13", f"reported {reports[-1].name} for a resolver error, not TRANSIENT_FAILURE")
         if isinstance(event, ev.ResolverUpdate):
             self._judge_update(event, added, rejected, reports, connected, v)
-            self._judge_kept_children(keys_before, shut_down, v)
+            self._judge_kept_children(keys_before, shut_down & live_before, v)
         self._judge_ownership(v)
         for key in sorted(lost, key=sorted):
             mine = {s.ident for s in self._subchannels_of(key)}
@@ -578,7 +579,10 @@ class RoundRobinMonitor:
         exactly the subchannels of addresses it no longer lists (PF-9; grpc-go
         balancer/pickfirst/pickfirst.go:475-489, grpc-java PickFirstLeafLoadBalancer.java:
         195-213).  So an update shuts down no subchannel of a kept endpoint whose addresses
-        the new list still names."""
+        the new list still names.  ``shut_down`` holds those live before the update: grpc-js's
+        pick_first asks the pool for every listed address and, finding the chosen one READY,
+        releases the others at once (load-balancer-pick-first.ts:476-484 at 1.14.7), so a
+        subchannel may be created and shut down within the update: no child was rebuilt."""
         for ident in sorted(shut_down):
             owner = self._owner.get(ident)
             view = self.tracker.subchannels.get(ident)

@@ -527,6 +527,18 @@ def test_a_kept_endpoint_keeps_its_listed_subchannels() -> None:
     assert ids([*ready(A), Step(update, [report(R)])]) == []
     rebuilt = Step(update, [act.Shutdown(1), new(2, A), act.Connect(2), report(C)])
     assert ids([*ready(A), rebuilt]) == ["RR-2"]
+    # A new address order is no new endpoint either.  grpc-js's leaf asks the pool for every
+    # listed address and releases the unused one at once (load-balancer-pick-first.ts:476-484
+    # at 1.14.7): created and shut down within the update, which rebuilds nothing.
+    pair = [
+        Step(up([A, B]), [new(1, A), act.Connect(1), report(C)]),
+        Step(sc(1, C)),
+        Step(sc(1, R), [report(R)]),
+    ]
+    pooled = Step(up([B, A]), [new(2, B), act.Shutdown(2), report(R)])
+    assert ids([*pair, pooled]) == []
+    rebuilt_pair = Step(up([B, A]), [act.Shutdown(1), new(2, B), act.Connect(2), report(C)])
+    assert ids([*pair, rebuilt_pair]) == ["RR-2"]
     # A failing leaf keeps its subchannel too; a removed endpoint's goes (RR-3).
     failing = [Step(up(A, B), created(A, B)), *failed(1, "refused", [])]
     reordered = ev.ResolverUpdate([Endpoint([B]), Endpoint([A])])
