@@ -151,8 +151,12 @@ class _Endpoint:
 
     key: frozenset[str]
     # The addresses the last update listed for it, compared as PF-6 compares them (address,
-    # server name, attributes): what its leaf was last sent (RR-2).
+    # server name, attributes): what its leaf was last sent (RR-2).  An update may repeat
+    # the endpoint with other server names or attributes, and which repeat reaches the leaf
+    # depends on the random rotation (RR-12; grpc-go endpointsharding.go rotates, then skips
+    # repeats): addresses some repeat lists, and addresses every repeat lists.
     listed: frozenset[Address] = frozenset()
+    listed_by_all: frozenset[Address] = frozenset()
     # Addresses whose subchannel failed since the leaf last started afresh.
     failed: set[str] = attrs.field(factory=set)
     sticky_failure: bool = False  # certainly TRANSIENT_FAILURE (every address failed)
@@ -283,9 +287,13 @@ class RoundRobinMonitor:
         endpoints: dict[frozenset[str], _Endpoint] = {}
         for endpoint in update.endpoints:
             key = endpoint.key
-            if key not in endpoints:  # RR-2: a repeat is skipped, so the first listing counts
+            listing = frozenset(endpoint.addresses)
+            if key not in endpoints:  # RR-2: one child, whichever repeat it was given
                 endpoints[key] = self._endpoints.get(key) or _Endpoint(key)
-                endpoints[key].listed = frozenset(endpoint.addresses)
+                endpoints[key].listed = endpoints[key].listed_by_all = listing
+            else:
+                endpoints[key].listed |= listing
+                endpoints[key].listed_by_all &= listing
         added = [k for k in endpoints if k not in self._endpoints]
         self._endpoints = endpoints
         return added
@@ -589,7 +597,7 @@ class RoundRobinMonitor:
             if owner is None or view is None or owner not in keys_before:
                 continue
             endpoint = self._endpoints.get(owner)
-            if endpoint is not None and set(view.addresses) <= endpoint.listed:
+            if endpoint is not None and set(view.addresses) <= endpoint.listed_by_all:
                 v(
                     "RR-2",
                     f"the update kept endpoint {sorted(owner)} but shut down its subchannel "
@@ -758,6 +766,7 @@ class RoundRobinMonitor:
             (
                 tuple(sorted(k)),
                 tuple(sorted(e.listed, key=repr)),
+                tuple(sorted(e.listed_by_all, key=repr)),
                 tuple(sorted(e.failed)),
                 e.sticky_failure,
                 tuple(sorted(e.errors)),
