@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Case addresses as grpc-java sees them, and back.
@@ -141,6 +142,40 @@ final class Addresses {
   String name(SocketAddress address) {
     String text = spelling.get(address);
     return text != null ? text : address.toString();
+  }
+
+  /**
+   * new_subchannel.addresses: the addresses as the policy passed them, each with its EAG's
+   * attributes (PROTOCOL.md: "attributes included"). grpc-java keeps attributes per EAG, so every
+   * address of a group reports the group's; an address whose group carries none is a plain
+   * {@code "host:port"}. Only attributes named by cases are reported: the endpoint weight
+   * (ATTR_WEIGHT, the case's endpoint {@code weight}) is not an address attribute on the wire, as
+   * grpc-go's adapter does not report its endpoint weights either. grpc-java has no server name
+   * per address and no balancer attributes, so neither is ever reported.
+   */
+  List<Object> toJson(List<EquivalentAddressGroup> groups) {
+    List<Object> out = new ArrayList<>();
+    for (EquivalentAddressGroup group : groups) {
+      Map<String, Object> attributes = caseAttributes(group.getAttributes());
+      for (SocketAddress address : group.getAddresses()) {
+        out.add(attributes.isEmpty()
+            ? name(address)
+            : Json.obj("addr", name(address), "attributes", attributes));
+      }
+    }
+    return out;
+  }
+
+  /** The attributes under the keys cases name, sorted by name (Attributes has no order). */
+  private static Map<String, Object> caseAttributes(Attributes attributes) {
+    Map<String, Object> out = new TreeMap<>();
+    for (Map.Entry<String, Attributes.Key<Object>> key : KEYS.entrySet()) {
+      Object value = attributes.get(key.getValue());
+      if (value != null) {
+        out.put(key.getKey(), value);
+      }
+    }
+    return out;
   }
 
   List<String> names(List<EquivalentAddressGroup> groups) {

@@ -346,7 +346,7 @@ final class CaseChannel {
       emit(Json.obj(
           "type", "new_subchannel",
           "subchannel", subchannel.handle,
-          "addresses", addresses.names(args.getAddresses()),
+          "addresses", addresses.toJson(args.getAddresses()),
           "health_listener", subchannel.healthListener));
       return subchannel;
     }
