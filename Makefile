@@ -191,11 +191,12 @@ define explore_rows
 	for row in $(4); do \
 		policy=$${row%%:*}; rest=$${row#*:}; k=$${rest%%:*}; d=$${rest#*:}; \
 		name=$$policy-k$$k-d$$d; out=$(3)/$(1)-$$name; status=0; \
-		echo "$(1): $$policy, $$k endpoints, depth $$d"; \
+		echo "$(1): $$policy, $$k endpoints, depth $$d"; started=$$(date +%s); \
 		$(BIN)/python -m conformance explore --policy $$policy --endpoints $$k --depth $$d \
 			--keep-going --no-timings --adapter "$(2)" --out $$out $(EXPLORE_ARGS) \
 			> $$out.txt || status=$$?; \
 		grep -v '^explore: wrote' $$out.txt; \
+		echo "$(1)-$$name: $$(( $$(date +%s) - started )) s wall clock"; \
 		[ $$status -le 1 ] || exit $$status; \
 		cp $$out/explore-$$name.json $(EXPLORE_REPORTS)/$(1)-$$name.json; \
 	done

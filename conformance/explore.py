@@ -52,7 +52,15 @@ from conformance.runner import DEFAULT_STEP_TIMEOUT, AdapterSession, CaseFailedE
 from conformance.transport import SubprocessTransport, Transport
 from spec import actions as act
 from spec import events as ev
-from spec.connectivity import State
+from spec.connectivity import (
+    SUBCHANNEL_TRANSITIONS,
+    BackoffEnd,
+    Profile,
+    State,
+    Transition,
+    backoff_end_values,
+    transitions,
+)
 from spec.errors import ModelError
 from spec.monitors.boundary import BoundaryMonitor
 from spec.trace import Monitor, Step
@@ -138,14 +146,77 @@ OTHER_ADDRESS = "192.0.2.1:80"
 # shuffle that ignores weights, or one that does not shuffle, or one that stops early
 # (the first two never swapped), each misses the weighted shares by 0.17 or more.
 HEAVY_WEIGHT = 4
-# Legal subchannel state changes under the ``current`` profile; IDLE -> CONNECTING only
-# after a Connect (CONN-2), which the boundary monitor tracks.
+# Subchannel state changes the alphabet offers, from spec/connectivity.py's table: the
+# ``current`` profile's edges (IDLE -> CONNECTING only after a Connect, CONN-2, which the
+# boundary monitor tracks), except where a backoff ends: the TRANSIENT_FAILURE edges
+# follow the adapter's ``subchannel.backoff_end`` (backoff_moves).  SHUTDOWN is the
+# policy's to cause, never an input.
+BACKOFF_END = "subchannel.backoff_end"
 MOVES: dict[State, tuple[State, ...]] = {
-    State.IDLE: (State.CONNECTING,),
-    State.CONNECTING: (State.READY, State.TRANSIENT_FAILURE, State.IDLE),
-    State.READY: (State.IDLE,),
-    State.TRANSIENT_FAILURE: (State.IDLE,),
+    source: tuple(
+        t.target
+        for t in transitions(Profile.CURRENT)
+        if t.source is source and t.target is not State.SHUTDOWN
+    )
+    for source in (State.IDLE, State.CONNECTING, State.READY)
 }
+
+
+def backoff_edges(value: str) -> tuple[Transition, ...]:
+    """The table's edges out of TRANSIENT_FAILURE a backoff may end on under ``value`` of
+    ``subchannel.backoff_end`` (spec/connectivity.py ``backoff_end_values``, CONN-5,
+    CONN-10), in table order: IDLE for ``idle``, CONNECTING for ``connecting``, either
+    for ``connecting_if_requested``."""
+    end = BackoffEnd(value)
+    return tuple(
+        t
+        for t in SUBCHANNEL_TRANSITIONS
+        if t.source is State.TRANSIENT_FAILURE
+        and t.target is not State.SHUTDOWN
+        and end in backoff_end_values(t.target)
+    )
+
+
+def backoff_profile(value: str) -> Profile:
+    """The first profile holding every edge ``value`` may take: ``current`` for ``idle``,
+    ``seed`` (which has TRANSIENT_FAILURE -> CONNECTING) for the other two.  The alphabet
+    never offers the seed profile's other edge, READY -> TRANSIENT_FAILURE."""
+    edges = backoff_edges(value)
+    return next(p for p in Profile if all(p in t.profiles for t in edges))
+
+
+def backoff_moves(value: str, requested: bool) -> tuple[State, ...]:
+    """Where a subchannel in TRANSIENT_FAILURE may go next under ``value``.
+
+    ``connecting_if_requested`` goes CONNECTING when a connection was requested during
+    the backoff (BackoffEnd's definition): when the trace shows such a request (a
+    ``connect`` output after the subchannel entered TRANSIENT_FAILURE) only CONNECTING;
+    otherwise both, since an adapter need not report a Connect that CONN-11 makes a no-op
+    (grpc-js's reports one only for an IDLE subchannel): it refuses the one its hidden
+    request rules out."""
+    targets = tuple(t.target for t in backoff_edges(value))
+    if requested and BackoffEnd(value) is BackoffEnd.CONNECTING_IF_REQUESTED:
+        targets = tuple(t for t in targets if BackoffEnd.CONNECTING in backoff_end_values(t))
+    return targets
+
+
+def backoff_requests(run: CaseRun) -> frozenset[int]:
+    """Live subchannels in TRANSIENT_FAILURE that the policy asked to connect since they
+    entered it (a ``connect`` output at that step or later)."""
+    since: dict[int, int] = {}
+    for index, step in enumerate(run.trace):
+        given = step.input
+        if isinstance(given, ev.SubchannelStateChange):
+            since[given.subchannel] = index
+    asked = set()
+    for view in _boundary(run).tracker.live():
+        if view.state is not State.TRANSIENT_FAILURE or view.ident not in since:
+            continue
+        for step in run.trace[since[view.ident] :]:
+            if any(isinstance(o, act.Connect) and o.subchannel == view.ident for o in step.outputs):
+                asked.add(view.ident)
+                break
+    return frozenset(asked)
 
 
 def addresses(endpoints: int) -> tuple[str, ...]:
@@ -204,11 +275,17 @@ def alphabet(bounds: Bounds, run: CaseRun) -> list[wire.JsonObject]:
     if tracker.closed:
         return []
     inputs: list[wire.JsonObject] = []
+    requests = backoff_requests(run) if _tracks_requests(bounds) else frozenset()
     for view in sorted(tracker.live(), key=lambda v: v.ident):
         addr = run.names.unique_address(view.ident)
         if addr is None:
             continue  # a case names subchannels by address: this one cannot be named
-        for target in MOVES[view.state]:
+        if view.state is State.TRANSIENT_FAILURE:
+            requested = view.ident in requests
+            targets = backoff_moves(bounds.backoff_value, requested)
+        else:
+            targets = MOVES[view.state]
+        for target in targets:
             if view.state is State.IDLE and not boundary.may_connect(view.ident):
                 continue
             move: wire.JsonObject = {
@@ -455,7 +532,11 @@ def _outstanding_picks(run: CaseRun) -> list[int]:
 # --- The canonical abstract state ---
 
 
-def state_key(run: CaseRun, recent: Sequence[wire.JsonObject] = ()) -> bytes:
+def state_key(
+    run: CaseRun,
+    recent: Sequence[wire.JsonObject] = (),
+    requests: frozenset[int] | None = None,
+) -> bytes:
     """The state's canonical key: every monitor's canonical state, subchannels renamed.
 
     Live subchannels are renamed 1, 2, ... in the order of (addresses, creation), shut-down
@@ -463,6 +544,9 @@ def state_key(run: CaseRun, recent: Sequence[wire.JsonObject] = ()) -> bytes:
     state, unrenamed (sound, only less sharing).  docs/explore.md says why this is sound.
     ``recent``: the last inputs of the path (``Bounds.history``), pick IDs left out; they
     only split states, for implementations whose hidden state remembers them.
+    ``requests``: under ``subchannel.backoff_end = connecting_if_requested``, the
+    subchannels in TRANSIENT_FAILURE asked to connect (backoff_requests), which decide
+    which backoff edges the alphabet offers; None under the other values.
     """
     tracker = _boundary(run).tracker
     live = sorted(tracker.live(), key=lambda v: (repr(v.addresses), v.ident))
@@ -494,6 +578,8 @@ def state_key(run: CaseRun, recent: Sequence[wire.JsonObject] = ()) -> bytes:
         updates = [s.input.config for s in run.trace if isinstance(s.input, ev.ResolverUpdate)]
         parts.append(repr(updates[-1:]))
     parts.append([{k: v for k, v in raw.items() if k != "pick_id"} for raw in recent])
+    if requests is not None:
+        parts.append(sorted(name(ident) for ident in requests))
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
 
 
@@ -593,6 +679,43 @@ def unmodelled_options(declared: Mapping[str, str]) -> tuple[tuple[str, str, tup
     )
 
 
+# Selection-only options whose other values explore follows itself, so that the monitors'
+# verdicts stay meaningful under them (not_meaningful leaves them out).
+FOLLOWED_OPTIONS: dict[str, str] = {
+    BACKOFF_END: "the alphabet's TRANSIENT_FAILURE edges follow it (backoff_moves)",
+    "round_robin.start_index": "the start_index probe is offered only under "
+    "random_per_picker, and RR-7's monitor accepts any start",
+}
+
+Unjudged = tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
+def not_meaningful(policy: str, declared: Mapping[str, str]) -> Unjudged:
+    """The selection-only options the adapter declares with another value than the default
+    (unmodelled_options) that bear on requirements the policy's monitors judge, each with
+    those requirements: the monitors judge them by the default, so their verdicts say
+    nothing about the implementation.  Options explore follows (FOLLOWED_OPTIONS) are left
+    out."""
+    judged = judged_requirements(policy)
+    chosen = []
+    for key, value, reqs in unmodelled_options(declared):
+        bearing = tuple(r for r in reqs if r in judged)
+        if key not in FOLLOWED_OPTIONS and bearing:
+            chosen.append((key, value, bearing))
+    return tuple(chosen)
+
+
+def not_meaningful_line(implementation: str, unjudged: Unjudged) -> str:
+    """The one line explore prints at the start when ``unjudged`` is not empty."""
+    options = ", ".join(f"{key}={value} ({', '.join(reqs)})" for key, value, reqs in unjudged)
+    reqs = ", ".join(dict.fromkeys(r for _, _, rs in unjudged for r in rs))
+    return (
+        f"explore: {implementation} declares {options}, which no monitor models: the "
+        f"verdicts on {reqs} judge the default values and are not meaningful; every other "
+        "requirement is judged (--keep-going marks those classes and goes on)"
+    )
+
+
 # --- Replaying a path: the one way a state is (re-)entered ---
 
 
@@ -615,6 +738,19 @@ class Bounds:
     # alone; more splits states that the spec cannot tell apart but an implementation's
     # hidden state may (a Done with an error, where the spec says it counts as any Done).
     history: int = 0
+    # The adapter's subchannel.backoff_end (declared, or asked by spec_options), which the
+    # alphabet's TRANSIENT_FAILURE edges follow (backoff_moves); explore fills it in from
+    # the handshake.  None: not yet known, taken as the default, idle.
+    backoff_end: str | None = None
+
+    @property
+    def backoff_value(self) -> str:
+        return self.backoff_end or BackoffEnd.IDLE.value
+
+    @property
+    def profile(self) -> Profile:
+        """The subchannel profile the cases run in: the one holding the backoff's edges."""
+        return backoff_profile(self.backoff_value)
 
     def config_json(self) -> wire.JsonValue:
         if self.config is None:
@@ -669,7 +805,9 @@ def _case(bounds: Bounds) -> Case:
         (),
         (),
         config=bounds.config_json(),
-        channel=ChannelOptions(health_checking=bounds.health_checking, seed=bounds.seed),
+        channel=ChannelOptions(
+            profile=bounds.profile, health_checking=bounds.health_checking, seed=bounds.seed
+        ),
         # weighted_round_robin's alphabet sends load reports (LOAD_REPORTS).
         capabilities=frozenset({Capability.ORCA})
         if bounds.policy == "weighted_round_robin"
@@ -710,7 +848,13 @@ def replay(
     covered = exercised(before, run.trace[-1], len(run.trace) - 1, bounds) if before else ()
     next_inputs = tuple(alphabet(bounds, run))
     recent = path[len(path) - bounds.history :] if bounds.history else ()
-    return Visit(tuple(path), state_key(run, recent), next_inputs, None, (), covered)
+    requests = backoff_requests(run) if _tracks_requests(bounds) else None
+    return Visit(tuple(path), state_key(run, recent, requests), next_inputs, None, (), covered)
+
+
+def _tracks_requests(bounds: Bounds) -> bool:
+    """Whether the alphabet reads the backoff's connection requests (backoff_moves)."""
+    return BackoffEnd(bounds.backoff_value) is BackoffEnd.CONNECTING_IF_REQUESTED
 
 
 # --- Requirement coverage: which rules had a say in a step ---
@@ -786,6 +930,7 @@ class Counterexample:
     seed: int = 0
     config: str | None = None  # Bounds.config: JSON text, None for POLICY_CONFIGS
     endpoints: int = 0  # Bounds.endpoints: an across probe's block names them
+    profile: Profile = Profile.CURRENT  # Bounds.profile: seed where a backoff may end CONNECTING
 
     def _config(self) -> wire.JsonValue:
         if self.config is None:
@@ -839,6 +984,8 @@ class Counterexample:
             "steps": self._steps(),
         }
         channel: dict[str, Any] = {}
+        if self.profile is not Profile.CURRENT:
+            channel["profile"] = self.profile.value
         if self.health_checking:
             channel["health_checking"] = True
         capabilities = capabilities_needed(
@@ -952,6 +1099,8 @@ class Result:
     violations: tuple[ViolationClass, ...] = ()
     violating_paths: int = 0
     pruned: int = 0
+    # Declared selection-only options judged by their defaults (not_meaningful).
+    unjudged: Unjudged = ()
 
     @property
     def states_per_second(self) -> float:
@@ -985,6 +1134,10 @@ class Result:
             else self.counterexample.to_case_json(),
             "exercised": [list(pair) for pair in self.exercised],
             "spec_options": dict(self.spec_options),
+            "unmodelled_options": [
+                {"option": key, "value": value, "requirements": list(reqs)}
+                for key, value, reqs in self.unjudged
+            ],
             "shard": list(self.shard),
             "keys": sorted(k.hex() for k in self.keys),
         }
@@ -1031,6 +1184,17 @@ def _check_adapter(
     return hello.implementation.name, judging_options(policy, declared), declared
 
 
+def _check_profile(session: AdapterSession, bounds: Bounds) -> None:
+    """A one-line CaseError when the adapter cannot run the profile its backoff needs."""
+    hello = session.ensure_started()
+    if bounds.profile not in hello.capabilities.profiles:
+        raise CaseError(
+            f"explore: {hello.implementation.name} declares {BACKOFF_END}="
+            f"{bounds.backoff_value}, whose TRANSIENT_FAILURE -> CONNECTING edge is in "
+            f"profile {bounds.profile.value!r}, which it cannot run"
+        )
+
+
 def explore(
     bounds: Bounds,
     target: Target,
@@ -1043,6 +1207,7 @@ def explore(
     progress: Callable[[int, int, int], None] | None = None,
     prefix: Sequence[wire.JsonObject] = (),
     keep_going: bool = False,
+    notice: Callable[[str], None] | None = None,
 ) -> Result:
     """Breadth-first search of every abstract state within ``bounds.depth`` inputs.
 
@@ -1053,12 +1218,19 @@ def explore(
     the state these inputs reach rather than from the start (depths count after it; the
     counterexample's path includes it).  ``keep_going``: a violating path is recorded
     (grouped by ``violation_signature``) and not extended, and the search goes on; the
-    counterexample is then the first class's.
+    counterexample is then the first class's.  ``notice(line)`` is called once before the
+    search when the adapter declares selection-only options the monitors judge by their
+    defaults (not_meaningful); the result records them either way.
     """
     started = time.monotonic()
     session = AdapterSession(target.connect, target.step_timeout)
     try:
         implementation, options, declared = _check_adapter(session, bounds)
+        bounds = attrs.evolve(bounds, backoff_end=declared.get(BACKOFF_END, BackoffEnd.IDLE.value))
+        _check_profile(session, bounds)
+        unjudged = not_meaningful(bounds.policy, declared)
+        if unjudged and notice is not None:
+            notice(not_meaningful_line(implementation, unjudged))
         root = replay(session, bounds, tuple(prefix), cover=False)
         if root.failure is not None:
             raise CaseError(f"explore: the prefix itself violates the spec: {root.failure}")
@@ -1113,6 +1285,7 @@ def explore(
                         bounds.seed,
                         bounds.config,
                         bounds.endpoints,
+                        bounds.profile,
                     )
                     if not keep_going:
                         found = hit
@@ -1127,7 +1300,7 @@ def explore(
                     if known is None:
                         unmodelled = tuple(
                             f"{key}={value}"
-                            for key, value, reqs in unmodelled_options(declared)
+                            for key, value, reqs in unjudged
                             if set(reqs) & set(visit.requirements)
                         )
                         classes[signature] = ViolationClass(signature, hit, 1, unmodelled)
@@ -1175,6 +1348,7 @@ def explore(
         tuple(classes.values()),
         violating,
         pruned,
+        unjudged,
     )
 
 
@@ -1190,6 +1364,8 @@ def merge(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         raise CaseError("explore --merge: the shard results are of different explorations")
     if any(r["spec_options"] != results[0]["spec_options"] for r in results):
         raise CaseError("explore --merge: the shards were judged with different spec options")
+    if any(r.get("unmodelled_options") != results[0].get("unmodelled_options") for r in results):
+        raise CaseError("explore --merge: the shards declare different unmodelled options")
     if shards != list(range(total)):
         raise CaseError(f"explore --merge: have shards {shards} of {total}")
     keys = {k for r in results for k in r["keys"]}
@@ -1204,6 +1380,7 @@ def merge(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "counterexample": min(found, key=lambda c: len(c["steps"])) if found else None,
         "exercised": sorted({tuple(p) for r in results for p in r["exercised"]}),
         "spec_options": results[0]["spec_options"],
+        "unmodelled_options": results[0].get("unmodelled_options", []),
         "shard": [0, 1],
         "merged_from": total,
     }
@@ -1311,6 +1488,17 @@ def render(result: dict[str, Any]) -> str:
         f"  {result['states']} states, {result['transitions']} transitions, "
         f"depth {result['depth_completed']} completed, {took}",
     ]
+    if b.get("backoff_end") not in (None, BackoffEnd.IDLE.value):
+        lines.append(
+            f"  {BACKOFF_END}={b['backoff_end']}: the alphabet's TRANSIENT_FAILURE edges go to "
+            + " and ".join(t.name for t in backoff_moves(b["backoff_end"], False))
+            + f" (profile {backoff_profile(b['backoff_end']).value})"
+        )
+    unjudged = result.get("unmodelled_options") or []
+    if unjudged:  # declared selection-only options: those verdicts are not meaningful
+        reqs = ", ".join(dict.fromkeys(r for u in unjudged for r in u["requirements"]))
+        said = ", ".join(f"{u['option']}={u['value']}" for u in unjudged)
+        lines.append(f"  not meaningful: {reqs}, judged by the defaults of the declared {said}")
     options = result["spec_options"]
     if options:  # the values the monitors judged by: the claim holds under these only
         said = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
@@ -1451,6 +1639,7 @@ def command(args: Any) -> int:
         cover=not args.no_coverage,
         progress=progress,
         keep_going=args.keep_going,
+        notice=lambda line: print(line, file=sys.stderr, flush=True),
     )
     data = result.to_json()
     sys.stdout.write(render(data))
