@@ -1667,12 +1667,17 @@ class PickFirstMonitor:
 
     @staticmethod
     def _creation_choices(world: _World, event: ev.Input) -> tuple[bool, ...]:
-        """PF-11: under EAGER, a step that may start a pass is judged with both creations."""
+        """PF-11: under EAGER, a step that may start a pass is judged with both creations.
+
+        ExitIdle and a pick start a pass in phase IDLE, which includes a resolver error
+        reported in IDLE under resolver_error_with_addresses=ignore (TRANSIENT_FAILURE
+        reported, the list kept): eager creation covers every pass start (spec/options.py,
+        pick_first.subchannel_creation), not only those after an IDLE report."""
         if world.options.subchannel_creation is SubchannelCreation.LAZY:
             return (False,)
         if isinstance(event, ev.ResolverUpdate) and event.endpoints:
             return (False, True)
-        if isinstance(event, ev.ExitIdle | ev.Pick) and world.reported is State.IDLE:
+        if isinstance(event, ev.ExitIdle | ev.Pick) and world.phase() is Phase.IDLE:
             return (False, True)
         return (False,)
 
