@@ -1077,3 +1077,48 @@ def test_the_generated_page_shows_every_row_and_requirement() -> None:
     for requirement in REQUIREMENTS:
         assert f"| {requirement.id} | {requirement.level.name} |" in page
     assert "pick_first.lost_subchannel=released" in page  # option-dependent rows name it
+
+
+# --- A Connect repeated while an earlier one is outstanding (CONN-11) ---
+
+
+def _without_connects(trace: list[Step], index: int) -> list[Step]:
+    """The trace with step ``index``'s Connect outputs left out."""
+    step = trace[index]
+    kept = tuple(o for o in step.outputs if not isinstance(o, act.Connect))
+    return [*trace[:index], Step(step.input, kept), *trace[index + 1 :]]
+
+
+@pytest.mark.req("PF-10")
+def test_a_repeated_connect_on_a_subchannel_still_leaving_idle_may_be_left_out() -> None:
+    # The reference asks A1 again when the second update starts a new pass; A1 has not
+    # moved since the first Connect, so in real time the repeat would meet it CONNECTING
+    # and do nothing (CONN-11): an implementation (grpc-js's adapter, which reports one
+    # connect per IDLE period) may leave it out.
+    r = make_run()
+    r(update(A1, A2))
+    r(update(A1, A2))
+    repeated = [o for o in r.trace[1].outputs if isinstance(o, act.Connect)]
+    assert repeated, "the reference no longer repeats the Connect: the test checks nothing"
+    assert pf(r.trace) == []
+    assert pf(_without_connects(r.trace, 1)) == []
+
+
+@pytest.mark.req("PF-10")
+def test_a_connect_never_asked_is_still_required() -> None:
+    # Leaving out the first Connect is a violation; the repeat does not stand in for it
+    # once the subchannel has moved (here: the first Connect is missing altogether).
+    r = make_run()
+    r(update(A1, A2))
+    r(update(A1, A2))
+    assert pf(_without_connects(r.trace, 0)) == ["PF-10"]
+    # Once the subchannel has moved since (connected, then lost the connection), the
+    # Connect of a new pass is required again.
+    r = make_run()
+    r(update(A1))
+    r(sc(1, C))
+    r(sc(1, R))
+    r(sc(1, I))
+    r(ev.ExitIdle())
+    assert [o for o in r.trace[-1].outputs if isinstance(o, act.Connect)]
+    assert pf(_without_connects(r.trace, len(r.trace) - 1)) == ["PF-21"]  # ExitIdle connects
