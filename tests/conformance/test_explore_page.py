@@ -228,3 +228,27 @@ def test_a_rows_numbers_and_unmodelled_options_come_from_its_report(
     first = row.unmodelled[0]
     assert f"Not meaningful (declared `{first.option}={first.value}`" in text
     assert all(f"`{c.case_id}`" in text for c in row.classes)
+
+
+@pytest.mark.req("CONF-6")
+def test_the_command_names_an_untriaged_class_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "page.md"
+    shutil.copy(explore_page.PAGE, page)
+    reports = _reports_with(tmp_path, _plant_class)
+    status, err = _run([str(page), "--reports", str(reports)], capsys)
+    assert status == 1
+    assert any(
+        line.startswith("explore_page: untriaged:")
+        and f"{JS_PICK_FIRST}.json" in line
+        and "explore-pick-first-00000000" in line
+        for line in err
+    ), err
+    assert "`explore-pick-first-00000000` | PF-" in page.read_text(encoding="utf-8")
+
+
+def test_make_diagrams_regenerates_the_page() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ndiagrams:", 1)[1].split("\n\n", 1)[0]
+    assert "-m conformance.explore_page docs/explore_implementations.md" in recipe
