@@ -35,6 +35,7 @@ diagrams: $(STAMP)
 	$(BIN)/python -m conformance.tour docs
 	$(BIN)/python -m conformance.implementations_page docs --readme README.md
 	$(BIN)/python -m conformance.coverage docs
+	$(BIN)/python -m conformance.explore_page docs/explore_implementations.md
 
 # The conformance suite against the reference implementation, attached as a subprocess
 # speaking adapter protocol v1 (conformance/PROTOCOL.md); exits non-zero on any
