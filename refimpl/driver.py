@@ -24,7 +24,10 @@ What the driver enforces as "the channel" (inputs that break these raise
 
 For a builder with a config parser, the driver also plays the channel's part in
 parsing configs: an invalid one fails the channel or is ignored, as grpc-go's
-``clientconn.go`` does (SC-10, SC-11, SC-14; see ``_on_resolver_update``).
+``clientconn.go`` does (SC-10, SC-11, SC-14; see ``_on_resolver_update``).  Whether a
+resolver error before any config puts the default config in force is the spec option
+``service_config.resolver_error_before_config`` (``Driver(resolver_error_before_config=)``):
+grpc-go's ``default_config`` unless told otherwise.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ from refimpl.clock import VirtualClock
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import Profile, State, is_legal
+from spec.options import ResolverErrorBeforeConfig
 from spec.types import Address, Duration
 
 # A step that keeps queuing work forever is a balancer bug; stop and say so.
@@ -164,6 +168,9 @@ class Driver:
         seed: int = 0,
         health_checking: bool = False,
         profile: Profile = Profile.CURRENT,
+        resolver_error_before_config: ResolverErrorBeforeConfig = (
+            ResolverErrorBeforeConfig.DEFAULT_CONFIG
+        ),
     ) -> None:
         builder = registry.get(policy) if isinstance(policy, str) else policy
         if builder is None:
@@ -179,6 +186,7 @@ class Driver:
         self.closed = False
         self._good_config: Any = None
         self._has_good_config = False
+        self.resolver_error_before_config = resolver_error_before_config  # SC-14
         self._outputs: list[act.Output] = []
         self._pending: deque[Callable[[], None]] = deque()
         self._picks: dict[int, Callable[[DoneInfo], None] | None] = {}
@@ -253,8 +261,10 @@ class Driver:
     # * an invalid config while one is in force: the balancer gets the new endpoints
     #   with the config in force, then the update is rejected, once (SC-11);
     # * "a config is in force" once any update reached the balancer (grpc-go applies
-    #   the default config when the resolver sends none) or a resolver error arrived
-    #   (grpc-go applies the default config there too).
+    #   the default config when the resolver sends none) or, under
+    #   service_config.resolver_error_before_config=default_config, a resolver error
+    #   arrived (grpc-go applies the default config there too; grpc-java, C-core and
+    #   grpc-js do not: no_config, SC-14).
     # The rejection is the update's return value, so it comes after the balancer's outputs.
 
     def _on_resolver_update(self, event: ev.ResolverUpdate) -> None:
@@ -288,7 +298,8 @@ class Driver:
         self._emit(act.UpdateRejected(reason))
 
     def _on_resolver_error(self, event: ev.ResolverError) -> None:
-        self._has_good_config = True  # grpc-go: maybeApplyDefaultServiceConfig comes first
+        if self.resolver_error_before_config is ResolverErrorBeforeConfig.DEFAULT_CONFIG:
+            self._has_good_config = True  # grpc-go: maybeApplyDefaultServiceConfig comes first
         self.balancer.resolver_error(unavailable(event.message))
 
     def _on_subchannel_state(self, event: ev.SubchannelStateChange) -> None:

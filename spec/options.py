@@ -286,6 +286,22 @@ class GracefulSwitchRule(enum.Enum):
         return self is not GracefulSwitchRule.HOLD_CONNECTING
 
 
+class ResolverErrorBeforeConfig(enum.Enum):
+    """SC-10, SC-14, PF-1: what a resolver error does to the channel while no service config
+    has ever been in force, as seen by the next update whose config is invalid.
+
+    * ``NO_CONFIG`` -- the error puts no config in force: the next invalid config is an
+      invalid first config, so the channel reports TRANSIENT_FAILURE, rejects the update and
+      the policy never gets its addresses (SC-10; the language-neutral text).
+    * ``DEFAULT_CONFIG`` -- the channel applies its default config before it passes the
+      error on, so the next invalid config keeps that one in force: the policy gets the
+      addresses with the default config and the update is rejected (SC-11; grpc-go).
+    """
+
+    NO_CONFIG = "no_config"
+    DEFAULT_CONFIG = "default_config"
+
+
 # --- The registry ---
 
 
@@ -1202,6 +1218,72 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         },
         ("GS-5", "GS-6"),
         monitor_parameter="swap_rule",
+    ),
+    SpecOption(
+        "service_config.resolver_error_before_config",
+        _values(ResolverErrorBeforeConfig),
+        "A resolver error while no service config has ever been in force puts none in force "
+        "(no_config: the next update with an invalid config is an invalid first config, so the "
+        "channel reports TRANSIENT_FAILURE and rejects it, SC-10) or puts the channel's default "
+        "config in force (default_config: the next invalid config keeps the default one, the "
+        "policy gets the addresses and the update is rejected, SC-11).",
+        "language-neutral text: client_channel_specification.md, Starting Name Resolution (a "
+        "failed resolution is a result whose service config is an error) and the pseudo-code of "
+        "Channel Handling of Resolver Result (a service config error with no "
+        "channel.service_config -> TRANSIENT_FAILURE, 'no valid service config'; only a result "
+        "sets channel.service_config); gRFC A21, Behavior on receiving a new gRPC Config, 5.ii "
+        "(no config selected before: the resolution counts as failed).  Majority too: "
+        "grpc-java, C-core and grpc-js",
+        {
+            "grpc-go": _iv(
+                "default_config",
+                GO + "clientconn.go:816-826 (updateResolverStateAndUnlock: an error calls "
+                "maybeApplyDefaultServiceConfig, 794-804, before resolverError), 1138 "
+                "(applyServiceConfigAndBalancer sets cc.sc), 848-864 (an invalid config fails "
+                "the channel only while cc.sc == nil, else the policy is updated with cc.sc)",
+            ),
+            "grpc-java": _iv(
+                "no_config",
+                JAVA + "core/src/main/java/io/grpc/internal/ManagedChannelImpl.java:1697-1709 "
+                "(onResult2: an invalid config while !serviceConfigUpdated goes to the policy "
+                "as a resolution error, onError, and is returned as the update's status), 1730 "
+                "(serviceConfigUpdated is set only when a result reaches the policy), 1777-1791 "
+                "(handleErrorInSyncContext leaves it unset)",
+                "with a default service config set on the channel builder the invalid config "
+                "falls back to it (1692-1696); the cases set none",
+            ),
+            "C-core": _iv(
+                "no_config",
+                CORE + "src/core/client_channel/client_channel.cc "
+                "(ClientChannel::OnResolverResultChangedLocked: a service config error with no "
+                "saved_service_config_ calls OnResolverErrorLocked, TRANSIENT_FAILURE and 'no "
+                "valid service config'; saved_service_config_ is set only by "
+                "UpdateServiceConfigInControlPlaneLocked), the same in client_channel_filter.cc; "
+                "the DNS resolvers report a failure as an error for both addresses and service "
+                "config (src/core/resolver/dns/c_ares/dns_resolver_ares.cc and "
+                "event_engine/event_engine_client_channel_resolver.cc: 'result.service_config = "
+                "status')",
+                "a resolver that reports only an address error, leaving service_config at "
+                "Resolver::Result's default (nullptr, src/core/resolver/resolver.h), gets the "
+                "default config saved ('resolver returned no service config'): default_config "
+                "for such a resolver",
+            ),
+            "grpc-js": _iv(
+                "no_config",
+                JS + "resolving-load-balancer.ts:294-300 (handleResolverResult: an invalid "
+                "service config with previousServiceConfig null is a resolution failure, "
+                "rejected), 185 and 409 (previousServiceConfig is only ever set to null), "
+                "364-373 (handleResolutionFailure reports TRANSIENT_FAILURE only while the "
+                "child policy is IDLE)",
+                "grpc-js never keeps any previous config, so after a valid one too an invalid "
+                "service config is rejected (SC-11); and an invalid pick_first config does not "
+                "make the service config invalid at all (the js-bad-config defect, "
+                "load-balancer.ts:231-259), so the pick_first cases cannot show this option",
+            ),
+        },
+        ("SC-10", "SC-11", "SC-14", "PF-1"),
+        monitor_parameter="resolver_error_before_config",
+        monitors=("pick_first",),
     ),
 )
 

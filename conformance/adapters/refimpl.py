@@ -34,7 +34,12 @@ from refimpl.driver import Driver
 from refimpl.pick_first import PickFirstBuilder
 from refimpl.round_robin import RoundRobinBuilder
 from spec.connectivity import Profile
-from spec.options import FailureError, GracefulSwitchRule, SelectedAddressRemoved
+from spec.options import (
+    FailureError,
+    GracefulSwitchRule,
+    ResolverErrorBeforeConfig,
+    SelectedAddressRemoved,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -88,6 +93,8 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "pick_first.sticky_failure_report": "every_n_failures",  # pick_first.py _failures (PF-16)
     # No subchannels of its own (the case plays them); refimpl/io runs on grpcio, C-core: idle.
     "subchannel.backoff_end": "idle",
+    # driver.py _on_resolver_error: grpc-go's channel applies the default config (SC-14)
+    "service_config.resolver_error_before_config": "default_config",
 }
 
 # Options the reference can follow either way, set per case by ``begin`` (PROTOCOL.md,
@@ -100,6 +107,11 @@ REFIMPL_CONFIGURABLE_OPTIONS: dict[str, tuple[str, ...]] = {
     # endpoint_sharding.py follows either (EndpointSharding.failure_error, RR-9).
     "round_robin.failure_error": tuple(f.value for f in FailureError),
     "service_config.graceful_switch": tuple(r.value for r in GracefulSwitchRule),
+    # driver.py follows either (Driver.resolver_error_before_config, SC-14).
+    "service_config.resolver_error_before_config": (
+        ResolverErrorBeforeConfig.DEFAULT_CONFIG.value,
+        ResolverErrorBeforeConfig.NO_CONFIG.value,
+    ),
 }
 
 
@@ -127,6 +139,13 @@ def configured(builder: str | Builder, options: wire.JsonObject) -> str | Builde
     chosen = copy.copy(found)  # never the registered instance: cases stay independent
     chosen.selected_address_removed = SelectedAddressRemoved(value)
     return chosen
+
+
+def _resolver_error_before_config(options: wire.JsonObject) -> ResolverErrorBeforeConfig:
+    """The channel's SC-14 behaviour for this case: the case's value, else the declared one."""
+    key = "service_config.resolver_error_before_config"
+    value = options.get(key, REFIMPL_SPEC_OPTIONS[key])
+    return ResolverErrorBeforeConfig(value if isinstance(value, str) else "")
 
 
 class RefimplAdapter:
@@ -181,6 +200,7 @@ class RefimplAdapter:
                     seed=int(msg["seed"]),
                     health_checking=bool(msg["health_checking"]),
                     profile=Profile(msg["profile"]),
+                    resolver_error_before_config=_resolver_error_before_config(options),
                 )
             except (BalancerError, ValueError, WireError) as err:
                 return protocol.error_message(f"cannot begin case {msg['case']!r}: {err}")

@@ -70,7 +70,9 @@ table cannot say is a small named rule function the table cites (:class:`Do`):
 
 The channel's side is judged too: an invalid config never reaches the policy while
 no config is in force (the channel reports TRANSIENT_FAILURE and rejects the update,
-grpc-go clientconn.go), later it leaves the config in force (PF-1); with
+SC-10), later it leaves the config in force (PF-1, SC-11); whether a resolver error
+before any config puts the default one in force is the spec option
+``service_config.resolver_error_before_config`` (SC-14); with
 ``client_health_checking=False`` the channel delivers health READY right after the
 listener is registered (the PF-27 row for that condition).
 
@@ -137,6 +139,7 @@ from spec.options import (
     MappedFamily,
     ReadyOnUpdate,
     ReresolutionMode,
+    ResolverErrorBeforeConfig,
     ResolverErrorWithAddresses,
     SelectedAddressRemoved,
     SubchannelCreation,
@@ -1547,6 +1550,9 @@ class PickFirstMonitor:
     pass is judged both ways (whole list created up front, or lazily).
     ``lost_subchannel``: PF-20's option; under ``RELEASED`` (the text) the subchannel
     whose connection was lost is shut down too, under ``KEPT`` it stays for the next pass.
+    ``resolver_error_before_config``: the channel's option (SC-14); under ``NO_CONFIG``
+    (the text) a resolver error puts no config in force, under ``DEFAULT_CONFIG`` it puts
+    the default one in force, so a later invalid config no longer fails the channel.
     """
 
     def __init__(
@@ -1566,6 +1572,9 @@ class PickFirstMonitor:
         selected_address_removed: SelectedAddressRemoved = SelectedAddressRemoved.GOES_IDLE,
         subchannel_creation: SubchannelCreation = SubchannelCreation.EAGER,
         lost_subchannel: LostSubchannel = LostSubchannel.RELEASED,
+        resolver_error_before_config: ResolverErrorBeforeConfig = (
+            ResolverErrorBeforeConfig.NO_CONFIG
+        ),
     ) -> None:
         if not isinstance(reresolution, ReresolutionMode):
             raise TypeError(f"reresolution must be a ReresolutionMode, got {reresolution!r}")
@@ -1592,6 +1601,8 @@ class PickFirstMonitor:
             )
         if not isinstance(lost_subchannel, LostSubchannel):
             raise TypeError(f"lost_subchannel must be a LostSubchannel, got {lost_subchannel!r}")
+        if not isinstance(resolver_error_before_config, ResolverErrorBeforeConfig):
+            raise TypeError(f"resolver_error_before_config: got {resolver_error_before_config!r}")
         values = {
             "pick_first.reresolution": reresolution.value,
             "pick_first.happy_eyeballs": happy_eyeballs.value,
@@ -1619,9 +1630,13 @@ class PickFirstMonitor:
         self._worlds = [_World(options)]
         self._created = 0  # subchannels the trace has created so far
         self._closed = False
-        # The channel's config handling (grpc-go clientconn.go, as the driver plays it):
-        # once any update reached the policy or a resolver error arrived, a config is
-        # in force, and an invalid config leaves the last valid one in force.
+        # The channel's config handling: once any update reached the policy a config is in
+        # force, and an invalid config leaves the last valid one in force (SC-10, SC-11).
+        # A resolver error puts the default config in force only under DEFAULT_CONFIG
+        # (service_config.resolver_error_before_config, SC-14; grpc-go clientconn.go).
+        self._error_applies_default = (
+            resolver_error_before_config is ResolverErrorBeforeConfig.DEFAULT_CONFIG
+        )
         self._config_in_force = False
         self._last_valid_shuffle = False
         # (world's rule, phase before, phase after) for each world that fitted a step;
@@ -1639,8 +1654,8 @@ class PickFirstMonitor:
             return []  # LB-3 (the boundary monitor) covers outputs after Close
         event = step.input
         react = self._update_reaction(event) if isinstance(event, ev.ResolverUpdate) else None
-        if isinstance(event, ev.ResolverError):
-            self._config_in_force = True
+        if isinstance(event, ev.ResolverError) and self._error_applies_default:
+            self._config_in_force = True  # SC-14: the default config, before the error
         results: list[tuple[_World, _Expected, _Verdict]] = []
         for world in self._worlds:
             if react is not None:
@@ -1707,7 +1722,8 @@ class PickFirstMonitor:
         shuffle = parse_config(event.config)
         rejected_config = shuffle is None
         if shuffle is None and not self._config_in_force:
-            # PF-1: an invalid first config never reaches the policy; the channel fails RPCs.
+            # PF-1, SC-10: an invalid first config (also after only resolver errors under
+            # NO_CONFIG) never reaches the policy; the channel fails RPCs.
             def channel_only(world: _World) -> list[tuple[_World, _Expected]]:
                 forked = self._fork(world)
                 exp = forked.begin("PF-1")

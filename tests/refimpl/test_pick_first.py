@@ -55,6 +55,7 @@ from spec.monitors.pick_first import PickFirstMonitor
 from spec.options import (
     FamilyInterleaving,
     LostSubchannel,
+    ResolverErrorBeforeConfig,
     SelectedAddressRemoved,
     SubchannelCreation,
 )
@@ -167,6 +168,8 @@ def make_run(
             selected_address_removed=selected_address_removed,
             subchannel_creation=SubchannelCreation.LAZY,
             lost_subchannel=LostSubchannel.KEPT,  # refimpl _lose spares the lost one
+            # The driver's channel is grpc-go's unless told otherwise (SC-14).
+            resolver_error_before_config=ResolverErrorBeforeConfig.DEFAULT_CONFIG,
         )
 
     return Run(driver, monitor)

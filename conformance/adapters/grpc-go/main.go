@@ -246,6 +246,10 @@ var specOptions = map[string]string{
 	"pick_first.ipv4_mapped_family": "ipv4",
 	// pickfirst.go lines 311-313: an update still listing the READY address changes nothing.
 	"pick_first.ready_on_update": "unchanged",
+	// clientconn.go lines 816-826: a resolver error first applies the default
+	// config (maybeApplyDefaultServiceConfig), so a later invalid config keeps
+	// it (lines 848-864); step.go applyDefaultConfig plays that.
+	"service_config.resolver_error_before_config": "default_config",
 }
 
 func (a *adapter) started() object {

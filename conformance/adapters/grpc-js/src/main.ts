@@ -85,6 +85,11 @@ function capabilities(): JsonObject {
       // child's reports always pass (src/load-balancer-child-handler.ts:51-63).  Not exercised:
       // this adapter builds one named policy, without the channel's child handler.
       'service_config.graceful_switch': 'hold_connecting',
+      // An invalid service config is a resolution failure while previousServiceConfig is null
+      // (src/resolving-load-balancer.ts:294-300), and it is only ever set to null (185, 409):
+      // a resolver error puts no config in force.  Not shown by the pick_first cases: an
+      // invalid pick_first config does not make the service config invalid (load-balancer.ts:231-259).
+      'service_config.resolver_error_before_config': 'no_config',
       // Not declared: pick_first.sticky_failure_report. Written as every_n_failures
       // (maybeEnterStickyTransientFailureMode, 313-328), but resetChildrenReportedTF (260-262)
       // clears only the first child, so it re-reports on each failure of the first address:

@@ -96,6 +96,10 @@ final class SpecOptions {
     // then a pending CONNECTING is held (:138-140) and the current leaving READY swaps
     // (:142-144). Not exercised here: this adapter builds one named policy.
     options.put("service_config.graceful_switch", "grpc_java");
+    // ManagedChannelImpl.java:1697-1709: an invalid config while serviceConfigUpdated is unset
+    // goes to the policy as a resolution error and is rejected; only a resolution result sets
+    // it (:1730), a resolver error does not (:1777-1791). CaseChannel's configApplied plays it.
+    options.put("service_config.resolver_error_before_config", "no_config");
     return options;
   }
 }
