@@ -8,7 +8,7 @@ from the reference in that one place and it is the bug, not scaffolding, that a 
 finds.  Where conformance/planted.py already has the bug (the four WRR config misreads,
 lr-no-decrement-on-error) its class is used as it is: one definition per bug.  The
 machine is the real one (a subclass that only swaps the builder in), run under the
-``default`` Hypothesis profile -- what ``make check`` runs -- with a fixed seed and no
+``default`` Hypothesis profile -- what ``make check`` runs -- with fixed seeds (SEEDS) and no
 example database, and it must fail with the requirement the bug breaks (issue 19).
 
 The shrink phase is left out: the claim is that the machine *finds* the bug within
@@ -63,6 +63,13 @@ from tests.stateful.test_round_robin_machine import RoundRobinMachine
 from tests.stateful.test_weighted_round_robin_machine import WeightedRoundRobinMachine
 
 SEED = 19
+# Three seeded runs, not one: which examples a seed draws depends on the installed
+# Hypothesis and its dependencies (unpinned, pyproject.toml), and on 2026-12-06 a fresh
+# environment no longer found wrr-never-listens-out-of-band at seed 19 alone (6 of seeds
+# 1..10, where it had been 8).  A bug found on 6 of 10 seeds is missed by three
+# independent seeds with probability about 0.4**3 = 0.064; the seeds are fixed, so the
+# test does not flake: it fails only when an environment change makes all three miss.
+SEEDS = (SEED, SEED + 1, SEED + 2)
 
 # --- least_request_experimental: the picker it builds (picker_type) ---
 
@@ -202,8 +209,8 @@ def failure_of(
 @pytest.mark.parametrize("bug", sorted(PLANTED))
 def test_the_default_profile_finds_each_planted_bug(bug: str) -> None:
     machine, requirements = PLANTED[bug]
-    found = failure_of(machine, SEED)
-    assert found is not None, f"{bug}: the machine passed under the default profile"
+    found = next((f for s in SEEDS if (f := failure_of(machine, s)) is not None), None)
+    assert found is not None, f"{bug}: the machine passed under the default profile, seeds {SEEDS}"
     assert any(r in found for r in requirements), found[:2000]
 
 
