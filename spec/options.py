@@ -1283,7 +1283,7 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         },
         ("SC-10", "SC-11", "SC-14", "PF-1"),
         monitor_parameter="resolver_error_before_config",
-        monitors=("pick_first",),
+        monitors=("pick_first", "service_config"),
     ),
 )
 

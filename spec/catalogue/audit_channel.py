@@ -214,7 +214,8 @@ CHANNEL_AUDIT: dict[str, tuple[str, ...]] = {
         f"{_TEXT}: applies the default config (pseudo-code: 'Use the channel's default config'); the requirement states both",
     ),
     "SC-14": (
-        f"{_GO}: agrees (clientconn.go:816-826: maybeApplyDefaultServiceConfig before resolverError)",
+        f"{_GO}: default_config (clientconn.go:816-826: maybeApplyDefaultServiceConfig before resolverError)",
+        f"{_TEXT}: no_config (Starting Name Resolution and the resolver-result pseudo-code; gRFC A21); the requirement states both through option service_config.resolver_error_before_config",
     ),
     # --- GS: graceful switch ---
     "GS-1": (

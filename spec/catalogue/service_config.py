@@ -171,9 +171,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "SC-14",
         M,
-        "A resolver error puts the default service config in force when none is, so a later "
-        "invalid config is ignored rather than failing the channel.",
-        _GO_CC + " (maybeApplyDefaultServiceConfig before resolverError)",
+        "Under service_config.resolver_error_before_config=default_config, a resolver error "
+        "puts the default service config in force when none is, so a later invalid config is "
+        "ignored rather than failing the channel; under no_config (the default: the spec "
+        "text, grpc-java, C-core, grpc-js) it puts none in force.",
+        _GO_CC + " (maybeApplyDefaultServiceConfig before resolverError); option "
+        "service_config.resolver_error_before_config",
     ),
     # --- GS: graceful switch ---
     Requirement(

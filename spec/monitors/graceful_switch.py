@@ -119,7 +119,7 @@ import attrs
 from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
-from spec.options import GracefulSwitchRule
+from spec.options import GracefulSwitchRule, ResolverErrorBeforeConfig
 from spec.trace import Step, Violation
 
 CONFIG_REJECTION_PREFIX = "error parsing service config"  # SC-10, SC-11
@@ -317,10 +317,18 @@ class GracefulSwitchMonitor:
         known_policies: Iterable[str],
         default_policy: str = "pick_first",
         swap_rule: GracefulSwitchRule = GracefulSwitchRule.SPEC_TEXT,
+        resolver_error_before_config: ResolverErrorBeforeConfig = (
+            ResolverErrorBeforeConfig.NO_CONFIG
+        ),
     ) -> None:
         self.known = frozenset(known_policies)
         self.default = default_policy
         self.swap_rule = swap_rule  # service_config.graceful_switch (GS-5, GS-6)
+        # service_config.resolver_error_before_config (SC-14): whether a resolver error
+        # puts the default config in force while none is (grpc-go) or not (spec text).
+        self.error_applies_default = (
+            resolver_error_before_config is ResolverErrorBeforeConfig.DEFAULT_CONFIG
+        )
         self.current: _Child | None = None
         self.pending: _Child | None = None
         self.owner: dict[int, _Child] = {}
@@ -373,7 +381,8 @@ class GracefulSwitchMonitor:
         if isinstance(event, ev.ResolverUpdate):
             return self._on_update(index, step, event)
         if isinstance(event, ev.ResolverError):
-            self.in_force = self.in_force or self.default  # SC-14
+            if self.error_applies_default:
+                self.in_force = self.in_force or self.default  # SC-14
             return self._latest()
         if isinstance(event, ev.ExitIdle):
             return self._latest()

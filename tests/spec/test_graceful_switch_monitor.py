@@ -15,7 +15,7 @@ from spec import events as ev
 from spec.connectivity import State
 from spec.monitors import graceful_switch as gs
 from spec.monitors.graceful_switch import GracefulSwitchMonitor, Phase, Source, report_rule
-from spec.options import GracefulSwitchRule
+from spec.options import GracefulSwitchRule, ResolverErrorBeforeConfig
 from spec.trace import Step, judge
 from spec.types import Duration, Endpoint, Status, StatusCode
 
@@ -263,3 +263,19 @@ def test_a_pending_connecting_is_held_in_any_channel_state_only_under_hold_conne
     swaps = Step(_sc(2, State.CONNECTING), [act.UpdateState(State.CONNECTING), act.Shutdown(1)])
     assert _ids([*NOT_READY_ON_A, switch, swaps], GO) == []
     assert _ids([*NOT_READY_ON_A, switch, swaps], HOLD) == ["GS-6"]
+
+
+@pytest.mark.req("SC-14")
+def test_a_resolver_error_puts_the_default_in_force_only_under_default_config() -> None:
+    # service_config.resolver_error_before_config: a resolver error while no config is in
+    # force puts the default policy in force under default_config (grpc-go, so a later
+    # rejected config is handled by it: SC-11) and nothing under no_config (the spec text:
+    # a later rejected config is an invalid first config, SC-10).
+    step = Step(ev.ResolverError("dns"), [act.UpdateState(State.TRANSIENT_FAILURE)])
+    for value, in_force in (
+        (ResolverErrorBeforeConfig.DEFAULT_CONFIG, "pick_first"),
+        (ResolverErrorBeforeConfig.NO_CONFIG, None),
+    ):
+        monitor = GracefulSwitchMonitor(KNOWN, swap_rule=GO, resolver_error_before_config=value)
+        assert monitor.observe(0, step) == []
+        assert monitor.in_force == in_force, value

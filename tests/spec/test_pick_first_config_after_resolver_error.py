@@ -22,7 +22,7 @@ def _trace(value: ResolverErrorBeforeConfig) -> list[Step]:
     plays it under ``value``."""
     driver = Driver("pick_first", resolver_error_before_config=value)
     invalid = update(A1, config={"shuffleAddressList": "yes"})
-    inputs = [ev.ResolverError("name resolution failed"), invalid]
+    inputs: list[ev.Input] = [ev.ResolverError("name resolution failed"), invalid]
     return [Step(i, list(driver.step(i))) for i in inputs]
 
 
