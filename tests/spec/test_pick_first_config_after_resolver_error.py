@@ -70,4 +70,4 @@ def test_the_default_is_the_texts_and_each_implementation_is_read() -> None:
         "C-core": "no_config",
         "grpc-js": "no_config",
     }
-    assert opt.monitor_policies == ("pick_first",)
+    assert opt.monitor_policies == ("pick_first", "service_config")
