@@ -37,6 +37,7 @@ from typing import Any
 import attrs
 
 from conformance.errors import ConformanceError, JsonPath, WireError
+from conformance.wire import load_json_file
 
 _HERE = Path(__file__).resolve().parent
 REPORTS_DIR = _HERE / "reports" / "explore"
@@ -184,10 +185,9 @@ class _Reader:
 
 
 def _load_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise WireError((), f"not JSON: {err.msg}", file=str(path), line=err.lineno) from None
+    """The file's JSON; unreadable, not UTF-8 or not JSON is a WireError naming file and line."""
+    data, _ = load_json_file(path, lambda value: value)
+    return data
 
 
 def load_triage(path: Path = TRIAGE_FILE) -> Triage:

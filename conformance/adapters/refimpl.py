@@ -145,7 +145,7 @@ def _resolver_error_before_config(options: wire.JsonObject) -> ResolverErrorBefo
     """The channel's SC-14 behaviour for this case: the case's value, else the declared one."""
     key = "service_config.resolver_error_before_config"
     value = options.get(key, REFIMPL_SPEC_OPTIONS[key])
-    return ResolverErrorBeforeConfig(value if isinstance(value, str) else "")
+    return ResolverErrorBeforeConfig(str(value))  # begin checked it against the registry
 
 
 class RefimplAdapter:

@@ -157,7 +157,7 @@ def test_malformed_triage_json_is_a_one_line_error_with_status_2(
     assert status == 2
     assert len(err) == 1, err
     assert str(bad) in err[0]
-    assert "not JSON" in err[0]
+    assert "not valid JSON" in err[0]
     assert page.read_text(encoding="utf-8") == explore_page.PAGE.read_text(encoding="utf-8")
 
 
