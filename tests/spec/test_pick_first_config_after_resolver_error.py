@@ -62,7 +62,9 @@ def test_default_config_lets_the_addresses_reach_the_policy() -> None:
 def test_the_default_is_the_texts_and_each_implementation_is_read() -> None:
     opt = option("service_config.resolver_error_before_config")
     assert opt.default == "no_config"
-    assert PickFirstMonitor()._error_applies_default is False
+    # A monitor built without the option judges by the text's value, no_config.
+    assert [v.requirement for v in judge(PickFirstMonitor, _trace(NO_CONFIG))] == []
+    assert "PF-1" in [v.requirement for v in judge(PickFirstMonitor, _trace(DEFAULT_CONFIG))]
     values = {impl: iv.value for impl, iv in opt.implementations.items()}
     assert values == {
         "grpc-go": "default_config",
