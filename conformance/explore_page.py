@@ -30,14 +30,22 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from conformance.errors import ConformanceError, JsonPath, WireError
-from conformance.wire import load_json_file
+from conformance.wire import (
+    JsonObject,
+    expect_bool,
+    expect_int,
+    expect_list,
+    expect_object,
+    expect_str,
+    load_json_file,
+)
 
 _HERE = Path(__file__).resolve().parent
 REPORTS_DIR = _HERE / "reports" / "explore"
@@ -155,66 +163,55 @@ class Problems:
 
 # -- reading -------------------------------------------------------------------------------
 
-
-class _Reader:
-    """Typed access to a parsed JSON file; a wrong shape is a WireError naming file and path."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def fail(self, path: JsonPath, problem: str) -> WireError:
-        return WireError(path, problem, file=self.file)
-
-    def obj(self, value: Any, path: JsonPath) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(path, f"expected an object, got {type(value).__name__}")
-        return value
-
-    def field(self, obj: dict[str, Any], key: str, kind: type, path: JsonPath) -> Any:
-        if key not in obj:
-            raise self.fail(path, f"missing field {key!r}")
-        value = obj[key]
-        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
-            raise self.fail((*path, key), f"expected {kind.__name__}, got {value!r}")
-        return value
-
-    def strings(self, value: Any, path: JsonPath) -> tuple[str, ...]:
-        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-            raise self.fail(path, f"expected a list of strings, got {value!r}")
-        return tuple(value)
+_T = TypeVar("_T")
 
 
-def _load_json(path: Path) -> Any:
-    """The file's JSON; unreadable, not UTF-8 or not JSON is a WireError naming file and line."""
-    data, _ = load_json_file(path, lambda value: value)
-    return data
+def _field(obj: JsonObject, key: str, expect: Callable[[Any, JsonPath], _T], at: JsonPath) -> _T:
+    """``obj[key]`` checked by ``expect``; missing is a WireError at ``at``."""
+    if key not in obj:
+        raise WireError(at, f"missing field {key!r}")
+    return expect(obj[key], (*at, key))
+
+
+def _strings(value: Any, at: JsonPath) -> tuple[str, ...]:
+    return tuple(expect_str(x, (*at, i)) for i, x in enumerate(expect_list(value, at)))
+
+
+def _ints(value: Any, at: JsonPath) -> tuple[int, ...]:
+    return tuple(expect_int(x, (*at, i)) for i, x in enumerate(expect_list(value, at)))
 
 
 def load_triage(path: Path = TRIAGE_FILE) -> Triage:
-    """The triage file, checked: known letters, unique families, every family ID known."""
-    r = _Reader(str(path))
-    top = r.obj(_load_json(path), ())
-    r.field(top, "description", str, ())
+    """The triage file, checked: known letters, unique families, every family ID known.
+
+    A wrong shape is a WireError naming the file, the JSON path and its line."""
+    triage, _ = load_json_file(path, _read_triage)
+    return triage
+
+
+def _read_triage(value: Any) -> Triage:
+    top = expect_object(value, ())
+    _field(top, "description", expect_str, ())
     families: list[Family] = []
-    raw_families = r.field(top, "families", list, ())
-    for i, raw in enumerate(raw_families):
+    for i, raw in enumerate(_field(top, "families", expect_list, ())):
         at: JsonPath = ("families", i)
-        fam = r.obj(raw, at)
-        letter = r.field(fam, "triage", str, at)
+        fam = expect_object(raw, at)
+        letter = _field(fam, "triage", expect_str, at)
         if letter not in TRIAGE_LETTERS:
-            raise r.fail((*at, "triage"), f"{letter!r} is none of {', '.join(TRIAGE_LETTERS)}")
+            raise WireError((*at, "triage"), f"{letter!r} is none of {', '.join(TRIAGE_LETTERS)}")
         optional = {
-            k: r.field(fam, k, str, at) if k in fam else None for k in ("case_note", "no_classes")
+            k: _field(fam, k, expect_str, at) if k in fam else None
+            for k in ("case_note", "no_classes")
         }
         unknown = set(fam) - {"id", "triage", "what", "cases", "case_note", "no_classes"}
         if unknown:
-            raise r.fail(at, f"unknown field {sorted(unknown)[0]!r}")
+            raise WireError(at, f"unknown field {sorted(unknown)[0]!r}")
         families.append(
             Family(
-                id=r.field(fam, "id", str, at),
+                id=_field(fam, "id", expect_str, at),
                 triage=letter,
-                what=r.field(fam, "what", str, at),
-                cases=r.strings(r.field(fam, "cases", list, at), (*at, "cases")),
+                what=_field(fam, "what", expect_str, at),
+                cases=_field(fam, "cases", _strings, at),
                 case_note=optional["case_note"],
                 no_classes=optional["no_classes"],
             )
@@ -222,23 +219,22 @@ def load_triage(path: Path = TRIAGE_FILE) -> Triage:
     ids = [f.id for f in families]
     for i, fid in enumerate(ids):
         if fid in ids[:i]:
-            raise r.fail(("families", i, "id"), f"family {fid!r} is defined twice")
+            raise WireError(("families", i, "id"), f"family {fid!r} is defined twice")
     classes: dict[str, dict[str, tuple[str, ...]]] = {}
-    raw_classes = r.field(top, "classes", dict, ())
-    for impl, entries in raw_classes.items():
+    for impl, entries in _field(top, "classes", expect_object, ()).items():
         if impl not in ADAPTERS:
-            raise r.fail(
+            raise WireError(
                 ("classes", impl), f"unknown implementation (known: {', '.join(ADAPTERS)})"
             )
         classes[impl] = {}
-        for case_id, fams in r.obj(entries, ("classes", impl)).items():
+        for case_id, fams in expect_object(entries, ("classes", impl)).items():
             at = ("classes", impl, case_id)
-            listed = r.strings(fams, at)
+            listed = _strings(fams, at)
             if not listed:
-                raise r.fail(at, "lists no family")
+                raise WireError(at, "lists no family")
             for fid in listed:
                 if fid not in ids:
-                    raise r.fail(at, f"unknown family {fid!r} (not in $.families)")
+                    raise WireError(at, f"unknown family {fid!r} (not in $.families)")
             classes[impl][case_id] = listed
     return Triage(families=tuple(families), classes=classes)
 
@@ -247,39 +243,46 @@ def _implementation_versions(directory: Path) -> dict[str, str]:
     """Implementation name -> version, from the conformance run reports beside explore/."""
     versions: dict[str, str] = {}
     for path in sorted(directory.glob("*.json")):
-        report = _load_json(path)
+        report, _ = load_json_file(path, lambda value: value)
         who = report.get("implementation") if isinstance(report, dict) else None
         if isinstance(who, dict) and isinstance(who.get("version"), str):
             versions[str(who.get("name"))] = who["version"]
     return versions
 
 
-def _command_flags(r: _Reader, bounds: dict[str, Any]) -> tuple[str, ...]:
+def _command_flags(bounds: JsonObject) -> tuple[str, ...]:
     """The explore options behind a row's bounds beyond policy, endpoints and depth."""
+    at: JsonPath = ("bounds",)
     flags: list[str] = []
-    if r.field(bounds, "health_checking", bool, ("bounds",)):
+    if _field(bounds, "health_checking", expect_bool, at):
         flags.append("--health-checking")
-    seed = r.field(bounds, "seed", int, ("bounds",))
+    seed = _field(bounds, "seed", expect_int, at)
     if seed:
         flags.append(f"--seed {seed}")
-    for option in r.strings(r.field(bounds, "spec_options", list, ("bounds",)), ("bounds",)):
+    for option in _field(bounds, "spec_options", _strings, at):
         flags.append(f"--spec-option {option}")
     if bounds.get("config") is not None:
         flags.append(f"--config '{json.dumps(bounds['config'], sort_keys=True)}'")
-    history = r.field(bounds, "history", int, ("bounds",))
+    history = _field(bounds, "history", expect_int, at)
     if history:
         flags.append(f"--history {history}")
     return tuple(flags)
 
 
 def load_row(path: Path, versions: Mapping[str, str]) -> Row:
-    """One report, checked; its file name must be <implementation>-<policy>-k<K>-d<N>.json."""
-    r = _Reader(str(path))
-    report = r.obj(_load_json(path), ())
-    bounds = r.obj(r.field(report, "bounds", dict, ()), ("bounds",))
-    policy = r.field(bounds, "policy", str, ("bounds",))
-    endpoints = r.field(bounds, "endpoints", int, ("bounds",))
-    depth = r.field(bounds, "depth", int, ("bounds",))
+    """One report, checked; its file name must be <implementation>-<policy>-k<K>-d<N>.json.
+
+    A wrong shape is a WireError naming the file, the JSON path and its line."""
+    row, _ = load_json_file(path, lambda value: _read_row(path, value, versions))
+    return row
+
+
+def _read_row(path: Path, value: Any, versions: Mapping[str, str]) -> Row:
+    report = expect_object(value, ())
+    bounds = _field(report, "bounds", expect_object, ())
+    policy = _field(bounds, "policy", expect_str, ("bounds",))
+    endpoints = _field(bounds, "endpoints", expect_int, ("bounds",))
+    depth = _field(bounds, "depth", expect_int, ("bounds",))
     suffix = f"-{policy}-k{endpoints}-d{depth}"
     implementation = path.stem.removesuffix(suffix)
     if implementation == path.stem or implementation not in ADAPTERS:
@@ -287,36 +290,33 @@ def load_row(path: Path, versions: Mapping[str, str]) -> Row:
             f"{path}: the name is not <implementation>{suffix}.json with an implementation "
             f"of conformance/explore_page.py's ADAPTERS ({', '.join(ADAPTERS)})"
         )
-    keep_going = r.field(report, "keep_going", dict, ())
+    keep_going = _field(report, "keep_going", expect_object, ())
     classes: list[ViolationClass] = []
-    for i, raw in enumerate(r.field(keep_going, "classes", list, ("keep_going",))):
+    for i, raw in enumerate(_field(keep_going, "classes", expect_list, ("keep_going",))):
         at: JsonPath = ("keep_going", "classes", i)
-        cls = r.obj(raw, at)
-        case = r.field(cls, "case", dict, at)
+        cls = expect_object(raw, at)
+        case = _field(cls, "case", expect_object, at)
         classes.append(
             ViolationClass(
                 number=i + 1,
-                paths=r.field(cls, "paths", int, at),
-                inputs=r.field(cls, "shortest", int, at),
-                case_id=r.field(case, "id", str, (*at, "case")),
-                requirements=r.strings(r.field(case, "requirements", list, (*at, "case")), at),
+                paths=_field(cls, "paths", expect_int, at),
+                inputs=_field(cls, "shortest", expect_int, at),
+                case_id=_field(case, "id", expect_str, (*at, "case")),
+                requirements=_field(case, "requirements", _strings, (*at, "case")),
             )
         )
     unmodelled: list[UnmodelledOption] = []
-    for i, raw in enumerate(r.field(report, "unmodelled_options", list, ())):
+    for i, raw in enumerate(_field(report, "unmodelled_options", expect_list, ())):
         at = ("unmodelled_options", i)
-        opt = r.obj(raw, at)
+        opt = expect_object(raw, at)
         unmodelled.append(
             UnmodelledOption(
-                option=r.field(opt, "option", str, at),
-                value=r.field(opt, "value", str, at),
-                requirements=r.strings(r.field(opt, "requirements", list, at), at),
+                option=_field(opt, "option", expect_str, at),
+                value=_field(opt, "value", expect_str, at),
+                requirements=_field(opt, "requirements", _strings, at),
             )
         )
-    levels = r.field(report, "level_sizes", list, ())
-    if not all(isinstance(n, int) for n in levels):
-        raise r.fail(("level_sizes",), "expected a list of integers")
-    label = r.field(report, "implementation", str, ())
+    label = _field(report, "implementation", expect_str, ())
     return Row(
         name=path.stem,
         implementation=implementation,
@@ -325,13 +325,13 @@ def load_row(path: Path, versions: Mapping[str, str]) -> Row:
         policy=policy,
         endpoints=endpoints,
         depth=depth,
-        depth_completed=r.field(report, "depth_completed", int, ()),
-        flags=_command_flags(r, bounds),
-        states=r.field(report, "states", int, ()),
-        transitions=r.field(report, "transitions", int, ()),
-        level_sizes=tuple(levels),
-        violating_paths=r.field(keep_going, "violating_paths", int, ("keep_going",)),
-        pruned=r.field(keep_going, "pruned", int, ("keep_going",)),
+        depth_completed=_field(report, "depth_completed", expect_int, ()),
+        flags=_command_flags(bounds),
+        states=_field(report, "states", expect_int, ()),
+        transitions=_field(report, "transitions", expect_int, ()),
+        level_sizes=_field(report, "level_sizes", _ints, ()),
+        violating_paths=_field(keep_going, "violating_paths", expect_int, ("keep_going",)),
+        pruned=_field(keep_going, "pruned", expect_int, ("keep_going",)),
         unmodelled=tuple(unmodelled),
         classes=tuple(classes),
     )

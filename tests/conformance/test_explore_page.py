@@ -180,7 +180,7 @@ def test_a_wrong_field_type_names_its_json_path(tmp_path: Path) -> None:
     def stringify(data: dict[str, Any]) -> None:
         data["families"][2]["cases"] = "pick_first/x"
 
-    with pytest.raises(WireError, match=r"\$\.families\[2\]\.cases: expected list"):
+    with pytest.raises(WireError, match=r"\$\.families\[2\]\.cases: expected a list"):
         explore_page.load_triage(_write_triage(tmp_path, stringify))
 
 
