@@ -9,12 +9,26 @@ PKGS := spec refimpl conformance tests bench
 
 venv: $(STAMP)
 
-# Re-created only when pyproject.toml changes. pip >= 25.1 reads [dependency-groups].
-$(STAMP): pyproject.toml
+# Re-created only when pyproject.toml or constraints.txt changes. pip >= 25.1 reads
+# [dependency-groups]; constraints.txt pins every package to the versions CI ran.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install --quiet -e . --group dev
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e . --group dev
 	touch $(STAMP)
+
+# constraints.txt from the newest versions pyproject.toml allows, in a scratch venv;
+# review the diff and run make check before committing it.
+.PHONY: lock
+lock:
+	rm -rf $(VENV)-lock
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(VENV)-lock/bin/python -m pip install --quiet -e . --group dev
+	{ sed -n '1,3p' constraints.txt; $(VENV)-lock/bin/python -m pip freeze --exclude-editable; } \
+		> constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(VENV)-lock
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(PKGS)
