@@ -266,7 +266,9 @@ def resolver_updates(
         updates.append({"type": "resolver_update", "endpoints": [with_endpoint_attrs, *every[1:]]})
         if endpoints > 1:
             pair = [addrs[0], addrs[1]]
-            repeated: list[wire.JsonValue] = [pair, pair[::-1], *every[2:]]
+            # Alone: with the other endpoints too, round_robin k3 grows 34% at depth 6 (590
+            # to 792 states), alone 12% (661).
+            repeated: list[wire.JsonValue] = [pair, pair[::-1]]
             updates.append({"type": "resolver_update", "endpoints": repeated})
     if policy == "pick_first":
         with_name = {"addresses": [{"addr": addrs[0], "server_name": SERVER_NAME}]}
