@@ -132,10 +132,11 @@ LOAD_REPORTING = frozenset({"weighted_round_robin", "least_request_experimental"
 # An *across probe*: a block of inputs repeated many times as one input of the alphabet,
 # judged by a cross-repetition expectation (conformance/across.py, PROTOCOL.md "Across
 # repetitions"), for the rules that only a distribution over many pickers or updates
-# shows (RR-7's random start of each picker, RR-12's rotation, PF-5's shuffle).  Like a
-# burst, always the last input of a sequence.  Each probe's false-alarm bound is
-# Hoeffding's, 2 x keys x exp(-2 n t^2) with n = 400, t = 0.15: 9.1e-8 for three keys,
-# 6.1e-8 for two, under across.MAX_FALSE_ALARM (1e-6).
+# shows (RR-7's random start of each picker, RR-12's rotation, RR-2's first repeat under
+# that rotation, PF-5's shuffle).  Like a burst, always the last input of a sequence.  Each
+# share probe's false-alarm bound is Hoeffding's, 2 x keys x exp(-2 n t^2) with n = 400,
+# t = 0.15: 9.1e-8 for three keys, 6.1e-8 for two; the reachability probe's is
+# (1 - 1/2)^400; all under across.MAX_FALSE_ALARM (1e-6).
 ACROSS = "across"  # the alphabet's own input type, expanded into a repeat block
 ACROSS_REPETITIONS = 400
 ACROSS_TOLERANCE = 0.15
@@ -230,10 +231,11 @@ def resolver_updates(
     policy: str, endpoints: int, config: wire.JsonValue = None
 ) -> tuple[wire.JsonObject, ...]:
     """The resolver results of the alphabet: every endpoint, none, the first alone, an
-    overlapping list, a duplicate address, an attribute-only difference; for pick_first
-    also the first address twice, once with a server name, and a bad, a null and a
-    shuffling config; for weighted_round_robin a bad config; for least_request the configs
-    of LR_EXTRA_CONFIGS."""
+    overlapping list, a duplicate address, an address-attribute-only difference; for
+    round_robin also an endpoint-attribute-only difference and a two-address endpoint
+    repeated in the other order; for pick_first also the first address twice, once with a
+    server name, and a bad, a null and a shuffling config; for weighted_round_robin a bad
+    config; for least_request the configs of LR_EXTRA_CONFIGS."""
     addrs = addresses(endpoints)
     every: list[wire.JsonValue] = [[a] for a in addrs]
     first_with_attrs = {"addresses": [{"addr": addrs[0], "attributes": {"zone": "b"}}]}
@@ -254,6 +256,20 @@ def resolver_updates(
         config = POLICY_CONFIGS.get(policy)
     if config is not None:
         updates = [{**u, "config": config} for u in updates]
+    if policy == "round_robin":
+        # RR-2: endpoints are keyed by their address set, so new endpoint attributes make no
+        # new endpoint (its child and subchannel stay), and a repeat within one update is
+        # skipped, its child given the address order of the repeat met first: an endpoint of
+        # two addresses, repeated in the other order (the across probe repeat_order judges
+        # which order the child gets, which one trace cannot: RR-12's rotation decides).
+        with_endpoint_attrs = {"addresses": [addrs[0]], "attributes": {"zone": "b"}}
+        updates.append({"type": "resolver_update", "endpoints": [with_endpoint_attrs, *every[1:]]})
+        if endpoints > 1:
+            pair = [addrs[0], addrs[1]]
+            # Alone: with the other endpoints too, round_robin k3 grows 34% at depth 6 (590
+            # to 792 states), alone 12% (661).
+            repeated: list[wire.JsonValue] = [pair, pair[::-1]]
+            updates.append({"type": "resolver_update", "endpoints": repeated})
     if policy == "pick_first":
         with_name = {"addresses": [{"addr": addrs[0], "server_name": SERVER_NAME}]}
         updates.append({"type": "resolver_update", "endpoints": [[addrs[0]], with_name]})
@@ -349,14 +365,21 @@ def across_probes(bounds: Bounds, run: CaseRun, pick_id: int) -> list[wire.JsonO
       first pick of each repetition is uniform over the READY addresses.
     * ``rotation`` (round_robin, RR-12): an update to another address, then every
       endpoint: the first subchannel asked to connect is uniform over them.
+    * ``repeat_order`` (round_robin, RR-2 with RR-12): an update to another address, then
+      one endpoint of two addresses listed twice, ``[a1, a2]`` then ``[a2, a1]``: the child
+      gets the order of the repeat met first, which RR-12's rotation makes either (each
+      with probability 1/2; the first always without a rotation), and connects its first
+      address first (PF-3): ``a1`` is the first subchannel asked to connect in at least
+      one repetition.  One trace cannot tell: a child given the last repeat's order is
+      what the rotation that meets ``[a2, a1]`` first gives.
     * ``shuffle`` (pick_first with ``shuffleAddressList``, which the alphabet sends; PF-5;
       for the leaf variant, which the corpus's shuffle cases are written for): an update to
       another address, then every endpoint, weighted, shuffled: the first address asked to
       connect follows the weights.
 
-    ``rotation`` and ``shuffle`` start every repetition afresh, so the state they start in
-    matters only for the first; they are offered where the channel has no live
-    subchannel and is not IDLE (the start, or after an update left none), which keeps
+    ``rotation``, ``repeat_order`` and ``shuffle`` start every repetition afresh, so the
+    state they start in matters only for the first; they are offered where the channel has
+    no live subchannel and is not IDLE (the start, or after an update left none), which keeps
     their cost (one replay of some 800 inputs each) to a few states.
     """
     tracker = _boundary(run).tracker
@@ -385,6 +408,7 @@ def across_probes(bounds: Bounds, run: CaseRun, pick_id: int) -> list[wire.JsonO
             )
         if afresh:
             probes.append({"type": ACROSS, "probe": "rotation", "pick_id": pick_id})
+            probes.append({"type": ACROSS, "probe": "repeat_order", "pick_id": pick_id})
     if (
         bounds.policy == "pick_first"
         and options.get("pick_first.variant", "leaf") == "leaf"
@@ -422,6 +446,17 @@ def probe_block(
             "tolerance": ACROSS_TOLERANCE,
         }
         return block, across
+    if probe == "repeat_order":
+        pair: list[wire.JsonValue] = [addrs[0], addrs[1]]
+        block = [update([[OTHER_ADDRESS]], config), update([pair, pair[::-1]], config)]
+        # RR-2 with RR-12: addrs[0] first with probability 1/2 at least, so over 400
+        # repetitions a correct policy never shows it with probability 2^-400.
+        return block, {
+            "observe": "first_connect",
+            "from_step": 2,
+            "reachable": [[addrs[0]]],
+            "min_probability": 0.5,
+        }
     if probe == "rotation":
         block = [update([[OTHER_ADDRESS]], config), update([[a] for a in addrs], config)]
         fractions: wire.JsonObject = dict(uniform)

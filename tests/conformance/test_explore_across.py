@@ -78,6 +78,7 @@ def test_every_probe_keeps_the_false_alarm_bound() -> None:
     for raw in (
         {"type": ACROSS, "probe": "start_index", "pick_id": 1, "ready": [A1, A2, A3]},
         {"type": ACROSS, "probe": "rotation", "pick_id": 1},
+        {"type": ACROSS, "probe": "repeat_order", "pick_id": 1},
         {"type": ACROSS, "probe": "shuffle", "pick_id": 1},
     ):
         block, expect = probe_block(raw, 3, None)
@@ -87,7 +88,7 @@ def test_every_probe_keeps_the_false_alarm_bound() -> None:
 
 @pytest.mark.req("RR-7", "RR-12", "PF-5")
 def test_probes_are_offered_where_they_mean_something() -> None:
-    assert [p["probe"] for p in probes_after(RR, [])] == ["rotation"]
+    assert [p["probe"] for p in probes_after(RR, [])] == ["rotation", "repeat_order"]
     assert probes_after(RR, ready(A1)) == []  # one READY child: one possible first pick
     assert [p["probe"] for p in probes_after(RR, ready(A1, A2))] == ["start_index"]
     assert [p["probe"] for p in probes_after(PF, [])] == ["shuffle"]
@@ -100,7 +101,7 @@ def test_probes_are_offered_where_they_mean_something() -> None:
 
 @pytest.mark.req("RR-7", "RR-12", "PF-5")
 def test_probes_do_not_flag_the_reference() -> None:
-    # From the start (rotation, shuffle) and from two and three READY children
+    # From the start (rotation, repeat_order, shuffle) and from two and three READY children
     # (start_index): seed 0, so each replay is the same; the bound is 9.1e-8 per probe.
     cases = [
         (RR, []),
@@ -113,9 +114,10 @@ def test_probes_do_not_flag_the_reference() -> None:
     try:
         for bounds, path in cases:
             offered = probes_after(bounds, path)
-            assert len(offered) == 1, path
-            visit = replay(session, bounds, [*path, offered[0]], cover=False)
-            assert visit.failure is None, visit.failure
+            assert offered, path
+            for probe in offered:  # from the start, round_robin offers two
+                visit = replay(session, bounds, [*path, probe], cover=False)
+                assert visit.failure is None, visit.failure
     finally:
         session.close()
 
