@@ -82,7 +82,10 @@ SERVER_NAME = "backend.example"
 # so a timer set by the policy fires exactly (pick_first's Happy Eyeballs delay, PF-12).
 # weighted_round_robin's come from its config (time_steps): the update period, and the
 # blackout and the expiry each plus one update period, so that the scheduler rebuilt
-# after the blackout ended or the weight expired is in force (WRR-8, WRR-9, WRR-12).
+# after the blackout ended or the weight expired is in force (WRR-8, WRR-9, WRR-12),
+# and the expiry minus one update period, the last rebuild before a weight reported now
+# expires, so that a weight reported later than another is still in force when the
+# other has expired (WRR-9 counts from the last report).
 DEFAULT_TIME_STEPS = ("0.25s",)
 # Load reports (gRFC A51) the alphabet sends, per call with a Done or out of band: a
 # light backend (weight 100 / 0.1 = 1000) and one as light that fails half of its calls
@@ -100,19 +103,21 @@ LOAD_REPORTS: tuple[wire.JsonObject, ...] = (
 # law of the picks, at the end of the trace).  Offered only while the channel is READY
 # with at least two READY subchannels (with one, every such rule holds trivially), and
 # always as the last input of a sequence: its end state is judged, not explored further.
-# weighted_round_robin: 16 picks; with 2 endpoints whose weights are 11 to 1, served in
-# equal shares where the spec wants weights (or the reverse), each pick adds 0.42 to the
-# deviation, so they leave WRR-13's tolerance (2) or WRR-16's (4 and the rounding term);
-# these windows are bounds for any correct scheduler, so this is no statistics.
+# weighted_round_robin: wrr_burst_picks, from the weights the alphabet's reports give
+# (61 picks with the default config): the lightest endpoint is due more picks than
+# WRR-16's tolerance plus one, so a scheduler that serves it once or never (its weight
+# off by an order of magnitude) leaves the tolerance; with weights 11 to 1 served in
+# equal shares (or the reverse) each pick adds 0.42 to the deviation, and 10 picks leave
+# WRR-13's tolerance (2) or WRR-16's (4 and the rounding term).  These windows are
+# bounds for any correct scheduler, so this is no statistics.
 # least_request: 1000 picks, each finished at once (a Done), so the counts stay as the
 # sequence left them: a share of 3/4 where the spec says 1/2 (or the reverse) misses by
 # about 250 picks, against LR-10's Freedman tolerance of 121.5 (variance 250, below 256;
 # false alarms below 1e-9 per statistic), about ten standard deviations.
 BURST = "burst"  # the alphabet's own input type, expanded into picks (expand)
 BURSTS: dict[str, tuple[int, bool]] = {  # policy -> (picks, each finished by a Done)
-    "weighted_round_robin": (16, False),
     "least_request_experimental": (1000, True),
-}
+}  # weighted_round_robin: (wrr_burst_picks(config), False), see burst_of
 # The config every resolver update carries, for policies that need one (and the monitors).
 POLICY_CONFIGS: dict[str, wire.JsonValue] = {
     "least_request_experimental": {"choiceCount": 2},
@@ -128,6 +133,11 @@ LR_EXTRA_CONFIGS: tuple[wire.JsonObject, ...] = (
     {"choiceCount": 20},
     {"choiceCount": 1},
 )
+# weighted_round_robin: besides the config above, the every-endpoint list also comes with
+# the explored config's errorUtilizationPenalty changed (to 0, or to the default 1 if it
+# is 0; WRR-1, WRR-5, gRFC A58), so that an update changing how kept endpoints' reports
+# weigh is within reach: under penalty 0 the failing report weighs 1000 like the light one.
+WRR_OTHER_PENALTY = (0, 1)  # the first that differs from the explored config's
 LOAD_REPORTING = frozenset({"weighted_round_robin", "least_request_experimental"})
 # An *across probe*: a block of inputs repeated many times as one input of the alphabet,
 # judged by a cross-repetition expectation (conformance/across.py, PROTOCOL.md "Across
@@ -235,7 +245,8 @@ def resolver_updates(
     round_robin also an endpoint-attribute-only difference and a two-address endpoint
     repeated in the other order; for pick_first also the first address twice, once with a
     server name, and a bad, a null and a shuffling config; for weighted_round_robin a bad
-    config; for least_request the configs of LR_EXTRA_CONFIGS."""
+    config and every endpoint with another error penalty (wrr_other_config); for
+    least_request the configs of LR_EXTRA_CONFIGS."""
     addrs = addresses(endpoints)
     every: list[wire.JsonValue] = [[a] for a in addrs]
     first_with_attrs = {"addresses": [{"addr": addrs[0], "attributes": {"zone": "b"}}]}
@@ -278,6 +289,8 @@ def resolver_updates(
     if policy == "weighted_round_robin":
         invalid = {**config, **INVALID_WRR_FLAG} if isinstance(config, dict) else INVALID_WRR_FLAG
         updates.append({"type": "resolver_update", "endpoints": every, "config": invalid})
+        other = wrr_other_config(config)
+        updates.append({"type": "resolver_update", "endpoints": every, "config": other})
     if policy == "least_request_experimental":
         for config in LR_EXTRA_CONFIGS:
             updates.append({"type": "resolver_update", "endpoints": every, "config": config})
@@ -347,8 +360,9 @@ def alphabet(bounds: Bounds, run: CaseRun) -> list[wire.JsonObject]:
     inputs.append({"type": "exit_idle"})
     for by in time_steps(bounds):
         inputs.append({"type": "advance_time", "by": by})
-    if bounds.policy in BURSTS and _may_burst(run):
-        picks, finished = BURSTS[bounds.policy]
+    burst = burst_of(bounds)
+    if burst is not None and _may_burst(run):
+        picks, finished = burst
         inputs.append({"type": BURST, "pick_id": pick_id, "picks": picks, "done": finished})
     inputs.extend(across_probes(bounds, run, pick_id))
     inputs.append({"type": "close"})
@@ -478,19 +492,79 @@ def probe_block(
 
 
 def time_steps(bounds: Bounds) -> tuple[str, ...]:
-    """How far time may advance in one input: each period a timer of the policy uses."""
+    """How far time may advance in one input: each period a timer of the policy uses.
+
+    weighted_round_robin's, from its config (gRFC A58's periods), in increasing order:
+    the update period (a rebuild, WRR-12; inside the blackout), the blackout plus it (the
+    first rebuild after a blackout that started now has ended, WRR-8), the expiry minus
+    it (the last rebuild before a weight reported now expires, WRR-9) and the expiry plus
+    it (the first rebuild after it expired).  The third is the only way, short of sixteen
+    11 s steps, to a rebuild at which a weight reported early has expired and one
+    reported later has not.  A period that is not positive is left out.
+    """
     if bounds.policy != "weighted_round_robin":
         return DEFAULT_TIME_STEPS
     from spec.monitors.weighted_round_robin import parse_config
 
     config = parse_config(bounds.config_json() or {})
     update = config.weight_update_period.nanos
-    periods = (
-        update,
-        config.blackout_period.nanos + update,
-        config.weight_expiration_period.nanos + update,
+    expiry = config.weight_expiration_period.nanos
+    periods = sorted(
+        {update, config.blackout_period.nanos + update, expiry - update, expiry + update}
     )
-    return tuple(f"{nanos / 1e9:g}s" for nanos in dict.fromkeys(periods))
+    return tuple(f"{nanos / 1e9:g}s" for nanos in periods if nanos > 0)
+
+
+def wrr_other_config(config: wire.JsonValue) -> wire.JsonObject:
+    """The explored config with another errorUtilizationPenalty (WRR_OTHER_PENALTY)."""
+    from spec.monitors.weighted_round_robin import parse_config
+
+    explored = config if isinstance(config, dict) else {}
+    penalty = parse_config(explored).error_utilization_penalty
+    other = next(p for p in WRR_OTHER_PENALTY if p != penalty)
+    return {**explored, "errorUtilizationPenalty": other}
+
+
+def wrr_burst_picks(config: wire.JsonValue) -> int:
+    """The picks of a weighted_round_robin burst: the fewest W for which the lightest
+    endpoint's due picks exceed WRR-16's tolerance over W picks by one pick or more.
+
+    The lightest share is that of two endpoints reporting the two LOAD_REPORTS, under
+    each valid config the alphabet sends (the explored one and wrr_other_config): 1/12
+    with the default penalty (weights 1000 and 90.9).  WRR-16's tolerance over W picks of
+    n = 2 endpoints is 4(n - 1) + W(n + 1)/65534; a scheduler that gives the lightest
+    endpoint at most one pick (a weight ratio an order of magnitude off) then leaves it.
+    A round-robin fallback (equal weights) only asks for W/2 >= 2 + 1 (WRR-13), less.
+    """
+    from spec.monitors.weighted_round_robin import (
+        SCALE,
+        parse_config,
+        report_weight,
+        scheduler_shares,
+    )
+
+    explored = config if isinstance(config, dict) else {}
+    lightest = 0.5
+    for raw in (explored, wrr_other_config(explored)):
+        penalty = parse_config(raw).error_utilization_penalty
+        weights = []
+        for report in LOAD_REPORTS:
+            weight = report_weight(wire.orca_from_json(report, ("report",)), penalty)
+            weights.append(0.0 if weight is None else weight)
+        shares, _ = scheduler_shares(weights, None)
+        lightest = min(lightest, *shares)
+    endpoints = 2
+    picks = 1
+    while picks * lightest < 4 * (endpoints - 1) + picks * (endpoints + 1) / SCALE + 1:
+        picks += 1
+    return picks
+
+
+def burst_of(bounds: Bounds) -> tuple[int, bool] | None:
+    """The policy's burst, (picks, each finished by a Done), or None: no bursts."""
+    if bounds.policy == "weighted_round_robin":
+        return wrr_burst_picks(bounds.config_json()), False
+    return BURSTS.get(bounds.policy)
 
 
 def _oob_enabled(bounds: Bounds) -> bool:

@@ -21,9 +21,12 @@ from conformance.explore import (
     LOAD_REPORTS,
     Bounds,
     Target,
+    burst_of,
     explore,
     replay,
+    resolver_updates,
     time_steps,
+    wrr_burst_picks,
 )
 from conformance.planted import broken_transport
 from conformance.results import Outcome
@@ -161,7 +164,8 @@ def test_lr_key_keeps_counts_and_renames_picks() -> None:
 
 @pytest.mark.req("CONF-10", "WRR-7", "WRR-8", "WRR-9", "WRR-12")
 def test_wrr_alphabet_sends_reports_time_and_a_burst() -> None:
-    assert time_steps(WRR) == ("1s", "11s", "181s")  # update period; blackout, expiry + it
+    # update period; blackout + it; expiry - it, expiry + it
+    assert time_steps(WRR) == ("1s", "11s", "179s", "181s")
     session = AdapterSession(refimpl_transport, 5.0)
     try:
         one_ready = replay(session, WRR, WRR_READY[:3], cover=False).next_inputs
@@ -175,7 +179,7 @@ def test_wrr_alphabet_sends_reports_time_and_a_burst() -> None:
     # A burst only where WRR-13/WRR-16 can judge it: READY over two READY endpoints.
     assert [i["type"] for i in both_ready].count(BURST) == 1
     assert [i["type"] for i in one_ready].count(BURST) == 0
-    assert {i["by"] for i in both_ready if i["type"] == "advance_time"} == {"1s", "11s", "181s"}
+    assert {i["by"] for i in both_ready if i["type"] == "advance_time"} == set(time_steps(WRR))
 
 
 @pytest.mark.req("CONF-10", "LR-7", "LR-10")
@@ -207,14 +211,16 @@ def test_explore_finds_a_weighted_round_robin_bug_with_a_burst(tmp_path: Path) -
     result = explore(bounds, Target(planted=bug), cover=False, prefix=prefix)
     found = result.counterexample
     assert found is not None
-    # a2's report, 1 s (a rebuild inside the 10 s blackout), 16 picks: the reports
-    # already steer them, where WRR-8 says they are round robin still.
+    # a2's report, the update to penalty 0 (a new picker at once, inside the 10 s
+    # blackout; the reports kept the weights they were given, WRR-5), the burst: the
+    # reports already steer its picks, where WRR-8 says they are round robin still.  The
+    # update comes before time in the alphabet; 1 s (a rebuild) would show it too.
     assert found.path[len(prefix) :] == (
         oob(A2, FAILING),
-        advance("1s"),
-        {"type": BURST, "pick_id": len(prefix) + 3, "picks": 16, "done": False},
+        update({"enableOobLoadReport": True, "errorUtilizationPenalty": 0}),
+        {"type": BURST, "pick_id": len(prefix) + 3, "picks": 61, "done": False},
     )
-    assert found.inputs == len(prefix) + 2 + 16
+    assert found.inputs == len(prefix) + 2 + 61
     assert "WRR-13" in found.requirements
     case = case_from_json(json.loads(found.write(tmp_path).read_text()), "explore")
     against_bug, _ = run_cases([case], lambda: broken_transport(bug))
@@ -271,12 +277,118 @@ def test_explore_finds_a_load_report_read_the_wrong_way_round(tmp_path: Path) ->
     found = explore(bounds, Target(planted=bug), cover=False, prefix=prefix).counterexample
     assert found is not None
     # Past the blackout the spec's weights are 11 to 1 (1000 and 90.9); the bug's about
-    # equal (111 from the CPU utilization, and 90.9), so 16 picks stray from the schedule.
+    # equal (111 from the CPU utilization, and 90.9), so the picks stray from the schedule.
     assert found.path[len(prefix) :] == (
         advance("11s"),
-        {"type": BURST, "pick_id": len(prefix) + 2, "picks": 16, "done": False},
+        {"type": BURST, "pick_id": len(prefix) + 2, "picks": 61, "done": False},
     )
     assert "WRR-13" in found.requirements or "WRR-16" in found.requirements
+    case = case_from_json(json.loads(found.write(tmp_path).read_text()), "explore")
+    against_bug, _ = run_cases([case], lambda: broken_transport(bug))
+    against_reference, _ = run_cases([case], refimpl_transport)
+    assert [r.outcome for r in against_bug] == [Outcome.FAIL]
+    assert [r.outcome for r in against_reference] == [Outcome.PASS]
+
+
+@pytest.mark.req("CONF-10", "WRR-1", "WRR-8", "WRR-9", "WRR-12")
+def test_wrr_time_steps_follow_the_configs_periods() -> None:
+    # gRFC A58's periods, each as the config sets it: the update period (2 s), the blackout
+    # plus it (7 s), the expiry minus and plus it (58 s, 62 s).
+    periods = {
+        "weightUpdatePeriod": "2s",
+        "blackoutPeriod": "5s",
+        "weightExpirationPeriod": "60s",
+    }
+    assert time_steps(Bounds("weighted_round_robin", 2, 1, config=json.dumps(periods))) == (
+        "2s",
+        "7s",
+        "58s",
+        "62s",
+    )
+    # An expiry no longer than the update period has no rebuild before it: left out.
+    short = json.dumps({"weightExpirationPeriod": "1s"})
+    assert time_steps(Bounds("weighted_round_robin", 2, 1, config=short)) == ("1s", "2s", "11s")
+
+
+@pytest.mark.req("CONF-10", "WRR-13", "WRR-16")
+def test_wrr_burst_is_long_enough_to_show_a_starved_light_endpoint() -> None:
+    # The reports' weights are 1000 and 90.9 (shares 11/12 and 1/12).  WRR-16 tolerates 4
+    # picks plus the rounding term over two endpoints: the burst is the shortest whose due
+    # picks for the light endpoint exceed that by one pick, so a scheduler that serves it
+    # at most once (wrr-penalty-over-utilization: weights 200 to 1) leaves the tolerance.
+    picks = wrr_burst_picks({"enableOobLoadReport": True})
+    assert picks == 61
+
+    def margin(w: int) -> float:
+        return w / 12 - (4 + w * 3 / 65534)
+
+    assert margin(picks) >= 1 > margin(picks - 1)
+    assert burst_of(WRR) == (61, False)  # picks each left unfinished (no Done)
+    # The other valid config the alphabet sends has penalty 0 (equal weights): the
+    # explored one's 1/12 still decides, whichever of the two is explored.
+    assert wrr_burst_picks({"errorUtilizationPenalty": 0}) == 61
+
+
+@pytest.mark.req("CONF-10", "WRR-1", "WRR-5")
+def test_wrr_alphabet_sends_a_second_valid_penalty() -> None:
+    def configs(config: dict[str, Any]) -> list[Any]:
+        return [u["config"] for u in resolver_updates("weighted_round_robin", 2, config)]
+
+    explored = {"enableOobLoadReport": True}
+    sent = configs(explored)
+    # Every list with the explored config, one invalid flag (WRR-3), and every endpoint
+    # with the error penalty changed (0: the failing report then weighs as the light one).
+    assert sent.count(explored) == len(sent) - 2
+    assert {"enableOobLoadReport": "yes"} in sent
+    assert {"enableOobLoadReport": True, "errorUtilizationPenalty": 0} in sent
+    # Exploring with penalty 0, the other is the default, 1.
+    assert {"errorUtilizationPenalty": 1} in configs({"errorUtilizationPenalty": 0})
+
+
+@pytest.mark.req("CONF-10", "WRR-5", "WRR-9", "WRR-16")
+@pytest.mark.parametrize(
+    ("bug", "prefix", "tail"),
+    [
+        # WRR-5: the penalty read as eps / utilization gives the failing report 0.1, which
+        # the caps raise to 5: weights 200 to 1 where the spec says 11 to 1.
+        (
+            "wrr-penalty-over-utilization",
+            [*WRR_READY, oob(A1, LIGHT), oob(A2, FAILING)],
+            [advance("11s")],
+        ),
+        # WRR-9: a1 reported at 0 s and 1 s, a2 at 1 s; at 180 s the last rebuild before
+        # the 1 s reports expire keeps both weights, where the bug expired a1's at 180 s
+        # (counted from its first report).
+        (
+            "wrr-expiry-from-first-report",
+            [*WRR_READY, oob(A1, LIGHT), advance("1s"), oob(A1, LIGHT), oob(A2, FAILING)],
+            [advance("179s")],
+        ),
+        # WRR-5, WRR-1: the update to penalty 1 applies to the kept endpoints too; the bug
+        # keeps penalty 0 for them, so the failing report weighs 1000, not 90.9.
+        (
+            "wrr-config-update-skips-kept-endpoints",
+            [
+                update({"enableOobLoadReport": True, "errorUtilizationPenalty": 0}),
+                *CONNECT_BOTH,
+                update({"enableOobLoadReport": True}),
+                oob(A1, LIGHT),
+                oob(A2, FAILING),
+            ],
+            [advance("11s")],
+        ),
+    ],
+)
+def test_explore_finds_weight_bugs_with_the_new_step_penalty_and_burst(
+    bug: str, prefix: Path_, tail: Path_, tmp_path: Path
+) -> None:
+    # From the prefix, to keep the test short (docs/explore.md gives the whole search).
+    bounds = Bounds("weighted_round_robin", 2, 2, config=OOB)
+    found = explore(bounds, Target(planted=bug), cover=False, prefix=prefix).counterexample
+    assert found is not None
+    burst = {"type": BURST, "pick_id": len(prefix) + 2, "picks": 61, "done": False}
+    assert list(found.path[len(prefix) :]) == [*tail, burst]
+    assert "WRR-16" in found.requirements
     case = case_from_json(json.loads(found.write(tmp_path).read_text()), "explore")
     against_bug, _ = run_cases([case], lambda: broken_transport(bug))
     against_reference, _ = run_cases([case], refimpl_transport)
