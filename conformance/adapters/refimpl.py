@@ -79,6 +79,8 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "round_robin.exit_idle": "forward",  # endpoint_sharding.py exit_idle: every child, one report
     # endpoint_sharding.py _pickers_to_rotate: the failing children's pickers take turns (RR-9)
     "round_robin.failure_error": "rotating_children",
+    # endpoint_sharding.py update_client_conn_state: rotated, then a repeat is skipped (RR-2)
+    "round_robin.repeated_endpoint": "first_wins",
     "least_request_experimental.count_lifetime": "while_ready",
     "weighted_round_robin.weight_caps": "grpc_cpp",
     "weighted_round_robin.weight_on_reconnect": "reset_all",  # weighted_round_robin.on_ready
