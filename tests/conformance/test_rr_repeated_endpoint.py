@@ -65,3 +65,17 @@ def test_an_every_copy_implementation_skips_both_order_cases() -> None:
     for case_id in (FIRST, LAST):
         (result,) = run_cases(_case(case_id), lambda: _declaring("every_copy"))[0]
         assert result.outcome is Outcome.SKIPPED
+
+
+@pytest.mark.req("RR-2")
+def test_the_explore_probe_under_last_wins_wants_the_last_repeats_order() -> None:
+    """conformance/explore.py's repeat_order probe, as offered under last_wins (grpc-java):
+    the second address, first in the last repeat, is connected first in every repetition."""
+    from conformance.explore import ACROSS, addresses, probe_block
+
+    a1, a2 = addresses(2)
+    raw = {"type": ACROSS, "probe": "repeat_order", "pick_id": 1, "last": True}
+    block, expect = probe_block(raw, 2, None)
+    assert block[-1]["endpoints"] == [[a1, a2], [a2, a1]]
+    assert expect["fractions"] == {a2: 1.0}
+    assert "reachable" not in expect
