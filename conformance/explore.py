@@ -269,10 +269,11 @@ def resolver_updates(
         updates = [{**u, "config": config} for u in updates]
     if policy == "round_robin":
         # RR-2: endpoints are keyed by their address set, so new endpoint attributes make no
-        # new endpoint (its child and subchannel stay), and a repeat within one update is
-        # skipped, its child given the address order of the repeat met first: an endpoint of
-        # two addresses, repeated in the other order (the across probe repeat_order judges
-        # which order the child gets, which one trace cannot: RR-12's rotation decides).
+        # new endpoint (its child and subchannel stay), and a repeat within one update gets
+        # a child of its own or is skipped, as round_robin.repeated_endpoint says: an endpoint
+        # of two addresses, repeated in the other order (under first_wins and last_wins the
+        # across probe repeat_order judges which order the one child gets, which one trace
+        # cannot: RR-12's rotation decides).
         with_endpoint_attrs = {"addresses": [addrs[0]], "attributes": {"zone": "b"}}
         updates.append({"type": "resolver_update", "endpoints": [with_endpoint_attrs, *every[1:]]})
         if endpoints > 1:
@@ -385,7 +386,10 @@ def across_probes(bounds: Bounds, run: CaseRun, pick_id: int) -> list[wire.JsonO
       with probability 1/2; the first always without a rotation), and connects its first
       address first (PF-3): ``a1`` is the first subchannel asked to connect in at least
       one repetition.  One trace cannot tell: a child given the last repeat's order is
-      what the rotation that meets ``[a2, a1]`` first gives.
+      what the rotation that meets ``[a2, a1]`` first gives.  Under
+      ``round_robin.repeated_endpoint=last_wins`` (grpc-java) ``a2`` is connected first in
+      every repetition; under ``every_copy`` each repeat has a child and the probe is not
+      offered.
     * ``shuffle`` (pick_first with ``shuffleAddressList``, which the alphabet sends; PF-5;
       for the leaf variant, which the corpus's shuffle cases are written for): an update to
       another address, then every endpoint, weighted, shuffled: the first address asked to
@@ -422,7 +426,18 @@ def across_probes(bounds: Bounds, run: CaseRun, pick_id: int) -> list[wire.JsonO
             )
         if afresh:
             probes.append({"type": ACROSS, "probe": "rotation", "pick_id": pick_id})
-            probes.append({"type": ACROSS, "probe": "repeat_order", "pick_id": pick_id})
+            # RR-2 (round_robin.repeated_endpoint): which repeat's order the one child gets;
+            # under every_copy each repeat has a child, so there is no order to judge.
+            from spec.options import option as spec_option
+
+            key = "round_robin.repeated_endpoint"
+            repeated = options.get(key) or spec_option(key).default
+            if repeated == "first_wins":
+                probes.append({"type": ACROSS, "probe": "repeat_order", "pick_id": pick_id})
+            elif repeated == "last_wins":
+                probes.append(
+                    {"type": ACROSS, "probe": "repeat_order", "pick_id": pick_id, "last": True}
+                )
     if (
         bounds.policy == "pick_first"
         and options.get("pick_first.variant", "leaf") == "leaf"
@@ -463,6 +478,15 @@ def probe_block(
     if probe == "repeat_order":
         pair: list[wire.JsonValue] = [addrs[0], addrs[1]]
         block = [update([[OTHER_ADDRESS]], config), update([pair, pair[::-1]], config)]
+        if raw.get("last") is True:
+            # RR-2 under last_wins (grpc-java MultiChildLoadBalancer.java:87-99): the child
+            # always gets the last repeat's order, so addrs[1] is always connected first.
+            return block, {
+                "observe": "first_connect",
+                "from_step": 2,
+                "fractions": {addrs[1]: 1.0},
+                "tolerance": ACROSS_TOLERANCE,
+            }
         # RR-2 with RR-12: addrs[0] first with probability 1/2 at least, so over 400
         # repetitions a correct policy never shows it with probability 2^-400.
         return block, {

@@ -53,7 +53,7 @@ from refimpl.balancer import (
     unavailable,
 )
 from spec.connectivity import State, aggregate
-from spec.options import FailureError
+from spec.options import FailureError, RepeatedEndpoint
 from spec.types import Address, Endpoint, Status
 
 NO_CHILDREN = "no children to pick from"  # grpc-go's wording (RR-4)
@@ -212,13 +212,22 @@ class EndpointSharding(Balancer):
         options: BuildOptions,
         child_builder: Builder,
         failure_error: FailureError = FailureError.ROTATING_CHILDREN,
+        repeated_endpoint: RepeatedEndpoint = RepeatedEndpoint.FIRST_WINS,
     ) -> None:
+        if repeated_endpoint is RepeatedEndpoint.EVERY_COPY:
+            raise ValueError(
+                "endpoint sharding keeps one child per distinct endpoint (RR-2): "
+                "round_robin.repeated_endpoint=every_copy is not followed"
+            )
         self._cc = cc
         self._options = options
         self._child_builder = child_builder
         # RR-9: which error picks fail with in TRANSIENT_FAILURE (round_robin.failure_error):
         # grpc-go's rotation unless a case asks for the text's most recent failure.
         self.failure_error = failure_error
+        # RR-2 (round_robin.repeated_endpoint): grpc-go skips a repeat after the rotation
+        # (first_wins); a case may ask for grpc-java's last_wins.
+        self.repeated_endpoint = repeated_endpoint
         self._last_failed: _Child | None = None  # the child that last reported a failure
         # Endpoint key -> child, in the (rotated) order of the last update.
         self._children: dict[frozenset[str], _Child] = {}
@@ -233,7 +242,14 @@ class EndpointSharding(Balancer):
         children: dict[frozenset[str], _Child] = {}
         self._holding_reports = True  # RR-10
         try:
-            for endpoint in rotate_endpoints(resolver_state.endpoints, self._options.random):
+            endpoints = resolver_state.endpoints
+            if self.repeated_endpoint is RepeatedEndpoint.LAST_WINS:
+                # RR-2 under last_wins: a later repeat replaces the earlier one's addresses,
+                # in the earlier one's place, before the rotation (grpc-java
+                # MultiChildLoadBalancer.java:87-99, a map keyed by the address set).
+                last = {e.key: e for e in endpoints}
+                endpoints = tuple(last[key] for key in dict.fromkeys(e.key for e in endpoints))
+            for endpoint in rotate_endpoints(endpoints, self._options.random):
                 key = endpoint.key
                 if key in children:
                     continue  # RR-2: a repeat of an endpoint already in this update

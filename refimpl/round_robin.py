@@ -25,7 +25,7 @@ from refimpl.balancer import (
 )
 from refimpl.endpoint_sharding import EndpointSharding
 from refimpl.pick_first import enable_health_listener
-from spec.options import FailureError
+from spec.options import FailureError, RepeatedEndpoint
 from spec.types import Status
 
 NAME = "round_robin"
@@ -42,8 +42,9 @@ class RoundRobinBalancer(Balancer):
         child_builder: Builder,
         sharding_type: type[EndpointSharding] = EndpointSharding,
         failure_error: FailureError = FailureError.ROTATING_CHILDREN,
+        repeated_endpoint: RepeatedEndpoint = RepeatedEndpoint.FIRST_WINS,
     ) -> None:
-        self._sharding = sharding_type(cc, options, child_builder, failure_error)
+        self._sharding = sharding_type(cc, options, child_builder, failure_error, repeated_endpoint)
 
     def update_client_conn_state(self, state: ClientConnState) -> None:
         # RR-15: whatever config arrived is dropped; HEALTH-4: the leaves watch health.
@@ -74,6 +75,8 @@ class RoundRobinBuilder(Builder):
     sharding_type: ClassVar[type[EndpointSharding]] = EndpointSharding
     # RR-9 (round_robin.failure_error): grpc-go's rotation; a case may ask for most_recent.
     failure_error: FailureError = FailureError.ROTATING_CHILDREN
+    # RR-2 (round_robin.repeated_endpoint): grpc-go's first_wins; a case may ask for last_wins.
+    repeated_endpoint: RepeatedEndpoint = RepeatedEndpoint.FIRST_WINS
 
     def child_builder(self) -> Builder:
         """The registered pick_first (RR-1)."""
@@ -86,7 +89,12 @@ class RoundRobinBuilder(Builder):
 
     def build(self, cc: ClientConn, options: BuildOptions) -> Balancer:
         return RoundRobinBalancer(
-            cc, options, self.child_builder(), self.sharding_type, self.failure_error
+            cc,
+            options,
+            self.child_builder(),
+            self.sharding_type,
+            self.failure_error,
+            self.repeated_endpoint,
         )
 
 

@@ -213,6 +213,24 @@ class FailureError(enum.Enum):
     ROTATING_CHILDREN = "rotating_children"
 
 
+class RepeatedEndpoint(enum.Enum):
+    """RR-2: what round_robin does with an endpoint listed more than once in one update
+    (the same unordered set of addresses).
+
+    * ``EVERY_COPY`` -- every listed copy gets its own pick_first child; with a subchannel
+      pool the copies share one subchannel per address, which then gets one turn per copy
+      in the READY rotation (RR-7).
+    * ``FIRST_WINS`` -- one child for the endpoint, given the copy met first in the (rotated,
+      RR-12) list; later repeats are skipped.
+    * ``LAST_WINS`` -- one child for the endpoint, given the copy listed last: each repeat
+      overwrites the earlier one's addresses.
+    """
+
+    EVERY_COPY = "every_copy"
+    FIRST_WINS = "first_wins"
+    LAST_WINS = "last_wins"
+
+
 class ExitIdleHandling(enum.Enum):
     """RR-10: what round_robin does when its parent calls ExitIdle.
 
@@ -867,6 +885,58 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         },
         ("RR-9",),
         monitor_parameter="failure_error",
+    ),
+    SpecOption(
+        "round_robin.repeated_endpoint",
+        _values(RepeatedEndpoint),
+        "An endpoint listed more than once in one update (the same unordered set of "
+        "addresses): a child for every copy, each given its copy's address order "
+        "(every_copy); one child, given the copy met first in the rotated list, the repeats "
+        "skipped (first_wins); or one child, given the copy listed last (last_wins).",
+        "the text is silent (client_channel_specification.md, round_robin: 'For each "
+        "endpoint, the round_robin policy creates a pick_first child policy', without saying "
+        "whether a repeat is another endpoint; gRFC A61 compares endpoints as unordered "
+        "address sets only across updates, 'Address List Updates in Java/Go'); the most "
+        "common value: C-core and grpc-js build a child for every copy (grpc-go keeps the "
+        "first, grpc-java the last)",
+        {
+            "grpc-go": _iv(
+                "first_wins",
+                GO + "balancer/endpointsharding/endpointsharding.go:145-148 (the rotated list, "
+                "then 'Skip duplicate endpoints': a key already in newEndpoints, "
+                "resolver/map.go EndpointMap, keyed by the address set)",
+            ),
+            "grpc-java": _iv(
+                "last_wins",
+                JAVA + "util/src/main/java/io/grpc/util/MultiChildLoadBalancer.java:87-99 "
+                "(createChildAddressesMap: a LinkedHashMap keyed by Endpoint, equal for equal "
+                "address sets, 367-407; a repeat's put, line 97, replaces the ResolvedAddresses "
+                "of the earlier one, so the child gets the last repeat's order)",
+                "checked against the grpc-util 1.85.1 jar the adapter runs: its LineNumberTable "
+                "puts the map's put at line 97 too; the list is not rotated before the map is "
+                "built (only the children's update order is offset, 179), so the last repeat "
+                "always wins",
+            ),
+            "C-core": _iv(
+                "every_copy",
+                CORE + "src/core/load_balancing/endpoint_list.cc at 001b372 (EndpointList::"
+                "Init: one Endpoint per listed entry, nothing compared) and "
+                "src/core/load_balancing/round_robin/round_robin.cc at 0a1b619 "
+                "(RoundRobinEndpointList; MaybeUpdateRoundRobinConnectivityStateLocked puts "
+                "every READY endpoint's picker in the Picker, copies included)",
+                "the channel's subchannel pool gives the copies one underlying subchannel "
+                "(gRFC A61, 'Address List Updates in C-core')",
+            ),
+            "grpc-js": _iv(
+                "every_copy",
+                JS + "load-balancer-round-robin.ts:248-256 (updateAddressList: one "
+                "LeafLoadBalancer per entry of the rotated list, 235-236, repeats included)",
+                "the copies share the pooled subchannel (subchannel-pool.ts:116, "
+                "getOrCreateSubchannel), which gets one turn per copy",
+            ),
+        },
+        ("RR-1", "RR-2", "RR-7"),
+        monitor_parameter="repeated_endpoint",
     ),
     SpecOption(
         "round_robin.exit_idle",

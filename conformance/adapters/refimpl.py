@@ -37,6 +37,7 @@ from spec.connectivity import Profile
 from spec.options import (
     FailureError,
     GracefulSwitchRule,
+    RepeatedEndpoint,
     ResolverErrorBeforeConfig,
     SelectedAddressRemoved,
 )
@@ -79,6 +80,8 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "round_robin.exit_idle": "forward",  # endpoint_sharding.py exit_idle: every child, one report
     # endpoint_sharding.py _pickers_to_rotate: the failing children's pickers take turns (RR-9)
     "round_robin.failure_error": "rotating_children",
+    # endpoint_sharding.py update_client_conn_state: rotated, then a repeat is skipped (RR-2)
+    "round_robin.repeated_endpoint": "first_wins",
     "least_request_experimental.count_lifetime": "while_ready",
     "weighted_round_robin.weight_caps": "grpc_cpp",
     "weighted_round_robin.weight_on_reconnect": "reset_all",  # weighted_round_robin.on_ready
@@ -106,6 +109,12 @@ REFIMPL_CONFIGURABLE_OPTIONS: dict[str, tuple[str, ...]] = {
     # refimpl/graceful_switch.py follows each rule (GracefulSwitchBalancer.rule).
     # endpoint_sharding.py follows either (EndpointSharding.failure_error, RR-9).
     "round_robin.failure_error": tuple(f.value for f in FailureError),
+    # endpoint_sharding.py follows first_wins and last_wins (EndpointSharding.repeated_endpoint,
+    # RR-2); every_copy, a child per copy sharing a pooled subchannel, it does not.
+    "round_robin.repeated_endpoint": (
+        RepeatedEndpoint.FIRST_WINS.value,
+        RepeatedEndpoint.LAST_WINS.value,
+    ),
     "service_config.graceful_switch": tuple(r.value for r in GracefulSwitchRule),
     # driver.py follows either (Driver.resolver_error_before_config, SC-14).
     "service_config.resolver_error_before_config": (
@@ -117,7 +126,7 @@ REFIMPL_CONFIGURABLE_OPTIONS: dict[str, tuple[str, ...]] = {
 
 def configured(builder: str | Builder, options: wire.JsonObject) -> str | Builder:
     """``builder`` set to the case's configurable option values (pick_first's, round_robin's
-    failure error and the service-config channel's graceful switch)."""
+    failure error and repeated endpoints, the service-config channel's graceful switch)."""
     found = registry.get(builder) if isinstance(builder, str) else builder
     rule = options.get("service_config.graceful_switch")
     if isinstance(rule, str):
@@ -129,10 +138,16 @@ def configured(builder: str | Builder, options: wire.JsonObject) -> str | Builde
             switching.graceful_switch = GracefulSwitchRule(rule)
             return switching
     failure_error = options.get("round_robin.failure_error")
-    if isinstance(failure_error, str) and isinstance(found, RoundRobinBuilder):
-        rotating = copy.copy(found)  # never the registered instance: cases stay independent
-        rotating.failure_error = FailureError(failure_error)
-        return rotating
+    repeated = options.get("round_robin.repeated_endpoint")
+    if isinstance(found, RoundRobinBuilder) and (
+        isinstance(failure_error, str) or isinstance(repeated, str)
+    ):
+        chosen_rr = copy.copy(found)  # never the registered instance: cases stay independent
+        if isinstance(failure_error, str):
+            chosen_rr.failure_error = FailureError(failure_error)
+        if isinstance(repeated, str):
+            chosen_rr.repeated_endpoint = RepeatedEndpoint(repeated)
+        return chosen_rr
     value = options.get("pick_first.selected_address_removed")
     if value is None or not isinstance(found, PickFirstBuilder):
         return builder

@@ -17,6 +17,10 @@ one this project follows:
   (and AGG-7) counts IDLE as CONNECTING, which is what we report (RR-5).
 * Batching: the text does not say how many reports an update causes; grpc-go
   holds the children's reports back and reports once (RR-10, a SHOULD).
+* Repeated endpoints: the text does not say what an endpoint listed twice in one
+  update gets; grpc-go skips the repeat, grpc-java keeps the last one's addresses,
+  C-core and grpc-js build a child per copy: spec option
+  round_robin.repeated_endpoint (RR-2).
 * Resolver errors and ExitIdle: the text leaves a resolver error to the policy and
   calls ExitIdle a no-op for most policies; the implementations differ, so both are
   spec options (round_robin.resolver_error, round_robin.exit_idle; RR-13, RR-10).
@@ -38,19 +42,28 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "RR-1",
         M,
-        "round_robin creates one pick_first child for each distinct endpoint, gives it that "
-        "endpoint alone with all of its addresses in order, and the child starts connecting at "
-        "once, so every subchannel serves addresses of one current endpoint.",
+        "round_robin creates one pick_first child for each distinct endpoint (for each listed "
+        "copy under round_robin.repeated_endpoint=every_copy, RR-2), gives it that endpoint "
+        "alone with all of its addresses in order, and the child starts connecting at once, so "
+        "every subchannel serves addresses of one current endpoint.",
         _SPEC + "; " + _A61 + "; " + _ES + " (UpdateClientConnState); " + _RR + " (Build)",
     ),
     Requirement(
         "RR-2",
         M,
-        "Two endpoints are the same when their unordered sets of addresses are equal: a repeat "
-        "within one update is skipped, and an endpoint kept across updates keeps its child, "
-        "which is sent the endpoint's new address order.",
-        _A61 + "; " + _ES + " (UpdateClientConnState: 'Skip duplicate endpoints'); "
-        "grpc-go resolver/map.go (EndpointMap)",
+        "Two endpoints are the same when their unordered sets of addresses are equal: an "
+        "endpoint kept across updates keeps its child, which is sent the endpoint's new address "
+        "order; a repeat within one update gets a child of its own, or is skipped, its child "
+        "given the first or the last repeat's address order, as the spec option "
+        "round_robin.repeated_endpoint says (every_copy, first_wins, last_wins).",
+        _A61
+        + "; "
+        + _ES
+        + " (UpdateClientConnState: 'Skip duplicate endpoints'); grpc-go resolver/map.go "
+        "(EndpointMap); spec option round_robin.repeated_endpoint: every_copy (C-core "
+        "endpoint_list.cc EndpointList::Init, grpc-js load-balancer-round-robin.ts:248-256; the "
+        "default), first_wins (grpc-go endpointsharding.go:145-148), last_wins (grpc-java "
+        "MultiChildLoadBalancer.java:87-99)",
     ),
     Requirement(
         "RR-3",

@@ -33,7 +33,8 @@ Checked per step:
 * RR-1: a new subchannel serves addresses of one current endpoint; each new
   endpoint gets a subchannel that is connected in the update's step.
 * RR-2: no address has more live subchannels than current endpoints list it
-  (so a repeated endpoint gets no second child).
+  (so a repeated endpoint gets no second child), counting every listed copy of an
+  endpoint under ``repeated_endpoint=every_copy``.
 * RR-2 (with PF-9, what a pick_first leaf does with the list it is sent): an
   endpoint an update keeps keeps its child, and the child gets the new list.  So
   after every step each live subchannel serves addresses that an endpoint holding
@@ -51,7 +52,9 @@ Checked per step:
   the same step.
 * RR-7: under a READY picker every pick completes on a READY, healthy
   subchannel; the first n picks (n = READY leaves) are distinct and pick i
-  repeats pick i-n, whatever the start and the cyclic order.
+  repeats pick i-n, whatever the start and the cyclic order.  Under
+  ``repeated_endpoint=every_copy`` a READY subchannel of an endpoint listed k times
+  is k leaves (the copies share it through the subchannel pool): k turns per round.
 * RR-8 / RR-9: under CONNECTING picks queue; under TRANSIENT_FAILURE picks fail
   (not drop) with a message containing an error the trace gave a child
   (connection error, health error or resolver error) -- under
@@ -88,6 +91,12 @@ Spec options (spec/options.py) it takes:
   is no error a pick may carry (RR-9).
 * ``exit_idle`` (round_robin.exit_idle): an ExitIdle step reports nothing (noop) or
   exactly once (forward).
+* ``repeated_endpoint`` (round_robin.repeated_endpoint): an endpoint listed k times in
+  one update has one leaf (first_wins, last_wins) or k (every_copy; RR-2, RR-7).  Under
+  last_wins the leaf was sent the last copy's addresses (grpc-java
+  MultiChildLoadBalancer.java:87-99); under first_wins and every_copy any copy's may
+  reach a leaf, the rotation (RR-12) deciding which comes first.  The address *order* a
+  leaf gets shows only across runs (the cases' ``across`` expectations).
 * ``failure_error`` (round_robin.failure_error): under TRANSIENT_FAILURE every pick
   carries the error of the failure that made the report (most_recent: the text,
   C-core, grpc-js), or the failing children's own, in turns (rotating_children:
@@ -129,7 +138,13 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.tracker import SubchannelTracker, SubchannelView
-from spec.options import ExitIdleHandling, FailureError, IdleChild, ResolverErrorHandling
+from spec.options import (
+    ExitIdleHandling,
+    FailureError,
+    IdleChild,
+    RepeatedEndpoint,
+    ResolverErrorHandling,
+)
 from spec.trace import Step, Violation
 from spec.types import Address, StatusCode
 
@@ -161,6 +176,7 @@ class _Endpoint:
     failed: set[str] = attrs.field(factory=set)
     sticky_failure: bool = False  # certainly TRANSIENT_FAILURE (every address failed)
     errors: set[str] = attrs.field(factory=set)  # error texts its subchannels delivered
+    copies: int = 1  # how many times the last update listed it (RR-2)
 
 
 @attrs.define
@@ -170,6 +186,9 @@ class _Picker:
     state: State
     ready: frozenset[int]  # READY, healthy subchannels: one per READY leaf
     no_children: bool
+    # RR-7 under round_robin.repeated_endpoint=every_copy: turns per round of a READY
+    # subchannel shared by the leaves of an endpoint's copies (absent: one).
+    turns_of: dict[int, int] = attrs.field(factory=dict)
     picks: list[int] = attrs.field(factory=list)
     # RR-9 under round_robin.failure_error=most_recent: the error every pick must carry,
     # that of the failure whose child report installed this picker; None: any child's.
@@ -210,12 +229,14 @@ class RoundRobinMonitor:
         resolver_error: ResolverErrorHandling = ResolverErrorHandling.IGNORE,
         exit_idle: ExitIdleHandling = ExitIdleHandling.NOOP,
         failure_error: FailureError = FailureError.MOST_RECENT,
+        repeated_endpoint: RepeatedEndpoint = RepeatedEndpoint.EVERY_COPY,
     ) -> None:
         for name, value, kind in (
             ("idle_child", idle_child, IdleChild),
             ("resolver_error", resolver_error, ResolverErrorHandling),
             ("exit_idle", exit_idle, ExitIdleHandling),
             ("failure_error", failure_error, FailureError),
+            ("repeated_endpoint", repeated_endpoint, RepeatedEndpoint),
         ):
             if not isinstance(value, kind):
                 raise TypeError(f"{name} must be a {kind.__name__}, got {value!r}")
@@ -224,6 +245,7 @@ class RoundRobinMonitor:
         self.resolver_error = resolver_error
         self.exit_idle = exit_idle
         self.failure_error = failure_error
+        self.repeated_endpoint = repeated_endpoint
         self.tracker = SubchannelTracker()
         self._endpoints: dict[frozenset[str], _Endpoint] = {}
         self._owner: dict[int, frozenset[str] | None] = {}  # None: shared address, unknown
@@ -274,6 +296,18 @@ class RoundRobinMonitor:
             return frozenset({State.CONNECTING, TF})
         return frozenset({State.CONNECTING})
 
+    def _copies_of(self, ready: frozenset[int]) -> dict[int, int]:
+        """RR-7 under every_copy: the READY subchannels whose endpoint the update listed more
+        than once, each with that count.  The copies' leaves share the subchannel through the
+        channel's pool (C-core, grpc-js), so the rotation gives it one turn per copy."""
+        turns: dict[int, int] = {}
+        for ident in ready:
+            owner = self._owner.get(ident)
+            endpoint = self._endpoints.get(owner) if owner is not None else None
+            if endpoint is not None and endpoint.copies > 1:
+                turns[ident] = endpoint.copies
+        return turns
+
     def _known_errors(self) -> set[str]:
         errors = set(self._resolver_errors)
         for endpoint in self._endpoints.values():
@@ -285,15 +319,21 @@ class RoundRobinMonitor:
     def _apply_update(self, update: ev.ResolverUpdate) -> list[frozenset[str]]:
         """Install the new endpoint set; return the keys that are new (RR-1, RR-2)."""
         endpoints: dict[frozenset[str], _Endpoint] = {}
+        last_wins = self.repeated_endpoint is RepeatedEndpoint.LAST_WINS
         for endpoint in update.endpoints:
             key = endpoint.key
             listing = frozenset(endpoint.addresses)
-            if key not in endpoints:  # RR-2: one child, whichever repeat it was given
+            if key not in endpoints:
                 endpoints[key] = self._endpoints.get(key) or _Endpoint(key)
                 endpoints[key].listed = endpoints[key].listed_by_all = listing
-            else:
+                endpoints[key].copies = 1
+            elif last_wins:  # RR-2: the last copy overwrites the earlier ones (grpc-java)
+                endpoints[key].listed = endpoints[key].listed_by_all = listing
+                endpoints[key].copies += 1
+            else:  # RR-2: first_wins after the rotation (RR-12), or every copy a leaf
                 endpoints[key].listed |= listing
                 endpoints[key].listed_by_all &= listing
+                endpoints[key].copies += 1
         added = [k for k in endpoints if k not in self._endpoints]
         self._endpoints = endpoints
         return added
@@ -459,6 +499,8 @@ class RoundRobinMonitor:
                 )
             self._last_report = last
             self._picker = _Picker(last, ready_after, not self._endpoints)
+            if self.repeated_endpoint is RepeatedEndpoint.EVERY_COPY:
+                self._picker.turns_of = self._copies_of(ready_after)
             if last is TF and self.failure_error is FailureError.MOST_RECENT:
                 # RR-9: a child's failure in this step is what made this report, so it is
                 # the most recent; without one (an endpoint removed...) any child's may show.
@@ -639,8 +681,13 @@ class RoundRobinMonitor:
                 self._judge_listing(view, v)
             for address in set(view.addresses):
                 per_address[address] = per_address.get(address, 0) + 1
+        every_copy = self.repeated_endpoint is RepeatedEndpoint.EVERY_COPY
         for address, count in sorted(per_address.items(), key=lambda item: item[0].addr):
-            listed = sum(1 for key in self._endpoints if address.addr in key)
+            listed = sum(
+                e.copies if every_copy else 1
+                for key, e in self._endpoints.items()
+                if address.addr in key
+            )
             if 0 < listed < count:  # an unlisted address is RR-3's
                 v(
                     "RR-2",
@@ -684,8 +731,8 @@ class RoundRobinMonitor:
                     f"({sorted(picker.ready)})",
                 )
                 return
-            n, i = len(picker.ready), len(picker.picks)
-            if i < n and chosen in picker.picks:
+            n, i = _round(picker), len(picker.picks)
+            if i < n and picker.picks.count(chosen) >= picker.turns_of.get(chosen, 1):
                 v("RR-7", f"pick {pick} repeated subchannel {chosen} before all {n} had a turn")
             elif i >= n and chosen != picker.picks[i - n]:
                 v(
@@ -770,6 +817,7 @@ class RoundRobinMonitor:
                 tuple(sorted(e.failed)),
                 e.sticky_failure,
                 tuple(sorted(e.errors)),
+                e.copies,
             )
             for k, e in self._endpoints.items()
         )
@@ -782,7 +830,7 @@ class RoundRobinMonitor:
         picker: tuple[Any, ...] | None = None
         if self._picker is not None:
             p = self._picker
-            n, i = len(p.ready), len(p.picks)
+            n, i = _round(p), len(p.picks)
             cycle = tuple(name(x) for x in p.picks[:n])
             place = i if i < n or n == 0 else n + (i - n) % n
             ready = tuple(sorted(name(x) for x in p.ready))
@@ -791,7 +839,8 @@ class RoundRobinMonitor:
                 p.failed % p.turns if p.turns else 0,
                 tuple(sorted((k, tuple(sorted(c))) for k, c in p.places.items())),
             )
-            picker = (p.state, ready, p.no_children, cycle, place, p.error, turns)
+            copies = tuple(sorted((name(x), k) for x, k in p.turns_of.items()))
+            picker = (p.state, ready, p.no_children, cycle, place, p.error, turns, copies)
         return (
             self.tracker.canonical_state(name),
             endpoints,
@@ -802,6 +851,11 @@ class RoundRobinMonitor:
             self._last_report,
             tuple(sorted(self._possible, key=lambda s: s.value)),
         )
+
+
+def _round(picker: _Picker) -> int:
+    """RR-7: the picks in one round of a READY picker, one per READY leaf."""
+    return sum(picker.turns_of.get(ident, 1) for ident in picker.ready)
 
 
 def _labels(addresses: Iterable[Address]) -> str:

@@ -30,6 +30,7 @@ from spec.options import (
     ExitIdleHandling,
     FailureError,
     LostSubchannel,
+    RepeatedEndpoint,
     ResolverErrorHandling,
     SubchannelCreation,
 )
@@ -87,13 +88,14 @@ def run() -> Iterator[MakeRun]:
 
     def make(*, seed: int = 0, health_checking: bool = False) -> Run:
         def rr_monitor() -> Monitor:
-            # The reference's values of round_robin.resolver_error, .exit_idle and .failure_error
-            # (conformance/adapters/refimpl.py), not the registry's defaults.
+            # The reference's values of round_robin.resolver_error, .exit_idle, .failure_error and
+            # .repeated_endpoint (conformance/adapters/refimpl.py), not the registry's defaults.
             return RoundRobinMonitor(
                 health_checking=health_checking,
                 resolver_error=ResolverErrorHandling.PASS_TO_CHILDREN,
                 exit_idle=ExitIdleHandling.FORWARD,
                 failure_error=FailureError.ROTATING_CHILDREN,
+                repeated_endpoint=RepeatedEndpoint.FIRST_WINS,
             )
 
         r = Run(

@@ -11,7 +11,7 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State
 from spec.monitors.round_robin import RoundRobinMonitor, possible_aggregates
-from spec.options import ExitIdleHandling, FailureError, ResolverErrorHandling
+from spec.options import ExitIdleHandling, FailureError, RepeatedEndpoint, ResolverErrorHandling
 from spec.trace import Step, judge
 from spec.types import Address, Endpoint, Status, StatusCode
 
@@ -30,10 +30,12 @@ def ids(
     resolver_error: ResolverErrorHandling = ResolverErrorHandling.PASS_TO_CHILDREN,
     exit_idle: ExitIdleHandling = ExitIdleHandling.FORWARD,
     failure_error: FailureError = FailureError.ROTATING_CHILDREN,
+    repeated_endpoint: RepeatedEndpoint = RepeatedEndpoint.FIRST_WINS,
 ) -> list[str]:
     """The requirements ``trace`` breaks; by default judged as grpc-go and the reference
-    handle resolver errors, ExitIdle and failing picks (round_robin.resolver_error,
-    round_robin.exit_idle, round_robin.failure_error)."""
+    handle resolver errors, ExitIdle, failing picks and repeated endpoints
+    (round_robin.resolver_error, round_robin.exit_idle, round_robin.failure_error,
+    round_robin.repeated_endpoint)."""
 
     def monitor() -> RoundRobinMonitor:
         return RoundRobinMonitor(
@@ -41,6 +43,7 @@ def ids(
             resolver_error=resolver_error,
             exit_idle=exit_idle,
             failure_error=failure_error,
+            repeated_endpoint=repeated_endpoint,
         )
 
     return [v.requirement for v in judge(monitor, trace)]
@@ -258,6 +261,69 @@ def test_duplicates_not_skipped() -> None:
     trace = [Step(up(A, A), [*created(A)[:-1], *created(A, first=2)])]
     assert ids(trace) == ["RR-2"]
     assert ids([Step(up(A, A), created(A))]) == []
+    last = RepeatedEndpoint.LAST_WINS
+    assert ids(trace, repeated_endpoint=last) == ["RR-2"]
+    assert ids([Step(up(A, A), created(A))], repeated_endpoint=last) == []
+
+
+EVERY_COPY = RepeatedEndpoint.EVERY_COPY
+
+
+@pytest.mark.req("RR-2")
+def test_every_copy_may_have_its_own_subchannel() -> None:
+    """round_robin.repeated_endpoint=every_copy (C-core, grpc-js): a child per listed copy,
+    so two subchannels for an endpoint listed twice are legal, a third is not."""
+    two = [Step(up(A, A), [*created(A)[:-1], *created(A, first=2)])]
+    assert ids(two, repeated_endpoint=EVERY_COPY) == []
+    three = [Step(up(A, A), [new(1, A), new(2, A), *created(A, first=3)])]
+    assert ids(three, repeated_endpoint=EVERY_COPY) == ["RR-2"]
+    # One pooled subchannel for both copies is legal too.
+    assert ids([Step(up(A, A), created(A))], repeated_endpoint=EVERY_COPY) == []
+
+
+def ready_pooled(*addrs: str) -> list[Step]:
+    """An update listing ``addrs`` (repeats included), one pooled subchannel per distinct
+    address, each connecting in turn (grpc-js, C-core)."""
+    distinct = list(dict.fromkeys(addrs))
+    steps = [Step(up(*addrs), created(*distinct))]
+    for ident in range(1, len(distinct) + 1):
+        steps += [Step(sc(ident, C)), Step(sc(ident, R), [report(R)])]
+    return steps
+
+
+@pytest.mark.req("RR-7", "RR-2")
+def test_every_copy_gives_a_pooled_subchannel_a_turn_per_copy() -> None:
+    """Under every_copy, A listed twice is two READY leaves on one pooled subchannel: two
+    turns of A per round of three; under first_wins the same picks break RR-7."""
+    turns = picks(1, 1, 1, 2, 1, 1, 2)
+    assert ids([*ready_pooled(A, A, B), *turns], repeated_endpoint=EVERY_COPY) == []
+    rotated = picks(1, 1, 2, 1, 1, 2, 1)
+    assert ids([*ready_pooled(A, A, B), *rotated], repeated_endpoint=EVERY_COPY) == []
+    assert "RR-7" in ids([*ready_pooled(A, A, B), *turns])
+    # One turn each, as one child per endpoint gives, is not every_copy's rotation.
+    even = picks(1, 1, 2, 1, 2)
+    assert ids([*ready_pooled(A, A, B), *even], repeated_endpoint=EVERY_COPY) == ["RR-7"]
+    # Three turns of A in one round of three is one too many.
+    greedy = picks(1, 1, 1, 1)
+    assert ids([*ready_pooled(A, A, B), *greedy], repeated_endpoint=EVERY_COPY) == ["RR-7"]
+
+
+@pytest.mark.req("RR-2")
+def test_last_wins_judges_the_last_copy_listing() -> None:
+    """Under last_wins (grpc-java) the child is sent the last copy's addresses: a subchannel
+    for an address only the first copy lists (with a server name) must not stay."""
+    named = Address(A, server_name="a.example")
+    first, last = Endpoint([named]), Endpoint([A])
+    update = ev.ResolverUpdate([first, last])
+    kept_named = [
+        Step(
+            update, [act.NewSubchannel(1, [named], health_listener=True), act.Connect(1), report(C)]
+        )
+    ]
+    assert ids(kept_named) == []  # first_wins: the rotation may put either copy first
+    assert ids(kept_named, repeated_endpoint=RepeatedEndpoint.LAST_WINS) == ["RR-2"]
+    plain = [Step(update, created(A))]
+    assert ids(plain, repeated_endpoint=RepeatedEndpoint.LAST_WINS) == []
 
 
 @pytest.mark.req("RR-3")

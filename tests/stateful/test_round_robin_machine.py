@@ -21,7 +21,12 @@ from spec import events as ev
 from spec.connectivity import State, is_legal
 from spec.monitors.boundary import BoundaryMonitor
 from spec.monitors.round_robin import RoundRobinMonitor
-from spec.options import ExitIdleHandling, FailureError, ResolverErrorHandling
+from spec.options import (
+    ExitIdleHandling,
+    FailureError,
+    RepeatedEndpoint,
+    ResolverErrorHandling,
+)
 from spec.trace import Monitor, Step, Violation
 from spec.types import Duration, Endpoint, Status, StatusCode
 from tests.stateful.effects import CountsEffects, takes_effect
@@ -65,13 +70,14 @@ class RoundRobinMachine(CountsEffects, RuleBasedStateMachine):
     def start(self, seed: int, health_checking: bool, endpoints: list[Endpoint]) -> None:
         """A run starts with a resolver update, as a channel's does."""
         self.driver = Driver(self.builder, seed=seed, health_checking=health_checking)
-        # The reference's values of round_robin.resolver_error, .exit_idle and .failure_error
-        # (conformance/adapters/refimpl.py), not the registry's defaults.
+        # The reference's values of round_robin.resolver_error, .exit_idle, .failure_error and
+        # .repeated_endpoint (conformance/adapters/refimpl.py), not the registry's defaults.
         rr = RoundRobinMonitor(
             health_checking=health_checking,
             resolver_error=ResolverErrorHandling.PASS_TO_CHILDREN,
             exit_idle=ExitIdleHandling.FORWARD,
             failure_error=FailureError.ROTATING_CHILDREN,
+            repeated_endpoint=RepeatedEndpoint.FIRST_WINS,
         )
         self.monitors = [BoundaryMonitor(), rr]
         self.feed(ev.ResolverUpdate(endpoints))

@@ -234,6 +234,9 @@ var specOptions = map[string]string{
 	// endpointsharding.go lines 287-289: in TRANSIENT_FAILURE the failing
 	// children's pickers take turns, each failing with its own error.
 	"round_robin.failure_error": "rotating_children",
+	// endpointsharding.go lines 145-148: the list is rotated, then a repeat of
+	// an endpoint already met in this update is skipped ("Skip duplicate endpoints").
+	"round_robin.repeated_endpoint": "first_wins",
 	// clientconn.go lines 1381-1403: TRANSIENT_FAILURE, then IDLE when the backoff ends.
 	"subchannel.backoff_end": "idle",
 	// pickfirst.go lines 355-368: ExitIdle reports CONNECTING before the pass.

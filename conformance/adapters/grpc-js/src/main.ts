@@ -68,6 +68,9 @@ function capabilities(): JsonObject {
       // Picks in TRANSIENT_FAILURE fail with 'Last error: ' and the last error a child reported
       // (src/load-balancer-round-robin.ts:124-126, 170-176).
       'round_robin.failure_error': 'most_recent',
+      // One child per listed endpoint, repeats included (src/load-balancer-round-robin.ts:248-256);
+      // the copies share the pooled subchannel, which gets one turn per copy.
+      'round_robin.repeated_endpoint': 'every_copy',
       // After the backoff: CONNECTING if startConnecting() was called during it, else IDLE
       // (src/subchannel.ts:226-235); pick_first always calls it (load-balancer-pick-first.ts:373).
       'subchannel.backoff_end': 'connecting_if_requested',

@@ -73,6 +73,10 @@ final class SpecOptions {
     // TRANSIENT_FAILURE is reported with every child's picker in turn
     // (RoundRobinLoadBalancer.java:75, 90-97), each failing with its own error.
     options.put("round_robin.failure_error", "rotating_children");
+    // One child per address set, in a LinkedHashMap: a repeat's put replaces the earlier
+    // repeat's ResolvedAddresses, so the last repeat's order reaches the child
+    // (MultiChildLoadBalancer.java:87-99, createChildAddressesMap; put at :97 in 1.85.1 too).
+    options.put("round_robin.repeated_endpoint", "last_wins");
     // The subchannel retries by itself when its backoff ends: TRANSIENT_FAILURE -> CONNECTING
     // (InternalSubchannel.java:299-306, EndOfCurrentBackoff); never TRANSIENT_FAILURE -> IDLE.
     options.put("subchannel.backoff_end", "connecting");
