@@ -111,6 +111,12 @@ def _convert(value: str, hint: Any, key: str) -> Any:
     return value
 
 
+@functools.cache  # introspection costs more than a short case (explore replays thousands)
+def _parameters(cls: type[Any]) -> tuple[Mapping[str, inspect.Parameter], dict[str, Any]]:
+    """The monitor class's constructor parameters and their type hints."""
+    return inspect.signature(cls).parameters, typing.get_type_hints(cls.__init__)
+
+
 def monitors_for(
     policy: str,
     *,
@@ -133,8 +139,7 @@ def monitors_for(
             # The policies the adapter registered: which one a service config selects (SC-1).
             "known_policies": frozenset(known_policies),
         }
-        params = inspect.signature(cls).parameters
-        hints = typing.get_type_hints(cls.__init__)
+        params, hints = _parameters(cls)
         for key, value in (spec_options or {}).items():
             try:
                 option = check_value(key, value)
