@@ -111,10 +111,15 @@ def _convert(value: str, hint: Any, key: str) -> Any:
     return value
 
 
-@functools.cache  # introspection costs more than a short case (explore replays thousands)
+# Introspection costs more than a short case, and explore runs one case per transition.
+_PARAMETERS: dict[type[Any], tuple[Mapping[str, inspect.Parameter], dict[str, Any]]] = {}
+
+
 def _parameters(cls: type[Any]) -> tuple[Mapping[str, inspect.Parameter], dict[str, Any]]:
-    """The monitor class's constructor parameters and their type hints."""
-    return inspect.signature(cls).parameters, typing.get_type_hints(cls.__init__)
+    """The monitor class's constructor parameters and their type hints (worked out once)."""
+    if cls not in _PARAMETERS:
+        _PARAMETERS[cls] = inspect.signature(cls).parameters, typing.get_type_hints(cls.__init__)
+    return _PARAMETERS[cls]
 
 
 def monitors_for(
