@@ -12,6 +12,7 @@ import itertools
 import json
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -51,7 +52,7 @@ BOUNDS = {
 def test_forking_gives_what_replaying_gives(name: str) -> None:
     bounds, target, cover, keep_going = BOUNDS[name]
 
-    def run(fork: bool) -> dict[str, object]:
+    def run(fork: bool) -> dict[str, Any]:
         result = explore(
             bounds,
             target,
@@ -68,7 +69,8 @@ def test_forking_gives_what_replaying_gives(name: str) -> None:
     if target.planted is not None:  # the planted bug is found, at depth 3, both ways
         assert replayed["keep_going"]["classes"]
         found = replayed["counterexample"]
-        assert isinstance(found, dict) and len(found["steps"]) == 3
+        assert isinstance(found, dict)
+        assert len(found["steps"]) == 3
     if cover:
         assert replayed["exercised"]
 
@@ -91,7 +93,8 @@ def test_a_copied_closure_drives_the_copy_not_the_original() -> None:
     copy.callback("IDLE")  # copy.deepcopy would share the lambda: the original would see it
     assert original.seen == ["READY"]
     assert copy.seen == ["READY", "IDLE"]
-    assert next(copy.ids) == 5 and next(original.ids) == 5  # each its own counter
+    assert next(copy.ids) == 5  # each its own counter
+    assert next(original.ids) == 5
     with copy.lock:  # a lock of its own
         assert not original.lock.locked()
 
@@ -102,4 +105,4 @@ def test_what_cannot_be_copied_is_refused_so_explore_replays() -> None:
     with held.lock, pytest.raises(snapshot.SnapshotError, match="lock is held"):
         snapshot.take(held)
     with pytest.raises(snapshot.SnapshotError, match="cannot copy"):
-        snapshot.take((x for x in range(3)))  # a generator
+        snapshot.take(x for x in range(3))  # a generator
