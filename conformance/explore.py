@@ -588,9 +588,14 @@ def _canonical(monitor: Monitor, name: Callable[[int], int], pick: Callable[[int
     hook = getattr(monitor, "canonical_state", None)
     if hook is None:
         return _snapshot(monitor)
-    if "pick" in inspect.signature(hook).parameters:  # a monitor that keeps pick IDs
+    if _takes_picks(type(monitor)):  # a monitor that keeps pick IDs
         return hook(name, pick=pick)
     return hook(name)
+
+
+@functools.cache  # inspect.signature costs more than the hook (one call per state)
+def _takes_picks(monitor_type: type) -> bool:
+    return "pick" in inspect.signature(monitor_type.canonical_state).parameters  # type: ignore[attr-defined]
 
 
 def _snapshot(value: Any, seen: dict[int, int] | None = None) -> Any:
