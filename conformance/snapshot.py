@@ -29,6 +29,7 @@ referenced, not pickled (``Snapshot.shared``).
 from __future__ import annotations
 
 import ast
+import enum
 import io
 import itertools
 import pickle
@@ -102,6 +103,9 @@ class _Pickler(pickle.Pickler):
                 obj.__kwdefaults__,
                 obj.__closure__,
             )
+        if isinstance(obj, enum.Enum) and _named(obj):
+            # By name, looked up in C: Enum's own reduction calls State(1) in Python.
+            return f"{type(obj).__qualname__}.{obj.name}"
         if isinstance(obj, types.CellType):
             try:
                 contents = obj.cell_contents
@@ -127,6 +131,12 @@ class _Unpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         return self._shared[pid]
+
+
+def _named(member: enum.Enum) -> bool:
+    """A member of a module-level enum that its name finds (not a combination of flags)."""
+    cls = type(member)
+    return "<locals>" not in cls.__qualname__ and getattr(cls, member.name or "", None) is member
 
 
 def _local(function: types.FunctionType) -> bool:
