@@ -34,7 +34,6 @@ import inspect
 import itertools
 import json
 import multiprocessing
-import pickle
 import re
 import shlex
 import tempfile
@@ -872,13 +871,13 @@ def _visit(
 ) -> Visit:
     """Feed ``run`` the path's steps from ``start`` on, judging each, end the case, and
     describe the state it ends in."""
-    before = b""
+    before: snapshot.Snapshot | None = None
     burst = ends_in_burst(path)
     steps = case_steps(path, bounds.endpoints, bounds.config_json())
     try:
         for index in range(start, len(steps)):
             if cover and not burst and index == len(steps) - 1:
-                before = pickle.dumps(run.monitors)  # the monitors as the last step found them
+                before = snapshot.take(run.monitors)  # the monitors as the last step found them
             run.feed(index, steps[index])
         run.finish()
     except CaseFailedError as failure:
@@ -906,7 +905,7 @@ def _tracks_requests(bounds: Bounds) -> bool:
 
 
 def exercised(
-    monitors_before: bytes, last: Step, index: int, bounds: Bounds
+    monitors_before: snapshot.Snapshot, last: Step, index: int, bounds: Bounds
 ) -> tuple[tuple[str, str], ...]:
     """The requirements the monitors would report if the last step's outputs were wrong.
 
@@ -915,7 +914,7 @@ def exercised(
     shows that the step was judged under the requirement it names.  Each is paired with
     the channel state the step started in: requirement x policy-state coverage.
     """
-    monitors: list[Monitor] = pickle.loads(monitors_before)
+    monitors: list[Monitor] = snapshot.restore(monitors_before)
     boundary = monitors[0]
     assert isinstance(boundary, BoundaryMonitor)
     before = boundary.tracker.channel_state
@@ -923,7 +922,7 @@ def exercised(
     live = [v.ident for v in boundary.tracker.live()]
     found: set[tuple[str, str]] = set()
     for outputs in _perturbations(last, live, addresses(bounds.endpoints)):
-        trial: list[Monitor] = pickle.loads(monitors_before)
+        trial: list[Monitor] = snapshot.restore(monitors_before)
         step = Step(last.input, outputs)
         for monitor in trial:
             for violation in monitor.observe(index, step):
