@@ -856,27 +856,37 @@ def fork(
         for index, step in enumerate(steps):
             run.feed(index, step)  # judged clean when this state was reached
         saved = snapshot.take(run)
+        # What every copy's monitors are before its one input (coverage), taken once.
+        monitors = snapshot.take(run.monitors) if cover else None
     except snapshot.SnapshotError:
         return [replay(session, bounds, (*path, i), cover=cover) for i in next_inputs]
     finally:
         run.end_quietly()  # the session's own adapter is free for the next state
     return [
-        _visit(snapshot.restore(saved), bounds, (*path, i), len(steps), cover=cover)
+        _visit(
+            snapshot.restore(saved), bounds, (*path, i), len(steps), cover=cover, before=monitors
+        )
         for i in next_inputs
     ]
 
 
 def _visit(
-    run: CaseRun, bounds: Bounds, path: Sequence[wire.JsonObject], start: int, *, cover: bool
+    run: CaseRun,
+    bounds: Bounds,
+    path: Sequence[wire.JsonObject],
+    start: int,
+    *,
+    cover: bool,
+    before: snapshot.Snapshot | None = None,
 ) -> Visit:
     """Feed ``run`` the path's steps from ``start`` on, judging each, end the case, and
-    describe the state it ends in."""
-    before: snapshot.Snapshot | None = None
+    describe the state it ends in.  ``before``: the monitors as the last step will find
+    them, when the caller has them already (coverage)."""
     burst = ends_in_burst(path)
     steps = case_steps(path, bounds.endpoints, bounds.config_json())
     try:
         for index in range(start, len(steps)):
-            if cover and not burst and index == len(steps) - 1:
+            if cover and not burst and index == len(steps) - 1 and before is None:
                 before = snapshot.take(run.monitors)  # the monitors as the last step found them
             run.feed(index, steps[index])
         run.finish()
@@ -889,7 +899,8 @@ def _visit(
         return Visit(tuple(path), b"", (), str(err), (ADAPTER_FAILED,))
     if burst:  # judged, not explored further: the state after it is not a state of the search
         return Visit(tuple(path), b"", ())
-    covered = exercised(before, run.trace[-1], len(run.trace) - 1, bounds) if before else ()
+    last = len(run.trace) - 1
+    covered = exercised(before, run.trace[last], last, bounds) if cover and before else ()
     next_inputs = tuple(alphabet(bounds, run))
     recent = path[len(path) - bounds.history :] if bounds.history else ()
     requests = backoff_requests(run) if _tracks_requests(bounds) else None
