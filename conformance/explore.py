@@ -852,6 +852,7 @@ def fork(
     run = CaseRun(_case(bounds), session)
     run.start()  # explore checked what the adapter lacks with the root's replay
     steps = case_steps(path, bounds.endpoints, bounds.config_json())
+    saved = monitors = None
     try:
         for index, step in enumerate(steps):
             run.feed(index, step)  # judged clean when this state was reached
@@ -859,9 +860,11 @@ def fork(
         # What every copy's monitors are before its one input (coverage), taken once.
         monitors = snapshot.take(run.monitors) if cover else None
     except snapshot.SnapshotError:
-        return [replay(session, bounds, (*path, i), cover=cover) for i in next_inputs]
+        pass
     finally:
-        run.end_quietly()  # the session's own adapter is free for the next state
+        run.end_quietly()  # the session's own adapter is free for the next case
+    if saved is None:
+        return [replay(session, bounds, (*path, i), cover=cover) for i in next_inputs]
     return [
         _visit(
             snapshot.restore(saved), bounds, (*path, i), len(steps), cover=cover, before=monitors

@@ -18,6 +18,7 @@ import pytest
 
 from conformance import snapshot
 from conformance.explore import Bounds, Target, explore
+from conformance.runner import CaseRun
 
 OOB = json.dumps({"enableOobLoadReport": True}, sort_keys=True)
 
@@ -63,6 +64,24 @@ def test_forking_gives_what_replaying_gives(name: str) -> None:
         assert len(found["steps"]) == 3
     if cover:
         assert replayed["exercised"]
+
+
+@pytest.mark.req("CONF-10")
+def test_a_run_that_cannot_be_copied_is_replayed(monkeypatch: pytest.MonkeyPatch) -> None:
+    bounds = Bounds("pick_first", 2, 2)
+    replayed = explore(bounds, Target(), keep_keys=True, fork_in_process=False)
+
+    real = snapshot.take
+
+    def refuse(obj: object) -> snapshot.Snapshot:
+        if isinstance(obj, CaseRun):  # as if the adapter held a generator
+            raise snapshot.SnapshotError("cannot copy the run")
+        return real(obj)  # the monitors, for coverage
+
+    monkeypatch.setattr(snapshot, "take", refuse)
+    fallen_back = explore(bounds, Target(), keep_keys=True)
+    assert fallen_back.to_json(timings=False) == replayed.to_json(timings=False)
+    assert replayed.states > 10
 
 
 class _Listener:
