@@ -68,7 +68,7 @@ def test_forking_gives_what_replaying_gives(name: str) -> None:
 
 @pytest.mark.req("CONF-10")
 def test_a_run_that_cannot_be_copied_is_replayed(monkeypatch: pytest.MonkeyPatch) -> None:
-    bounds = Bounds("pick_first", 2, 2)
+    bounds = Bounds("weighted_round_robin", 2, 3)  # no probes: quick
     replayed = explore(bounds, Target(), keep_keys=True, fork_in_process=False)
 
     real = snapshot.take
