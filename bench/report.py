@@ -211,6 +211,12 @@ def summarise(samples: Mapping[str, Sequence[float]]) -> Summary:
             )
         )
 
+    for subject in _policies(stats, "explore"):
+        replayed = stats.get(f"explore/{subject}/replay")
+        forked = stats.get(f"explore/{subject}/fork")
+        if replayed is not None and forked is not None:  # > 1: forking is faster
+            ratios[f"explore/{subject} replay vs fork"] = Ratio.of(replayed, forked)
+
     # channel_vs_grpcio values are paired ratios (time per RPC / grpcio's), not seconds.
     for client in ("balanced", "rotation"):
         paired = stats.get(f"channel_vs_grpcio/{client}/round_robin")
@@ -403,6 +409,25 @@ def render(summary: Summary, context: Mapping[str, str]) -> str:
     ]
     out += _table(["client", "RPCs/s", "throughput vs native (paired)"], rows)
     out.append("")
+    subjects = _policies(s, "explore")
+    if subjects:  # only when asked for (--only explore/)
+        out.append(
+            "**Explore** (`conformance explore` in-process, coverage off, one whole search "
+            "a value: every path replayed, or each state's path replayed once and the run "
+            "forked)"
+        )
+        out.append("")
+        rows = [
+            [
+                subject,
+                fmt_stat(s.get(f"explore/{subject}/replay")),
+                fmt_stat(s.get(f"explore/{subject}/fork")),
+                fmt_ratio(r.get(f"explore/{subject} replay vs fork")),
+            ]
+            for subject in subjects
+        ]
+        out += _table(["bounds", "replay", "fork", "speed-up"], rows)
+        out.append("")
     out.append("**Targets**")
     out.append("")
     rows = [

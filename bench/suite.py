@@ -90,6 +90,12 @@ def register(runner: pyperf.Runner, only: Sequence[str] = ()) -> None:
     bench("corpus/in_process", w.time_corpus_in_process, cases)
     bench("corpus/subprocess", w.time_corpus_subprocess, cases)
     bench("corpus/subprocess_started", w.time_corpus_subprocess_started, cases)
+    # Seconds per value, so only when asked for (--only explore/): make bench stays short.
+    if any(prefix.startswith("explore") for prefix in only):
+        for subject in w.EXPLORE_BOUNDS:
+            for way in ("replay", "fork"):
+                run = functools.partial(w.time_explore, subject, way == "fork")
+                bench(f"explore/{subject}/{way}", run)
     bench("channel/grpcio/round_robin", functools.partial(_channel, "time_unary", "grpcio"))
     for client in CHANNEL_CLIENTS[1:]:
         bench(

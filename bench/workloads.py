@@ -445,3 +445,27 @@ def time_corpus_subprocess_started(loops: int) -> float:
     for _ in range(loops):
         _run_corpus(cases, lambda: kept)
     return time.perf_counter() - start
+
+
+# --- Exhaustive exploration (conformance/explore.py), in-process ---
+
+# (policy, endpoints, depth, config): pick_first's many small states, and
+# weighted_round_robin's fewer, costlier ones (schedulers, timers), deep enough that a
+# path is several inputs long (issue 18).
+EXPLORE_BOUNDS: dict[str, tuple[str, int, int, str | None]] = {
+    "pick_first_k3_d4": ("pick_first", 3, 4, None),
+    "weighted_round_robin_k2_d6": ("weighted_round_robin", 2, 6, None),
+}
+
+
+def time_explore(subject: str, fork: bool, loops: int) -> float:
+    """One whole exploration, coverage off; ``fork``: each state's path replayed once and
+    the run copied per next input, else every path replayed (explore's two ways)."""
+    from conformance.explore import Bounds, Target, explore
+
+    policy, endpoints, depth, config = EXPLORE_BOUNDS[subject]
+    bounds = Bounds(policy, endpoints, depth, config=config)
+    start = time.perf_counter()
+    for _ in range(loops):
+        explore(bounds, Target(), cover=False, fork_in_process=fork)
+    return time.perf_counter() - start

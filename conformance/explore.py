@@ -31,9 +31,9 @@ import enum
 import functools
 import hashlib
 import inspect
+import itertools
 import json
 import multiprocessing
-import pickle
 import re
 import shlex
 import tempfile
@@ -44,7 +44,7 @@ from typing import Any
 
 import attrs
 
-from conformance import wire
+from conformance import snapshot, wire
 from conformance.across import across_from_json
 from conformance.cases import Capability, Case, CaseStep, ChannelOptions, capabilities_needed
 from conformance.errors import AdapterError, CaseError, UsageError
@@ -720,9 +720,14 @@ def _canonical(monitor: Monitor, name: Callable[[int], int], pick: Callable[[int
     hook = getattr(monitor, "canonical_state", None)
     if hook is None:
         return _snapshot(monitor)
-    if "pick" in inspect.signature(hook).parameters:  # a monitor that keeps pick IDs
+    if _takes_picks(type(monitor)):  # a monitor that keeps pick IDs
         return hook(name, pick=pick)
     return hook(name)
+
+
+@functools.cache  # inspect.signature costs more than the hook (one call per state)
+def _takes_picks(monitor_type: type) -> bool:
+    return "pick" in inspect.signature(monitor_type.canonical_state).parameters  # type: ignore[attr-defined]
 
 
 def _snapshot(value: Any, seen: dict[int, int] | None = None) -> Any:
@@ -960,14 +965,66 @@ def replay(
     missing = run.start()
     if missing:  # a policy, a capability, or a spec option it cannot be set to
         raise CaseError(f"explore: the adapter lacks {', '.join(missing)}")
-    before = b""
+    return _visit(run, bounds, path, 0, cover=cover)
+
+
+def fork(
+    session: AdapterSession,
+    bounds: Bounds,
+    path: Sequence[wire.JsonObject],
+    next_inputs: Sequence[wire.JsonObject],
+    *,
+    cover: bool,
+) -> list[Visit]:
+    """``replay(path + [i])`` for each ``i`` of ``next_inputs``, in order, for an in-process
+    implementation: ``path`` is replayed once and the run copied (conformance/snapshot.py)
+    for each input, which is fed to the copy alone.  A run that cannot be copied is
+    replayed as before."""
+    if not next_inputs:
+        return []
+    run = CaseRun(_case(bounds), session)
+    run.start()  # explore checked what the adapter lacks with the root's replay
+    steps = case_steps(path, bounds.endpoints, bounds.config_json())
+    saved = monitors = None
+    try:
+        for index, step in enumerate(steps):
+            run.feed(index, step)  # judged clean when this state was reached
+        saved = snapshot.take(run)
+        # What every copy's monitors are before its one input (coverage), taken once.
+        monitors = snapshot.take(run.monitors) if cover else None
+    except snapshot.SnapshotError:
+        pass
+    finally:
+        run.end_quietly()  # the session's own adapter is free for the next case
+    if saved is None:
+        return [replay(session, bounds, (*path, i), cover=cover) for i in next_inputs]
+    return [
+        _visit(
+            snapshot.restore(saved), bounds, (*path, i), len(steps), cover=cover, before=monitors
+        )
+        for i in next_inputs
+    ]
+
+
+def _visit(
+    run: CaseRun,
+    bounds: Bounds,
+    path: Sequence[wire.JsonObject],
+    start: int,
+    *,
+    cover: bool,
+    before: snapshot.Snapshot | None = None,
+) -> Visit:
+    """Feed ``run`` the path's steps from ``start`` on, judging each, end the case, and
+    describe the state it ends in.  ``before``: the monitors as the last step will find
+    them, when the caller has them already (coverage)."""
     burst = ends_in_burst(path)
     steps = case_steps(path, bounds.endpoints, bounds.config_json())
     try:
-        for index, step in enumerate(steps):
-            if cover and not burst and index == len(steps) - 1:
-                before = pickle.dumps(run.monitors)  # the monitors as the last step found them
-            run.feed(index, step)
+        for index in range(start, len(steps)):
+            if cover and not burst and index == len(steps) - 1 and before is None:
+                before = snapshot.take(run.monitors)  # the monitors as the last step found them
+            run.feed(index, steps[index])
         run.finish()
     except CaseFailedError as failure:
         run.end_quietly()
@@ -978,7 +1035,8 @@ def replay(
         return Visit(tuple(path), b"", (), str(err), (ADAPTER_FAILED,))
     if burst:  # judged, not explored further: the state after it is not a state of the search
         return Visit(tuple(path), b"", ())
-    covered = exercised(before, run.trace[-1], len(run.trace) - 1, bounds) if before else ()
+    last = len(run.trace) - 1
+    covered = exercised(before, run.trace[last], last, bounds) if cover and before else ()
     next_inputs = tuple(alphabet(bounds, run))
     recent = path[len(path) - bounds.history :] if bounds.history else ()
     requests = backoff_requests(run) if _tracks_requests(bounds) else None
@@ -994,7 +1052,7 @@ def _tracks_requests(bounds: Bounds) -> bool:
 
 
 def exercised(
-    monitors_before: bytes, last: Step, index: int, bounds: Bounds
+    monitors_before: snapshot.Snapshot, last: Step, index: int, bounds: Bounds
 ) -> tuple[tuple[str, str], ...]:
     """The requirements the monitors would report if the last step's outputs were wrong.
 
@@ -1003,7 +1061,7 @@ def exercised(
     shows that the step was judged under the requirement it names.  Each is paired with
     the channel state the step started in: requirement x policy-state coverage.
     """
-    monitors: list[Monitor] = pickle.loads(monitors_before)
+    monitors: list[Monitor] = snapshot.restore(monitors_before)
     boundary = monitors[0]
     assert isinstance(boundary, BoundaryMonitor)
     before = boundary.tracker.channel_state
@@ -1011,7 +1069,7 @@ def exercised(
     live = [v.ident for v in boundary.tracker.live()]
     found: set[tuple[str, str]] = set()
     for outputs in _perturbations(last, live, addresses(bounds.endpoints)):
-        trial: list[Monitor] = pickle.loads(monitors_before)
+        trial: list[Monitor] = snapshot.restore(monitors_before)
         step = Step(last.input, outputs)
         for monitor in trial:
             for violation in monitor.observe(index, step):
@@ -1291,6 +1349,16 @@ def _expand(path: tuple[wire.JsonObject, ...]) -> Visit:
     return replay(session, bounds, path, cover=cover)
 
 
+def _expand_state(
+    state: tuple[tuple[wire.JsonObject, ...], tuple[wire.JsonObject, ...]],
+) -> list[Visit]:
+    """Worker side: every path from one state (its shortest path, the inputs legal next), forked."""
+    assert _WORKER is not None
+    session, bounds, cover = _WORKER
+    path, next_inputs = state
+    return fork(session, bounds, path, next_inputs, cover=cover)
+
+
 def _check_adapter(
     session: AdapterSession, bounds: Bounds
 ) -> tuple[str, SpecOptions, Mapping[str, str]]:
@@ -1341,6 +1409,7 @@ def explore(
     prefix: Sequence[wire.JsonObject] = (),
     keep_going: bool = False,
     notice: Callable[[str], None] | None = None,
+    fork_in_process: bool = True,
 ) -> Result:
     """Breadth-first search of every abstract state within ``bounds.depth`` inputs.
 
@@ -1353,7 +1422,8 @@ def explore(
     (grouped by ``violation_signature``) and not extended, and the search goes on; the
     counterexample is then the first class's.  ``notice(line)`` is called once before the
     search when the adapter declares selection-only options the monitors judge by their
-    defaults (not_meaningful); the result records them either way.
+    defaults (not_meaningful); the result records them either way.  ``fork_in_process``:
+    False replays every path even in-process (the tests compare the two).
     """
     started = time.monotonic()
     session = AdapterSession(target.connect, target.step_timeout)
@@ -1386,6 +1456,9 @@ def explore(
     )
     if pool is None:
         _start_worker(target, bounds, cover)
+    # An in-process implementation is forked rather than replayed (fork; same results, and
+    # test_explore_fork.py shows it); a subprocess adapter can only be replayed.
+    forking = target.adapter is None and fork_in_process
     depth = 0
     out_of_time = False
     try:
@@ -1393,10 +1466,14 @@ def explore(
             if not split and len(frontier) >= SHARD_SPLIT_FACTOR * count:
                 frontier = frontier[index::count]  # every shard computes the same levels so far
                 split = True
-            paths = [(*v.path, step) for v in frontier for step in v.next_inputs]
-            visits: Iterable[Visit] = (
-                pool.imap(_expand, paths, chunksize=16) if pool else map(_expand, paths)
-            )
+            visits: Iterable[Visit]
+            if forking:  # one task per state: its path is replayed once (fork)
+                states = [(v.path, v.next_inputs) for v in frontier]
+                forked = pool.imap(_expand_state, states) if pool else map(_expand_state, states)
+                visits = itertools.chain.from_iterable(forked)
+            else:
+                paths = [(*v.path, step) for v in frontier for step in v.next_inputs]
+                visits = pool.imap(_expand, paths, chunksize=16) if pool else map(_expand, paths)
             next_frontier = []
             for visit in visits:
                 if budget is not None and time.monotonic() - started > budget:

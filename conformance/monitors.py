@@ -111,6 +111,17 @@ def _convert(value: str, hint: Any, key: str) -> Any:
     return value
 
 
+# Introspection costs more than a short case, and explore runs one case per transition.
+_PARAMETERS: dict[type[Any], tuple[Mapping[str, inspect.Parameter], dict[str, Any]]] = {}
+
+
+def _parameters(cls: type[Any]) -> tuple[Mapping[str, inspect.Parameter], dict[str, Any]]:
+    """The monitor class's constructor parameters and their type hints (worked out once)."""
+    if cls not in _PARAMETERS:
+        _PARAMETERS[cls] = inspect.signature(cls).parameters, typing.get_type_hints(cls.__init__)
+    return _PARAMETERS[cls]
+
+
 def monitors_for(
     policy: str,
     *,
@@ -133,8 +144,7 @@ def monitors_for(
             # The policies the adapter registered: which one a service config selects (SC-1).
             "known_policies": frozenset(known_policies),
         }
-        params = inspect.signature(cls).parameters
-        hints = typing.get_type_hints(cls.__init__)
+        params, hints = _parameters(cls)
         for key, value in (spec_options or {}).items():
             try:
                 option = check_value(key, value)

@@ -26,6 +26,7 @@ adds the file and line (:func:`line_of`).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -226,7 +227,7 @@ _ADDRESS_KEYS = frozenset({"server_name", "attributes", "balancer_attributes"})
 
 def address_from_json(value: JsonValue, path: JsonPath) -> Address:
     if isinstance(value, str):
-        return _model(path, lambda: Address(value))
+        return _model(path, lambda: _plain_address(value))
     obj = expect_object(value, path)
     check_keys(obj, path, frozenset({"addr"}), _ADDRESS_KEYS)
     addr = expect_str(obj["addr"], (*path, "addr"))
@@ -236,6 +237,11 @@ def address_from_json(value: JsonValue, path: JsonPath) -> Address:
         obj.get("balancer_attributes", {}), (*path, "balancer_attributes")
     )
     return _model(path, lambda: Address(addr, server_name, attrs_, balancer))
+
+
+@functools.lru_cache(maxsize=4096)  # the same few addresses, in every update of every case
+def _plain_address(addr: str) -> Address:
+    return Address(addr)  # frozen: one instance may serve every update
 
 
 def addresses_from_json(value: JsonValue, path: JsonPath) -> tuple[Address, ...]:

@@ -85,6 +85,15 @@ def test_unmeasured_targets_are_listed_as_missing() -> None:
     assert "BalancedChannel vs grpcio round_robin" not in both.missing
 
 
+def test_explore_rows_and_speed_up_only_when_measured() -> None:
+    assert "**Explore**" not in report.render(summarise(_samples()), {})
+    samples = _samples(explore__pick_first_k3_d4__replay=8.0, explore__pick_first_k3_d4__fork=2.0)
+    summary = summarise(samples)
+    assert summary.ratios["explore/pick_first_k3_d4 replay vs fork"].value == 4.0
+    table = report.render(summary, {})
+    assert "| pick_first_k3_d4 | 8 s (8 s-8 s) | 2 s (2 s-2 s) | 4.00x" in table
+
+
 def test_table_and_readme_block() -> None:
     table = report.render(summarise(_samples()), {"load average": "0.1-0.2"})
     assert "| round_robin | 60 ns (60 ns-60 ns) |" in table

@@ -122,6 +122,20 @@ def test_suite_names_are_unique_and_the_filter_keeps_prefixes() -> None:
     assert picks.names == [n for n in names if n.startswith(("floor", "pick/round_robin/"))]
 
 
+def test_the_explore_benchmarks_run_only_when_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    everything = _Recorder()
+    suite.register(everything)
+    assert not [n for n in everything.names if n.startswith("explore/")]  # seconds each
+    asked = _Recorder()
+    suite.register(asked, ["explore/"])
+    assert asked.names == [
+        f"explore/{subject}/{way}" for subject in w.EXPLORE_BOUNDS for way in ("replay", "fork")
+    ]
+    monkeypatch.setitem(w.EXPLORE_BOUNDS, "tiny", ("pick_first", 2, 1, None))
+    assert w.time_explore("tiny", True, 1) > 0
+    assert w.time_explore("tiny", False, 1) > 0
+
+
 def test_every_channel_client_runs_rpcs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert suite.CHANNEL_CLIENTS == real_rpcs.CLIENTS
     try:

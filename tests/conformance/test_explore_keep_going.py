@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -39,7 +40,7 @@ from conformance.planted import (
 )
 from conformance.planted import _pick_first_building as pick_first_building
 from conformance.results import Outcome
-from conformance.runner import AdapterSession, run_cases
+from conformance.runner import CaseRun, run_cases
 from conformance.transport import InProcessTransport, Transport
 from tests.conformance.helpers import one_line_error
 
@@ -100,18 +101,19 @@ def test_two_planted_bugs_in_one_policy_give_two_classes() -> None:
 def test_a_violating_path_is_not_extended(monkeypatch: pytest.MonkeyPatch) -> None:
     replayed: list[tuple[wire.JsonObject, ...]] = []
     violating: list[tuple[wire.JsonObject, ...]] = []
-    real = explore_module.replay
+    real = explore_module._visit
 
     def recording(
-        session: AdapterSession, bounds: Bounds, path: Sequence[wire.JsonObject], *, cover: bool
+        run: CaseRun, bounds: Bounds, path: Sequence[wire.JsonObject], start: int, **kw: Any
     ) -> Visit:
-        visit = real(session, bounds, path, cover=cover)
+        # Every path ends here, replayed or forked from its state (explore.fork).
+        visit = real(run, bounds, path, start, **kw)
         replayed.append(visit.path)
         if visit.failure is not None:
             violating.append(visit.path)
         return visit
 
-    monkeypatch.setattr(explore_module, "replay", recording)
+    monkeypatch.setattr(explore_module, "_visit", recording)
     result = explore(PF2, TwoBugsTarget(), keep_going=True, cover=False)
     assert len(violating) == result.violating_paths > 0
     for bad in violating:  # no replayed path starts with a violating one
