@@ -1456,9 +1456,11 @@ def explore(
     )
     if pool is None:
         _start_worker(target, bounds, cover)
-    # An in-process implementation is forked rather than replayed (fork; same results, and
-    # test_explore_fork.py shows it); a subprocess adapter can only be replayed.
-    forking = target.adapter is None and fork_in_process
+    # The reference and the planted bugs are forked rather than replayed (fork; same
+    # results, and test_explore_fork.py shows it); a subprocess adapter can only be
+    # replayed, and a --load'ed policy is, since it may keep state (module globals) that
+    # a copy of the run would share instead of copying.
+    forking = target.adapter is None and not target.load and fork_in_process
     depth = 0
     out_of_time = False
     try:
