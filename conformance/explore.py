@@ -63,6 +63,7 @@ from spec.connectivity import (
 )
 from spec.errors import ModelError
 from spec.monitors.boundary import BoundaryMonitor
+from spec.options import option as spec_option
 from spec.trace import Monitor, Step
 from spec.types import Address, Status, StatusCode
 
@@ -428,8 +429,6 @@ def across_probes(bounds: Bounds, run: CaseRun, pick_id: int) -> list[wire.JsonO
             probes.append({"type": ACROSS, "probe": "rotation", "pick_id": pick_id})
             # RR-2 (round_robin.repeated_endpoint): which repeat's order the one child gets;
             # under every_copy each repeat has a child, so there is no order to judge.
-            from spec.options import option as spec_option
-
             key = "round_robin.repeated_endpoint"
             repeated = options.get(key) or spec_option(key).default
             if repeated == "first_wins":

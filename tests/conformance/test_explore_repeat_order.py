@@ -1,7 +1,8 @@
 """``conformance explore``'s ``repeat_order`` probe and round_robin's RR-2 updates (issue 18).
 
-RR-2: a repeat within one update is skipped, so the child of an endpoint listed twice gets
-the address order of the repeat met first.  RR-12's rotation makes either repeat the first,
+RR-2 under round_robin.repeated_endpoint=first_wins (the reference's, grpc-go's): a repeat
+within one update is skipped, so the child of an endpoint listed twice gets the address
+order of the repeat met first.  RR-12's rotation makes either repeat the first,
 so one trace cannot tell a child given the last repeat's order (the planted bug
 rr-duplicate-endpoint-last-wins) from a correct one: the probe repeats the update 400 times
 and wants the first repeat's first address to be asked to connect first (PF-3) at least
