@@ -215,7 +215,7 @@ class EndpointSharding(Balancer):
         repeated_endpoint: RepeatedEndpoint = RepeatedEndpoint.FIRST_WINS,
     ) -> None:
         if repeated_endpoint is RepeatedEndpoint.EVERY_COPY:
-            raise ValueError(
+            raise OptionError(
                 "endpoint sharding keeps one child per distinct endpoint (RR-2): "
                 "round_robin.repeated_endpoint=every_copy is not followed"
             )

@@ -240,7 +240,7 @@ AUDIT: dict[str, tuple[str, ...]] = {
         f"{_TEXT}: agrees",
     ),
     "RR-2": (
-        f"{_GO}: agrees (endpointsharding.go:146-148 skips a repeated endpoint; resolver.EndpointMap); round_robin.repeated_endpoint=first_wins (the list is rotated first, 145)",
+        f"{_GO}: agrees (endpointsharding.go:145-148: the list is rotated, 145, then a repeated endpoint skipped, 146-148; resolver.EndpointMap): round_robin.repeated_endpoint=first_wins",
         f"{_TEXT}: silent on a repeat within one update ('For each endpoint, the round_robin policy creates a pick_first child policy'); gRFC A61 compares endpoints as unordered address sets across updates only ('Address List Updates in Java/Go')",
         f"{_JAVA}: differs on a repeat, one child given the last copy's addresses (MultiChildLoadBalancer.java:87-99, LinkedHashMap put at 97; the 1.85.1 jar's line table agrees): round_robin.repeated_endpoint=last_wins",
         f"{_CORE}: differs on a repeat, a child per listed copy (endpoint_list.cc EndpointList::Init at 001b372; round_robin.cc at 0a1b619), the copies sharing pooled subchannels: round_robin.repeated_endpoint=every_copy",

@@ -12,6 +12,7 @@ import itertools
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from typing import cast
 
 import attrs
 import pytest
@@ -29,14 +30,17 @@ from refimpl.balancer import (
     Drop,
     FailPicker,
     NewSubConnOptions,
+    OptionError,
     Picker,
     PickInfo,
     PickResult,
     QueuePicker,
     SubConn,
     SubConnState,
+    seeded_random,
     unavailable,
 )
+from refimpl.clock import VirtualClock
 from refimpl.driver import Driver
 from refimpl.endpoint_sharding import (
     NO_CHILDREN,
@@ -48,6 +52,7 @@ from spec import actions as act
 from spec import events as ev
 from spec.connectivity import State, aggregate_round_robin
 from spec.monitors.boundary import BoundaryMonitor
+from spec.options import RepeatedEndpoint
 from spec.trace import Step, judge
 from spec.types import Endpoint, Status, StatusCode, freeze_attributes
 
@@ -390,6 +395,20 @@ def test_close_closes_children_and_reports_nothing_after(runs: list[Run]) -> Non
     assert sorted(o.subchannel for o in outputs if isinstance(o, act.Shutdown)) == [1, 2]
     assert reports(outputs) == []
     assert all(leaf.closed for leaf in r.leaves)
+
+
+@pytest.mark.req("RR-2")
+def test_every_copy_is_refused_as_an_option() -> None:
+    # The reference keeps one child per distinct endpoint: round_robin.repeated_endpoint=
+    # every_copy is judged by the monitor, never followed, and asking for it is misuse.
+    options = BuildOptions(VirtualClock(), seeded_random(0), run_soon=lambda fn: fn())
+    with pytest.raises(OptionError, match="every_copy is not followed"):
+        EndpointSharding(
+            cast(ClientConn, None),
+            options,
+            LeafBuilder(),
+            repeated_endpoint=RepeatedEndpoint.EVERY_COPY,
+        )
 
 
 def test_picker_needs_a_child() -> None:
