@@ -63,6 +63,7 @@ from spec.connectivity import (
 )
 from spec.errors import ModelError
 from spec.monitors.boundary import BoundaryMonitor
+from spec.monitors.weighted_round_robin import AgeHorizon
 from spec.options import option as spec_option
 from spec.trace import Monitor, Step
 from spec.types import Address, Status, StatusCode
@@ -548,6 +549,23 @@ def wrr_other_config(config: wire.JsonValue) -> wire.JsonObject:
     return {**explored, "errorUtilizationPenalty": other}
 
 
+@functools.cache  # parsed once per exploration, not once per state
+def wrr_horizon(bounds: Bounds) -> AgeHorizon | None:
+    """weighted_round_robin's AgeHorizon: the longest blackout and expiration of the
+    configs the alphabet puts in force (the explored one and wrr_other_config; its invalid
+    config is rejected and keeps the one in force).  None for the other policies."""
+    if bounds.policy != "weighted_round_robin":
+        return None
+    from spec.monitors.weighted_round_robin import parse_config
+
+    explored = bounds.config_json()
+    configs = [parse_config(c) for c in (explored or {}, wrr_other_config(explored))]
+    return AgeHorizon(
+        max((c.blackout_period for c in configs), key=lambda d: d.nanos),
+        max((c.weight_expiration_period for c in configs), key=lambda d: d.nanos),
+    )
+
+
 def wrr_burst_picks(config: wire.JsonValue) -> int:
     """The picks of a weighted_round_robin burst: the fewest W for which the lightest
     endpoint's due picks exceed WRR-16's tolerance over W picks by one pick or more.
@@ -668,6 +686,7 @@ def state_key(
     run: CaseRun,
     recent: Sequence[wire.JsonObject] = (),
     requests: frozenset[int] | None = None,
+    horizon: AgeHorizon | None = None,
 ) -> bytes:
     """The state's canonical key: every monitor's canonical state, subchannels renamed.
 
@@ -679,6 +698,8 @@ def state_key(
     ``requests``: under ``subchannel.backoff_end = connecting_if_requested``, the
     subchannels in TRANSIENT_FAILURE asked to connect (backoff_requests), which decide
     which backoff edges the alphabet offers; None under the other values.
+    ``horizon``: passed to a hook that takes one (weighted_round_robin's AgeHorizon: the
+    longest periods of the alphabet's configs, wrr_horizon); None, exact ages.
     """
     tracker = _boundary(run).tracker
     live = sorted(tracker.live(), key=lambda v: (repr(v.addresses), v.ident))
@@ -694,7 +715,7 @@ def state_key(
     def pick(pick_id: int) -> int:
         return ranks.get(pick_id, -pick_id)  # a pick the monitor holds that is finished: kept
 
-    parts = [_canonical(monitor, name, pick) for monitor in run.monitors]
+    parts = [_canonical(monitor, name, pick, horizon) for monitor in run.monitors]
     if run.case.policy in LOAD_REPORTING:  # the alphabet offers a Done for these picks
         by_pick = {
             o.pick_id: o.subchannel
@@ -715,18 +736,23 @@ def state_key(
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
 
 
-def _canonical(monitor: Monitor, name: Callable[[int], int], pick: Callable[[int], int]) -> Any:
+def _canonical(
+    monitor: Monitor,
+    name: Callable[[int], int],
+    pick: Callable[[int], int],
+    horizon: AgeHorizon | None,
+) -> Any:
     hook = getattr(monitor, "canonical_state", None)
     if hook is None:
         return _snapshot(monitor)
-    if _takes_picks(type(monitor)):  # a monitor that keeps pick IDs
-        return hook(name, pick=pick)
-    return hook(name)
+    takes = _hook_takes(type(monitor))
+    extra = {"pick": pick, "horizon": horizon}  # pick: a monitor that keeps pick IDs
+    return hook(name, **{k: v for k, v in extra.items() if k in takes})
 
 
 @functools.cache  # inspect.signature costs more than the hook (one call per state)
-def _takes_picks(monitor_type: type) -> bool:
-    return "pick" in inspect.signature(monitor_type.canonical_state).parameters  # type: ignore[attr-defined]
+def _hook_takes(monitor_type: type) -> frozenset[str]:
+    return frozenset(inspect.signature(monitor_type.canonical_state).parameters)  # type: ignore[attr-defined]
 
 
 def _snapshot(value: Any, seen: dict[int, int] | None = None) -> Any:
@@ -1039,7 +1065,8 @@ def _visit(
     next_inputs = tuple(alphabet(bounds, run))
     recent = path[len(path) - bounds.history :] if bounds.history else ()
     requests = backoff_requests(run) if _tracks_requests(bounds) else None
-    return Visit(tuple(path), state_key(run, recent, requests), next_inputs, None, (), covered)
+    key = state_key(run, recent, requests, wrr_horizon(bounds))
+    return Visit(tuple(path), key, next_inputs, None, (), covered)
 
 
 def _tracks_requests(bounds: Bounds) -> bool:

@@ -263,6 +263,22 @@ def window_excess(picks: list[int], shares: list[float], bound: float, drift: fl
     return None
 
 
+@attrs.frozen
+class AgeHorizon:
+    """The longest blackout and weight expiration periods of any config that later inputs
+    may put in force (conformance explore: the configs of its alphabet).
+
+    An age at or beyond the horizon is past every comparison with it: WRR-8's ``now - run
+    < blackout`` never holds again and WRR-9's ``now - last >= expiration`` always does,
+    and an age only grows until a report or READY resets it.  So canonical_state renders
+    every such age alike, and an expired weight's value (a report overwrites it before it
+    can be read again) not at all.
+    """
+
+    blackout: Duration
+    expiration: Duration
+
+
 @attrs.define
 class _Epoch:
     """The picks one scheduler served."""
@@ -337,20 +353,35 @@ class WeightedRoundRobinMonitor:
         return self.violations
 
     def canonical_state(
-        self, name: Callable[[int], int], pick: Callable[[int], int] = _same
+        self,
+        name: Callable[[int], int],
+        pick: Callable[[int], int] = _same,
+        horizon: AgeHorizon | None = None,
     ) -> tuple[Any, ...]:
         """What later judging depends on, subchannels renamed by ``name`` and the IDs of
         unfinished picks by ``pick`` (conformance explore; docs/explore.md argues it).
 
         Times are relative to ``now``: the rules only compare differences of times (a
         weight's age with the expiration period, the time since its first report with the
-        blackout, the next rebuild with the time an advance reaches).  A weight state may
+        blackout, the next rebuild with the time an advance reaches).  With a ``horizon``
+        (widened to the periods of the configs in force), ages at or beyond it are all
+        rendered as the horizon; without one they are exact, since a later config may set
+        a longer period, under which an old report counts again.  A weight state may
         be shared (the endpoint's entry, a picker's, a pick whose Done feeds it) and may
         outlive its endpoint; each is rendered once, in a canonical order, and referred to
         by its place.  An epoch keeps its picks whole; only their trace indices (for
         messages) are left out.
         """
         now = self.now
+        longest_run: int | None = None  # the blackout's horizon (WRR-8)
+        longest_age: int | None = None  # the expiration's (WRR-9)
+        if horizon is not None:
+            in_force = [horizon.blackout, horizon.expiration]
+            for config in (self.config, None if self.picker is None else self.picker.config):
+                if config is not None:
+                    in_force += [config.blackout_period, config.weight_expiration_period]
+            longest_run = max(d.nanos for d in in_force[0::2])
+            longest_age = max(d.nanos for d in in_force[1::2])
         states: IdentityNumbering[WeightState] = IdentityNumbering()
         ref = states.number
 
@@ -370,19 +401,19 @@ class WeightedRoundRobinMonitor:
             e = self.epoch
             epoch = (tuple(tuple(sorted(k)) for k in e.keys), tuple(e.weights), tuple(e.picks))
 
-        def since(t: int | None) -> int | None:
-            return None if t is None else now - t
+        def since(t: int | None, longest: int | None) -> int | None:
+            if t is None:
+                return None
+            return now - t if longest is None else min(now - t, longest)
 
-        rendered = tuple(
-            # Without an accepted report the weight is never read (effective() is 0 and
-            # the next accepted report overwrites it).
-            (
-                None if s.last_updated is None else s.weight,
-                since(s.last_updated),
-                since(s.non_empty_since),
-            )
-            for s in states.seen
-        )
+        def render(s: WeightState) -> tuple[float | None, int | None, int | None]:
+            age = since(s.last_updated, longest_age)
+            # Without an accepted report, or once expired for every config to come, the
+            # weight is never read (effective() is 0 until a report overwrites it).
+            unread = age is None or age == longest_age
+            return (None if unread else s.weight, age, since(s.non_empty_since, longest_run))
+
+        rendered = tuple(render(s) for s in states.seen)
         return (
             self.view.canonical_state(name),
             self.weight_on_reconnect,

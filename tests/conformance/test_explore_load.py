@@ -27,10 +27,13 @@ from conformance.explore import (
     resolver_updates,
     time_steps,
     wrr_burst_picks,
+    wrr_horizon,
 )
 from conformance.planted import broken_transport
 from conformance.results import Outcome
 from conformance.runner import AdapterSession, run_cases
+from spec.monitors.weighted_round_robin import AgeHorizon
+from spec.types import Duration
 
 A1, A2 = "10.0.0.1:80", "10.0.0.2:80"
 OOB = json.dumps({"enableOobLoadReport": True})
@@ -89,6 +92,51 @@ def test_wrr_key_keeps_times_relative_to_now() -> None:
     # difference the picks after 9 s more can show.
     assert earlier != same
     assert aged != same  # both weights 1 s older, and the scheduler rebuilt (WRR-12)
+
+
+@pytest.mark.req("CONF-10", "WRR-8", "WRR-9")
+def test_wrr_key_merges_ages_past_every_period_the_alphabet_can_set() -> None:
+    """A first report older than the longest blackout, or a last one older than the
+    longest expiration, of the alphabet's configs reads alike from then on (AgeHorizon)."""
+    assert wrr_horizon(WRR) == AgeHorizon(Duration.of(seconds=10), Duration.of(seconds=180))
+    reported = [*WRR_READY, oob(A1, LIGHT), oob(A2, FAILING)]
+    again = [oob(A1, LIGHT), oob(A2, FAILING)]
+    expired, long_expired, not_yet = keys(
+        WRR,
+        [*reported, advance("181s")],
+        [*reported, advance("181s"), advance("11s")],
+        [*reported, advance("179s")],
+    )
+    assert expired == long_expired
+    assert not_yet != expired  # 1 s before WRR-9's expiry: the weights still count
+    run_11, run_12, run_5 = keys(  # the runs began 11, 12 and 5 s ago; reported just now
+        WRR,
+        [*reported, advance("11s"), *again],
+        [*reported, advance("1s"), advance("11s"), *again],
+        [
+            *reported,
+            advance("1s"),
+            advance("1s"),
+            advance("1s"),
+            advance("1s"),
+            advance("1s"),
+            *again,
+        ],
+    )
+    assert run_11 == run_12  # both past WRR-8's blackout
+    assert run_5 != run_11  # 5 s more of blackout
+    # Under a config whose expiry is longer, 181 s is not past it: kept apart.
+    longer = Bounds(
+        "weighted_round_robin",
+        2,
+        9,
+        config=json.dumps({"enableOobLoadReport": True, "weightExpirationPeriod": "300s"}),
+    )
+    ready = [update(json.loads(longer.config or "")), *CONNECT_BOTH, *again]
+    assert (
+        len(set(keys(longer, [*ready, advance("181s")], [*ready, advance("181s"), advance("11s")])))
+        == 2
+    )
 
 
 @pytest.mark.req("CONF-10", "WRR-5", "WRR-7")
