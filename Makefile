@@ -184,7 +184,7 @@ explore: $(STAMP)
 		--spec-option pick_first.selected_address_removed=reconnects $(EXPLORE_ARGS)
 	$(BIN)/python -m conformance explore --policy round_robin --in-process --endpoints 3 --depth 10 $(EXPLORE_ARGS)
 	$(BIN)/python -m conformance explore --policy round_robin --in-process --endpoints 3 --depth 6 --health-checking $(EXPLORE_ARGS)
-	$(BIN)/python -m conformance explore --policy weighted_round_robin --in-process --endpoints 2 --depth 8 \
+	$(BIN)/python -m conformance explore --policy weighted_round_robin --in-process --endpoints 2 --depth 9 \
 		--config '{"enableOobLoadReport": true}' $(EXPLORE_ARGS)
 	$(BIN)/python -m conformance explore --policy least_request_experimental --in-process --endpoints 2 --depth 8 $(EXPLORE_ARGS)
 

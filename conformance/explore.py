@@ -63,10 +63,9 @@ from spec.connectivity import (
 )
 from spec.errors import ModelError
 from spec.monitors.boundary import BoundaryMonitor
-from spec.monitors.weighted_round_robin import AgeHorizon
 from spec.options import option as spec_option
 from spec.trace import Monitor, Step
-from spec.types import Address, Status, StatusCode
+from spec.types import Address, Duration, Status, StatusCode
 
 ADAPTER_FAILED = "CONF-10"  # the input was legal and the adapter failed on it
 SHARD_SPLIT_FACTOR = 4  # split the search where a level has at least 4 states per shard
@@ -550,20 +549,18 @@ def wrr_other_config(config: wire.JsonValue) -> wire.JsonObject:
 
 
 @functools.cache  # parsed once per exploration, not once per state
-def wrr_horizon(bounds: Bounds) -> AgeHorizon | None:
-    """weighted_round_robin's AgeHorizon: the longest blackout and expiration of the
-    configs the alphabet puts in force (the explored one and wrr_other_config; its invalid
-    config is rejected and keeps the one in force).  None for the other policies."""
+def wrr_horizon(bounds: Bounds) -> Duration | None:
+    """weighted_round_robin's age horizon: the longest blackout or expiration of the configs
+    the alphabet puts in force (the explored one and wrr_other_config; its invalid config
+    is rejected and keeps the one in force).  None for the other policies."""
     if bounds.policy != "weighted_round_robin":
         return None
     from spec.monitors.weighted_round_robin import parse_config
 
     explored = bounds.config_json()
     configs = [parse_config(c) for c in (explored or {}, wrr_other_config(explored))]
-    return AgeHorizon(
-        max((c.blackout_period for c in configs), key=lambda d: d.nanos),
-        max((c.weight_expiration_period for c in configs), key=lambda d: d.nanos),
-    )
+    periods = [d for c in configs for d in (c.blackout_period, c.weight_expiration_period)]
+    return max(periods, key=lambda d: d.nanos)
 
 
 def wrr_burst_picks(config: wire.JsonValue) -> int:
@@ -686,7 +683,7 @@ def state_key(
     run: CaseRun,
     recent: Sequence[wire.JsonObject] = (),
     requests: frozenset[int] | None = None,
-    horizon: AgeHorizon | None = None,
+    horizon: Duration | None = None,
 ) -> bytes:
     """The state's canonical key: every monitor's canonical state, subchannels renamed.
 
@@ -698,8 +695,8 @@ def state_key(
     ``requests``: under ``subchannel.backoff_end = connecting_if_requested``, the
     subchannels in TRANSIENT_FAILURE asked to connect (backoff_requests), which decide
     which backoff edges the alphabet offers; None under the other values.
-    ``horizon``: passed to a hook that takes one (weighted_round_robin's AgeHorizon: the
-    longest periods of the alphabet's configs, wrr_horizon); None, exact ages.
+    ``horizon``: passed to a hook that takes one (weighted_round_robin's: the longest
+    period of the alphabet's configs, wrr_horizon); None, exact ages.
     """
     tracker = _boundary(run).tracker
     live = sorted(tracker.live(), key=lambda v: (repr(v.addresses), v.ident))
@@ -740,7 +737,7 @@ def _canonical(
     monitor: Monitor,
     name: Callable[[int], int],
     pick: Callable[[int], int],
-    horizon: AgeHorizon | None,
+    horizon: Duration | None,
 ) -> Any:
     hook = getattr(monitor, "canonical_state", None)
     if hook is None:

@@ -263,22 +263,6 @@ def window_excess(picks: list[int], shares: list[float], bound: float, drift: fl
     return None
 
 
-@attrs.frozen
-class AgeHorizon:
-    """The longest blackout and weight expiration periods of any config that later inputs
-    may put in force (conformance explore: the configs of its alphabet).
-
-    An age at or beyond the horizon is past every comparison with it: WRR-8's ``now - run
-    < blackout`` never holds again and WRR-9's ``now - last >= expiration`` always does,
-    and an age only grows until a report or READY resets it.  So canonical_state renders
-    every such age alike, and an expired weight's value (a report overwrites it before it
-    can be read again) not at all.
-    """
-
-    blackout: Duration
-    expiration: Duration
-
-
 @attrs.define
 class _Epoch:
     """The picks one scheduler served."""
@@ -356,32 +340,37 @@ class WeightedRoundRobinMonitor:
         self,
         name: Callable[[int], int],
         pick: Callable[[int], int] = _same,
-        horizon: AgeHorizon | None = None,
+        horizon: Duration | None = None,
     ) -> tuple[Any, ...]:
         """What later judging depends on, subchannels renamed by ``name`` and the IDs of
         unfinished picks by ``pick`` (conformance explore; docs/explore.md argues it).
 
         Times are relative to ``now``: the rules only compare differences of times (a
         weight's age with the expiration period, the time since its first report with the
-        blackout, the next rebuild with the time an advance reaches).  With a ``horizon``
-        (widened to the periods of the configs in force), ages at or beyond it are all
-        rendered as the horizon; without one they are exact, since a later config may set
-        a longer period, under which an old report counts again.  A weight state may
+        blackout, the next rebuild with the time an advance reaches).  ``horizon``: no
+        config that later inputs put in force sets a blackout or an expiration longer than
+        it (conformance explore: the configs of its alphabet).  Widened to the periods of
+        the configs in force, it caps both ages: an age at or beyond every period is past
+        every comparison (WRR-8's ``now - run < blackout`` never holds again, WRR-9's ``now
+        - last >= expiration`` always does) and only grows until a report or READY resets
+        it, and an expired weight's value is not read before a report overwrites it.
+        Without a horizon ages are exact: a later config may set a longer period, under
+        which an old report counts again.  One cap for both ages, not each its own period:
+        capping the first report's age at the blackout would be as sound, but would merge
+        states that an implementation confusing the two times keeps apart.  A weight state may
         be shared (the endpoint's entry, a picker's, a pick whose Done feeds it) and may
         outlive its endpoint; each is rendered once, in a canonical order, and referred to
         by its place.  An epoch keeps its picks whole; only their trace indices (for
         messages) are left out.
         """
         now = self.now
-        longest_run: int | None = None  # the blackout's horizon (WRR-8)
-        longest_age: int | None = None  # the expiration's (WRR-9)
+        cap: int | None = None
         if horizon is not None:
-            in_force = [horizon.blackout, horizon.expiration]
+            periods = [horizon]
             for config in (self.config, None if self.picker is None else self.picker.config):
                 if config is not None:
-                    in_force += [config.blackout_period, config.weight_expiration_period]
-            longest_run = max(d.nanos for d in in_force[0::2])
-            longest_age = max(d.nanos for d in in_force[1::2])
+                    periods += [config.blackout_period, config.weight_expiration_period]
+            cap = max(d.nanos for d in periods)
         states: IdentityNumbering[WeightState] = IdentityNumbering()
         ref = states.number
 
@@ -401,17 +390,17 @@ class WeightedRoundRobinMonitor:
             e = self.epoch
             epoch = (tuple(tuple(sorted(k)) for k in e.keys), tuple(e.weights), tuple(e.picks))
 
-        def since(t: int | None, longest: int | None) -> int | None:
+        def since(t: int | None) -> int | None:
             if t is None:
                 return None
-            return now - t if longest is None else min(now - t, longest)
+            return now - t if cap is None else min(now - t, cap)
 
         def render(s: WeightState) -> tuple[float | None, int | None, int | None]:
-            age = since(s.last_updated, longest_age)
+            age = since(s.last_updated)
             # Without an accepted report, or once expired for every config to come, the
             # weight is never read (effective() is 0 until a report overwrites it).
-            unread = age is None or age == longest_age
-            return (None if unread else s.weight, age, since(s.non_empty_since, longest_run))
+            unread = age is None or age == cap
+            return (None if unread else s.weight, age, since(s.non_empty_since))
 
         rendered = tuple(render(s) for s in states.seen)
         return (
