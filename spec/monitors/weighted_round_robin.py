@@ -353,7 +353,7 @@ class WeightedRoundRobinMonitor:
         the configs in force, it caps both ages: an age at or beyond every period is past
         every comparison (WRR-8's ``now - run < blackout`` never holds again, WRR-9's ``now
         - last >= expiration`` always does) and only grows until a report or READY resets
-        it, and an expired weight's value is not read before a report overwrites it.
+        it.
         Without a horizon ages are exact: a later config may set a longer period, under
         which an old report counts again.  One cap for both ages, not each its own period:
         capping the first report's age at the blackout would be as sound, but would merge
@@ -396,11 +396,13 @@ class WeightedRoundRobinMonitor:
             return now - t if cap is None else min(now - t, cap)
 
         def render(s: WeightState) -> tuple[float | None, int | None, int | None]:
-            age = since(s.last_updated)
-            # Without an accepted report, or once expired for every config to come, the
-            # weight is never read (effective() is 0 until a report overwrites it).
-            unread = age is None or age == cap
-            return (None if unread else s.weight, age, since(s.non_empty_since))
+            # Without an accepted report the weight is never read (effective() is 0 and
+            # the next accepted report overwrites it).  An expired weight is not read
+            # either, but is kept: an implementation that never expires it still serves
+            # it, and merging expired weights of every value would leave explore only the
+            # first, perhaps an even pair that hides such a bug (wrr-weights-never-expire).
+            weight = None if s.last_updated is None else s.weight
+            return (weight, since(s.last_updated), since(s.non_empty_since))
 
         rendered = tuple(render(s) for s in states.seen)
         return (
