@@ -347,21 +347,23 @@ class WeightedRoundRobinMonitor:
 
         Times are relative to ``now``: the rules only compare differences of times (a
         weight's age with the expiration period, the time since its first report with the
-        blackout, the next rebuild with the time an advance reaches).  ``horizon``: no
-        config that later inputs put in force sets a blackout or an expiration longer than
-        it (conformance explore: the configs of its alphabet).  Widened to the periods of
-        the configs in force, it caps both ages: an age at or beyond every period is past
-        every comparison (WRR-8's ``now - run < blackout`` never holds again, WRR-9's ``now
-        - last >= expiration`` always does) and only grows until a report or READY resets
-        it.
-        Without a horizon ages are exact: a later config may set a longer period, under
-        which an old report counts again.  One cap for both ages, not each its own period:
-        capping the first report's age at the blackout would be as sound, but would merge
-        states that an implementation confusing the two times keeps apart.  A weight state may
-        be shared (the endpoint's entry, a picker's, a pick whose Done feeds it) and may
-        outlive its endpoint; each is rendered once, in a canonical order, and referred to
-        by its place.  An epoch keeps its picks whole; only their trace indices (for
-        messages) are left out.
+        blackout, the next rebuild with the time an advance reaches).
+
+        ``horizon``: no config that later inputs put in force sets a blackout or an
+        expiration longer than it (conformance explore: the configs of its alphabet).
+        Widened to the periods of the configs in force, it caps both ages: an age at or
+        beyond every period is past every comparison (WRR-8's ``now - run < blackout``
+        never holds again, WRR-9's ``now - last >= expiration`` always does) and only
+        grows until a report or READY resets it.  Without a horizon ages are exact: a
+        later config may set a longer period, under which an old report counts again.
+        One cap for both ages, not each its own period: capping the first report's age at
+        the blackout would be as sound, but would merge states that an implementation
+        confusing the two times keeps apart.
+
+        A weight state may be shared (the endpoint's entry, a picker's, a pick whose Done
+        feeds it) and may outlive its endpoint; each is rendered once, in a canonical
+        order, and referred to by its place.  An epoch keeps its picks whole; only their
+        trace indices (for messages) are left out.
         """
         now = self.now
         cap: int | None = None
