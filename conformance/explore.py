@@ -62,6 +62,7 @@ from spec.connectivity import (
     transitions,
 )
 from spec.errors import ModelError
+from spec.monitors import weighted_round_robin as wrr_spec  # (the name parse_config is ours)
 from spec.monitors.boundary import BoundaryMonitor
 from spec.options import option as spec_option
 from spec.trace import Monitor, Step
@@ -527,9 +528,7 @@ def time_steps(bounds: Bounds) -> tuple[str, ...]:
     """
     if bounds.policy != "weighted_round_robin":
         return DEFAULT_TIME_STEPS
-    from spec.monitors.weighted_round_robin import parse_config
-
-    config = parse_config(bounds.config_json() or {})
+    config = wrr_spec.parse_config(bounds.config_json() or {})
     update = config.weight_update_period.nanos
     expiry = config.weight_expiration_period.nanos
     periods = sorted(
@@ -540,10 +539,8 @@ def time_steps(bounds: Bounds) -> tuple[str, ...]:
 
 def wrr_other_config(config: wire.JsonValue) -> wire.JsonObject:
     """The explored config with another errorUtilizationPenalty (WRR_OTHER_PENALTY)."""
-    from spec.monitors.weighted_round_robin import parse_config
-
     explored = config if isinstance(config, dict) else {}
-    penalty = parse_config(explored).error_utilization_penalty
+    penalty = wrr_spec.parse_config(explored).error_utilization_penalty
     other = next(p for p in WRR_OTHER_PENALTY if p != penalty)
     return {**explored, "errorUtilizationPenalty": other}
 
@@ -551,16 +548,19 @@ def wrr_other_config(config: wire.JsonValue) -> wire.JsonObject:
 @functools.cache  # parsed once per exploration, not once per state
 def wrr_horizon(bounds: Bounds) -> Duration | None:
     """weighted_round_robin's age horizon: the longest blackout or expiration of the configs
-    the alphabet puts in force (the explored one and wrr_other_config; its invalid config
-    is rejected and keeps the one in force).  None for the other policies."""
+    the alphabet puts in force (wrr_configs).  None for the other policies."""
     if bounds.policy != "weighted_round_robin":
         return None
-    from spec.monitors.weighted_round_robin import parse_config
-
-    explored = bounds.config_json()
-    configs = [parse_config(c) for c in (explored or {}, wrr_other_config(explored))]
+    configs = wrr_configs(bounds.config_json())
     periods = [d for c in configs for d in (c.blackout_period, c.weight_expiration_period)]
     return max(periods, key=lambda d: d.nanos)
+
+
+def wrr_configs(config: wire.JsonValue) -> tuple[wrr_spec.WrrConfig, ...]:
+    """The valid configs weighted_round_robin's alphabet puts in force: the explored one
+    and wrr_other_config (its invalid config is rejected and keeps the one in force)."""
+    explored = config if isinstance(config, dict) else {}
+    return wrr_spec.parse_config(explored), wrr_spec.parse_config(wrr_other_config(explored))
 
 
 def wrr_burst_picks(config: wire.JsonValue) -> int:
@@ -574,26 +574,18 @@ def wrr_burst_picks(config: wire.JsonValue) -> int:
     endpoint at most one pick (a weight ratio an order of magnitude off) then leaves it.
     A round-robin fallback (equal weights) only asks for W/2 >= 2 + 1 (WRR-13), less.
     """
-    from spec.monitors.weighted_round_robin import (
-        SCALE,
-        parse_config,
-        report_weight,
-        scheduler_shares,
-    )
-
-    explored = config if isinstance(config, dict) else {}
     lightest = 0.5
-    for raw in (explored, wrr_other_config(explored)):
-        penalty = parse_config(raw).error_utilization_penalty
+    for parsed in wrr_configs(config):
+        penalty = parsed.error_utilization_penalty
         weights = []
         for report in LOAD_REPORTS:
-            weight = report_weight(wire.orca_from_json(report, ("report",)), penalty)
+            weight = wrr_spec.report_weight(wire.orca_from_json(report, ("report",)), penalty)
             weights.append(0.0 if weight is None else weight)
-        shares, _ = scheduler_shares(weights, None)
+        shares, _ = wrr_spec.scheduler_shares(weights, None)
         lightest = min(lightest, *shares)
     endpoints = 2
     picks = 1
-    while picks * lightest < 4 * (endpoints - 1) + picks * (endpoints + 1) / SCALE + 1:
+    while picks * lightest < 4 * (endpoints - 1) + picks * (endpoints + 1) / wrr_spec.SCALE + 1:
         picks += 1
     return picks
 

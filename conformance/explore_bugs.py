@@ -37,9 +37,9 @@ from conformance.runner import run_cases
 # and the inputs of history in the key (Bounds.history).  pick_first and round_robin: 3
 # endpoints.  weighted_round_robin and least_request: 2, the fewest over which weights or
 # counts can differ (a burst needs two READY endpoints), which keeps depth 9 and 10
-# within minutes (weighted_round_robin's depth 9, some 11,700 states, took 282 to 316 s
-# on a loaded machine, over the 150 s budget of docs/explore.md's other rows: give it
-# --budget 600); weighted_round_robin with out-of-band reports on (two inputs give both
+# within minutes (weighted_round_robin's depth 9, some 6,000 states, takes 50 to 82 s,
+# its depth 11 some 39,000 states and 8 minutes: docs/explore.md gives budgets of 600 s
+# and 1,500 s); weighted_round_robin with out-of-band reports on (two inputs give both
 # endpoints a weight, where per-call reports take a pick and a Done each);
 # least_request with one input of history, since the spec cannot tell a failed call's
 # Done from a successful one's (LR-8) and the key would merge them.  Neither with health
