@@ -216,6 +216,11 @@ class AdapterSession:
         self.late_outputs: list[Any] = []  # the last ``ended`` reply's outputs
 
     @property
+    def transport(self) -> Transport | None:
+        """The attached adapter's transport; None when none is attached."""
+        return self._transport
+
+    @property
     def active(self) -> bool:
         """Whether an adapter process is attached (False after a failure discarded it)."""
         return self._transport is not None

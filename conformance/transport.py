@@ -353,6 +353,11 @@ class InProcessTransport(Transport):
         self._handler = handler
         self._errors: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
 
+    @property
+    def handler(self) -> Handler:
+        """The callable that answers (explore reads the reference's state through it)."""
+        return self._handler
+
     def _call(self, message: wire.JsonObject) -> wire.JsonObject | None:
         try:
             reply = self._handler(json.loads(json.dumps(message)))

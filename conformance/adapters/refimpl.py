@@ -50,7 +50,8 @@ IMPLEMENTATION = protocol.Implementation(
 )
 
 
-def _handle(ident: int) -> wire.JsonValue:
+def subchannel_handle(ident: int) -> wire.JsonValue:
+    """The handle the adapter gives a SubConn (``FakeSubConn.ident``) on the wire."""
     # Deliberately not the bare spec ID: the runner must map handles itself.
     return f"sc-{ident}"
 
@@ -235,7 +236,8 @@ class RefimplAdapter:
             outputs = self.driver.step(event)
         except (WireError, BalancerError) as err:
             return protocol.error_message(f"{type(err).__name__}: {err}", seq)
-        return protocol.outputs_message(seq, [wire.output_to_json(o, _handle) for o in outputs])
+        handles = [wire.output_to_json(o, subchannel_handle) for o in outputs]
+        return protocol.outputs_message(seq, handles)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
