@@ -250,6 +250,12 @@ def _add_explore(sub: Any) -> None:
         metavar="H",
         help="also key each state on the last H inputs that reached it (default 0)",
     )
+    explore.add_argument(
+        "--implementation-state",
+        action="store_true",
+        help="with --in-process: also key each state on the reference's own state, so that "
+        "paths it remembers differently stay apart (docs/explore.md)",
+    )
     explore.add_argument("--no-coverage", action="store_true", help="skip requirement coverage")
     explore.add_argument(
         "--keep-going",

@@ -8,6 +8,9 @@ implementation can reach in at most ``depth`` inputs from a small *alphabet*
 * **graph, not tree**: each state gets a canonical key (:func:`state_key`): the spec
   monitors' own canonical state, subchannels renamed and times made relative.  A
   state seen before is not expanded again.  docs/explore.md argues why this is sound.
+  For the reference in-process, ``Bounds.implementation_state`` adds the reference's
+  own state (conformance/adapters/refimpl_state.py), so that paths it remembers differently are
+  not merged.
 * **shortest counterexamples**: the search goes level by level and stops at the first
   level with a violation, so the violating sequence it writes out as a case file (which
   ``conformance run`` replays) is a shortest one.
@@ -676,6 +679,7 @@ def state_key(
     recent: Sequence[wire.JsonObject] = (),
     requests: frozenset[int] | None = None,
     horizon: Duration | None = None,
+    hidden: Callable[[Callable[[int], int]], Any] | None = None,
 ) -> bytes:
     """The state's canonical key: every monitor's canonical state, subchannels renamed.
 
@@ -689,6 +693,8 @@ def state_key(
     which backoff edges the alphabet offers; None under the other values.
     ``horizon``: passed to a hook that takes one (weighted_round_robin's: the longest
     period of the alphabet's configs, wrr_horizon); None, exact ages.
+    ``hidden``: the implementation's own state given the subchannels' numbers
+    (``Bounds.implementation_state``); None, the spec's state alone.
     """
     tracker = _boundary(run).tracker
     live = sorted(tracker.live(), key=lambda v: (repr(v.addresses), v.ident))
@@ -722,6 +728,8 @@ def state_key(
     parts.append([{k: v for k, v in raw.items() if k != "pick_id"} for raw in recent])
     if requests is not None:
         parts.append(sorted(name(ident) for ident in requests))
+    if hidden is not None:
+        parts.append(hidden(name))
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
 
 
@@ -894,6 +902,10 @@ class Bounds:
     # alphabet's TRANSIENT_FAILURE edges follow (backoff_moves); explore fills it in from
     # the handshake.  None: not yet known, taken as the default, idle.
     backoff_end: str | None = None
+    # The reference in-process only: the key also holds the implementation's own state
+    # (conformance/adapters/refimpl_state.py), so that paths it remembers differently stay
+    # apart.  Left out of a result's JSON when False (results written before it).
+    implementation_state: bool = False
 
     @property
     def backoff_value(self) -> str:
@@ -1034,6 +1046,7 @@ def _visit(
     them, when the caller has them already (coverage)."""
     burst = ends_in_burst(path)
     steps = case_steps(path, bounds.endpoints, bounds.config_json())
+    view = _implementation_state(run) if bounds.implementation_state else None
     try:
         for index in range(start, len(steps)):
             if cover and not burst and index == len(steps) - 1 and before is None:
@@ -1054,8 +1067,21 @@ def _visit(
     next_inputs = tuple(alphabet(bounds, run))
     recent = path[len(path) - bounds.history :] if bounds.history else ()
     requests = backoff_requests(run) if _tracks_requests(bounds) else None
-    key = state_key(run, recent, requests, wrr_horizon(bounds))
+    horizon = wrr_horizon(bounds)
+    hidden = None if view is None else functools.partial(view, horizon=horizon)
+    key = state_key(run, recent, requests, horizon, hidden)
     return Visit(tuple(path), key, next_inputs, None, (), covered)
+
+
+def _implementation_state(run: CaseRun) -> Callable[..., Any]:
+    """What renders the reference's own state (Bounds.implementation_state)."""
+    # Imported here: it reads refimpl's objects, which a subprocess run never loads.
+    from conformance.adapters.refimpl_state import renderer
+
+    found = renderer(run)
+    if found is None:
+        raise CaseError("explore: implementation_state needs the reference in-process")
+    return found
 
 
 def _tracks_requests(bounds: Bounds) -> bool:
@@ -1328,7 +1354,7 @@ class Result:
 
     def _to_json(self) -> dict[str, Any]:
         return {
-            "bounds": attrs.asdict(self.bounds),
+            "bounds": attrs.asdict(self.bounds, filter=_written),
             "implementation": self.implementation,
             "states": self.states,
             "transitions": self.transitions,
@@ -1347,6 +1373,11 @@ class Result:
             "shard": list(self.shard),
             "keys": sorted(k.hex() for k in self.keys),
         }
+
+
+def _written(attribute: attrs.Attribute[Any], value: Any) -> bool:
+    """Bounds fields a result writes: implementation_state only when set."""
+    return attribute.name != "implementation_state" or bool(value)
 
 
 _WORKER: tuple[AdapterSession, Bounds, bool] | None = None
@@ -1645,7 +1676,7 @@ def load_result(path: Path) -> dict[str, Any]:
             raise CaseError(f"explore --merge {path}: not an explore result (no {key!r})")
         if not isinstance(data[key], kind) or isinstance(data[key], bool):
             raise CaseError(f"explore --merge {path}: {key!r} has the wrong type")
-    if set(data["bounds"]) != {f.name for f in attrs.fields(Bounds)}:
+    if set(data["bounds"]) | {"implementation_state"} != {f.name for f in attrs.fields(Bounds)}:
         raise CaseError(f"explore --merge {path}: 'bounds' is not an explore result's bounds")
     found = data["counterexample"]
     if found is not None and not (
@@ -1711,6 +1742,7 @@ def render(result: dict[str, Any]) -> str:
         f"health_checking={str(b['health_checking']).lower()}, seed {b['seed']}, "
         + (f"config {b['config']}, " if b.get("config") is not None else "")
         + (f"history {b['history']}, " if b.get("history") else "")
+        + ("the implementation's state in the key, " if b.get("implementation_state") else "")
         + f"on {result['implementation']}",
         f"  {result['states']} states, {result['transitions']} transitions, "
         f"depth {result['depth_completed']} completed, {took}",
@@ -1847,7 +1879,10 @@ def command(args: Any) -> int:
         tuple(sorted(dict(args.spec_option).items())),
         args.config,
         args.history,
+        implementation_state=args.implementation_state,
     )
+    if args.implementation_state and not args.in_process:
+        raise UsageError("explore: --implementation-state goes with --in-process")
     try:
         time_steps(bounds)  # weighted_round_robin reads its periods from the config
     except ModelError as err:

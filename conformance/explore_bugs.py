@@ -11,7 +11,8 @@ For every planted bug (``conformance/planted.py``) this measures
 * ``fuzz`` with its defaults (200 sequences of at most 30 inputs, seed 0): the time to
   a failure (shrinking included) and the shrunk length.
 
-``python -m conformance.explore_bugs [--budget S] [--only PREFIX] [--history H]`` prints
+``python -m conformance.explore_bugs [--budget S] [--only PREFIX] [--history H]
+[--endpoints K] [--implementation-state]`` prints
 one Markdown row per bug; the table in docs/explore.md is these rows, pasted, from the
 runs named there (one run per budget and history).  It takes long (tens of minutes for
 all bugs on two cores): it is a measurement, not a test.
@@ -90,7 +91,14 @@ def inputs_of(case: Case) -> int:
     return sum(s.expect.samples if isinstance(s.expect, Statistical) else 1 for s in case.steps)
 
 
-def measure(bug: str, corpus: Sequence[Case], budget: float, history: int | None = None) -> Row:
+def measure(
+    bug: str,
+    corpus: Sequence[Case],
+    budget: float,
+    history: int | None = None,
+    endpoints: int | None = None,
+    implementation_state: bool = False,
+) -> Row:
     planted = BUGS[bug]
     cases = [c for c in corpus if c.policy == planted.policy]
     results, _ = run_cases(cases, lambda: broken_transport(bug))
@@ -99,7 +107,8 @@ def measure(bug: str, corpus: Sequence[Case], budget: float, history: int | None
     depth = inputs_of(shortest)
     # The case's spec options too: a bug may show only under a value the reference can be
     # set to per case (pf-picks-shut-down-subchannel: selected_address_removed=reconnects).
-    endpoints, config, usual = SETTINGS.get(planted.policy, (3, None, 0))
+    usual_endpoints, config, usual = SETTINGS.get(planted.policy, (3, None, 0))
+    endpoints = usual_endpoints if endpoints is None else endpoints
     history = usual if history is None else history
     bounds = Bounds(
         planted.policy,
@@ -109,6 +118,7 @@ def measure(bug: str, corpus: Sequence[Case], budget: float, history: int | None
         spec_options=shortest.spec_options,
         config=config,
         history=history,
+        implementation_state=implementation_state,
     )
     explored = explore(bounds, Target(planted=bug), cover=False, budget=budget)
     found = explored.counterexample
@@ -137,13 +147,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--history", type=int, default=None, help="Bounds.history for every bug (default: SETTINGS)"
     )
+    parser.add_argument(
+        "--endpoints", type=int, default=None, help="for every bug (default: SETTINGS)"
+    )
+    parser.add_argument(
+        "--implementation-state",
+        action="store_true",
+        help="key states on the reference's own state too (Bounds.implementation_state)",
+    )
     args = parser.parse_args(argv)
     corpus = load_cases()
     print(HEADER, flush=True)
     for bug in BUGS:
         if args.only and not any(bug.startswith(p) for p in args.only):
             continue
-        print(measure(bug, corpus, args.budget, args.history).markdown(), flush=True)
+        row = measure(
+            bug, corpus, args.budget, args.history, args.endpoints, args.implementation_state
+        )
+        print(row.markdown(), flush=True)
     return 0
 
 

@@ -298,8 +298,10 @@ def test_results_and_counterexamples_name_the_spec_options_they_were_judged_with
 
 _PRINT_KEYS = """
 from conformance.explore import Bounds, Target, explore
-result = explore(Bounds("pick_first", 2, 3), Target(), keep_keys=True, cover=False)
-print(" ".join(sorted(k.hex() for k in result.keys)))
+for hidden in (False, True):  # and with the reference's own state (Bounds.implementation_state)
+    bounds = Bounds("pick_first", 2, 3, implementation_state=hidden)
+    result = explore(bounds, Target(), keep_keys=True, cover=False)
+    print(" ".join(sorted(k.hex() for k in result.keys)))
 """
 
 
@@ -346,6 +348,10 @@ _TWO_FAMILIES = "pick_first.family_interleaving=two_families"
         ([*_PF, "--depth", "2"], "exactly one of --in-process and --adapter"),
         ([*_PF, "--depth", "2", "--in-process", "--adapter", "x"], "exactly one of"),
         ([*_PF, "--depth", "2", "--adapter", "x", "--load", "m"], "--load MODULE goes with"),
+        (
+            [*_PF, "--depth", "2", "--adapter", "x", "--implementation-state"],
+            "--implementation-state goes with --in-process",
+        ),
         (["explore", "--policy", "pick_frist", "--in-process", "--depth", "1"], "offers:"),
         (["explore", "--merge", "/nonexistent.json"], "cannot read it"),
         ([*_PF, "--merge", "/nonexistent.json"], "takes result files only"),
