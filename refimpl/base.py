@@ -25,21 +25,17 @@ IDs in ``spec/catalogue/service_config.py`` (area BASE):
   state and the current picker; a resolver error is reported only when the
   policy is (or, with no SubConns, becomes) TRANSIENT_FAILURE (BASE-8).
 
-Two points where the sans-IO driver differs from grpc-go's channel:
-
-* grpc-go's ``resolver.State`` has a flat ``Addresses`` list, which is what
-  base reads; here the resolver gives endpoints, and base uses every address of
-  every endpoint, in order, each distinct address once (grpc-go
-  ``AddressMapV2``: address identity ignores ``BalancerAttributes``).
-* grpc-go later delivers SHUTDOWN to a removed SubConn's listener, and base
-  forgets the SubConn then (one more state report).  The driver never delivers
-  SHUTDOWN, so base queues that step itself with ``run_soon``.
+Where the sans-IO resolver differs from grpc-go's: grpc-go's ``resolver.State`` has
+a flat ``Addresses`` list, which is what base reads; here the resolver gives
+endpoints, and base uses every address of every endpoint, in order, each distinct
+address once (grpc-go ``AddressMapV2``: address identity ignores
+``BalancerAttributes``).  A removed SubConn is forgotten when its final SHUTDOWN
+update arrives, after the update that removed it.
 """
 
 from __future__ import annotations
 
 import abc
-import functools
 import types
 from collections.abc import Mapping
 
@@ -170,9 +166,8 @@ class BaseBalancer(Balancer):
                 self._add(address)
         for address, sc in list(self.by_address.items()):
             if address not in listed:  # BASE-2
-                sc.shutdown()
+                sc.shutdown()  # forgotten at its SHUTDOWN update (_forget)
                 del self.by_address[address]
-                self.options.run_soon(functools.partial(self._forget, sc))
         if not listed:  # BASE-3
             self._record_resolver_error(ZERO_ADDRESSES)
             raise BadResolverStateError(ZERO_ADDRESSES)
@@ -219,6 +214,9 @@ class BaseBalancer(Balancer):
     # --- SubConn state ---
 
     def _on_connectivity(self, sc: SubConn, state: SubConnState) -> None:
+        if state.state is State.SHUTDOWN:
+            self._forget(sc)
+            return
         entry = self.entries.get(sc)
         if entry is None or self.closed:
             return
@@ -257,7 +255,7 @@ class BaseBalancer(Balancer):
         self._report()  # BASE-8
 
     def _forget(self, sc: SubConn) -> None:
-        """The removed SubConn is gone: stop counting it (grpc-go: its SHUTDOWN update)."""
+        """The removed SubConn is gone: stop counting it (its SHUTDOWN update)."""
         entry = self.entries.pop(sc, None)
         if entry is None or self.closed:
             return

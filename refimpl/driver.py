@@ -15,7 +15,9 @@ What the driver enforces as "the channel" (inputs that break these raise
 * subchannel state changes follow the transition table of the profile in
   force, start from IDLE, and leave IDLE only after the balancer called
   ``connect()`` there (CONN-1, CONN-2, CONN-11);
-* shut-down subchannels get no more notifications (CONN-8);
+* shut-down subchannels get no more notifications (CONN-8) but one: the final
+  SHUTDOWN update to the state listener, queued when the balancer shuts the
+  subchannel down, as grpc-go's channel delivers it (balancer/subconn.go:73-79);
 * health updates go only to a registered health listener of a READY
   subchannel; without client-side health checking configured the driver
   delivers health READY itself right after registration, as grpc-go's channel
@@ -112,6 +114,8 @@ class FakeSubConn(SubConn):
         self.state = State.SHUTDOWN
         self.health_listener = None
         self.oob_listeners.clear()
+        listener = self.options.state_listener
+        self._driver._run_soon(lambda: listener(SubConnState(State.SHUTDOWN)))
 
     def register_health_listener(self, listener: HealthListener) -> None:
         if self.state is not State.READY:

@@ -409,28 +409,29 @@ class WeightedRoundRobinBalancer(Balancer):
         self, endpoints: Sequence[Endpoint], config: WeightedRoundRobinConfig
     ) -> None:
         kept: dict[frozenset[str], _Endpoint] = {}
+        by_address: dict[Address, _Endpoint] = {}
         for endpoint in endpoints:
             if endpoint.key in kept:
                 continue
             entry = self._endpoints.get(endpoint.key)
             if entry is None:
                 entry = _Endpoint(config, self.endpoint_weight_type)
-                for address in endpoint.addresses:
-                    self._by_address[address] = entry
+            # A kept endpoint's addresses too: one may have new attributes, and its child's
+            # subchannel for it is still the endpoint's (WRR-7, WRR-11).  grpc-go maps only
+            # a new endpoint's addresses (balancer.go:167-184) and refuses that subchannel.
+            for address in endpoint.addresses:
+                by_address[address] = entry
             kept[endpoint.key] = entry
             entry.weight.update_config(config)
             self._apply_oob(entry, config)
-        addresses = {a for e in endpoints for a in e.addresses}
         for key, gone in self._endpoints.items():
             if key in kept:
                 continue
             self._stop_oob(gone)
-            for address in [a for a, e in self._by_address.items() if e is gone]:
-                if address not in addresses:  # an address may now belong to a new endpoint
-                    del self._by_address[address]
             for subconn in [s for s, e in self._by_subconn.items() if e is gone]:
                 del self._by_subconn[subconn]
         self._endpoints = kept
+        self._by_address = by_address
 
     def _new_subconn(self, addresses: tuple[Address, ...], options: NewSubConnOptions) -> SubConn:
         entry = self._by_address.get(addresses[0])

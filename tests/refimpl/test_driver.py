@@ -50,6 +50,7 @@ class EveryAddress(Balancer):
         self.dones: list[DoneInfo] = []
         self.health: list[SubConnState] = []
         self.fired: list[Duration] = []
+        self.states: list[tuple[SubConn, State]] = []  # every state update, in order
 
     def update_client_conn_state(self, state: ClientConnState) -> None:
         for endpoint in state.resolver_state.endpoints:
@@ -69,6 +70,7 @@ class EveryAddress(Balancer):
         self.fired.append(self.opts.clock.now())
 
     def _on_state(self, sc: SubConn, state: SubConnState) -> None:
+        self.states.append((sc, state.state))
         if state.state is State.READY:
             sc.register_health_listener(self.health.append)
             self.cc.update_state(
@@ -84,6 +86,7 @@ class EveryAddress(Balancer):
     def close(self) -> None:
         for sc in self.subconns:
             sc.shutdown()
+            self.states.append((sc, State.IDLE))  # a marker: shutdown() has returned
 
 
 class EveryAddressBuilder:
@@ -224,6 +227,24 @@ def test_close_then_nothing() -> None:
     assert driver.step(ev.Close()) == (act.Shutdown(1), act.Shutdown(2))
     with pytest.raises(DriverError, match="after Close"):
         driver.step(ev.Pick(1))
+
+
+@pytest.mark.req("CONN-8")
+def test_a_shut_down_subchannel_gets_one_final_shutdown_update() -> None:
+    """As grpc-go's channel does (balancer/subconn.go:73-79): the state listener hears
+    SHUTDOWN once, after shutdown() returned (queued, as the serialiser would run it),
+    and nothing more."""
+    driver, policy = _driver()
+    driver.step(UPDATE)
+    first, second = policy.subconns
+    driver.step(ev.Close())
+    marker = State.IDLE  # close() records one after each shutdown() returns
+    assert policy.states == [
+        (first, marker),
+        (second, marker),
+        (first, State.SHUTDOWN),
+        (second, State.SHUTDOWN),
+    ]
 
 
 def test_unknown_policy_is_a_clear_error() -> None:
