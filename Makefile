@@ -175,7 +175,9 @@ conformance-grpc-java: $(STAMP)
 	done
 
 # Bounded exhaustive exploration (docs/explore.md): the README's table of what has been
-# explored exhaustively, one row per line; each row is a few minutes on two cores.
+# explored exhaustively, one row per line; each row is a few minutes on two cores.  The last
+# six key states on the reference's own state too (--implementation-state): shallower where
+# endpoint sharding's state multiplies the states.
 # EXPLORE_ARGS adds options (--jobs 2, --out DIR...).
 .PHONY: explore
 explore: $(STAMP)
@@ -187,6 +189,18 @@ explore: $(STAMP)
 	$(BIN)/python -m conformance explore --policy weighted_round_robin --in-process --endpoints 2 --depth 9 \
 		--config '{"enableOobLoadReport": true}' $(EXPLORE_ARGS)
 	$(BIN)/python -m conformance explore --policy least_request_experimental --in-process --endpoints 2 --depth 8 $(EXPLORE_ARGS)
+	$(BIN)/python -m conformance explore --policy pick_first --in-process --endpoints 3 --depth 6 \
+		--implementation-state $(EXPLORE_ARGS)
+	$(BIN)/python -m conformance explore --policy pick_first --in-process --endpoints 3 --depth 6 \
+		--spec-option pick_first.selected_address_removed=reconnects --implementation-state $(EXPLORE_ARGS)
+	$(BIN)/python -m conformance explore --policy round_robin --in-process --endpoints 3 --depth 6 \
+		--implementation-state $(EXPLORE_ARGS)
+	$(BIN)/python -m conformance explore --policy round_robin --in-process --endpoints 3 --depth 5 --health-checking \
+		--implementation-state $(EXPLORE_ARGS)
+	$(BIN)/python -m conformance explore --policy weighted_round_robin --in-process --endpoints 2 --depth 6 \
+		--config '{"enableOobLoadReport": true}' --implementation-state $(EXPLORE_ARGS)
+	$(BIN)/python -m conformance explore --policy least_request_experimental --in-process --endpoints 2 --depth 7 \
+		--implementation-state $(EXPLORE_ARGS)
 
 # Bounded exhaustive exploration of the real implementations (docs/explore_implementations.md):
 # the rows of that page, `explore --keep-going` through each adapter, so that a violation (these
