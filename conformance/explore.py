@@ -769,15 +769,8 @@ def _snapshot(value: Any, seen: dict[int, int] | None = None) -> Any:
     seen[id(value)] = len(seen)
     if isinstance(value, functools.partial):
         return ("partial", *(_snapshot(v, seen) for v in (value.func, value.args, value.keywords)))
-    if inspect.isroutine(value):  # its name, what it is bound to, what it closes over
-        bound = getattr(value, "__self__", None)
-        cells = getattr(value, "__closure__", None) or ()
-        return (
-            "routine",
-            getattr(value, "__qualname__", type(value).__qualname__),
-            None if bound is None or inspect.ismodule(bound) else _snapshot(bound, seen),
-            tuple(_snapshot(c.cell_contents, seen) for c in cells),
-        )
+    if inspect.isroutine(value):
+        return render_routine(value, lambda v: _snapshot(v, seen))
     if isinstance(value, list | tuple):
         return tuple(_snapshot(v, seen) for v in value)
     if isinstance(value, set | frozenset):
@@ -790,6 +783,19 @@ def _snapshot(value: Any, seen: dict[int, int] | None = None) -> Any:
     if hasattr(value, "__dict__"):
         return (type(value).__name__, *(_snapshot(v, seen) for v in vars(value).items()))
     return repr(value)
+
+
+def render_routine(value: Any, render: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """A function or method as its name, what it is bound to and what it closes over,
+    each through ``render``; never its address (a module it is bound to is left out)."""
+    bound = getattr(value, "__self__", None)
+    cells = getattr(value, "__closure__", None) or ()
+    return (
+        "routine",
+        getattr(value, "__qualname__", type(value).__qualname__),
+        None if bound is None or inspect.ismodule(bound) else render(bound),
+        tuple(render(c.cell_contents) for c in cells),
+    )
 
 
 def _boundary(run: CaseRun) -> BoundaryMonitor:

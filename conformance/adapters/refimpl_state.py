@@ -45,6 +45,7 @@ import attrs
 
 from conformance.adapters.refimpl import RefimplAdapter, subchannel_handle
 from conformance.errors import ConformanceError
+from conformance.explore import render_routine
 from conformance.runner import CaseRun
 from conformance.transport import InProcessTransport
 from refimpl.clock import Timer, VirtualClock
@@ -158,15 +159,8 @@ class _Walk:
             return ("dict", *((self.value(k), self.value(v)) for k, v in value.items()))
         if isinstance(value, functools.partial):
             return ("partial", self.value(value.func), self.value(value.args))
-        if inspect.isroutine(value):  # its name, what it is bound to, what it closes over
-            bound = getattr(value, "__self__", None)
-            cells = getattr(value, "__closure__", None) or ()
-            return (
-                "routine",
-                getattr(value, "__qualname__", type(value).__qualname__),
-                None if bound is None or inspect.ismodule(bound) else self.value(bound),
-                tuple(self.value(c.cell_contents) for c in cells),
-            )
+        if inspect.isroutine(value):
+            return render_routine(value, self.value)
         return (type(value).__qualname__, *self.fields(value))
 
     def fields(self, value: Any) -> list[Any]:
