@@ -17,6 +17,7 @@ import attrs
 import pytest
 
 from conformance.adapters.inprocess import refimpl_transport
+from conformance.adapters.refimpl import RefimplAdapter
 from conformance.adapters.refimpl_state import RefimplStateError, _Walk, renderer
 from conformance.cases import load_cases
 from conformance.explore import Bounds, Target, explore, load_result, wrr_other_config
@@ -91,18 +92,34 @@ def test_an_object_without_a_canonical_form_is_refused() -> None:
     assert walk().value(threading.Lock()) == ("token", "lock")
 
 
+class _Forwarding:
+    """An in-process adapter that is not the reference: it only passes messages on."""
+
+    def __init__(self) -> None:
+        self.inner = RefimplAdapter()
+
+    def handle(self, message: Any) -> Any:
+        return self.inner.handle(message)
+
+
 @pytest.mark.req("CONF-10")
-def test_only_the_reference_in_process_has_a_renderer() -> None:
-    session = AdapterSession(refimpl_transport, 5.0)
+@pytest.mark.parametrize(
+    ("connect", "found"),
+    [
+        (refimpl_transport, True),
+        (lambda: InProcessTransport(_Forwarding().handle), False),  # its state is not seen
+    ],
+)
+def test_only_the_reference_in_process_has_a_renderer(connect: Any, found: bool) -> None:
+    session = AdapterSession(connect, 5.0)
     run = CaseRun(load_cases()[0], session)
+    assert renderer(run) is None  # nothing attached yet
     try:
         run.start()
-        assert renderer(run) is not None
+        assert (renderer(run) is not None) == found
     finally:
         run.end_quietly()
         session.close()
-    other = AdapterSession(lambda: InProcessTransport(lambda message: None), 5.0)
-    assert renderer(CaseRun(load_cases()[0], other)) is None
 
 
 @pytest.mark.req("CONF-10", "WRR-1", "WRR-5", "WRR-9")
