@@ -63,7 +63,8 @@ def _whole_number(text: str, least: int) -> int:
     return value
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number, 1 or more (endpoints, jobs)."""
     return _whole_number(text, 1)
 
 
@@ -173,10 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_adapter(fuzz)
     fuzz.add_argument("--policy", required=True, help="the policy to fuzz")
     fuzz.add_argument(
-        "--examples", type=_positive_int, default=200, help="how many sequences to try"
+        "--examples", type=positive_int, default=200, help="how many sequences to try"
     )
     fuzz.add_argument(
-        "--steps", type=_positive_int, default=30, help="at most this many inputs each"
+        "--steps", type=positive_int, default=30, help="at most this many inputs each"
     )
     fuzz.add_argument("--seed", type=int, default=0, help="the generator's seed")
     fuzz.add_argument(
@@ -202,7 +203,7 @@ def _check_filter(option: str, given: Iterable[str], known: set[str]) -> None:
 # --- explore (issue 18): the logic is in conformance/explore.py ---
 
 
-def _count(text: str) -> int:
+def whole_count(text: str) -> int:
     """An argparse type: a whole number, 0 or more (a depth)."""
     return _whole_number(text, 0)
 
@@ -221,10 +222,12 @@ def _add_explore(sub: Any) -> None:
     explore.add_argument("--load", action="append", default=[], metavar="MODULE")
     explore.add_argument("--timeout", type=_seconds, default=DEFAULT_STEP_TIMEOUT)
     explore.add_argument(
-        "--endpoints", type=_positive_int, default=3, help="addresses in the alphabet"
+        "--endpoints", type=positive_int, default=3, help="addresses in the alphabet"
     )
-    explore.add_argument("--depth", type=_count, help="explore every sequence of this many inputs")
-    explore.add_argument("--jobs", type=_positive_int, default=1, help="worker processes")
+    explore.add_argument(
+        "--depth", type=whole_count, help="explore every sequence of this many inputs"
+    )
+    explore.add_argument("--jobs", type=positive_int, default=1, help="worker processes")
     explore.add_argument("--shard", type=parse_shard, metavar="I/N", help="the I-th of N parts")
     explore.add_argument("--out", type=Path, metavar="DIR", help="write results (and a case)")
     explore.add_argument("--health-checking", action="store_true", help="health_state inputs")
@@ -245,7 +248,7 @@ def _add_explore(sub: Any) -> None:
     )
     explore.add_argument(
         "--history",
-        type=_count,
+        type=whole_count,
         default=0,
         metavar="H",
         help="also key each state on the last H inputs that reached it (default 0)",
