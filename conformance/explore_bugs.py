@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import attrs
 
 from conformance.cases import Case, Statistical, load_cases
+from conformance.cli import positive_int, whole_count
 from conformance.explore import Bounds, Target, explore
 from conformance.fuzz import fuzz
 from conformance.planted import BUGS, broken_transport
@@ -145,10 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=120.0, help="explore seconds per bug")
     parser.add_argument("--only", action="append", default=[], metavar="PREFIX")
     parser.add_argument(
-        "--history", type=int, default=None, help="Bounds.history for every bug (default: SETTINGS)"
+        "--history",
+        type=whole_count,
+        default=None,
+        help="Bounds.history for every bug (default: SETTINGS)",
     )
     parser.add_argument(
-        "--endpoints", type=int, default=None, help="for every bug (default: SETTINGS)"
+        "--endpoints", type=positive_int, default=None, help="for every bug (default: SETTINGS)"
     )
     parser.add_argument(
         "--implementation-state",

@@ -158,7 +158,7 @@ class _Walk:
         if isinstance(value, dict):  # insertion order kept: iteration order is behaviour
             return ("dict", *((self.value(k), self.value(v)) for k, v in value.items()))
         if isinstance(value, functools.partial):
-            return ("partial", self.value(value.func), self.value(value.args))
+            return ("partial", *(self.value(v) for v in (value.func, value.args, value.keywords)))
         if inspect.isroutine(value):
             return render_routine(value, self.value)
         return (type(value).__qualname__, *self.fields(value))

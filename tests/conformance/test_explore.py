@@ -496,3 +496,23 @@ def test_the_alphabet_reaches_null_configs_server_names_and_restarted_health_che
     on_reference, _ = run_cases([case], refimpl_transport)
     assert [r.outcome for r in on_bug] == [Outcome.FAIL]
     assert [r.outcome for r in on_reference] == [Outcome.PASS]
+
+
+@pytest.mark.req("CONF-10")
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--endpoints", "0"], "argument --endpoints: expected at least 1, got '0'"),
+        (["--history", "-1"], "argument --history: expected at least 0, got '-1'"),
+    ],
+)
+def test_explore_bugs_refuses_bad_bounds_in_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], said: str
+) -> None:
+    """Before any measurement (an endpoint count of 0 raised an IndexError deep in it)."""
+    from conformance import explore_bugs
+
+    with pytest.raises(SystemExit) as exited:
+        explore_bugs.main(argv)
+    assert exited.value.code == 2
+    assert said in capsys.readouterr().err
