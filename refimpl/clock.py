@@ -32,7 +32,9 @@ class Clock(abc.ABC):
         """Run ``callback`` on the balancer's serialised context after ``delay``."""
 
 
-class _VirtualTimer(Timer):
+class VirtualTimer(Timer):
+    """A :class:`VirtualClock`'s timer; ``deadline`` is nanoseconds on that clock."""
+
     __slots__ = ("callback", "cancelled", "deadline")
 
     def __init__(self, deadline: int, callback: Callable[[], None]) -> None:
@@ -50,13 +52,13 @@ class VirtualClock(Clock):
     def __init__(self) -> None:
         self._now = 0
         self._seq = itertools.count()
-        self._heap: list[tuple[int, int, _VirtualTimer]] = []
+        self._heap: list[tuple[int, int, VirtualTimer]] = []
 
     def now(self) -> Duration:
         return Duration(self._now)
 
     def call_later(self, delay: Duration, callback: Callable[[], None]) -> Timer:
-        timer = _VirtualTimer(self._now + delay.nanos, callback)
+        timer = VirtualTimer(self._now + delay.nanos, callback)
         heapq.heappush(self._heap, (timer.deadline, next(self._seq), timer))
         return timer
 
