@@ -48,7 +48,7 @@ from conformance.errors import ConformanceError
 from conformance.explore import render_routine
 from conformance.runner import CaseRun
 from conformance.transport import InProcessTransport
-from refimpl.clock import Timer, VirtualClock
+from refimpl.clock import Timer, VirtualClock, VirtualTimer
 from refimpl.driver import Driver, FakeSubConn
 from refimpl.weighted_round_robin import EndpointWeight
 from refimpl.wrr_scheduler import SequenceCounter
@@ -77,10 +77,6 @@ class _Frozen:
 
 
 _FROZEN_SETATTR: object = _Frozen.__setattr__
-
-
-def _frozen(value: Any) -> bool:
-    return attrs.has(type(value)) and type(value).__setattr__ is _FROZEN_SETATTR
 
 
 class RefimplStateError(ConformanceError):
@@ -116,6 +112,74 @@ def renderer(run: CaseRun) -> Callable[[Callable[[int], int], Duration | None], 
     return render
 
 
+# How the walk renders an object.
+class _Kind(enum.Enum):
+    PLAIN = "itself"
+    TYPE = "its name"
+    TOKEN = "a token"
+    SUBCONN = "the spec key's number"
+    VALUE = "its contents, wherever it is met"
+    MUTABLE = "its contents where first met, then its place in the walk"
+
+
+class _Shape(enum.Enum):
+    TIMER = enum.auto()
+    SEQUENCE = enum.auto()
+    SET = enum.auto()
+    DICT = enum.auto()
+    PARTIAL = enum.auto()
+    ROUTINE = enum.auto()
+    OBJECT = enum.auto()
+
+
+# Each is decided once per class (the caches in _Walk): a class is one kind and one
+# shape for all its instances, and a walk meets the same few classes hundreds of times.
+def _kind(cls: type) -> _Kind:
+    if issubclass(cls, str | int | float | bool | type(None) | enum.Enum | Duration):
+        return _Kind.PLAIN
+    if issubclass(cls, type):
+        return _Kind.TYPE
+    if issubclass(cls, _TOKENS):
+        return _Kind.TOKEN
+    if issubclass(cls, FakeSubConn):
+        return _Kind.SUBCONN
+    # Values by value: whether two paths share one Address or hold two equal ones is
+    # not state.  Only what can change (and so be aliased, or form a cycle) is tracked.
+    frozen = attrs.has(cls) and cls.__setattr__ is _FROZEN_SETATTR
+    if issubclass(cls, tuple | frozenset) or frozen:
+        return _Kind.VALUE
+    return _Kind.MUTABLE
+
+
+def _shape(value: Any) -> _Shape:
+    cls = type(value)
+    if issubclass(cls, Timer):
+        if not issubclass(cls, VirtualTimer):
+            raise RefimplStateError(f"implementation state: a {cls.__qualname__} is not virtual")
+        return _Shape.TIMER
+    if issubclass(cls, list | tuple):
+        return _Shape.SEQUENCE
+    if issubclass(cls, set | frozenset):
+        return _Shape.SET
+    if issubclass(cls, dict):
+        return _Shape.DICT
+    if issubclass(cls, functools.partial):
+        return _Shape.PARTIAL
+    return _Shape.ROUTINE if inspect.isroutine(value) else _Shape.OBJECT
+
+
+def _declared_names(cls: type) -> tuple[str, ...]:
+    """The attributes ``cls`` declares: its attrs fields, else its slots."""
+    if attrs.has(cls):
+        return tuple(f.name for f in attrs.fields(cls))
+    return tuple(s for c in cls.__mro__ for s in getattr(c, "__slots__", ()))
+
+
+def _instants(cls: type) -> frozenset[str]:
+    """Which of ``cls``'s attributes hold a clock reading (:data:`INSTANTS`)."""
+    return frozenset().union(*(INSTANTS.get(c, ()) for c in cls.__mro__))
+
+
 @attrs.define
 class _Walk:
     now: int
@@ -130,53 +194,59 @@ class _Walk:
         return age if self.cap is None else min(age, self.cap)
 
     def value(self, value: Any) -> Any:
-        if isinstance(value, str | int | float | bool | type(None) | enum.Enum | Duration):
+        cls = type(value)
+        kind = _KINDS.get(cls) or _KINDS.setdefault(cls, _kind(cls))
+        if kind is _Kind.PLAIN:
             return value
-        if isinstance(value, type):
+        if kind is _Kind.TYPE:
             return ("type", value.__qualname__)
-        if isinstance(value, _TOKENS):
-            return ("token", type(value).__qualname__)
-        if isinstance(value, FakeSubConn):
+        if kind is _Kind.TOKEN:
+            return ("token", cls.__qualname__)
+        if kind is _Kind.SUBCONN:
             return ("subconn", self.subconn(value))
-        # Values by value: whether two paths share one Address or hold two equal ones is
-        # not state.  Only what can change (and so be aliased, or form a cycle) is tracked.
-        if isinstance(value, tuple | frozenset) or _frozen(value):
-            return self.contents(value)
-        if id(value) in self.seen:  # a mutable object met again: its place in the walk
-            return ("ref", self.seen[id(value)])
-        self.seen[id(value)] = len(self.seen)
+        if kind is _Kind.MUTABLE:
+            if id(value) in self.seen:  # met again: its place in the walk
+                return ("ref", self.seen[id(value)])
+            self.seen[id(value)] = len(self.seen)
         return self.contents(value)
 
     def contents(self, value: Any) -> Any:
-        if isinstance(value, Timer):
-            left = None if value.cancelled else value.deadline - self.now  # type: ignore[attr-defined]
-            return ("timer", left, self.value(value.callback))  # type: ignore[attr-defined]
-        if isinstance(value, list | tuple):
+        cls = type(value)
+        shape = _SHAPES.get(cls) or _SHAPES.setdefault(cls, _shape(value))
+        if shape is _Shape.TIMER:
+            left = None if value.cancelled else value.deadline - self.now
+            return ("timer", left, self.value(value.callback))
+        if shape is _Shape.SEQUENCE:
             return tuple(self.value(v) for v in value)
-        if isinstance(value, set | frozenset):
+        if shape is _Shape.SET:
             return ("set", *sorted(repr(self.value(v)) for v in value))
-        if isinstance(value, dict):  # insertion order kept: iteration order is behaviour
+        if shape is _Shape.DICT:  # insertion order kept: iteration order is behaviour
             return ("dict", *((self.value(k), self.value(v)) for k, v in value.items()))
-        if isinstance(value, functools.partial):
+        if shape is _Shape.PARTIAL:
             return ("partial", *(self.value(v) for v in (value.func, value.args, value.keywords)))
-        if inspect.isroutine(value):
+        if shape is _Shape.ROUTINE:
             return render_routine(value, self.value)
-        return (type(value).__qualname__, *self.fields(value))
+        return (cls.__qualname__, *self.fields(value))
 
     def fields(self, value: Any) -> list[Any]:
-        if attrs.has(type(value)):
-            names = [f.name for f in attrs.fields(type(value))]
-        elif hasattr(value, "__dict__"):
-            names = list(vars(value))
-        else:
-            names = [s for c in type(value).__mro__ for s in getattr(c, "__slots__", ())]
-            if not names:
+        cls = type(value)
+        if cls not in _FIELDS:
+            _FIELDS[cls] = (_declared_names(cls), _instants(cls))
+        names, instants = _FIELDS[cls]
+        if not attrs.has(cls):
+            if hasattr(value, "__dict__"):
+                names = tuple(vars(value))
+            elif not names:
                 raise RefimplStateError(
-                    f"implementation state: no canonical form for a {type(value).__qualname__}"
+                    f"implementation state: no canonical form for a {cls.__qualname__}"
                 )
-        instants = frozenset().union(*(INSTANTS.get(c, ()) for c in type(value).__mro__))
         return [
             (n, self.age(getattr(value, n)) if n in instants else self.value(getattr(value, n)))
             for n in names
             if hasattr(value, n)
         ]
+
+
+_KINDS: dict[type, _Kind] = {}
+_SHAPES: dict[type, _Shape] = {}
+_FIELDS: dict[type, tuple[tuple[str, ...], frozenset[str]]] = {}

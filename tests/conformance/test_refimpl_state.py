@@ -23,7 +23,7 @@ from conformance.cases import load_cases
 from conformance.explore import Bounds, Target, explore, load_result, wrr_other_config
 from conformance.runner import AdapterSession, CaseRun
 from conformance.transport import InProcessTransport
-from refimpl.clock import VirtualClock
+from refimpl.clock import Timer, VirtualClock
 from refimpl.driver import FakeSubConn
 from refimpl.weighted_round_robin import EndpointWeight
 from spec.types import Address, Duration
@@ -90,6 +90,20 @@ def test_an_object_without_a_canonical_form_is_refused() -> None:
     with pytest.raises(RefimplStateError, match="no canonical form for a memoryview"):
         walk().value([memoryview(b"x")])
     assert walk().value(threading.Lock()) == ("token", "lock")
+
+
+class _WallTimer(Timer):
+    def __init__(self) -> None:
+        self.deadline = 0  # on no virtual clock: not an age the key may hold
+
+    def cancel(self) -> None:
+        pass
+
+
+@pytest.mark.req("CONF-10")
+def test_a_timer_of_another_clock_is_refused() -> None:
+    with pytest.raises(RefimplStateError, match="a _WallTimer is not virtual"):
+        walk().value(_WallTimer())
 
 
 class _Forwarding:
