@@ -424,12 +424,9 @@ class WeightedRoundRobinBalancer(Balancer):
             kept[endpoint.key] = entry
             entry.weight.update_config(config)
             self._apply_oob(entry, config)
-        for key, gone in self._endpoints.items():
-            if key in kept:
-                continue
-            self._stop_oob(gone)
-            for subconn in [s for s, e in self._by_subconn.items() if e is gone]:
-                del self._by_subconn[subconn]
+        # A removed endpoint's child shuts its subchannels down; each one's SHUTDOWN
+        # update stops its stream and forgets it (_on_subconn_state), as in grpc-go
+        # (balancer.go:199-200).
         self._endpoints = kept
         self._by_address = by_address
 
