@@ -444,6 +444,46 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         ("CONN-5", "CONN-10"),
     ),
     SpecOption(
+        "subchannel.pool",
+        ("none", "shared"),
+        "What creating a subchannel for an address gives a policy: a new subchannel every "
+        "time (none), or, while one for that address and those options lives, a new "
+        "reference to it, its connection and its state (shared).  With a pool a policy may "
+        "rebuild its children on every update and keep its connections: a removed "
+        "endpoint's subchannel serves the new endpoint that lists its address.",
+        "language-neutral text: client_channel_specification.md, Helper API "
+        "('CreateSubchannel(): Called by the LB policy to create a subchannel') and "
+        "Subchannel Pool ('Some gRPC implementations support a subchannel pool': an "
+        "addition some channels make, which gRFC A61 describes beside the Java/Go way, "
+        "'Address List Updates in C-core' and 'in Java/Go').  The monitors judge none",
+        {
+            "grpc-go": _iv(
+                "none",
+                GO + "balancer_wrapper.go:180-194 (NewSubConn: newAddrConnLocked, a new "
+                "addrConn every call)",
+            ),
+            "grpc-java": _iv(
+                "none",
+                JAVA + "core/src/main/java/io/grpc/internal/ManagedChannelImpl.java:1367-1371 "
+                "(createSubchannel: new SubchannelImpl)",
+            ),
+            "C-core": _iv(
+                "shared",
+                CORE + "src/core/client_channel/subchannel.cc (Subchannel::Create: "
+                "FindSubchannel in the channel's subchannel pool, RegisterSubchannel if none)",
+                "the pool is shared between channels unless GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL",
+            ),
+            "grpc-js": _iv(
+                "shared",
+                JS + "internal-channel.ts:328-343 (createSubchannel: "
+                "subchannelPool.getOrCreateSubchannel), subchannel-pool.ts:116-145",
+                "grpc.use_local_subchannel_pool makes the pool the channel's own; a "
+                "channel always has one",
+            ),
+        },
+        ("RR-1", "RR-3"),
+    ),
+    SpecOption(
         "pick_first.reresolution",
         _values(ReresolutionMode),
         "Who asks the resolver to re-resolve when pick_first's connections fail or its "

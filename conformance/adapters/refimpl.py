@@ -97,6 +97,7 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "pick_first.sticky_failure_report": "every_n_failures",  # pick_first.py _failures (PF-16)
     # No subchannels of its own (the case plays them); refimpl/io runs on grpcio, C-core: idle.
     "subchannel.backoff_end": "idle",
+    "subchannel.pool": "none",  # driver.py new_subconn: a new FakeSubConn every call
     # driver.py _on_resolver_error: grpc-go's channel applies the default config (SC-14)
     "service_config.resolver_error_before_config": "default_config",
 }

@@ -239,6 +239,8 @@ var specOptions = map[string]string{
 	"round_robin.repeated_endpoint": "first_wins",
 	// clientconn.go lines 1381-1403: TRANSIENT_FAILURE, then IDLE when the backoff ends.
 	"subchannel.backoff_end": "idle",
+	// balancer_wrapper.go lines 180-194: NewSubConn makes a new addrConn every call.
+	"subchannel.pool": "none",
 	// pickfirst.go lines 355-368: ExitIdle reports CONNECTING before the pass.
 	"pick_first.connecting_report": "on_connect",
 	// leastrequest.go lines 132-136: no config is ErrBadResolverState.

@@ -74,6 +74,10 @@ function capabilities(): JsonObject {
       // After the backoff: CONNECTING if startConnecting() was called during it, else IDLE
       // (src/subchannel.ts:226-235); pick_first always calls it (load-balancer-pick-first.ts:373).
       'subchannel.backoff_end': 'connecting_if_requested',
+      // createSubchannel asks the channel's pool, which hands back a live subchannel for the
+      // address (src/internal-channel.ts:328-343, src/subchannel-pool.ts:116-145); this
+      // adapter keeps that pool (src/subchannel.ts, README "Subchannels: pool and refs").
+      'subchannel.pool': 'shared',
       // No clamping of weights around the mean (src/load-balancer-weighted-round-robin.ts:183-203),
       // the behaviour this value names.
       'weighted_round_robin.weight_caps': 'grpc_go',

@@ -80,6 +80,8 @@ final class SpecOptions {
     // The subchannel retries by itself when its backoff ends: TRANSIENT_FAILURE -> CONNECTING
     // (InternalSubchannel.java:299-306, EndOfCurrentBackoff); never TRANSIENT_FAILURE -> IDLE.
     options.put("subchannel.backoff_end", "connecting");
+    // createSubchannel makes a new SubchannelImpl every call (ManagedChannelImpl.java:1367-1371).
+    options.put("subchannel.pool", "none");
     // One in-flight counter per child for its whole life (LeastRequestLoadBalancer.java:330).
     options.put("least_request_experimental.count_lifetime", "child_lifetime");
     // No config in an update keeps the current choiceCount (LeastRequestLoadBalancer.java:78).
