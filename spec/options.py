@@ -455,7 +455,8 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "('CreateSubchannel(): Called by the LB policy to create a subchannel') and "
         "Subchannel Pool ('Some gRPC implementations support a subchannel pool': an "
         "addition some channels make, which gRFC A61 describes beside the Java/Go way, "
-        "'Address List Updates in C-core' and 'in Java/Go').  The monitors judge none",
+        "'Address List Updates in C-core' and 'in Java/Go').  The monitors judge none.  Were "
+        "the text silent, the 2-2 tie would give C-core's shared",
         {
             "grpc-go": _iv(
                 "none",
