@@ -1135,6 +1135,50 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         explicit_default="lower_cased_invalid",
     ),
     SpecOption(
+        "round_robin.children_on_update",
+        ("kept", "rebuilt"),
+        "What an update does to the child of an endpoint it still lists: keeps it, with its "
+        "state, and sends it the endpoint's addresses (kept); or replaces every child with a "
+        "new one, which gets the old one's subchannels back from the channel's subchannel "
+        "pool in their current state but none of its history (rebuilt), so a kept endpoint "
+        "in sticky TRANSIENT_FAILURE may report CONNECTING after the update.",
+        "the language-neutral text is silent (client_channel_specification.md, round_robin; "
+        "its Subchannel Pool section describes the rebuild a pool allows) and gRFC A61 "
+        "describes both ('Address List Updates in C-core', 'in Java/Go').  The 2-2 tie would "
+        "give C-core's rebuilt; the default is kept because the round_robin monitor models "
+        "kept only (RR-2, RR-5) and a selection-only option's default is what the monitors "
+        "judge",
+        {
+            "grpc-go": _iv(
+                "kept",
+                GO + "balancer/endpointsharding/endpointsharding.go:150-162 (es.endpoints.Get: "
+                "an existing endpoint's child is reused), 179-184 (only removed ones closed)",
+            ),
+            "grpc-java": _iv(
+                "kept",
+                JAVA + "util/src/main/java/io/grpc/util/MultiChildLoadBalancer.java:157-199 "
+                "(updateChildrenWithResolvedAddresses: oldStatesMap.remove reuses the child, "
+                "only the remaining ones are shut down)",
+            ),
+            "C-core": _iv(
+                "rebuilt",
+                CORE + "src/core/load_balancing/round_robin/round_robin.cc at 0a1b619 "
+                "(RoundRobin::UpdateLocked: 'Create new child list, replacing the previous "
+                "pending list'; MaybeUpdateRoundRobinConnectivityStateLocked swaps it in at once "
+                "when the current list has no READY child)",
+                "the subchannel pool keeps the connections (subchannel.pool=shared)",
+            ),
+            "grpc-js": _iv(
+                "rebuilt",
+                JS + "load-balancer-round-robin.ts:237 (resetSubchannelList), 248-256 (a new "
+                "LeafLoadBalancer per endpoint)",
+                "the subchannel pool keeps the connections (subchannel.pool=shared)",
+            ),
+        },
+        ("RR-2", "RR-5"),
+        explicit_default="kept",
+    ),
+    SpecOption(
         "round_robin.update_report",
         ("every_update", "on_change"),
         "Whether round_robin reports its state and a new picker after every resolver "

@@ -83,6 +83,8 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "round_robin.failure_error": "rotating_children",
     # endpoint_sharding.py update_client_conn_state: rotated, then a repeat is skipped (RR-2)
     "round_robin.repeated_endpoint": "first_wins",
+    # endpoint_sharding.py update_client_conn_state: a still-listed endpoint keeps its child
+    "round_robin.children_on_update": "kept",
     "least_request_experimental.count_lifetime": "while_ready",
     "weighted_round_robin.weight_caps": "grpc_cpp",
     "weighted_round_robin.weight_on_reconnect": "reset_all",  # weighted_round_robin.on_ready

@@ -53,14 +53,17 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         M,
         "Two endpoints are the same when their unordered sets of addresses are equal: an "
         "endpoint kept across updates keeps its child, which is sent the endpoint's new address "
-        "order; a repeat within one update gets a child of its own, or is skipped, its child "
-        "given the first or the last repeat's address order, as the spec option "
+        "order (round_robin.children_on_update=kept; under rebuilt every child is replaced "
+        "and no monitor judges it); a repeat within one update gets a child of its own, or "
+        "is skipped, its child given the first or the last repeat's address order, as the "
+        "spec option "
         "round_robin.repeated_endpoint says (every_copy, first_wins, last_wins).",
         _A61
         + "; "
         + _ES
         + " (UpdateClientConnState: 'Skip duplicate endpoints'); grpc-go resolver/map.go "
-        "(EndpointMap); spec option round_robin.repeated_endpoint: every_copy (C-core "
+        "(EndpointMap); spec option round_robin.children_on_update; spec option "
+        "round_robin.repeated_endpoint: every_copy (C-core "
         "endpoint_list.cc EndpointList::Init, grpc-js load-balancer-round-robin.ts:248-256; the "
         "default), first_wins (grpc-go endpointsharding.go:145-148), last_wins (grpc-java "
         "MultiChildLoadBalancer.java:87-99)",

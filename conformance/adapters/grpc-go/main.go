@@ -237,6 +237,8 @@ var specOptions = map[string]string{
 	// endpointsharding.go lines 145-148: the list is rotated, then a repeat of
 	// an endpoint already met in this update is skipped ("Skip duplicate endpoints").
 	"round_robin.repeated_endpoint": "first_wins",
+	// endpointsharding.go lines 150-162: a still-listed endpoint's child is reused.
+	"round_robin.children_on_update": "kept",
 	// clientconn.go lines 1381-1403: TRANSIENT_FAILURE, then IDLE when the backoff ends.
 	"subchannel.backoff_end": "idle",
 	// balancer_wrapper.go lines 180-194: NewSubConn makes a new addrConn every call.

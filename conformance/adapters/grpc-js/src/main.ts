@@ -71,6 +71,9 @@ function capabilities(): JsonObject {
       // One child per listed endpoint, repeats included (src/load-balancer-round-robin.ts:248-256);
       // the copies share the pooled subchannel, which gets one turn per copy.
       'round_robin.repeated_endpoint': 'every_copy',
+      // Every update replaces every child (src/load-balancer-round-robin.ts:237, 248-256); the
+      // pool hands the new children the old ones' subchannels (subchannel.pool below).
+      'round_robin.children_on_update': 'rebuilt',
       // After the backoff: CONNECTING if startConnecting() was called during it, else IDLE
       // (src/subchannel.ts:226-235); pick_first always calls it (load-balancer-pick-first.ts:373).
       'subchannel.backoff_end': 'connecting_if_requested',

@@ -77,6 +77,8 @@ final class SpecOptions {
     // repeat's ResolvedAddresses, so the last repeat's order reaches the child
     // (MultiChildLoadBalancer.java:87-99, createChildAddressesMap; put at :97 in 1.85.1 too).
     options.put("round_robin.repeated_endpoint", "last_wins");
+    // A still-listed endpoint's child is reused (MultiChildLoadBalancer.java:157-199).
+    options.put("round_robin.children_on_update", "kept");
     // The subchannel retries by itself when its backoff ends: TRANSIENT_FAILURE -> CONNECTING
     // (InternalSubchannel.java:299-306, EndOfCurrentBackoff); never TRANSIENT_FAILURE -> IDLE.
     options.put("subchannel.backoff_end", "connecting");
