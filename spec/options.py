@@ -35,7 +35,10 @@ says where it speaks.  Where it is silent, the rule is: the value of the majorit
 the four implementations; on a tie, C-core's value, because the gRFCs are written
 with C-core as their first implementation (gRFC A58's static stride scheduler and
 A61's pick_first are C-core's).  Each option's ``default_basis`` says which rule
-chose its default and, for a majority, names the implementations.
+chose its default and, for a majority, names the implementations.  One exception: a
+selection-only option whose tie would give a value no monitor models yet takes the
+modelled value, and its ``default_basis`` says so and names the value the tie gives
+(``subchannel.pool``, ``round_robin.children_on_update``).
 """
 
 from __future__ import annotations
@@ -451,12 +454,12 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "reference to it, its connection and its state (shared).  With a pool a policy may "
         "rebuild its children on every update and keep its connections: a removed "
         "endpoint's subchannel serves the new endpoint that lists its address.",
-        "language-neutral text: client_channel_specification.md, Helper API "
-        "('CreateSubchannel(): Called by the LB policy to create a subchannel') and "
-        "Subchannel Pool ('Some gRPC implementations support a subchannel pool': an "
-        "addition some channels make, which gRFC A61 describes beside the Java/Go way, "
-        "'Address List Updates in C-core' and 'in Java/Go').  The monitors judge none.  Were "
-        "the text silent, the 2-2 tie would give C-core's shared",
+        "the language-neutral text allows both: client_channel_specification.md's Helper "
+        "API ('CreateSubchannel(): Called by the LB policy to create a subchannel') and its "
+        "Subchannel Pool section ('Some gRPC implementations support a subchannel pool'), "
+        "as gRFC A61 describes both ('Address List Updates in C-core', 'in Java/Go').  The "
+        "2-2 tie would give C-core's shared; the default is none because the monitors judge "
+        "none only (the exception in the module docstring)",
         {
             "grpc-go": _iv(
                 "none",
@@ -1146,8 +1149,7 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         "its Subchannel Pool section describes the rebuild a pool allows) and gRFC A61 "
         "describes both ('Address List Updates in C-core', 'in Java/Go').  The 2-2 tie would "
         "give C-core's rebuilt; the default is kept because the round_robin monitor models "
-        "kept only (RR-2, RR-5) and a selection-only option's default is what the monitors "
-        "judge",
+        "kept only, RR-2 and RR-5 (the exception in the module docstring)",
         {
             "grpc-go": _iv(
                 "kept",
