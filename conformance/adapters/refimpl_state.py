@@ -132,8 +132,8 @@ class _Shape(enum.Enum):
     OBJECT = enum.auto()
 
 
-# Each is decided once per class (the caches in _Walk): a class is one kind and one
-# shape for all its instances, and a walk meets the same few classes hundreds of times.
+# Each is decided once per class (the caches below): a class is one kind and one shape
+# for all its instances, and a walk meets the same few classes hundreds of times a state.
 def _kind(cls: type) -> _Kind:
     if issubclass(cls, str | int | float | bool | type(None) | enum.Enum | Duration):
         return _Kind.PLAIN
@@ -178,6 +178,11 @@ def _declared_names(cls: type) -> tuple[str, ...]:
 def _instants(cls: type) -> frozenset[str]:
     """Which of ``cls``'s attributes hold a clock reading (:data:`INSTANTS`)."""
     return frozenset().union(*(INSTANTS.get(c, ()) for c in cls.__mro__))
+
+
+_KINDS: dict[type, _Kind] = {}
+_SHAPES: dict[type, _Shape] = {}
+_FIELDS: dict[type, tuple[tuple[str, ...], frozenset[str]]] = {}  # names, instants
 
 
 @attrs.define
@@ -245,8 +250,3 @@ class _Walk:
             for n in names
             if hasattr(value, n)
         ]
-
-
-_KINDS: dict[type, _Kind] = {}
-_SHAPES: dict[type, _Shape] = {}
-_FIELDS: dict[type, tuple[tuple[str, ...], frozenset[str]]] = {}
