@@ -12,7 +12,7 @@ For every planted bug (``conformance/planted.py``) this measures
   a failure (shrinking included) and the shrunk length.
 
 ``python -m conformance.explore_bugs [--budget S] [--only PREFIX] [--history H]
-[--endpoints K] [--implementation-state]`` prints
+[--endpoints K] [--implementation-state] [--jobs J]`` prints
 one Markdown row per bug; the table in docs/explore.md is these rows, pasted, from the
 runs named there (one run per budget and history).  It takes long (tens of minutes for
 all bugs on two cores): it is a measurement, not a test.
@@ -99,6 +99,7 @@ def measure(
     history: int | None = None,
     endpoints: int | None = None,
     implementation_state: bool = False,
+    jobs: int = 1,
 ) -> Row:
     planted = BUGS[bug]
     cases = [c for c in corpus if c.policy == planted.policy]
@@ -121,7 +122,7 @@ def measure(
         history=history,
         implementation_state=implementation_state,
     )
-    explored = explore(bounds, Target(planted=bug), cover=False, budget=budget)
+    explored = explore(bounds, Target(planted=bug), jobs=jobs, cover=False, budget=budget)
     found = explored.counterexample
     started = time.monotonic()
     fuzzed = fuzz(lambda: broken_transport(bug), planted.policy)
@@ -159,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="key states on the reference's own state too (Bounds.implementation_state)",
     )
+    parser.add_argument(
+        "--jobs", type=positive_int, default=1, help="explore's worker processes (--jobs)"
+    )
     args = parser.parse_args(argv)
     corpus = load_cases()
     print(HEADER, flush=True)
@@ -166,7 +170,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.only and not any(bug.startswith(p) for p in args.only):
             continue
         row = measure(
-            bug, corpus, args.budget, args.history, args.endpoints, args.implementation_state
+            bug,
+            corpus,
+            args.budget,
+            args.history,
+            args.endpoints,
+            args.implementation_state,
+            args.jobs,
         )
         print(row.markdown(), flush=True)
     return 0

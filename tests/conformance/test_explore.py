@@ -504,6 +504,7 @@ def test_the_alphabet_reaches_null_configs_server_names_and_restarted_health_che
     [
         (["--endpoints", "0"], "argument --endpoints: expected at least 1, got '0'"),
         (["--history", "-1"], "argument --history: expected at least 0, got '-1'"),
+        (["--jobs", "0"], "argument --jobs: expected at least 1, got '0'"),
     ],
 )
 def test_explore_bugs_refuses_bad_bounds_in_one_line(
