@@ -748,6 +748,46 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
         monitor_parameter="ipv4_mapped_family",
     ),
     SpecOption(
+        "pick_first.attribute_change",
+        ("new_subchannel", "same_subchannel"),
+        "An update that lists an address again with other attributes (the same socket "
+        "address and server name): a new address, whose subchannel is created while the "
+        "old one is shut down (new_subchannel), or the same address, its subchannel kept "
+        "(same_subchannel).",
+        "the language-neutral text leaves it open: client_channel_specification.md ('The "
+        "exact semantics for these attributes vary across gRPC implementations and are not "
+        "currently defined by this specification') and gRFC A61 ('it is up to the "
+        "implementation whether a given LB policy takes resolver attributes into account "
+        "when comparing endpoints from the old list and the new list'); majority: "
+        "new_subchannel (grpc-go, C-core) against same_subchannel (grpc-java)",
+        {
+            "grpc-go": _iv(
+                "new_subchannel",
+                _GO_PF + ":84 (subConns is a resolver.AddressMapV2), resolver/map.go:39-41 "
+                "('taking into account Attributes')",
+            ),
+            "grpc-java": _iv(
+                "same_subchannel",
+                _JAVA_PF + "PickFirstLeafLoadBalancer.java:69 (subchannels keyed by "
+                "SocketAddress), 196-210 (removed addresses compared as SocketAddresses)",
+                "the legacy PickFirstLoadBalancer keeps its one subchannel and updates its "
+                "addresses in place (PickFirstLoadBalancer.java:91)",
+            ),
+            "C-core": _iv(
+                "new_subchannel",
+                CORE + "src/core/client_channel/subchannel_pool_interface.cc "
+                "(SubchannelKey::Compare: the address, then the channel args, which carry "
+                "the address's attributes)",
+            ),
+            "grpc-js": _iv(
+                None,
+                JS + "subchannel-address.ts:20-35",
+                "an address has no attributes (SubchannelAddress is {host, port})",
+            ),
+        },
+        ("PF-6", "PF-9", "RR-2"),
+    ),
+    SpecOption(
         "pick_first.variant",
         ("leaf", "legacy_single_subchannel"),
         "Which pick_first runs: the leaf policy of gRFC A61 (one subchannel per address) "

@@ -74,6 +74,7 @@ REFIMPL_SPEC_OPTIONS: dict[str, str] = {
     "pick_first.ready_on_update": "unchanged",  # pick_first.py keeps the READY one (PF-8)
     "pick_first.selected_address_removed": "goes_idle",  # pick_first.py PF-10 (the spec text)
     "pick_first.variant": "leaf",
+    "pick_first.attribute_change": "new_subchannel",  # spec/types.py: Address keeps attributes
     "pick_first.subchannel_creation": "lazy",  # pick_first.py _connect_from_cursor (PF-11)
     "round_robin.start_index": "random_per_picker",  # endpoint_sharding.py randrange
     "round_robin.idle_child": "as_connecting",  # endpoint_sharding.py (AGG-7)

@@ -83,8 +83,9 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "PF-6",
         M,
         "An address listed more than once is kept only at its first position, so each distinct "
-        "address (compared by address, server name and attributes, not balancer attributes) "
-        "has at most one subchannel.",
+        "address (compared by address, server name and attributes, not balancer attributes; "
+        "without the attributes under pick_first.attribute_change=same_subchannel, which no "
+        "monitor judges) has at most one subchannel.",
         _GO + " (deDupAddresses, equalAddressIgnoringBalAttributes)",
     ),
     Requirement(
@@ -111,9 +112,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         M,
         "Otherwise an update shuts down exactly the subchannels whose addresses it no longer "
         "lists and keeps the others for reuse; the policy shuts subchannels down at no other "
-        "time than these rules name.",
+        "time than these rules name.  An address compares with its attributes "
+        "(pick_first.attribute_change=new_subchannel, PF-6).",
         _GO + " (reconcileSubConnsLocked); grpc-go pickfirst_ext_test.go "
-        "TestPickFirst_AddressUpdateWithAttributes",
+        "TestPickFirst_AddressUpdateWithAttributes; gRFC A61 ('it is up to the implementation "
+        "whether a given LB policy takes resolver attributes into account'): spec option "
+        "pick_first.attribute_change",
     ),
     Requirement(
         "PF-10",

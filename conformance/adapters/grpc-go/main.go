@@ -202,6 +202,8 @@ var specOptions = map[string]string{
 	"pick_first.family_interleaving": "three_families",
 	// pickfirst.go is the leaf policy of gRFC A61 (one SubConn per address).
 	"pick_first.variant": "leaf",
+	// pickfirst.go line 84: subConns is an AddressMapV2, keyed with the attributes.
+	"pick_first.attribute_change": "new_subchannel",
 	// pickfirst.go line 520: a pass creates each SubConn when it reaches the
 	// address (requestConnectionLocked calls newSCData).
 	"pick_first.subchannel_creation": "lazy",

@@ -42,6 +42,9 @@ final class SpecOptions {
       options.put("pick_first.ipv4_mapped_family", "ipv4");
     }
     options.put("pick_first.variant", leaf ? "leaf" : "legacy_single_subchannel");
+    // An address is its SocketAddress (PickFirstLeafLoadBalancer.java:69, 196-210); the legacy
+    // policy updates its one subchannel's addresses in place (PickFirstLoadBalancer.java:91).
+    options.put("pick_first.attribute_change", "same_subchannel");
     // An update still listing the READY address is taken without a report: the leaf seeks to it
     // and returns (PickFirstLeafLoadBalancer.java:143-156); the legacy policy only updates its
     // subchannel's addresses (PickFirstLoadBalancer.java:91).

@@ -1,13 +1,17 @@
-"""subchannel.pool and round_robin.children_on_update: a case written for a channel
-without a subchannel pool, or for a round_robin that keeps its children, is skipped,
-visibly, for an implementation that made the other choice (spec/options.py).
+"""Cases written for one value of a selection-only spec option are skipped, visibly,
+for an implementation that made the other choice, and pass on the reference, which makes
+the value the monitors judge (spec/options.py).
 
-With a pool (C-core, grpc-js) creating a subchannel for a live address hands back that
-subchannel (client_channel_specification.md, Subchannel Pool), so round_robin may replace
-every child on an update and keep its connections (gRFC A61, "Address List Updates in
-C-core"): a new endpoint's child gets a removed one's subchannel (RR-1, RR-3), and a kept
-endpoint's new child has none of the old one's history (RR-2, RR-5).  The monitors judge
-the grpc-go and grpc-java way only, so the cases that rely on it declare it.
+Three such choices were first filed as divergences:
+
+* subchannel.pool: with a pool (C-core, grpc-js) creating a subchannel for a live address
+  hands back that subchannel (client_channel_specification.md, Subchannel Pool), so a new
+  endpoint's child gets a removed one's subchannel (RR-1, RR-3);
+* round_robin.children_on_update: with the pool, round_robin may replace every child on an
+  update (gRFC A61, "Address List Updates in C-core"), so a kept endpoint's new child has
+  none of the old one's history (RR-2, RR-5);
+* pick_first.attribute_change: gRFC A61 leaves it to the implementation whether attributes
+  count when addresses are compared; grpc-java's pick_first keeps the subchannel (PF-9).
 """
 
 from __future__ import annotations
@@ -41,6 +45,14 @@ CHOICES = [
         "rr-kept-failing-child-stays-failure-after-update",
         marks=pytest.mark.req("RR-2", "RR-5"),
         id="children",
+    ),
+    pytest.param(
+        "pick_first.attribute_change",
+        "new_subchannel",
+        "same_subchannel",
+        "pf-attributes-change-while-connecting-makes-a-new-address",
+        marks=pytest.mark.req("PF-6", "PF-9"),
+        id="attributes",
     ),
 ]
 
