@@ -34,9 +34,21 @@ def summary(results: Sequence[CaseResult]) -> dict[str, int]:
         "failed": counts[Outcome.FAIL],
         "errored": counts[Outcome.ERROR],
         "skipped": counts[Outcome.SKIPPED],
-        "known_failures": sum(1 for r in results if r.known is not None and not r.unexpected),
+        "known_failures": sum(1 for r in results if _known_and_seen(r)),
         "unexpected": sum(1 for r in results if r.unexpected),
     }
+
+
+def _known_and_seen(r: CaseResult) -> bool:
+    """A known failure that failed as listed; not one whose case this run skipped."""
+    return r.known is not None and not r.unexpected and r.outcome is not Outcome.SKIPPED
+
+
+def stale_known_failures(results: Sequence[CaseResult]) -> list[str]:
+    """The cases this run skipped that the expectations list as failures.  Not unexpected
+    (a file may serve runs that differ in what they skip), but said: an entry nobody runs
+    is a check nobody makes."""
+    return [r.case.id for r in results if r.known is not None and r.outcome is Outcome.SKIPPED]
 
 
 def closing_line(results: Sequence[CaseResult]) -> str:
@@ -98,6 +110,12 @@ def render_terminal(
             lines.extend(_details(r))
     lines.append("")
     lines.extend(render_option_skips(results, hello))
+    stale = stale_known_failures(results)
+    if stale:
+        lines.append(
+            f"stale expectations: {len(stale)} known failure(s) name cases this run skipped "
+            f"(take them out unless another run fails them): {', '.join(stale)}"
+        )
     lines.append("")
     lines.append(f"{closing_line(results)} in {seconds:.2f} s")
     return "\n".join(lines) + "\n"
@@ -106,7 +124,7 @@ def render_terminal(
 def _case_line(r: CaseResult, width: int) -> str:
     mark = "!" if r.unexpected else " "
     label = LABEL[r.outcome]
-    if r.known is not None and not r.unexpected:
+    if _known_and_seen(r):
         label += " (known)"
     return f" {mark}{label:<13}{r.case.id:<{width}}  {r.case.title}"
 

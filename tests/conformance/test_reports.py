@@ -105,3 +105,16 @@ def test_reports_without_timings_are_byte_identical_across_runs() -> None:
     assert junit_a == to_junit(second, 9.0, timings=False)
     assert "time=" not in junit_a
     assert 'time="' in to_junit(first, 1.5)
+
+
+@pytest.mark.req("CONF-6")
+def test_a_known_failure_whose_case_was_skipped_is_said_and_not_counted() -> None:
+    results, hello = mixed_results()
+    absent = KnownFailure("selftest-absent", Outcome.FAIL, "stale", "https://example.org/2")
+    results = [
+        attrs.evolve(r, known=absent) if r.case.id == "selftest-absent" else r for r in results
+    ]
+    assert to_json(results, hello, 1.0)["summary"]["known_failures"] == 1  # selftest-known only
+    text = render_terminal(results, hello, 0.5)
+    assert "stale expectations: 1 known failure(s) name cases this run skipped" in text
+    assert text.count("(known)") == 2  # selftest-known's line and its details, not the skip
