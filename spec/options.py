@@ -1218,7 +1218,6 @@ OPTIONS_LIST: tuple[SpecOption, ...] = (
             ),
         },
         ("RR-2", "RR-5"),
-        explicit_default="kept",
     ),
     SpecOption(
         "round_robin.update_report",

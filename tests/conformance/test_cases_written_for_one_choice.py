@@ -78,6 +78,7 @@ def _case(case_id: str) -> Case:
 def test_the_reference_makes_the_judged_choice_and_passes_the_case(
     key: str, judged: str, other: str, case_id: str
 ) -> None:
+    assert set(OPTIONS[key].values) == {judged, other}
     assert REFIMPL_SPEC_OPTIONS[key] == judged == OPTIONS[key].default
     assert OPTIONS[key].monitor_parameter is None  # selection-only: no monitor takes it
     case = _case(case_id)
