@@ -12,7 +12,7 @@ For every planted bug (``conformance/planted.py``) this measures
   a failure (shrinking included) and the shrunk length.
 
 ``python -m conformance.explore_bugs [--budget S] [--only PREFIX] [--history H]
-[--endpoints K] [--implementation-state] [--jobs J]`` prints
+[--endpoints K] [--implementation-state] [--jobs J] [--out DIR]`` prints
 one Markdown row per bug; the table in docs/explore.md is these rows, pasted, from the
 runs named there (one run per budget and history).  It takes long (tens of minutes for
 all bugs on two cores): it is a measurement, not a test.
@@ -24,6 +24,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import attrs
 
@@ -100,6 +101,7 @@ def measure(
     endpoints: int | None = None,
     implementation_state: bool = False,
     jobs: int = 1,
+    out: Path | None = None,
 ) -> Row:
     planted = BUGS[bug]
     cases = [c for c in corpus if c.policy == planted.policy]
@@ -122,8 +124,24 @@ def measure(
         history=history,
         implementation_state=implementation_state,
     )
-    explored = explore(bounds, Target(planted=bug), jobs=jobs, cover=False, budget=budget)
+    started = time.monotonic()
+
+    def progress(level: int, states: int, new: int) -> None:
+        # A long search (an hour or more) shows how far it has got, on stderr.
+        seconds = time.monotonic() - started
+        print(
+            f"  {bug}: depth {level}: {states} states, {new} new, {seconds:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    explored = explore(
+        bounds, Target(planted=bug), jobs=jobs, cover=False, budget=budget, progress=progress
+    )
     found = explored.counterexample
+    if found is not None and out is not None:
+        # `conformance run --cases DIR --adapter "python -m conformance.planted BUG"` replays it.
+        print(f"  {bug}: wrote {found.write(out)}", file=sys.stderr, flush=True)
     started = time.monotonic()
     fuzzed = fuzz(lambda: broken_transport(bug), planted.policy)
     fuzz_seconds = time.monotonic() - started
@@ -163,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--jobs", type=positive_int, default=1, help="explore's worker processes (--jobs)"
     )
+    parser.add_argument(
+        "--out", type=Path, default=None, metavar="DIR", help="write each counterexample found"
+    )
     args = parser.parse_args(argv)
     corpus = load_cases()
     print(HEADER, flush=True)
@@ -177,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.endpoints,
             args.implementation_state,
             args.jobs,
+            args.out,
         )
         print(row.markdown(), flush=True)
     return 0
