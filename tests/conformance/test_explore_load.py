@@ -139,8 +139,8 @@ def test_wrr_key_merges_ages_past_every_period_the_alphabet_can_set() -> None:
 def test_wrr_key_merges_what_the_spec_forgets() -> None:
     """Two paths whose difference the spec forgets have one key, so explore follows the
     shorter only: why wrr-config-update-skips-kept-endpoints and wrr-expiry-keeps-blackout-run
-    are out of its reach (docs/explore.md, "Not found, and why").  With the reference's
-    own state in the key, each bug keeps its pair apart (test_refimpl_state.py)."""
+    are out of its reach (docs/explore.md, "Not found with the spec's key").  With the
+    reference's own state in the key, each keeps its pair apart (test_refimpl_state.py)."""
     other = wrr_other_config({"enableOobLoadReport": True})  # errorUtilizationPenalty 0
     # A new config applies to every endpoint (WRR-1, WRR-5): the penalty they were added
     # under is forgotten once no report has been weighed with it.

@@ -1,10 +1,10 @@
 """``explore --implementation-state``: the reference's own state in the key.
 
 The spec's key merges paths the spec cannot tell apart; a bug that remembers what the
-spec forgets is then tested along one of them only (docs/explore.md, "Not found, and
-why").  These tests hold the rendering's canonical forms, show that it keeps apart
-exactly the paths each such planted bug remembers differently while the reference still
-merges them, and that explore then finds the pick_first one.
+spec forgets is then tested along one of them only (docs/explore.md, "Not found with
+the spec's key").  These tests hold the rendering's canonical forms, show that it keeps
+apart exactly the paths each such planted bug remembers differently while the reference
+still merges them, and that explore then finds the pick_first one.
 """
 
 from __future__ import annotations
