@@ -442,8 +442,9 @@ def test_wrr_alphabet_sends_a_second_valid_penalty() -> None:
         ),
         # WRR-9: reported again after both expired, the weights are in a new blackout; the
         # bug kept the old run, so it serves them 11 to 1 where the spec falls back to
-        # round robin (WRR-13).  The whole search cannot reach this: the prefix's state
-        # has the key of the first two reports' (test_wrr_key_merges_what_the_spec_forgets).
+        # round robin (WRR-13).  A search by the spec's key cannot reach this (the prefix's
+        # state has the first two reports' key: test_wrr_key_merges_what_the_spec_forgets);
+        # with the reference's state in the key, the whole search finds it at depth 12.
         (
             "wrr-expiry-keeps-blackout-run",
             [
