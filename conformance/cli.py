@@ -259,6 +259,13 @@ def _add_explore(sub: Any) -> None:
         help="with --in-process: also key each state on the reference's own state, so that "
         "paths it remembers differently stay apart (docs/explore.md)",
     )
+    explore.add_argument(
+        "--burst-picks",
+        type=positive_int,
+        metavar="N",
+        help="picks in every burst (least_request, weighted_round_robin; default: the "
+        "policy's, docs/explore.md): more give a statistical rule more power",
+    )
     explore.add_argument("--no-coverage", action="store_true", help="skip requirement coverage")
     explore.add_argument(
         "--keep-going",

@@ -594,10 +594,15 @@ def wrr_burst_picks(config: wire.JsonValue) -> int:
 
 
 def burst_of(bounds: Bounds) -> tuple[int, bool] | None:
-    """The policy's burst, (picks, each finished by a Done), or None: no bursts."""
+    """The policy's burst, (picks, each finished by a Done), or None: no bursts.
+    ``bounds.burst_picks``, when set, replaces the policy's number of picks."""
     if bounds.policy == "weighted_round_robin":
-        return wrr_burst_picks(bounds.config_json()), False
-    return BURSTS.get(bounds.policy)
+        burst: tuple[int, bool] | None = (wrr_burst_picks(bounds.config_json()), False)
+    else:
+        burst = BURSTS.get(bounds.policy)
+    if burst is None or bounds.burst_picks is None:
+        return burst
+    return bounds.burst_picks, burst[1]
 
 
 def _oob_enabled(bounds: Bounds) -> bool:
@@ -912,6 +917,10 @@ class Bounds:
     # (conformance/adapters/refimpl_state.py), so that paths it remembers differently stay
     # apart.  Left out of a result's JSON when False (results written before it).
     implementation_state: bool = False
+    # The picks of every burst (BURSTS), for a policy whose alphabet has one; None: the
+    # policy's own (burst_of).  More picks give a statistical rule (LR-10) more power, at
+    # their cost in every state that offers a burst.  Left out of a result's JSON when None.
+    burst_picks: int | None = None
 
     @property
     def backoff_value(self) -> str:
@@ -1382,8 +1391,11 @@ class Result:
 
 
 def _written(attribute: attrs.Attribute[Any], value: Any) -> bool:
-    """Bounds fields a result writes: implementation_state only when set."""
-    return attribute.name != "implementation_state" or bool(value)
+    """Bounds fields a result writes: implementation_state and burst_picks only when set
+    (results written before them have neither)."""
+    if attribute.name == "implementation_state":
+        return bool(value)
+    return attribute.name != "burst_picks" or value is not None
 
 
 _WORKER: tuple[AdapterSession, Bounds, bool] | None = None
@@ -1682,7 +1694,8 @@ def load_result(path: Path) -> dict[str, Any]:
             raise CaseError(f"explore --merge {path}: not an explore result (no {key!r})")
         if not isinstance(data[key], kind) or isinstance(data[key], bool):
             raise CaseError(f"explore --merge {path}: {key!r} has the wrong type")
-    if set(data["bounds"]) | {"implementation_state"} != {f.name for f in attrs.fields(Bounds)}:
+    optional = {"implementation_state", "burst_picks"}  # written only when set (_written)
+    if set(data["bounds"]) | optional != {f.name for f in attrs.fields(Bounds)}:
         raise CaseError(f"explore --merge {path}: 'bounds' is not an explore result's bounds")
     found = data["counterexample"]
     if found is not None and not (
@@ -1749,6 +1762,7 @@ def render(result: dict[str, Any]) -> str:
         + (f"config {b['config']}, " if b.get("config") is not None else "")
         + (f"history {b['history']}, " if b.get("history") else "")
         + ("the implementation's state in the key, " if b.get("implementation_state") else "")
+        + (f"bursts of {b['burst_picks']} picks, " if b.get("burst_picks") else "")
         + f"on {result['implementation']}",
         f"  {result['states']} states, {result['transitions']} transitions, "
         f"depth {result['depth_completed']} completed, {took}",
@@ -1886,6 +1900,7 @@ def command(args: Any) -> int:
         args.config,
         args.history,
         implementation_state=args.implementation_state,
+        burst_picks=args.burst_picks,
     )
     if args.implementation_state and not args.in_process:
         raise UsageError("explore: --implementation-state goes with --in-process")
@@ -1893,6 +1908,8 @@ def command(args: Any) -> int:
         time_steps(bounds)  # weighted_round_robin reads its periods from the config
     except ModelError as err:
         raise UsageError(f"explore --config: {err}") from None
+    if args.burst_picks is not None and burst_of(bounds) is None:
+        raise UsageError(f"explore --burst-picks: {args.policy}'s alphabet has no burst")
     target = Target(args.adapter, tuple(args.load), None, args.timeout)
     shard = args.shard or (0, 1)
 

@@ -12,7 +12,7 @@ For every planted bug (``conformance/planted.py``) this measures
   a failure (shrinking included) and the shrunk length.
 
 ``python -m conformance.explore_bugs [--budget S] [--only PREFIX] [--history H]
-[--endpoints K] [--implementation-state] [--jobs J] [--out DIR]`` prints
+[--endpoints K] [--implementation-state] [--jobs J] [--burst-picks N] [--out DIR]`` prints
 one Markdown row per bug; the table in docs/explore.md is these rows, pasted, from the
 runs named there (one run per budget and history).  It takes long (tens of minutes for
 all bugs on two cores): it is a measurement, not a test.
@@ -102,6 +102,7 @@ def measure(
     implementation_state: bool = False,
     jobs: int = 1,
     out: Path | None = None,
+    burst_picks: int | None = None,
 ) -> Row:
     planted = BUGS[bug]
     cases = [c for c in corpus if c.policy == planted.policy]
@@ -123,6 +124,7 @@ def measure(
         config=config,
         history=history,
         implementation_state=implementation_state,
+        burst_picks=burst_picks,
     )
     started = time.monotonic()
 
@@ -182,6 +184,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--jobs", type=positive_int, default=1, help="explore's worker processes (--jobs)"
     )
     parser.add_argument(
+        "--burst-picks",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="picks in every burst (Bounds.burst_picks; default: the policy's)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=None, metavar="DIR", help="write each counterexample found"
     )
     args = parser.parse_args(argv)
@@ -199,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.implementation_state,
             args.jobs,
             args.out,
+            args.burst_picks,
         )
         print(row.markdown(), flush=True)
     return 0

@@ -352,6 +352,11 @@ _TWO_FAMILIES = "pick_first.family_interleaving=two_families"
             [*_PF, "--depth", "2", "--adapter", "x", "--implementation-state"],
             "--implementation-state goes with --in-process",
         ),
+        ([*_PF, "--in-process", "--depth", "1", "--burst-picks", "0"], "argument --burst-picks"),
+        (
+            [*_PF, "--in-process", "--depth", "1", "--burst-picks", "10"],
+            "--burst-picks: pick_first's alphabet has no burst",
+        ),
         (["explore", "--policy", "pick_frist", "--in-process", "--depth", "1"], "offers:"),
         (["explore", "--merge", "/nonexistent.json"], "cannot read it"),
         ([*_PF, "--merge", "/nonexistent.json"], "takes result files only"),

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from conformance.adapters.inprocess import refimpl_transport
@@ -23,6 +24,8 @@ from conformance.explore import (
     Target,
     burst_of,
     explore,
+    load_result,
+    render,
     replay,
     resolver_updates,
     time_steps,
@@ -475,3 +478,50 @@ def test_explore_finds_weight_bugs_with_the_new_step_penalty_and_burst(
     against_reference, _ = run_cases([case], refimpl_transport)
     assert [r.outcome for r in against_bug] == [Outcome.FAIL]
     assert [r.outcome for r in against_reference] == [Outcome.PASS]
+
+
+@pytest.mark.req("CONF-10", "LR-3", "LR-10")
+def test_burst_picks_let_least_request_see_an_unclamped_choice_count(tmp_path: Path) -> None:
+    """lr-choice-count-not-clamped (LR-3: 20 choices where the spec clamps to 10) is beyond
+    the default burst: over three endpoints, two holding a call each, the idle one is
+    missed with probability (2/3)^10 = 0.017 under the clamp and (2/3)^20 = 0.0003 without
+    it, which LR-10's tolerance cannot tell apart over 1,000 picks and can over 6,000
+    (docs/explore.md, "least_request's config set")."""
+    a3 = "10.0.0.3:80"
+    prefix = [
+        {"type": "resolver_update", "endpoints": [[A1], [A2], [a3]], "config": {"choiceCount": 20}},
+        *[move(a, s) for a in (A1, A2, a3) for s in ("CONNECTING", "READY")],
+        {"type": "pick", "pick_id": 8},
+        {"type": "pick", "pick_id": 9},
+    ]
+    bug = "lr-choice-count-not-clamped"
+    usual = Bounds("least_request_experimental", 3, 1)
+    assert burst_of(usual) == (1000, True)
+    assert explore(usual, Target(planted=bug), cover=False, prefix=prefix).counterexample is None
+    bounds = attrs.evolve(usual, burst_picks=6000)
+    assert burst_of(bounds) == (6000, True)
+    found = explore(bounds, Target(planted=bug), cover=False, prefix=prefix).counterexample
+    assert found is not None
+    assert found.path[-1] == {"type": BURST, "pick_id": 10, "picks": 6000, "done": True}
+    assert "LR-10" in found.requirements
+    case = case_from_json(json.loads(found.write(tmp_path).read_text()), "explore")
+    against_bug, _ = run_cases([case], lambda: broken_transport(bug))
+    against_reference, _ = run_cases([case], refimpl_transport)
+    assert [r.outcome for r in against_bug] == [Outcome.FAIL]
+    assert [r.outcome for r in against_reference] == [Outcome.PASS]
+
+
+@pytest.mark.req("CONF-10")
+def test_burst_picks_are_part_of_the_claim_a_result_states(tmp_path: Path) -> None:
+    """A result says its burst size when one was set, and is read back by --merge; one
+    written without it (before the option existed) reads as before."""
+    assert burst_of(attrs.evolve(WRR, burst_picks=20)) == (20, False)  # no Dones, as usual
+    assert burst_of(Bounds("pick_first", 2, 1, burst_picks=20)) is None  # no burst to size
+    for picks in (None, 50):
+        result = explore(attrs.evolve(LR, depth=0, burst_picks=picks), Target(), cover=False)
+        data = result.to_json()
+        assert ("burst_picks" in data["bounds"]) is (picks is not None)
+        assert ("bursts of 50 picks" in render(data)) is (picks is not None)
+        path = tmp_path / f"result-{picks}.json"
+        path.write_text(json.dumps(data))
+        assert load_result(path)["bounds"].get("burst_picks") == picks
