@@ -822,15 +822,9 @@ def load_case(path: Path, area: str | None = None) -> Case:
         return case
 
     case, text = wire.load_json_file(path, read)
-    lines: dict[JsonPath, int | None] = {}  # a repeat block's steps share their lines
-    for i, step in enumerate(case.steps):
-        origin = step.origin or ("steps", i)
-        if origin not in lines:
-            lines[origin] = wire.line_of(text, origin)
-    steps = tuple(
-        attrs.evolve(step, line=lines[step.origin or ("steps", i)])
-        for i, step in enumerate(case.steps)
-    )
+    origins = [step.origin or ("steps", i) for i, step in enumerate(case.steps)]
+    lines = wire.lines_of(text, dict.fromkeys(origins))  # a repeat block's steps share one
+    steps = tuple(attrs.evolve(s, line=lines[o]) for s, o in zip(case.steps, origins, strict=True))
     return attrs.evolve(case, steps=steps)
 
 

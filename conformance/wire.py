@@ -26,12 +26,13 @@ adds the file and line (:func:`line_of`).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import math
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -535,15 +536,26 @@ def line_of(text: str, path: JsonPath) -> int | None:
     For a path that does not exist (a missing key) the line of the deepest
     existing parent is returned; ``None`` when ``text`` is not JSON.
     """
+    return lines_of(text, [path])[path]
+
+
+def lines_of(text: str, paths: Iterable[JsonPath]) -> dict[JsonPath, int | None]:
+    """:func:`line_of` for each of ``paths``, scanning ``text`` once: a case's every step
+    (12,000 in a long explore counterexample) in time linear in the file, not quadratic."""
     try:
         positions = _positions(text)
     except (ValueError, IndexError, RecursionError):
-        return None
-    for depth in range(len(path), -1, -1):
-        found = positions.get(tuple(path[:depth]))
-        if found is not None:
-            return text.count("\n", 0, found) + 1
-    return None
+        return dict.fromkeys(paths)
+    newlines = [match.start() for match in re.finditer("\n", text)]
+    lines: dict[JsonPath, int | None] = {}
+    for path in paths:
+        lines[path] = None
+        for depth in range(len(path), -1, -1):
+            found = positions.get(tuple(path[:depth]))
+            if found is not None:
+                lines[path] = bisect.bisect_left(newlines, found) + 1  # newlines before it
+                break
+    return lines
 
 
 def _positions(text: str) -> dict[JsonPath, int]:

@@ -171,6 +171,14 @@ def test_line_of_finds_values_keys_and_parents() -> None:
     assert wire.line_of("not json", ("a",)) is None
 
 
+def test_lines_of_gives_every_path_its_line_from_one_scan() -> None:
+    """What load_case uses for a case's every step (one scan of the file, not one a step)."""
+    source = '{\n  "a": [\n    1,\n    {"b": "x"}\n  ],\n  "c": null\n}\n'
+    paths = [("a", 0), ("a", 1, "b"), ("c",), ("a", 1, "missing"), ()]
+    assert wire.lines_of(source, paths) == dict(zip(paths, [3, 4, 6, 4, 1], strict=True))
+    assert wire.lines_of("not json", [("a",)]) == {("a",): None}
+
+
 @pytest.mark.req("CONF-9")
 def test_a_bad_case_file_names_file_line_and_path(tmp_path: Path) -> None:
     path = tmp_path / "area" / "area-bad-case.json"
