@@ -6,6 +6,7 @@ import functools
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from referencing.jsonschema import DRAFT202012
 import tests.conformance.policies
 from conformance.adapters.inprocess import refimpl_transport
 from conformance.cases import Case, case_from_json
+from conformance.results import Outcome
+from conformance.runner import run_cases
 from conformance.transport import SubprocessTransport, Transport
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +73,15 @@ def in_process_refimpl() -> Transport:
 
 def broken(mode: str) -> Transport:
     return SubprocessTransport([sys.executable, str(BROKEN), mode], cwd=str(ROOT))
+
+
+def fails_only_on(case: Case, implementation: Callable[[], Transport]) -> None:
+    """A counterexample is a true one: it fails on the implementation it was found on (a
+    planted bug) and passes on the reference."""
+    against_bug, _ = run_cases([case], implementation)
+    against_reference, _ = run_cases([case], refimpl_transport)
+    assert [r.outcome for r in against_bug] == [Outcome.FAIL], "passes on the bug"
+    assert [r.outcome for r in against_reference] == [Outcome.PASS], "fails on the reference"
 
 
 def make_case(data: dict[str, Any], area: str = "selftest") -> Case:
