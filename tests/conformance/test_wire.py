@@ -171,6 +171,7 @@ def test_line_of_finds_values_keys_and_parents() -> None:
     assert wire.line_of("not json", ("a",)) is None
 
 
+@pytest.mark.req("CONF-9")
 def test_lines_of_gives_every_path_its_line_from_one_scan() -> None:
     """What load_case uses for a case's every step (one scan of the file, not one a step)."""
     source = '{\n  "a": [\n    1,\n    {"b": "x"}\n  ],\n  "c": null\n}\n'
