@@ -126,11 +126,11 @@ def measure(
         implementation_state=implementation_state,
         burst_picks=burst_picks,
     )
-    started = time.monotonic()
+    explore_started = time.monotonic()
 
     def progress(level: int, states: int, new: int) -> None:
         # A long search (an hour or more) shows how far it has got, on stderr.
-        seconds = time.monotonic() - started
+        seconds = time.monotonic() - explore_started
         print(
             f"  {bug}: depth {level}: {states} states, {new} new, {seconds:.0f} s",
             file=sys.stderr,
